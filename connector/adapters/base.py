@@ -1,0 +1,128 @@
+"""The contracts every source and destination adapter keeps.
+
+A source yields canonical records (wrapped with where they came from) and
+rejections, in dependency order: roster before gradebook, items before scores.
+A destination receives a plan of changed results and reports, per record key,
+what it wrote; the sync layer keeps the ledger.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from marshmallow import Schema
+
+from connector.domain.records import Record
+from connector.errors import Rejection
+
+PathResolver = Callable[[str], Path]
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What the shell tells an adapter about its district: where paths start, its time zone."""
+
+    resolve_path: PathResolver
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed record and where it was read (for rejections raised later, in staging)."""
+
+    record: Record
+    file: str
+    row: int | None
+
+
+class SourceAdapter(ABC):
+    """Reads one configured source. Subclasses declare ``kind`` and ``options_schema``."""
+
+    kind: ClassVar[str]
+    options_schema: ClassVar[type[Schema]]
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
+        self.key = key
+        self.options = options
+        self.context = context
+
+    @abstractmethod
+    def read(self) -> Iterator[Envelope | Rejection]:
+        """Yield every record and rejection, streaming, in dependency order."""
+
+    def fingerprint(self) -> str:
+        """A cheap description of the input (paths, sizes) for the run report."""
+        return ""
+
+
+@dataclass(frozen=True)
+class OutboundLineItem:
+    """A competency as a gradebook column (OneRoster lineItem) in one class."""
+
+    sourced_id: str
+    title: str
+    description: str
+    class_sourced_id: str
+    school_sourced_id: str
+    academic_session_sourced_id: str
+    competency_identifier: str
+    result_value_min: float
+    result_value_max: float
+    assign_date: datetime
+    due_date: datetime
+
+
+@dataclass(frozen=True)
+class OutboundResult:
+    """One student's mastery on one competency, as a gradebook result."""
+
+    record_key: str
+    sourced_id: str
+    line_item: OutboundLineItem
+    student_sourced_id: str
+    score: float | None
+    text_score: str
+    score_status: str
+    score_date: datetime
+    comment: str
+    payload_hash: str
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    """The results that changed since the last push, and whether this is the first push."""
+
+    destination: str
+    results: Sequence[OutboundResult]
+    first_push: bool
+    source_system_name: str = "mastery-connector"
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What a destination accepted: the record keys written, and where."""
+
+    written: Sequence[str]
+    location: str
+    failed: Mapping[str, str] = field(default_factory=dict)
+
+
+class DestinationAdapter(ABC):
+    """Writes a push plan to one configured destination."""
+
+    kind: ClassVar[str]
+    options_schema: ClassVar[type[Schema]]
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
+        self.key = key
+        self.options = options
+        self.context = context
+
+    @abstractmethod
+    def push(self, plan: PushPlan) -> PushOutcome:
+        """Write the plan; verify what was written; report it."""

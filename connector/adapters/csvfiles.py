@@ -1,0 +1,125 @@
+"""Stream CSV files row by row, turning every defect into a located rejection.
+
+Exports from SIS and vendor tools arrive truncated, in Windows-1252, with BOMs,
+NUL bytes and ragged rows. None of that may stop the rows that are fine, and
+none of it may be silently dropped: each defect becomes a
+:class:`~connector.errors.Rejection` naming file, row and field. Nothing here
+reads a whole file into memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import IO
+from zipfile import BadZipFile
+
+from connector.errors import Rejection
+
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row: its file, its 1-based row number (header is row 1), and its values."""
+
+    file: str
+    row: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "").strip()
+
+
+class MissingColumns(Exception):
+    """The header lacks columns the file cannot be read without."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.reason)
+        self.rejection = rejection
+
+
+def _bad_bytes(text: str) -> str | None:
+    """The first undecodable byte (kept as a surrogate escape), as hex, or None."""
+    for ch in text:
+        if "\udc80" <= ch <= "\udcff":
+            return f"0x{ord(ch) - 0xDC00:02X}"
+    return None
+
+
+def read_rows(
+    opener: Opener,
+    name: str,
+    *,
+    required_columns: Sequence[str] = (),
+    encoding: str = "utf-8-sig",
+) -> Iterator[CsvRow | Rejection]:
+    """Yield each row of ``name`` as a :class:`CsvRow`, or a :class:`Rejection` for a bad row.
+
+    Raises :class:`MissingColumns` before any row when the header lacks a required column.
+    """
+    with opener() as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+        reader = csv.reader(text, strict=True)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            yield Rejection(name, 1, "", "file is empty: expected a header row")
+            return
+        except (csv.Error, BadZipFile, zlib.error, EOFError) as exc:
+            yield Rejection(name, 1, "", f"header could not be read: {exc}")
+            return
+        bad = _bad_bytes(",".join(header))
+        if bad:
+            raise MissingColumns(Rejection(name, 1, "", f"header is not valid UTF-8 (byte {bad}); "
+                                           "re-export the file as UTF-8"))
+        missing = [c for c in required_columns if c not in header]
+        if missing:
+            raise MissingColumns(
+                Rejection(name, 1, missing[0],
+                          f"required column(s) {missing} missing from the header {header}")
+            )
+        number = 1
+        while True:
+            number += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield Rejection(name, number, "", f"row could not be parsed as CSV: {exc}")
+                if "end of data" in str(exc) or "EOF" in str(exc):
+                    return
+                continue
+            except (BadZipFile, zlib.error, EOFError) as exc:
+                yield Rejection(name, number, "",
+                                f"file ends unexpectedly (truncated archive?): {exc}")
+                return
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if len(cells) > len(header) and not any(c.strip() for c in cells[len(header):]):
+                cells = cells[: len(header)]  # a trailing comma, common in real exports
+            if len(cells) != len(header):
+                kind = "fewer" if len(cells) < len(header) else "more"
+                yield Rejection(
+                    name, number, "",
+                    f"row has {len(cells)} fields, {kind} than the header's {len(header)} "
+                    f"(truncated file or an unquoted comma?)",
+                )
+                continue
+            values = dict(zip(header, cells, strict=True))
+            for column, value in values.items():
+                bad = _bad_bytes(value)
+                if bad:
+                    yield Rejection(
+                        name, number, column,
+                        f"value is not valid {encoding} (byte {bad}); re-export the file as "
+                        f"UTF-8 or set the source's 'encoding'",
+                    )
+                    break
+            else:
+                yield CsvRow(name, number, values)

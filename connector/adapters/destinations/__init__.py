@@ -1,0 +1,1 @@
+"""Destination adapters, one package per system."""

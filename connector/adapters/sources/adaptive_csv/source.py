@@ -1,0 +1,139 @@
+"""A vendor's skill report, read through a declarative column map.
+
+Adaptive vendors export one row per student per skill (IXL's "SmartScore" by
+skill, for example), each with their own column names and score units. The
+district's config says which column is which; every row becomes a raw score on
+a vendor "skill" item, and the skill becomes a source item to be aligned by the
+crosswalk like any assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from connector.adapters.base import Envelope, SourceAdapter
+from connector.adapters.csvfiles import MissingColumns, read_rows
+from connector.adapters.values import parse_datetime, parse_float, required
+from connector.domain.records import Score, ScoreStatus, SourceItem, StudentRef
+from connector.errors import DataError, FatalSourceError, Rejection
+
+STUDENT_MATCH = ["sourced_id", "username", "email", "identifier"]
+
+
+class ColumnsSchema(Schema):
+    student = fields.String(required=True)
+    skill = fields.String(required=True)
+    score = fields.String(required=True)
+    date = fields.String(required=True)
+    skill_name = fields.String(load_default=None)
+    max_score = fields.String(load_default=None)
+    id = fields.String(load_default=None)
+
+
+class AdaptiveCsvOptions(Schema):
+    path = fields.String(required=True)
+    encoding = fields.String(load_default="utf-8-sig")
+    columns = fields.Nested(ColumnsSchema, required=True)
+    student_match = fields.String(load_default="sourced_id", validate=validate.OneOf(STUDENT_MATCH))
+    score_kind = fields.String(load_default="percent", validate=validate.OneOf(["percent", "points"]))
+    max_score = fields.Float(load_default=None)
+    date_format = fields.String(load_default=None)
+    item_kind = fields.String(load_default="skill")
+
+    @validates_schema
+    def check_points(self, data: dict[str, Any], **_: Any) -> None:
+        if data["score_kind"] == "points" and not (data["max_score"] or data["columns"]["max_score"]):
+            raise ValidationError("score_kind 'points' needs 'max_score' or a 'columns.max_score'",
+                                  "max_score")
+
+
+class AdaptiveCsvSource(SourceAdapter):
+    """One CSV of per-skill scores from an adaptive practice product."""
+
+    kind = "adaptive_csv"
+    options_schema = AdaptiveCsvOptions
+
+    def fingerprint(self) -> str:
+        path = self.context.resolve_path(self.options["path"])
+        return f"{path.name} ({path.stat().st_size} bytes)" if path.exists() else path.name
+
+    def read(self) -> Iterator[Envelope | Rejection]:
+        path = self.context.resolve_path(self.options["path"])
+        if not path.is_file():
+            raise FatalSourceError(f"adaptive export not found: {path}", path=str(path))
+        cols = self.options["columns"]
+        needed = [cols[k] for k in ("student", "skill", "score", "date")]
+        name = path.name
+        skills: set[str] = set()
+        seen: dict[str, int] = {}
+        try:
+            rows = read_rows(lambda: open(path, "rb"), name,  # noqa: SIM115 - read_rows closes it
+                             required_columns=needed, encoding=self.options["encoding"])
+            for row in rows:
+                if isinstance(row, Rejection):
+                    yield row
+                    continue
+                try:
+                    item, score = self._parse(row.values, name)
+                except DataError as exc:
+                    yield Rejection(name, row.row, str(exc.context.get("field", "")), exc.message)
+                    continue
+                if score.sourced_id in seen:
+                    yield Rejection(name, row.row, "", f"duplicate of row {seen[score.sourced_id]} "
+                                    f"(same student, skill and date)", score.sourced_id)
+                    continue
+                seen[score.sourced_id] = row.row
+                if item.sourced_id not in skills:
+                    skills.add(item.sourced_id)
+                    yield Envelope(item, name, row.row)
+                yield Envelope(score, name, row.row)
+        except MissingColumns as exc:
+            yield exc.rejection
+
+    def _parse(self, values: dict[str, str], name: str) -> tuple[SourceItem, Score]:
+        cols = self.options["columns"]
+
+        def cell(key: str) -> str:
+            column = cols.get(key)
+            return values.get(column, "").strip() if column else ""
+
+        student = required(cell("student"), cols["student"])
+        skill = required(cell("skill"), cols["skill"])
+        score = parse_float(cell("score"), cols["score"])
+        if score is None:
+            raise DataError(f"'{cols['score']}' is required", field=cols["score"])
+        when = parse_datetime(cell("date"), cols["date"], self.context.timezone,
+                              self.options["date_format"])
+        if when is None:
+            raise DataError(f"'{cols['date']}' is required", field=cols["date"])
+        max_score: float | None = None
+        if self.options["score_kind"] == "points":
+            max_score = parse_float(cell("max_score"), cols.get("max_score") or "max_score") \
+                or self.options["max_score"]
+        limit = 100.0 if max_score is None else max_score
+        if not 0 <= score <= limit:
+            raise DataError(f"'{cols['score']}' must be between 0 and {limit:g}: {score:g}",
+                            field=cols["score"])
+        sourced_id = cell("id") or f"{student}|{skill}|{when.isoformat()}"
+        item = SourceItem(
+            source_system=self.key,
+            sourced_id=skill,
+            title=cell("skill_name") or skill,
+            kind=self.options["item_kind"],
+            result_value_max=max_score,
+        )
+        record = Score(
+            source_system=self.key,
+            sourced_id=sourced_id,
+            item_sourced_id=skill,
+            student=StudentRef(self.options["student_match"], student),
+            score=score,
+            status=ScoreStatus.FULLY_GRADED.value,
+            scored_at=when,
+            max_score=max_score,
+        )
+        return item, record
+

@@ -1,0 +1,216 @@
+"""One function per OneRoster CSV file: a row in, a canonical record out.
+
+Column names follow the 1EdTech CSV binding (1.1 "CSV Tables", 1.2.1 "CSV
+Binding"). Where 1.1 and 1.2 differ the parser accepts both (``role`` on
+users.csv in 1.1 vs roles.csv in 1.2; ``gradingPeriodSourcedId`` vs
+``academicSessionSourcedId`` on lineItems.csv).
+"""
+
+from __future__ import annotations
+
+from connector.adapters.csvfiles import CsvRow
+from connector.adapters.values import (
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_float,
+    required,
+    split_list,
+)
+from connector.domain.records import (
+    AcademicSession,
+    Category,
+    ClassSection,
+    Course,
+    Demographics,
+    Enrollment,
+    LearningObjectiveRef,
+    Org,
+    Person,
+    Score,
+    ScoreObjective,
+    ScoreStatus,
+    SourceItem,
+    StudentRef,
+)
+from connector.errors import DataError
+
+RACE_COLUMNS = (
+    "americanIndianOrAlaskaNative",
+    "asian",
+    "blackOrAfricanAmerican",
+    "nativeHawaiianOrOtherPacificIslander",
+    "white",
+    "demographicRaceTwoOrMoreRaces",
+)
+SCORE_STATUSES = {s.value for s in ScoreStatus}
+
+
+def org(row: CsvRow, source: str) -> Org:
+    return Org(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        name=required(row.get("name"), "name"),
+        type=required(row.get("type"), "type"),
+        identifier=row.get("identifier"),
+        parent_sourced_id=row.get("parentSourcedId"),
+    )
+
+
+def academic_session(row: CsvRow, source: str) -> AcademicSession:
+    return AcademicSession(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        title=required(row.get("title"), "title"),
+        type=required(row.get("type"), "type"),
+        start_date=parse_date(row.get("startDate"), "startDate"),
+        end_date=parse_date(row.get("endDate"), "endDate"),
+        parent_sourced_id=row.get("parentSourcedId"),
+        school_year=row.get("schoolYear"),
+    )
+
+
+def course(row: CsvRow, source: str) -> Course:
+    return Course(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        title=required(row.get("title"), "title"),
+        course_code=row.get("courseCode"),
+        org_sourced_id=row.get("orgSourcedId"),
+        school_year_sourced_id=row.get("schoolYearSourcedId"),
+        grades=split_list(row.get("grades")),
+        subjects=split_list(row.get("subjects")),
+    )
+
+
+def class_section(row: CsvRow, source: str) -> ClassSection:
+    return ClassSection(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        title=required(row.get("title"), "title"),
+        course_sourced_id=required(row.get("courseSourcedId"), "courseSourcedId"),
+        school_sourced_id=required(row.get("schoolSourcedId"), "schoolSourcedId"),
+        class_code=row.get("classCode"),
+        term_sourced_ids=split_list(row.get("termSourcedIds")),
+        subjects=split_list(row.get("subjects")),
+    )
+
+
+def person(row: CsvRow, source: str, role: str) -> Person:
+    orgs = split_list(row.get("orgSourcedIds")) or split_list(row.get("primaryOrgSourcedId"))
+    enabled = parse_bool(row.get("enabledUser"), "enabledUser")
+    return Person(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        role=role,
+        given_name=required(row.get("givenName"), "givenName"),
+        family_name=required(row.get("familyName"), "familyName"),
+        username=row.get("username"),
+        email=row.get("email"),
+        identifier=row.get("identifier"),
+        grades=split_list(row.get("grades")),
+        org_sourced_ids=orgs,
+        enabled=True if enabled is None else enabled,
+    )
+
+
+def demographics(row: CsvRow, source: str) -> Demographics:
+    races = tuple(col for col in RACE_COLUMNS if parse_bool(row.get(col), col))
+    return Demographics(
+        source_system=source,
+        user_sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        birth_date=parse_date(row.get("birthDate"), "birthDate"),
+        sex=row.get("sex"),
+        races=races,
+        hispanic_or_latino=parse_bool(row.get("hispanicOrLatinoEthnicity"),
+                                      "hispanicOrLatinoEthnicity"),
+    )
+
+
+def enrollment(row: CsvRow, source: str) -> Enrollment:
+    return Enrollment(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        class_sourced_id=required(row.get("classSourcedId"), "classSourcedId"),
+        school_sourced_id=required(row.get("schoolSourcedId"), "schoolSourcedId"),
+        user_sourced_id=required(row.get("userSourcedId"), "userSourcedId"),
+        role=required(row.get("role"), "role"),
+        primary=parse_bool(row.get("primary"), "primary"),
+        begin_date=parse_date(row.get("beginDate"), "beginDate"),
+        end_date=parse_date(row.get("endDate"), "endDate"),
+    )
+
+
+def category(row: CsvRow, source: str) -> Category:
+    return Category(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        title=required(row.get("title"), "title"),
+    )
+
+
+def line_item(
+    row: CsvRow, source: str, tz: str, objectives: tuple[LearningObjectiveRef, ...]
+) -> SourceItem:
+    low = parse_float(row.get("resultValueMin"), "resultValueMin")
+    high = parse_float(row.get("resultValueMax"), "resultValueMax")
+    if low is not None and high is not None and high <= low:
+        raise DataError(f"'resultValueMax' ({high:g}) must be above 'resultValueMin' ({low:g})",
+                        field="resultValueMax")
+    return SourceItem(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        title=required(row.get("title"), "title"),
+        kind="assignment",
+        description=row.get("description"),
+        class_sourced_id=required(row.get("classSourcedId"), "classSourcedId"),
+        category_sourced_id=row.get("categorySourcedId"),
+        assign_date=parse_datetime(row.get("assignDate"), "assignDate", tz),
+        due_date=parse_datetime(row.get("dueDate"), "dueDate", tz),
+        result_value_min=low,
+        result_value_max=high,
+        learning_objectives=objectives,
+    )
+
+
+def result(row: CsvRow, source: str, tz: str) -> Score:
+    status = required(row.get("scoreStatus"), "scoreStatus")
+    if status not in SCORE_STATUSES and not status.startswith("ext:"):
+        raise DataError(f"'scoreStatus' must be one of {sorted(SCORE_STATUSES)}: {status!r}",
+                        field="scoreStatus")
+    score = parse_float(row.get("score"), "score")
+    if score is not None and score < 0:
+        raise DataError(f"'score' must not be negative: {score:g}", field="score")
+    scored_at = parse_datetime(row.get("scoreDate"), "scoreDate", tz) or parse_datetime(
+        row.get("dateLastModified"), "dateLastModified", tz)
+    return Score(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        item_sourced_id=required(row.get("lineItemSourcedId"), "lineItemSourcedId"),
+        student=StudentRef("sourced_id", required(row.get("studentSourcedId"), "studentSourcedId")),
+        score=score,
+        status=status,
+        scored_at=scored_at,
+        text_score=row.get("textScore"),
+        comment=row.get("comment"),
+        deleted=row.get("status") == "tobedeleted",
+    )
+
+
+def learning_objective(row: CsvRow) -> LearningObjectiveRef:
+    return LearningObjectiveRef(
+        source=required(row.get("source"), "source"),
+        identifier=required(row.get("learningObjectiveId"), "learningObjectiveId"),
+    )
+
+
+def result_objective(row: CsvRow, source: str) -> ScoreObjective:
+    score = parse_float(row.get("score"), "score")
+    return ScoreObjective(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        score_sourced_id=required(row.get("resultSourcedId"), "resultSourcedId"),
+        learning_objective=learning_objective(row),
+        score=score,
+        text_score=row.get("textScore"),
+    )

@@ -1,0 +1,74 @@
+"""Endpoints: load arguments, call a query, dump with marshmallow. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from sqlalchemy import select, text
+from werkzeug.exceptions import HTTPException
+
+from connector.api.schemas import (
+    MasteryRecordSchema,
+    RejectionSchema,
+    RunSchema,
+    UnmappedItemSchema,
+)
+from connector.api.store import district_session, store
+from connector.persistence import models as m
+from connector.persistence import queries
+
+blueprint = Blueprint("api", __name__)
+PREFIX = "/api/v1/districts/<key>"
+
+
+@blueprint.errorhandler(HTTPException)
+def _json_error(exc: HTTPException) -> Any:
+    return jsonify(error=exc.name, message=exc.description), exc.code
+
+
+@blueprint.get("/healthz")
+def healthz() -> Any:
+    try:
+        with store().engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # health must answer, not crash, when the store is down
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "degraded", database=database), status
+
+
+@blueprint.get(f"{PREFIX}/runs")
+def list_runs(key: str) -> Any:
+    _, session = district_session(key)
+    limit = min(request.args.get("limit", 50, type=int), 500)
+    runs = session.scalars(select(m.SyncRun).order_by(m.SyncRun.id.desc()).limit(limit)).all()
+    return jsonify(runs=RunSchema(many=True).dump(runs))
+
+
+@blueprint.get(f"{PREFIX}/runs/<int:run_id>")
+def get_run(key: str, run_id: int) -> Any:
+    _, session = district_session(key)
+    run = session.scalars(select(m.SyncRun).where(m.SyncRun.id == run_id)).first()
+    if run is None:
+        abort(404, description=f"no run {run_id}")
+    rejections = session.scalars(select(m.SyncRejection).where(
+        m.SyncRejection.run_id == run_id).order_by(m.SyncRejection.id).limit(1000)).all()
+    return jsonify(run=RunSchema().dump(run),
+                   rejections=RejectionSchema(many=True).dump(rejections))
+
+
+@blueprint.get(f"{PREFIX}/students/<sis_id>/mastery")
+def student_mastery(key: str, sis_id: str) -> Any:
+    _, session = district_session(key)
+    records = queries.student_mastery(session, sis_id)
+    if records is None:
+        abort(404, description=f"no student {sis_id!r}")
+    return jsonify(student=sis_id, records=MasteryRecordSchema(many=True).dump(records))
+
+
+@blueprint.get(f"{PREFIX}/mapping/unmapped")
+def unmapped(key: str) -> Any:
+    _, session = district_session(key)
+    return jsonify(items=UnmappedItemSchema(many=True).dump(queries.unmapped_items(session)))

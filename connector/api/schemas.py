@@ -1,0 +1,62 @@
+"""Marshmallow schemas for what the API returns."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class RunSchema(Schema):
+    id = fields.Integer()
+    job = fields.String()
+    status = fields.String()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    rejection_count = fields.Integer()
+    config_version = fields.String()
+    counts = fields.Dict()
+    message = fields.String()
+
+
+class RejectionSchema(Schema):
+    file = fields.String()
+    row = fields.Integer(allow_none=True)
+    field = fields.String()
+    reason = fields.String()
+    record_key = fields.String()
+
+
+class StepSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class MasteryRecordSchema(Schema):
+    competency = fields.String(attribute="competency_identifier")
+    code = fields.String()
+    statement = fields.String()
+    framework = fields.String()
+    state = fields.String()
+    level = fields.String(attribute="level_code", allow_none=True)
+    label = fields.String(attribute="level_label")
+    score = fields.Float(allow_none=True)
+    proficient = fields.Boolean()
+    target_dok = fields.Integer(allow_none=True)
+    highest_dok = fields.Integer(allow_none=True)
+    evidence_count = fields.Integer()
+    evidence_ids = fields.List(fields.Integer())
+    method = fields.String()
+    parameters = fields.Dict()
+    explanation = fields.String()
+    steps = fields.List(fields.Nested(StepSchema))
+    engine_version = fields.String()
+    policy_version = fields.String()
+    achieved_at = fields.DateTime(allow_none=True)
+    computed_at = fields.DateTime()
+
+
+class UnmappedItemSchema(Schema):
+    source = fields.String()
+    item = fields.String()
+    title = fields.String()
+    note = fields.String()
+    scores = fields.Integer()

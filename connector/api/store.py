@@ -1,0 +1,78 @@
+"""Per-app access to the database and to each district's settings, with bearer-token auth."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, current_app, g, request
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.config.loader import load_settings
+from connector.config.model import Settings
+from connector.config.secrets import resolve_secret
+from connector.errors import ConfigurationError
+from connector.persistence.db import make_engine, make_session_factory
+from connector.persistence.tenancy import tenant_session
+from connector.sync.district import find_district
+
+EXTENSION = "connector"
+
+
+class Store:
+    def __init__(self, app: Flask) -> None:
+        self.config_dir = Path(app.config["CONNECTOR_CONFIG_DIR"]).resolve()
+        self.engine = make_engine(app.config.get("CONNECTOR_DATABASE_URL"))
+        self.factory: sessionmaker[Session] = make_session_factory(self.engine)
+        self._settings: dict[str, Settings] = {}
+
+    def settings(self, key: str) -> Settings:
+        if key not in self._settings:
+            try:
+                self._settings[key] = load_settings(self.config_dir, key)
+            except ConfigurationError:
+                abort(404, description=f"no district {key!r}")
+        return self._settings[key]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Store(app)
+    app.teardown_appcontext(_close_session)
+
+
+def store() -> Store:
+    result: Store = current_app.extensions[EXTENSION]
+    return result
+
+
+def district_session(key: str) -> tuple[Settings, Session]:
+    """Authorise the request for district ``key`` and open a session scoped to it.
+
+    Each district has its own token, so a token for one district can never read
+    another's students, and the session itself is scoped by the tenancy guard.
+    """
+    settings = store().settings(key)
+    if not settings.district.api_token:
+        abort(403, description="the API is not enabled for this district: set "
+                               "district.api_token to an environment reference")
+    try:
+        expected = resolve_secret(settings.district.api_token, purpose="district API token")
+    except ConfigurationError:
+        abort(503, description="the district's API token variable is not set on the server")
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.lower().startswith("bearer ") else ""
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(401, description="missing or wrong bearer token")
+    district_id = find_district(store().factory, key)
+    if district_id is None:
+        abort(404, description=f"district {key!r} has no data yet: run a sync first")
+    session = tenant_session(store().factory, district_id)
+    g.connector_session = session
+    return settings, session
+
+
+def _close_session(_exc: Any) -> None:
+    session = g.pop("connector_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,1 @@
+"""The ``connector`` command line: thin wrappers over the service functions."""

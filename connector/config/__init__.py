@@ -1,0 +1,1 @@
+"""Declarative district configuration: YAML files validated with marshmallow."""

@@ -1,0 +1,117 @@
+"""The validated configuration, as plain frozen objects the rest of the code reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from connector.config.secrets import expand_references
+from connector.domain.scale import ProficiencyScale
+from connector.mapping.alignment import EvidenceDefaults
+from connector.mapping.crosswalk import CrosswalkEntry
+from connector.mapping.normalise import ScoreConversion
+from connector.mastery.policy import MasteryPolicy
+
+JobKind = Literal["sync", "transcripts"]
+
+
+@dataclass(frozen=True)
+class FrameworkSource:
+    """Where a framework's CASE package comes from, and how the district uses it."""
+
+    key: str
+    location: str
+    kind: str = "academic"
+    token: str | None = None  # an environment reference, never a value
+
+
+@dataclass(frozen=True)
+class MasterySettings:
+    """The district's policy and per-framework overrides (keyed by framework key)."""
+
+    default: MasteryPolicy
+    overrides: Mapping[str, MasteryPolicy] = field(default_factory=dict)
+
+    def for_framework(self, framework_key: str) -> MasteryPolicy:
+        return self.overrides.get(framework_key, self.default)
+
+
+@dataclass(frozen=True)
+class GpaRow:
+    level_code: str
+    gpa: float
+
+
+@dataclass(frozen=True)
+class TranscriptSettings:
+    """What the explanatory letter says about the school, beyond the computed rules."""
+
+    school_profile: str = ""
+    graduation_requirements: str = ""
+    habits_note: str = ""
+    signatory_name: str = ""
+    signatory_title: str = ""
+    contact: str = ""
+    gpa_translation: tuple[GpaRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class DistrictConfig:
+    key: str
+    name: str
+    scale: ProficiencyScale
+    mastery: MasterySettings
+    frameworks: tuple[FrameworkSource, ...]
+    dok_patterns: tuple[str, ...]
+    transcript: TranscriptSettings
+    api_token: str | None = None  # an environment reference
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    key: str
+    kind: str
+    name: str
+    options: Mapping[str, Any]
+    evidence: EvidenceDefaults
+    conversion: ScoreConversion
+
+
+@dataclass(frozen=True)
+class DestinationConfig:
+    key: str
+    kind: str
+    name: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    key: str
+    kind: JobKind
+    schedule: str | None
+    frameworks: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    destinations: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configured for one district, with the version every run records."""
+
+    district: DistrictConfig
+    sources: Mapping[str, SourceConfig]
+    destinations: Mapping[str, DestinationConfig]
+    jobs: Mapping[str, JobConfig]
+    crosswalk: tuple[CrosswalkEntry, ...]
+    base_dir: Path
+    version: str
+
+    def resolve_path(self, value: str) -> Path:
+        """Config paths are relative to the directory that holds the config folder."""
+        path = Path(expand_references(value))
+        return path if path.is_absolute() else (self.base_dir / path)

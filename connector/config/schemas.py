@@ -1,0 +1,329 @@
+"""Marshmallow schemas for everything a district writes in YAML.
+
+Each schema loads into the frozen objects of :mod:`connector.config.model`, so
+validation happens once, at the edge, and errors carry the key path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from connector.config.model import (
+    DestinationConfig,
+    DistrictConfig,
+    FrameworkSource,
+    GpaRow,
+    JobConfig,
+    MasterySettings,
+    SourceConfig,
+    TranscriptSettings,
+)
+from connector.config.secrets import is_env_reference
+from connector.domain.evidence import EvidenceType
+from connector.domain.framework import FrameworkKind
+from connector.domain.scale import DEFAULT_STATE_LABELS, Level, ProficiencyScale
+from connector.errors import ConfigurationError, MasteryError
+from connector.frameworks.dok import DEFAULT_DOK_PATTERNS, compile_patterns
+from connector.mapping.alignment import EvidenceDefaults
+from connector.mapping.normalise import CutScore, ScoreConversion
+from connector.mastery.policy import DEFAULT_QUALIFYING_TYPES, MasteryPolicy
+
+KEY = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="use lowercase letters, digits, - or _")
+EVIDENCE_TYPES = [t.value for t in EvidenceType]
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SecretRef(fields.String):
+    """A secret: must be an environment reference; shown masked."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs))
+        if not is_env_reference(text):
+            raise ValidationError(
+                "secrets must be environment references like ${DISTRICT_API_TOKEN}; "
+                "never put the value itself in a config file"
+            )
+        return text
+
+
+class LevelSchema(Strict):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    value = fields.Float(required=True)
+    description = fields.String(load_default="")
+
+
+class ScaleSchema(Strict):
+    key = fields.String(required=True, validate=KEY)
+    name = fields.String(required=True)
+    version = fields.String(load_default="1")
+    proficient = fields.String(required=True)
+    levels = fields.List(fields.Nested(LevelSchema), required=True, validate=validate.Length(min=2))
+    states = fields.Dict(keys=fields.String(validate=validate.OneOf(list(DEFAULT_STATE_LABELS))),
+                         values=fields.String(), load_default=dict)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ProficiencyScale:
+        try:
+            return ProficiencyScale(
+                key=data["key"],
+                name=data["name"],
+                version=data["version"],
+                levels=tuple(Level(**lv) for lv in data["levels"]),
+                proficient_code=data["proficient"],
+                state_labels={**DEFAULT_STATE_LABELS, **data["states"]},
+            )
+        except ConfigurationError as exc:
+            raise ValidationError(exc.message) from exc
+
+
+class DokGateSchema(Strict):
+    enabled = fields.Boolean(load_default=True)
+    qualifying_evidence_types = fields.List(
+        fields.String(validate=validate.OneOf(EVIDENCE_TYPES)),
+        load_default=lambda: sorted(DEFAULT_QUALIFYING_TYPES),
+    )
+
+
+class PolicySchema(Strict):
+    method = fields.String(required=True)
+    parameters = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+    min_evidence = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    dok_gate = fields.Nested(DokGateSchema, load_default=lambda: DokGateSchema().load({}))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> MasteryPolicy:
+        try:
+            return MasteryPolicy(
+                method=data["method"],
+                parameters=data["parameters"],
+                min_evidence=data["min_evidence"],
+                dok_gate=data["dok_gate"]["enabled"],
+                qualifying_evidence_types=frozenset(data["dok_gate"]["qualifying_evidence_types"]),
+            )
+        except MasteryError as exc:
+            raise ValidationError(exc.message) from exc
+
+
+class MasterySchema(PolicySchema):
+    framework_overrides = fields.Dict(
+        keys=fields.String(), values=fields.Nested(PolicySchema), load_default=dict
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> MasterySettings:
+        overrides = data.pop("framework_overrides")
+        return MasterySettings(default=super().make(data, **kwargs), overrides=overrides)
+
+
+class FrameworkSourceSchema(Strict):
+    key = fields.String(required=True, validate=KEY)
+    location = fields.String(required=True)
+    kind = fields.String(load_default="academic",
+                         validate=validate.OneOf([k.value for k in FrameworkKind]))
+    token = SecretRef(load_default=None)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> FrameworkSource:
+        return FrameworkSource(**data)
+
+
+class GpaRowSchema(Strict):
+    level = fields.String(required=True)
+    gpa = fields.Float(required=True, validate=validate.Range(min=0, max=5))
+
+
+class TranscriptSchema(Strict):
+    school_profile = fields.String(load_default="")
+    graduation_requirements = fields.String(load_default="")
+    habits_note = fields.String(load_default="")
+    signatory_name = fields.String(load_default="")
+    signatory_title = fields.String(load_default="")
+    contact = fields.String(load_default="")
+    gpa_translation = fields.List(fields.Nested(GpaRowSchema), load_default=list)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> TranscriptSettings:
+        rows = tuple(GpaRow(r["level"], r["gpa"]) for r in data.pop("gpa_translation"))
+        return TranscriptSettings(gpa_translation=rows, **data)
+
+
+class DistrictInfoSchema(Strict):
+    key = fields.String(required=True, validate=KEY)
+    name = fields.String(required=True)
+    timezone = fields.String(load_default="UTC")
+    api_token = SecretRef(load_default=None)
+
+
+class DistrictFileSchema(Strict):
+    district = fields.Nested(DistrictInfoSchema, required=True)
+    scale = fields.Nested(ScaleSchema, required=True)
+    mastery = fields.Nested(MasterySchema, required=True)
+    frameworks = fields.List(fields.Nested(FrameworkSourceSchema), load_default=list)
+    dok_patterns = fields.List(fields.String(), load_default=lambda: list(DEFAULT_DOK_PATTERNS))
+    transcript = fields.Nested(TranscriptSchema, load_default=lambda: TranscriptSchema().load({}))
+
+    @validates("dok_patterns")
+    def check_patterns(self, value: list[str], **_: Any) -> None:
+        try:
+            compile_patterns(value)
+        except (ValueError, Exception) as exc:  # re.error is a ValueError subclass
+            raise ValidationError(str(exc)) from exc
+
+    @validates_schema
+    def check_cross_refs(self, data: dict[str, Any], **_: Any) -> None:
+        scale: ProficiencyScale = data["scale"]
+        for index, row in enumerate(data["transcript"].gpa_translation):
+            if row.level_code not in {lv.code for lv in scale.levels}:
+                raise ValidationError(
+                    {"transcript": {"gpa_translation": {index: {"level": [
+                        f"{row.level_code!r} is not a level of scale {scale.key!r}"]}}}}
+                )
+        keys = [f.key for f in data["frameworks"]]
+        for key in set(keys):
+            if keys.count(key) > 1:
+                raise ValidationError({"frameworks": [f"framework key {key!r} is listed twice"]})
+        for key in data["mastery"].overrides:
+            if key not in keys:
+                raise ValidationError({"mastery": {"framework_overrides": {key: [
+                    f"no framework with key {key!r} is configured; known: {sorted(keys)}"]}}})
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> DistrictConfig:
+        info = data["district"]
+        return DistrictConfig(
+            key=info["key"],
+            name=info["name"],
+            timezone=info["timezone"],
+            api_token=info["api_token"],
+            scale=data["scale"],
+            mastery=data["mastery"],
+            frameworks=tuple(data["frameworks"]),
+            dok_patterns=tuple(data["dok_patterns"]),
+            transcript=data["transcript"],
+        )
+
+
+class CategoryEvidenceSchema(Strict):
+    evidence_type = fields.String(load_default=None, validate=validate.OneOf(EVIDENCE_TYPES))
+    dok = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+
+
+class EvidenceDefaultsSchema(Strict):
+    evidence_type = fields.String(required=True, validate=validate.OneOf(EVIDENCE_TYPES))
+    dok = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+    by_category = fields.Dict(keys=fields.String(), values=fields.Nested(CategoryEvidenceSchema),
+                              load_default=dict)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> EvidenceDefaults:
+        return EvidenceDefaults(
+            evidence_type=data["evidence_type"],
+            dok=data["dok"],
+            by_category={k: (v["evidence_type"], v["dok"]) for k, v in data["by_category"].items()},
+        )
+
+
+class CutSchema(Strict):
+    min_percent = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    level = fields.String(required=True)
+
+
+class ConversionSchema(Strict):
+    cuts = fields.List(fields.Nested(CutSchema), required=True, validate=validate.Length(min=1))
+    scale_scored_max = fields.Float(load_default=None)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ScoreConversion:
+        return ScoreConversion(
+            cuts=tuple(CutScore(c["min_percent"], c["level"]) for c in data["cuts"]),
+            scale_scored_max=data["scale_scored_max"],
+        )
+
+
+class SourceSchema(Schema):
+    """Common source fields; everything else is the adapter's own options."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(required=True, validate=KEY)
+    kind = fields.String(required=True)
+    name = fields.String(load_default="")
+    evidence = fields.Nested(EvidenceDefaultsSchema, required=True)
+    score_conversion = fields.Nested(ConversionSchema, required=True)
+
+
+class DestinationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(required=True, validate=KEY)
+    kind = fields.String(required=True)
+    name = fields.String(load_default="")
+
+
+class JobSchema(Strict):
+    key = fields.String(required=True, validate=KEY)
+    kind = fields.String(load_default="sync", validate=validate.OneOf(["sync", "transcripts"]))
+    schedule = fields.String(load_default=None)
+    frameworks = fields.List(fields.String(), load_default=list)
+    sources = fields.List(fields.String(), load_default=list)
+    destinations = fields.List(fields.String(), load_default=list)
+    options = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+
+    @validates("schedule")
+    def check_cron(self, value: str | None, **_: Any) -> None:
+        if value is None:
+            return
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValidationError(f"not a valid cron expression ({exc})") from exc
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> JobConfig:
+        return JobConfig(
+            key=data["key"],
+            kind=data["kind"],
+            schedule=data["schedule"],
+            frameworks=tuple(data["frameworks"]),
+            sources=tuple(data["sources"]),
+            destinations=tuple(data["destinations"]),
+            options=data["options"],
+        )
+
+
+def make_source(common: dict[str, Any], options: dict[str, Any]) -> SourceConfig:
+    return SourceConfig(
+        key=common["key"],
+        kind=common["kind"],
+        name=common["name"] or common["key"],
+        options=options,
+        evidence=common["evidence"],
+        conversion=common["score_conversion"],
+    )
+
+
+def make_destination(common: dict[str, Any], options: dict[str, Any]) -> DestinationConfig:
+    return DestinationConfig(
+        key=common["key"], kind=common["kind"], name=common["name"] or common["key"],
+        options=options,
+    )

@@ -1,0 +1,4 @@
+"""Competency frameworks: parse CASE packages, build hierarchies, read DOK.
+
+Pure functions over decoded JSON; the sync layer fetches and stores.
+"""

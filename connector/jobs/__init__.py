@@ -1,0 +1,1 @@
+"""Jobs as data: what each configured job kind runs, and their schedules."""

@@ -1,0 +1,87 @@
+"""Put a source's score on the district's proficiency scale.
+
+Sources speak in points, percents or their own levels. A district sets cut
+scores per source (for example percent >= 80 -> Proficient). A rubric already
+scored on the district's scale (max equal to the scale's top value) can be
+taken as is when the source says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from connector.domain.scale import Level, ProficiencyScale
+from connector.errors import ConfigurationError, DataError
+
+
+@dataclass(frozen=True)
+class CutScore:
+    """Scores at or above ``min_percent`` percent reach ``level_code``."""
+
+    min_percent: float
+    level_code: str
+
+
+@dataclass(frozen=True)
+class ScoreConversion:
+    """How one source's scores become levels.
+
+    Attributes:
+        cuts: cut scores, any order; the highest one reached wins.
+        scale_scored_max: when an item's maximum equals this value, its score is
+            already a level value on the district scale (a 4-point rubric), and is
+            taken as the highest level it reaches rather than converted to percent.
+    """
+
+    cuts: tuple[CutScore, ...]
+    scale_scored_max: float | None = None
+
+    def validate(self, scale: ProficiencyScale) -> None:
+        if not self.cuts:
+            raise ConfigurationError("cut scores need at least one entry")
+        for cut in self.cuts:
+            scale.level(cut.level_code)
+            if not 0 <= cut.min_percent <= 100:
+                raise ConfigurationError(
+                    f"cut score for level {cut.level_code!r} must be a percent 0-100: "
+                    f"{cut.min_percent}"
+                )
+
+    @property
+    def ordered(self) -> Sequence[CutScore]:
+        return sorted(self.cuts, key=lambda c: c.min_percent)
+
+
+def to_level(
+    score: float,
+    max_score: float | None,
+    conversion: ScoreConversion,
+    scale: ProficiencyScale,
+) -> Level:
+    """The level a score reaches. ``max_score`` None means ``score`` is a percent.
+
+    A score below every cut reaches the scale's lowest level: the student showed
+    something, and "not yet" is a statement about the record, not one score.
+    """
+    if score < 0:
+        raise DataError(f"score must not be negative: {score:g}")
+    if max_score is not None and max_score <= 0:
+        raise DataError(f"maximum score must be positive: {max_score:g}")
+    if (
+        max_score is not None
+        and conversion.scale_scored_max is not None
+        and max_score == conversion.scale_scored_max
+    ):
+        if score > max_score:
+            raise DataError(f"score {score:g} is above the maximum {max_score:g}")
+        return scale.level_for_value(score)
+    percent = score if max_score is None else score / max_score * 100
+    if percent > 100.0001:
+        where = "percent" if max_score is None else f"maximum {max_score:g}"
+        raise DataError(f"score {score:g} is above the {where}")
+    chosen = scale.levels[0]
+    for cut in conversion.ordered:
+        if percent >= cut.min_percent:
+            chosen = scale.level(cut.level_code)
+    return chosen

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, tenancy guard, Alembic migrations, repositories."""

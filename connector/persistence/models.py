@@ -1,0 +1,537 @@
+"""The database schema: one district (tenant) owns every row but its own.
+
+Natural keys are unique *within a district*: ``(district, source system,
+sourced id)`` for anything pulled from a source and ``(district, CASE
+identifier)`` for competencies. Surrogate integer ids exist for joins only and
+never leave the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from connector.persistence.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class District(Base):
+    """The tenant. Created from the district's config on first use."""
+
+    __tablename__ = "district"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    config_version: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TenantMixin:
+    """Every row belongs to one district; the tenancy guard scopes every query by it."""
+
+    @declared_attr
+    def district_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("district.id", ondelete="CASCADE"), index=True)
+
+
+class Sourced(TenantMixin):
+    """A record pulled from a source, keyed by (source system, sourced id) and hashed."""
+
+    source_system: Mapped[str] = mapped_column(String(64))
+    sourced_id: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _natural_key(table: str) -> UniqueConstraint:
+    return UniqueConstraint("district_id", "source_system", "sourced_id", name=f"uq_{table}_natural")
+
+
+# ---- roster -------------------------------------------------------------------
+
+
+class Organisation(Sourced, Base):
+    """A OneRoster org: a school, or the district/department above it."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (_natural_key("organisation"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(40))
+    identifier: Mapped[str] = mapped_column(String(255), default="")
+    parent_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+
+
+class AcademicSession(Sourced, Base):
+    """School year, term, semester or grading period."""
+
+    __tablename__ = "academic_session"
+    __table_args__ = (_natural_key("academic_session"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    parent_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+    school_year: Mapped[str] = mapped_column(String(16), default="")
+
+
+class Student(Sourced, Base):
+    """A student; ``sourced_id`` is the SIS id. Names are stored, never logged."""
+
+    __tablename__ = "student"
+    __table_args__ = (
+        _natural_key("student"),
+        Index("ix_student_username", "district_id", "username"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(120))
+    family_name: Mapped[str] = mapped_column(String(120))
+    username: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    identifier: Mapped[str] = mapped_column(String(255), default="")
+    grade: Mapped[str] = mapped_column(String(16), default="")
+    school_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Staff(Sourced, Base):
+    """A non-student user (teacher, administrator) from the roster."""
+
+    __tablename__ = "staff"
+    __table_args__ = (_natural_key("staff"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    given_name: Mapped[str] = mapped_column(String(120))
+    family_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(255), default="")
+
+
+class StudentDemographics(TenantMixin, Base):
+    """Kept apart from ``student`` so equity reports can be permissioned on their own."""
+
+    __tablename__ = "student_demographics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), unique=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(20), default="")
+    races: Mapped[list[Any]] = mapped_column(default=list)
+    hispanic_or_latino: Mapped[bool | None] = mapped_column(Boolean)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Course(Sourced, Base):
+    __tablename__ = "course"
+    __table_args__ = (_natural_key("course"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    course_code: Mapped[str] = mapped_column(String(120), default="")
+    org_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+    school_year_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+    grades: Mapped[list[Any]] = mapped_column(default=list)
+    subjects: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class ClassSection(Sourced, Base):
+    """A class (section) of a course in a term."""
+
+    __tablename__ = "class_section"
+    __table_args__ = (_natural_key("class_section"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    course_sourced_id: Mapped[str] = mapped_column(String(255))
+    school_sourced_id: Mapped[str] = mapped_column(String(255))
+    class_code: Mapped[str] = mapped_column(String(120), default="")
+    term_sourced_ids: Mapped[list[Any]] = mapped_column(default=list)
+    subjects: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Enrollment(Sourced, Base):
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        _natural_key("enrollment"),
+        Index("ix_enrollment_class", "district_id", "class_sourced_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_sourced_id: Mapped[str] = mapped_column(String(255))
+    school_sourced_id: Mapped[str] = mapped_column(String(255))
+    user_sourced_id: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(40))
+    primary: Mapped[bool | None] = mapped_column(Boolean)
+    begin_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Category(Sourced, Base):
+    """A gradebook category (e.g. "Performance Tasks"), which can imply an evidence type."""
+
+    __tablename__ = "category"
+    __table_args__ = (_natural_key("category"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+
+
+# ---- frameworks -----------------------------------------------------------------
+
+
+class Framework(TenantMixin, Base):
+    """A CASE CFDocument imported for this district."""
+
+    __tablename__ = "framework"
+    __table_args__ = (UniqueConstraint("district_id", "identifier", name="uq_framework_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="academic")
+    title: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str] = mapped_column(Text, default="")
+    creator: Mapped[str] = mapped_column(Text, default="")
+    publisher: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[str] = mapped_column(String(120), default="")
+    adoption_status: Mapped[str] = mapped_column(String(60), default="")
+    language: Mapped[str] = mapped_column(String(20), default="")
+    case_version: Mapped[str] = mapped_column(String(8), default="1.0")
+    last_change: Mapped[datetime | None] = mapped_column()
+    location: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Competency(TenantMixin, Base):
+    """A CASE CFItem: competency, measurement topic, learning target or grouping."""
+
+    __tablename__ = "competency"
+    __table_args__ = (
+        UniqueConstraint("district_id", "identifier", name="uq_competency_natural"),
+        Index("ix_competency_code", "district_id", "human_coding_scheme"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("framework.id", ondelete="CASCADE"), index=True
+    )
+    identifier: Mapped[str] = mapped_column(String(255))
+    full_statement: Mapped[str] = mapped_column(Text)
+    human_coding_scheme: Mapped[str] = mapped_column(String(255), default="")
+    abbreviated_statement: Mapped[str] = mapped_column(Text, default="")
+    item_type: Mapped[str] = mapped_column(String(255), default="")
+    education_levels: Mapped[list[Any]] = mapped_column(default=list)
+    subjects: Mapped[list[Any]] = mapped_column(default=list)
+    target_dok: Mapped[int | None] = mapped_column(Integer)
+    parent_identifier: Mapped[str | None] = mapped_column(String(255))
+    root_identifier: Mapped[str] = mapped_column(String(255), default="")
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    uri: Mapped[str] = mapped_column(Text, default="")
+    list_enumeration: Mapped[str] = mapped_column(String(120), default="")
+    language: Mapped[str] = mapped_column(String(20), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    last_change: Mapped[datetime | None] = mapped_column()
+    deprecated: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CompetencyAssociation(TenantMixin, Base):
+    """A CASE CFAssociation; destinations may live in another framework or none we hold."""
+
+    __tablename__ = "competency_association"
+    __table_args__ = (
+        UniqueConstraint("district_id", "framework_id", "identifier",
+                         name="uq_competency_association_natural"),
+        Index("ix_association_type", "district_id", "association_type"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("framework.id", ondelete="CASCADE"), index=True
+    )
+    identifier: Mapped[str] = mapped_column(String(255))
+    association_type: Mapped[str] = mapped_column(String(60))
+    origin_identifier: Mapped[str] = mapped_column(String(255), index=True)
+    destination_identifier: Mapped[str] = mapped_column(String(255))
+    origin_uri: Mapped[str] = mapped_column(Text, default="")
+    destination_uri: Mapped[str] = mapped_column(Text, default="")
+    destination_title: Mapped[str] = mapped_column(Text, default="")
+    sequence_number: Mapped[int | None] = mapped_column(Integer)
+    grouping_identifier: Mapped[str | None] = mapped_column(String(255))
+    deprecated: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CompetencyItemType(TenantMixin, Base):
+    """A CASE CFItemType definition from a framework's CFDefinitions."""
+
+    __tablename__ = "competency_item_type"
+    __table_args__ = (
+        UniqueConstraint("district_id", "framework_id", "identifier",
+                         name="uq_competency_item_type_natural"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("framework.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)
+    type_code: Mapped[str] = mapped_column(String(120), default="")
+    hierarchy_code: Mapped[str] = mapped_column(String(60), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Rubric(TenantMixin, Base):
+    """A CASE CFRubric with its criteria and levels kept as JSON."""
+
+    __tablename__ = "rubric"
+    __table_args__ = (
+        UniqueConstraint("district_id", "framework_id", "identifier", name="uq_rubric_natural"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("framework.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    criteria: Mapped[list[Any]] = mapped_column(default=list)
+
+
+# ---- scale, sources, mapping --------------------------------------------------------
+
+
+class ProficiencyScale(TenantMixin, Base):
+    """The district's scale as configured, versioned so old records stay readable."""
+
+    __tablename__ = "proficiency_scale"
+    __table_args__ = (
+        UniqueConstraint("district_id", "key", "version", name="uq_proficiency_scale_natural"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(255))
+    proficient_code: Mapped[str] = mapped_column(String(20))
+    state_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ScaleLevel(TenantMixin, Base):
+    __tablename__ = "scale_level"
+    __table_args__ = (UniqueConstraint("scale_id", "code", name="uq_scale_level_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale_id: Mapped[int] = mapped_column(ForeignKey("proficiency_scale.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(120))
+    value: Mapped[float] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class SourceSystem(TenantMixin, Base):
+    """A system we pull from (an LMS export, an adaptive vendor's report)."""
+
+    __tablename__ = "source_system"
+    __table_args__ = (UniqueConstraint("district_id", "key", name="uq_source_system_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+
+
+class SourceItem(Sourced, Base):
+    """An assignment, assessment or vendor skill that students are scored on."""
+
+    __tablename__ = "source_item"
+    __table_args__ = (_natural_key("source_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), default="assignment")
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    class_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+    category_sourced_id: Mapped[str] = mapped_column(String(255), default="")
+    assign_date: Mapped[datetime | None] = mapped_column()
+    due_date: Mapped[datetime | None] = mapped_column()
+    result_value_min: Mapped[float | None] = mapped_column(Float)
+    result_value_max: Mapped[float | None] = mapped_column(Float)
+    learning_objectives: Mapped[list[Any]] = mapped_column(default=list)
+    mapped: Mapped[bool] = mapped_column(Boolean, default=False)
+    mapping_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Alignment(TenantMixin, Base):
+    """Source item -> competency, with the DOK and evidence type its scores carry."""
+
+    __tablename__ = "alignment"
+    __table_args__ = (
+        UniqueConstraint("source_item_id", "competency_id", name="uq_alignment_pair"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_item_id: Mapped[int] = mapped_column(
+        ForeignKey("source_item.id", ondelete="CASCADE"), index=True
+    )
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competency.id", ondelete="CASCADE"))
+    dok: Mapped[int | None] = mapped_column(Integer)
+    evidence_type: Mapped[str] = mapped_column(String(40))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    origin: Mapped[str] = mapped_column(String(20))
+
+
+class RawScore(Sourced, Base):
+    """A score exactly as the source reported it; evidence is derived from it."""
+
+    __tablename__ = "raw_score"
+    __table_args__ = (
+        _natural_key("raw_score"),
+        Index("ix_raw_score_item", "source_item_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_item_id: Mapped[int] = mapped_column(ForeignKey("source_item.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float | None] = mapped_column(Float)
+    text_score: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(40))
+    scored_at: Mapped[datetime | None] = mapped_column()
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class RawScoreObjective(Sourced, Base):
+    """A result's score on one learning objective (OneRoster resultLearningObjectiveIds)."""
+
+    __tablename__ = "raw_score_objective"
+    __table_args__ = (
+        _natural_key("raw_score_objective"),
+        Index("ix_raw_score_objective_score", "raw_score_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raw_score_id: Mapped[int] = mapped_column(ForeignKey("raw_score.id", ondelete="CASCADE"))
+    learning_objective_source: Mapped[str] = mapped_column(String(40))
+    learning_objective_id: Mapped[str] = mapped_column(String(255))
+    score: Mapped[float | None] = mapped_column(Float)
+    text_score: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Evidence(TenantMixin, Base):
+    """One raw score seen through one alignment: a level on the district scale."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("raw_score_id", "competency_id", name="uq_evidence_pair"),
+        Index("ix_evidence_student_competency", "student_id", "competency_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raw_score_id: Mapped[int] = mapped_column(ForeignKey("raw_score.id", ondelete="CASCADE"))
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competency.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    level_code: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float] = mapped_column(Float)
+    dok: Mapped[int | None] = mapped_column(Integer)
+    evidence_type: Mapped[str] = mapped_column(String(40))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    observed_at: Mapped[datetime] = mapped_column()
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class MasteryRecord(TenantMixin, Base):
+    """The current level or state of one student on one competency, with its explanation."""
+
+    __tablename__ = "mastery_record"
+    __table_args__ = (
+        UniqueConstraint("student_id", "competency_id", name="uq_mastery_record_pair"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competency.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(30))
+    level_code: Mapped[str | None] = mapped_column(String(20))
+    level_label: Mapped[str] = mapped_column(String(120))
+    score: Mapped[float | None] = mapped_column(Float)
+    proficient: Mapped[bool] = mapped_column(Boolean, default=False)
+    method: Mapped[str] = mapped_column(String(40))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    evidence_ids: Mapped[list[Any]] = mapped_column(default=list)
+    evidence_count: Mapped[int] = mapped_column(Integer, default=0)
+    highest_dok: Mapped[int | None] = mapped_column(Integer)
+    steps: Mapped[list[Any]] = mapped_column(default=list)
+    explanation: Mapped[str] = mapped_column(Text)
+    engine_version: Mapped[str] = mapped_column(String(20))
+    policy_version: Mapped[str] = mapped_column(String(20))
+    achieved_at: Mapped[datetime | None] = mapped_column()
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    input_hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---- runs and pushes -----------------------------------------------------------------
+
+
+class SyncRun(TenantMixin, Base):
+    """One execution of a job: when, how it ended, what each stage counted."""
+
+    __tablename__ = "sync_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(40), default="running")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rejection_count: Mapped[int] = mapped_column(Integer, default=0)
+    config_version: Mapped[str] = mapped_column(String(64), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class SyncRejection(TenantMixin, Base):
+    """A record a run refused, with where it was and why."""
+
+    __tablename__ = "sync_rejection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_run.id", ondelete="CASCADE"), index=True)
+    file: Mapped[str] = mapped_column(Text)
+    row: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(120), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    record_key: Mapped[str] = mapped_column(String(255), default="")
+
+
+class PushLedger(TenantMixin, Base):
+    """What was last sent to a destination for each record key, by payload hash."""
+
+    __tablename__ = "push_ledger"
+    __table_args__ = (
+        UniqueConstraint("district_id", "destination", "record_key", name="uq_push_ledger_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    destination: Mapped[str] = mapped_column(String(64))
+    record_key: Mapped[str] = mapped_column(String(255))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    pushed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id", ondelete="SET NULL"))
+    location: Mapped[str] = mapped_column(Text, default="")
+
+
+TENANT_MODELS = tuple(
+    mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin)
+)

@@ -1,0 +1,1 @@
+"""A deterministic fictional district for demos, tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""Sync orchestration: frameworks in, sources staged, mapped, computed and pushed."""

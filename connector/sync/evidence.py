@@ -1,0 +1,123 @@
+"""The evidence step: each raw score seen through each of its item's alignments.
+
+A score becomes a level on the district scale with the source's cut scores; a
+per-objective score (OneRoster learningObjectiveResults) replaces the overall
+score for its own competency. Scores with no value (not submitted, exempt)
+produce no evidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from connector.config.model import Settings
+from connector.domain.hashing import content_hash
+from connector.domain.records import ScoreStatus
+from connector.errors import DataError, Rejection
+from connector.mapping.normalise import to_level
+from connector.persistence import models as m
+from connector.sync.util import chunks
+
+
+@dataclass
+class EvidenceResult:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    affected_pairs: set[tuple[int, int]] = field(default_factory=set)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def scores_of_items(session: Session, item_ids: Iterable[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in chunks(sorted(item_ids)):
+        found.update(session.scalars(select(m.RawScore.id).where(
+            m.RawScore.source_item_id.in_(chunk))))
+    return found
+
+
+def all_scores(session: Session) -> set[int]:
+    return set(session.scalars(select(m.RawScore.id)))
+
+
+def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int]) -> EvidenceResult:
+    """Rebuild evidence for these raw scores; only differences are written."""
+    result = EvidenceResult()
+    scale = settings.district.scale
+    competency_ids = {c.id: c.identifier for c in session.scalars(select(m.Competency))}
+    for chunk in chunks(sorted(score_ids)):
+        scores = session.execute(
+            select(m.RawScore, m.SourceItem).join(
+                m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id).where(
+                m.RawScore.id.in_(chunk))).all()
+        item_ids = {item.id for _, item in scores}
+        alignments: dict[int, list[m.Alignment]] = defaultdict(list)
+        for link in session.scalars(select(m.Alignment).where(
+                m.Alignment.source_item_id.in_(item_ids))):
+            alignments[link.source_item_id].append(link)
+        objectives: dict[int, dict[str, float | None]] = defaultdict(dict)
+        for obj in session.scalars(select(m.RawScoreObjective).where(
+                m.RawScoreObjective.raw_score_id.in_(chunk))):
+            objectives[obj.raw_score_id][obj.learning_objective_id.lower()] = obj.score
+        existing = {(e.raw_score_id, e.competency_id): e for e in session.scalars(
+            select(m.Evidence).where(m.Evidence.raw_score_id.in_(chunk)))}
+        wanted: dict[tuple[int, int], dict[str, Any]] = {}
+        for raw, item in scores:
+            source = settings.sources.get(raw.source_system)
+            if source is None or raw.status == ScoreStatus.EXEMPT.value:
+                continue
+            observed = raw.scored_at or item.due_date or item.assign_date
+            for aligned in alignments.get(item.id, []):
+                identifier = competency_ids[aligned.competency_id]
+                score = objectives.get(raw.id, {}).get(identifier.lower(), raw.score)
+                if score is None:
+                    continue
+                if observed is None:
+                    result.rejections.append(Rejection(
+                        raw.source_system, None, "scoreDate",
+                        "score has no date and its item no due date; it cannot be ordered "
+                        "as evidence", raw.sourced_id))
+                    break
+                maximum = raw.max_score if raw.max_score is not None else item.result_value_max
+                try:
+                    level = to_level(score, maximum, source.conversion, scale)
+                except DataError as exc:
+                    result.rejections.append(Rejection(raw.source_system, None, "score",
+                                                       exc.message, raw.sourced_id))
+                    break
+                row: dict[str, Any] = {
+                    "raw_score_id": raw.id, "competency_id": aligned.competency_id,
+                    "student_id": raw.student_id, "level_code": level.code, "value": level.value,
+                    "dok": aligned.dok, "evidence_type": aligned.evidence_type,
+                    "weight": aligned.weight, "observed_at": observed,
+                }
+                row["content_hash"] = content_hash(row)
+                wanted[(raw.id, aligned.competency_id)] = row
+        for key, row in wanted.items():
+            current = existing.get(key)
+            if current is None:
+                session.add(m.Evidence(**row))
+                result.inserted += 1
+            elif current.content_hash != row["content_hash"]:
+                for name, value in row.items():
+                    setattr(current, name, value)
+                result.updated += 1
+            else:
+                result.unchanged += 1
+                continue
+            result.affected_pairs.add((int(row["student_id"]), key[1]))
+        stale = [e for key, e in existing.items() if key not in wanted]
+        for evidence in stale:
+            result.affected_pairs.add((evidence.student_id, evidence.competency_id))
+        if stale:
+            session.execute(delete(m.Evidence).where(m.Evidence.id.in_([e.id for e in stale])))
+            result.deleted += len(stale)
+    session.flush()
+    return result

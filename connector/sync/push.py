@@ -1,0 +1,161 @@
+"""The push step: plan what changed since the last push, write it, then record it.
+
+Plan (diff against the push ledger) -> write (the destination writes and
+verifies) -> ledger. The ledger is updated only after the destination reports
+success, so a failed push is simply retried next time with the same,
+deterministically keyed records: nothing is half-recorded as sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.adapters.base import (
+    AdapterContext,
+    OutboundLineItem,
+    OutboundResult,
+    PushPlan,
+)
+from connector.adapters.registry import destination_class
+from connector.config.model import DestinationConfig, Settings
+from connector.domain.framework import FrameworkKind
+from connector.domain.hashing import content_hash
+from connector.domain.scale import MasteryState
+from connector.persistence import models as m
+from connector.persistence.models import utcnow
+
+
+@dataclass
+class PushResult:
+    destination: str
+    planned: int
+    written: int
+    unchanged: int
+    location: str
+
+
+def _stable_id(*parts: str) -> str:
+    """Deterministic sourcedIds: the same record gets the same id on every push."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "mastery-connector:" + ":".join(parts)))
+
+
+def plan_results(session: Session, settings: Settings, district_key: str) -> list[OutboundResult]:
+    """Every result the destination should hold: one per class x aligned competency x student."""
+    scale = settings.district.scale
+    competencies = {c.id: c for c in session.scalars(
+        select(m.Competency).join(m.Framework, m.Framework.id == m.Competency.framework_id)
+        .where(m.Framework.kind != FrameworkKind.REFERENCE.value))}
+    class_competencies: dict[str, set[int]] = defaultdict(set)
+    for class_id, competency_id in session.execute(
+            select(m.SourceItem.class_sourced_id, m.Alignment.competency_id)
+            .join(m.Alignment, m.Alignment.source_item_id == m.SourceItem.id)
+            .where(m.SourceItem.class_sourced_id != "").distinct()):
+        if competency_id in competencies:
+            class_competencies[class_id].add(competency_id)
+    classes = {c.sourced_id: c for c in session.scalars(select(m.ClassSection))}
+    sessions = {s.sourced_id: s for s in session.scalars(select(m.AcademicSession))}
+    students = dict(session.execute(select(m.Student.sourced_id, m.Student.id)).all())
+    roster: dict[str, list[str]] = defaultdict(list)
+    for class_id, user in session.execute(select(m.Enrollment.class_sourced_id,
+                                                 m.Enrollment.user_sourced_id)
+                                          .where(m.Enrollment.role == "student")):
+        roster[class_id].append(user)
+    records = {(r.student_id, r.competency_id): r for r in session.scalars(select(m.MasteryRecord))}
+
+    out: list[OutboundResult] = []
+    for class_id in sorted(class_competencies):
+        section = classes.get(class_id)
+        if section is None:
+            continue
+        term = sessions.get(section.term_sourced_ids[0]) if section.term_sourced_ids else None
+        start = _midnight(term.start_date) if term and term.start_date else None
+        end = _midnight(term.end_date) if term and term.end_date else None
+        for competency_id in sorted(class_competencies[class_id]):
+            comp = competencies[competency_id]
+            code = f"{comp.human_coding_scheme} " if comp.human_coding_scheme else ""
+            short = comp.abbreviated_statement or comp.full_statement
+            line_item = OutboundLineItem(
+                sourced_id=_stable_id(district_key, "lineitem", class_id, comp.identifier),
+                title=(code + short)[:255],
+                description=comp.full_statement,
+                class_sourced_id=class_id,
+                school_sourced_id=section.school_sourced_id,
+                academic_session_sourced_id=term.sourced_id if term else "",
+                competency_identifier=comp.identifier,
+                result_value_min=scale.min_value,
+                result_value_max=scale.max_value,
+                assign_date=start or datetime(1970, 1, 1, tzinfo=UTC),
+                due_date=end or start or datetime(1970, 1, 1, tzinfo=UTC),
+            )
+            for user in sorted(set(roster.get(class_id, []))):
+                record = records.get((students.get(user, -1), competency_id))
+                if record is None:
+                    continue
+                scored = record.state == MasteryState.LEVEL.value
+                payload = {
+                    "line_item": line_item.__dict__,
+                    "score": record.score if scored else None,
+                    "level": record.level_code,
+                    "text": record.level_label,
+                    "state": record.state,
+                    "date": (record.achieved_at or record.computed_at).date().isoformat(),
+                }
+                level_value = scale.level(record.level_code).value if (
+                    scored and record.level_code) else None
+                out.append(OutboundResult(
+                    record_key=f"{class_id}|{comp.identifier}|{user}",
+                    sourced_id=_stable_id(district_key, "result", class_id, comp.identifier, user),
+                    line_item=line_item,
+                    student_sourced_id=user,
+                    score=level_value,
+                    text_score=record.level_label,
+                    score_status="fully graded" if scored else "partially graded",
+                    score_date=record.achieved_at or record.computed_at,
+                    comment="",
+                    payload_hash=content_hash(payload),
+                ))
+    return out
+
+
+def push_destination(
+    session: Session,
+    settings: Settings,
+    destination: DestinationConfig,
+    district_key: str,
+    run_id: int | None,
+) -> PushResult:
+    """Push changed results to one destination and record them in the ledger."""
+    wanted = plan_results(session, settings, district_key)
+    ledger = {row.record_key: row for row in session.scalars(
+        select(m.PushLedger).where(m.PushLedger.destination == destination.key))}
+    changed = [r for r in wanted if ledger.get(r.record_key) is None
+               or ledger[r.record_key].payload_hash != r.payload_hash]
+    plan = PushPlan(destination=destination.key, results=changed, first_push=not ledger,
+                    source_system_name=f"mastery-connector ({settings.district.name})")
+    adapter = destination_class(destination.kind)(
+        destination.key, destination.options,
+        AdapterContext(settings.resolve_path, settings.district.timezone))
+    outcome = adapter.push(plan)
+    by_key = {r.record_key: r for r in changed}
+    now = utcnow()
+    for key in outcome.written:
+        row = ledger.get(key) or m.PushLedger(destination=destination.key, record_key=key)
+        row.payload_hash = by_key[key].payload_hash
+        row.status = "sent"
+        row.pushed_at = now
+        row.run_id = run_id
+        row.location = outcome.location
+        session.add(row)
+    session.flush()
+    return PushResult(destination.key, len(changed), len(outcome.written),
+                      len(wanted) - len(changed), outcome.location)
+
+
+def _midnight(day: object) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)  # type: ignore[arg-type]

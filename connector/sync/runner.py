@@ -1,0 +1,239 @@
+"""Run a configured job: frameworks -> sources -> mapping -> evidence -> mastery -> push.
+
+Each source batch is staged in its own transaction together with its
+rejections, so a crash loses at most the batch in flight and never leaves half
+a batch behind. Later steps run on what was committed. A second run over the
+same inputs writes nothing and reports "no changes".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.adapters.base import AdapterContext, Envelope, SourceAdapter
+from connector.adapters.registry import source_class
+from connector.config.model import JobConfig, Settings
+from connector.config.secrets import resolve_secret
+from connector.errors import ConfigurationError, ConnectorError, Rejection
+from connector.persistence import models as m
+from connector.persistence.models import utcnow
+from connector.persistence.tenancy import tenant_session
+from connector.sync import compute, evidence
+from connector.sync.align import AlignResult, align_items
+from connector.sync.district import ensure_district
+from connector.sync.framework_import import fetch_package, import_framework
+from connector.sync.push import push_destination
+from connector.sync.report import FAILED, SUCCEEDED, WITH_REJECTIONS, RunReport
+from connector.sync.staging import StageResult, stage_batch
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+BATCH_SIZE = 1000
+
+#: An extra step a job kind runs after the sync steps (e.g. generating transcripts).
+JobHook = Callable[[Session, Settings, JobConfig, RunReport], None]
+
+
+def run_job(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    job_key: str,
+    *,
+    batch_size: int = BATCH_SIZE,
+    hooks: Mapping[str, JobHook] | None = None,
+) -> RunReport:
+    """Run one job to completion and return its report (failures are in the report)."""
+    job = settings.jobs.get(job_key)
+    if job is None:
+        raise ConfigurationError(f"no job {job_key!r}; configured jobs: {sorted(settings.jobs)}")
+    district_id = ensure_district(factory, settings.district)
+    with tenant_session(factory, district_id) as session, session.begin():
+        previous = session.scalars(select(m.SyncRun.config_version).where(
+            m.SyncRun.status.in_((SUCCEEDED, WITH_REJECTIONS))).order_by(
+            m.SyncRun.id.desc())).first()
+        run = m.SyncRun(job=job.key, config_version=settings.version)
+        session.add(run)
+        session.flush()
+        report = RunReport(run.id, job.key, settings.district.key, settings.version, run.started_at)
+    log.info("run %s started: job=%s district=%s", report.run_id, job.key, settings.district.key)
+    config_changed = previous != settings.version
+
+    def step(name: str, body: Callable[[Session], T]) -> T | None:
+        """One stage in one transaction; a failure is recorded and the run goes on."""
+        try:
+            with tenant_session(factory, district_id) as session, session.begin():
+                return body(session)
+        except ConnectorError as exc:
+            report.errors.append(f"{name}: {exc}")
+            log.warning("run %s: %s failed: %s", report.run_id, name, type(exc).__name__)
+        except Exception as exc:  # an unexpected failure is a failed run, not a crash
+            report.errors.append(f"{name}: unexpected {type(exc).__name__}: {exc}")
+            log.exception("run %s: %s failed", report.run_id, name)
+        return None
+
+    try:
+        for key in job.frameworks:
+            step(f"framework {key}", partial(_import_framework, settings=settings, key=key,
+                                             report=report))
+        staged = StageResult()
+        for key in job.sources:
+            _read_source(factory, district_id, settings, key, staged, report, batch_size)
+        report.rejections += len(staged.rejections)
+        aligned = step("mapping", partial(_map, settings=settings, report=report))
+        built = step("evidence", partial(_evidence, settings=settings, staged=staged,
+                                         aligned=aligned, config_changed=config_changed,
+                                         report=report))
+        step("mastery", partial(_mastery, settings=settings, staged=staged, built=built,
+                                config_changed=config_changed, report=report))
+        for key in job.destinations:
+            step(f"push {key}", partial(_push, settings=settings, key=key, report=report))
+        hook = (hooks or {}).get(job.kind)
+        if hook is not None:
+            step(job.kind, lambda session: hook(session, settings, job, report))
+    finally:
+        _finish(factory, district_id, report)
+    return report
+
+
+def _import_framework(session: Session, settings: Settings, key: str, report: RunReport) -> None:
+    source = next(f for f in settings.district.frameworks if f.key == key)
+    location = source.location
+    if not location.startswith(("http://", "https://")):
+        location = str(settings.resolve_path(location))
+    token = None
+    if source.token:
+        token = resolve_secret(source.token, purpose=f"framework {key} token")
+    data, raw = fetch_package(location, token=token)
+    summary = import_framework(session, data, raw, location=source.location, key=key,
+                               kind=source.kind, dok_patterns=settings.district.dok_patterns)
+    report.frameworks.append(summary.as_dict())
+    report.changes += summary.created + summary.updated + summary.deprecated
+    report.rejections += len(summary.rejected)
+
+
+def _read_source(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str,
+                 staged: StageResult, report: RunReport, batch_size: int) -> None:
+    config = settings.sources[key]
+    adapter: SourceAdapter = source_class(config.kind)(
+        key, config.options, AdapterContext(settings.resolve_path, settings.district.timezone))
+    with tenant_session(factory, district_id) as session, session.begin():
+        system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).first()
+        if system is None:
+            session.add(m.SourceSystem(key=key, kind=config.kind, name=config.name))
+    local = StageResult()
+    batch: list[Envelope] = []
+    pending: list[Rejection] = []
+
+    def commit() -> None:
+        before = len(local.rejections)
+        with tenant_session(factory, district_id) as session, session.begin():
+            stage_batch(session, batch, local)
+            for rejection in pending + local.rejections[before:]:
+                session.add(m.SyncRejection(run_id=report.run_id, file=rejection.file,
+                                            row=rejection.row, field=rejection.field,
+                                            reason=rejection.reason,
+                                            record_key=rejection.record_key[:255]))
+        batch.clear()
+        pending.clear()
+
+    try:
+        for item in adapter.read():
+            if isinstance(item, Rejection):
+                local.reject(_stream_of(item.file), item)
+                pending.append(item)
+            else:
+                batch.append(item)
+            if len(batch) + len(pending) >= batch_size:
+                commit()
+        commit()
+    except ConnectorError as exc:
+        report.errors.append(f"source {key}: {exc}")
+        log.warning("run %s: source %s failed: %s", report.run_id, key, type(exc).__name__)
+    except Exception as exc:  # the batch in flight rolled back; earlier batches stand
+        report.errors.append(f"source {key}: unexpected {type(exc).__name__}: {exc}")
+        log.exception("run %s: source %s failed", report.run_id, key)
+    report.sources[key] = {stream: dict(c.__dict__) for stream, c in local.counts.items()}
+    report.changes += sum(c.changed for c in local.counts.values())
+    staged.rejections.extend(local.rejections)
+    staged.changed_scores |= local.changed_scores
+    staged.deleted_pairs |= local.deleted_pairs
+
+
+def _stream_of(file: str) -> str:
+    return file.rsplit(".", 1)[0] if file else "unknown"
+
+
+def _push(session: Session, settings: Settings, key: str, report: RunReport) -> None:
+    result = push_destination(session, settings, settings.destinations[key],
+                              settings.district.key, report.run_id)
+    report.push.append(result.__dict__)
+    report.changes += result.written
+
+
+def _map(session: Session, settings: Settings, report: RunReport) -> AlignResult:
+    result = align_items(session, settings)
+    report.mapping = {"mapped_items": result.mapped, "unmapped_items": result.unmapped,
+                      "items_realigned": result.alignments_changed,
+                      "problems": len(result.problems)}
+    report.changes += result.alignments_changed
+    return result
+
+
+def _evidence(session: Session, settings: Settings, staged: StageResult,
+              aligned: AlignResult | None, config_changed: bool,
+              report: RunReport) -> evidence.EvidenceResult:
+    if config_changed:
+        scores = evidence.all_scores(session)
+    else:
+        scores = set(staged.changed_scores)
+        if aligned is not None:
+            scores |= evidence.scores_of_items(session, aligned.changed_items)
+    result = evidence.build_evidence(session, settings, scores)
+    for rejection in result.rejections:
+        session.add(m.SyncRejection(run_id=report.run_id, file=rejection.file, row=rejection.row,
+                                    field=rejection.field, reason=rejection.reason,
+                                    record_key=rejection.record_key[:255]))
+    report.rejections += len(result.rejections)
+    report.evidence = {"inserted": result.inserted, "updated": result.updated,
+                       "deleted": result.deleted, "unchanged": result.unchanged,
+                       "rejected": len(result.rejections)}
+    report.changes += result.inserted + result.updated + result.deleted
+    return result
+
+
+def _mastery(session: Session, settings: Settings, staged: StageResult,
+             built: evidence.EvidenceResult | None, config_changed: bool,
+             report: RunReport) -> None:
+    pairs = set(staged.deleted_pairs) | compute.outdated_pairs(session, settings)
+    if built is not None:
+        pairs |= built.affected_pairs
+    if config_changed:
+        pairs |= compute.all_pairs(session)
+    result = compute.recompute(session, settings, pairs)
+    report.mastery = {"recomputed": result.computed, "inserted": result.inserted,
+                      "updated": result.updated, "unchanged": result.unchanged,
+                      "removed": result.removed,
+                      "distribution": compute.distribution(session)}
+    report.changes += result.inserted + result.updated + result.removed
+
+
+def _finish(factory: sessionmaker[Session], district_id: int, report: RunReport) -> None:
+    report.finished_at = utcnow()
+    report.status = FAILED if report.errors else (WITH_REJECTIONS if report.rejections else SUCCEEDED)
+    with tenant_session(factory, district_id) as session, session.begin():
+        run = session.get(m.SyncRun, report.run_id)
+        assert run is not None
+        run.status = report.status
+        run.finished_at = report.finished_at
+        run.rejection_count = report.rejections
+        run.message = "\n".join(report.errors)[:4000]
+        data = report.as_dict()
+        run.counts = {k: data[k] for k in ("frameworks", "sources", "mapping", "evidence",
+                                            "mastery", "push", "transcripts", "changes")}
+    log.info("run %s finished: %s", report.run_id, report.summary_line())

@@ -1,0 +1,356 @@
+"""Stage a batch of canonical records: upsert by natural key, skip what has not changed.
+
+The caller wraps each batch in one transaction. Records that reference
+something unknown (a result for a student not on the roster) are rejected here,
+with the file and row the adapter read them from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from connector.adapters.base import Envelope
+from connector.domain import records as r
+from connector.domain.hashing import content_hash
+from connector.errors import Rejection
+from connector.persistence import models as m
+from connector.sync.util import chunks
+
+
+@dataclass
+class StreamCounts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+@dataclass
+class StageResult:
+    """What staging did, for the run report and for the steps after it."""
+
+    counts: dict[str, StreamCounts] = field(default_factory=lambda: defaultdict(StreamCounts))
+    rejections: list[Rejection] = field(default_factory=list)
+    changed_scores: set[int] = field(default_factory=set)
+    deleted_pairs: set[tuple[int, int]] = field(default_factory=set)
+
+    def reject(self, stream: str, rejection: Rejection) -> None:
+        self.counts[stream].rejected += 1
+        self.rejections.append(rejection)
+
+
+STREAMS: dict[type, str] = {
+    r.Org: "orgs", r.AcademicSession: "academic_sessions", r.Course: "courses",
+    r.ClassSection: "classes", r.Person: "users", r.Demographics: "demographics",
+    r.Enrollment: "enrollments", r.Category: "categories", r.SourceItem: "items",
+    r.Score: "scores", r.ScoreObjective: "score_objectives",
+}
+
+
+def stage_batch(session: Session, batch: Sequence[Envelope], result: StageResult) -> None:
+    """Stage one batch, in dependency order of record types."""
+    groups: dict[type, list[Envelope]] = defaultdict(list)
+    for envelope in batch:
+        groups[type(envelope.record)].append(envelope)
+    for kind, handler in _HANDLERS:
+        if groups.get(kind):
+            result.counts[STREAMS[kind]].read += len(groups[kind])
+            handler(session, groups[kind], result)
+
+
+# ---- generic upsert ---------------------------------------------------------------
+
+
+def _upsert(
+    session: Session,
+    model: type[Any],
+    stream: str,
+    rows: Sequence[tuple[Envelope, dict[str, Any]]],
+    result: StageResult,
+) -> list[tuple[Any, bool]]:
+    """Insert or update rows keyed by (source_system, sourced_id); returns (object, changed)."""
+    counts = result.counts[stream]
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for _, row in rows:
+        by_source[row["source_system"]].append(row["sourced_id"])
+    existing: dict[tuple[str, str], Any] = {}
+    for source, ids in by_source.items():
+        for chunk in chunks(ids):
+            for obj in session.scalars(select(model).where(
+                    model.source_system == source, model.sourced_id.in_(chunk))):
+                existing[(source, obj.sourced_id)] = obj
+    out: list[tuple[Any, bool]] = []
+    for _, row in rows:
+        row["content_hash"] = content_hash(row)
+        current = existing.get((row["source_system"], row["sourced_id"]))
+        if current is None:
+            current = model(**row)
+            session.add(current)
+            existing[(row["source_system"], row["sourced_id"])] = current
+            counts.inserted += 1
+            out.append((current, True))
+        elif current.content_hash != row["content_hash"]:
+            for name, value in row.items():
+                setattr(current, name, value)
+            counts.updated += 1
+            out.append((current, True))
+        else:
+            counts.unchanged += 1
+            out.append((current, False))
+    session.flush()
+    return out
+
+
+RecordT = TypeVar("RecordT")
+
+
+def _typed(items: list[Envelope], kind: type[RecordT]) -> list[tuple[Envelope, RecordT]]:
+    """The envelopes of one record type, with the record typed for the handler."""
+    return [(e, e.record) for e in items if isinstance(e.record, kind)]
+
+
+def _key(rec: Any) -> dict[str, Any]:
+    return {"source_system": rec.source_system, "sourced_id": rec.sourced_id}
+
+
+# ---- handlers, in dependency order ----------------------------------------------------
+
+
+def _orgs(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.Organisation, "orgs", [(e, {
+        **_key(rec), "name": rec.name, "type": rec.type,
+        "identifier": rec.identifier, "parent_sourced_id": rec.parent_sourced_id,
+    }) for e, rec in _typed(items, r.Org)], result)
+
+
+def _sessions(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.AcademicSession, "academic_sessions", [(e, {
+        **_key(rec), "title": rec.title, "type": rec.type,
+        "start_date": rec.start_date, "end_date": rec.end_date,
+        "parent_sourced_id": rec.parent_sourced_id, "school_year": rec.school_year,
+    }) for e, rec in _typed(items, r.AcademicSession)], result)
+
+
+def _courses(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.Course, "courses", [(e, {
+        **_key(rec), "title": rec.title, "course_code": rec.course_code,
+        "org_sourced_id": rec.org_sourced_id,
+        "school_year_sourced_id": rec.school_year_sourced_id,
+        "grades": list(rec.grades), "subjects": list(rec.subjects),
+    }) for e, rec in _typed(items, r.Course)], result)
+
+
+def _classes(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.ClassSection, "classes", [(e, {
+        **_key(rec), "title": rec.title,
+        "course_sourced_id": rec.course_sourced_id,
+        "school_sourced_id": rec.school_sourced_id, "class_code": rec.class_code,
+        "term_sourced_ids": list(rec.term_sourced_ids), "subjects": list(rec.subjects),
+    }) for e, rec in _typed(items, r.ClassSection)], result)
+
+
+def _people(session: Session, items: list[Envelope], result: StageResult) -> None:
+    people = _typed(items, r.Person)
+    _upsert(session, m.Student, "users", [(e, {
+        **_key(rec), "given_name": rec.given_name, "family_name": rec.family_name,
+        "username": rec.username, "email": rec.email, "identifier": rec.identifier,
+        "grade": rec.grades[0] if rec.grades else "",
+        "school_sourced_id": rec.org_sourced_ids[0] if rec.org_sourced_ids else "",
+        "enabled": rec.enabled,
+    }) for e, rec in people if rec.role == "student"], result)
+    _upsert(session, m.Staff, "users", [(e, {
+        **_key(rec), "role": rec.role, "given_name": rec.given_name,
+        "family_name": rec.family_name, "email": rec.email,
+    }) for e, rec in people if rec.role != "student"], result)
+
+
+def _demographics(session: Session, items: list[Envelope], result: StageResult) -> None:
+    counts = result.counts["demographics"]
+    records = _typed(items, r.Demographics)
+    ids = _student_ids(session, "sourced_id", [rec.user_sourced_id for _, rec in records])
+    rows = {d.student_id: d for d in session.scalars(select(m.StudentDemographics).where(
+        m.StudentDemographics.student_id.in_([i for i in ids.values() if i > 0])))}
+    for e, rec in records:
+        student_id = ids.get(rec.user_sourced_id, 0)
+        if student_id <= 0:
+            result.reject("demographics", Rejection(e.file, e.row, "sourcedId",
+                          _unknown_student(rec.user_sourced_id, student_id), rec.user_sourced_id))
+            continue
+        values = {"birth_date": rec.birth_date, "sex": rec.sex, "races": list(rec.races),
+                  "hispanic_or_latino": rec.hispanic_or_latino}
+        digest = content_hash(values)
+        current = rows.get(student_id)
+        if current is None:
+            session.add(m.StudentDemographics(student_id=student_id, content_hash=digest, **values))
+            counts.inserted += 1
+        elif current.content_hash != digest:
+            for name, value in values.items():
+                setattr(current, name, value)
+            current.content_hash = digest
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+
+
+def _enrollments(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.Enrollment, "enrollments", [(e, {
+        **_key(rec), "class_sourced_id": rec.class_sourced_id,
+        "school_sourced_id": rec.school_sourced_id,
+        "user_sourced_id": rec.user_sourced_id, "role": rec.role,
+        "primary": rec.primary, "begin_date": rec.begin_date,
+        "end_date": rec.end_date,
+    }) for e, rec in _typed(items, r.Enrollment)], result)
+
+
+def _categories(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.Category, "categories",
+            [(e, {**_key(rec), "title": rec.title}) for e, rec in _typed(items, r.Category)], result)
+
+
+def _items(session: Session, items: list[Envelope], result: StageResult) -> None:
+    _upsert(session, m.SourceItem, "items", [(e, {
+        **_key(rec), "kind": rec.kind, "title": rec.title,
+        "description": rec.description, "class_sourced_id": rec.class_sourced_id,
+        "category_sourced_id": rec.category_sourced_id,
+        "assign_date": rec.assign_date, "due_date": rec.due_date,
+        "result_value_min": rec.result_value_min,
+        "result_value_max": rec.result_value_max,
+        "learning_objectives": [[lo.source, lo.identifier]
+                                for lo in rec.learning_objectives],
+    }) for e, rec in _typed(items, r.SourceItem)], result)
+
+
+def _scores(session: Session, items: list[Envelope], result: StageResult) -> None:
+    scores = _typed(items, r.Score)
+    item_ids = _ids_by_key(session, m.SourceItem,
+                           [(rec.source_system, rec.item_sourced_id) for _, rec in scores])
+    students: dict[tuple[str, str], int] = {}
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for _, rec in scores:
+        by_kind[rec.student.kind].append(rec.student.value)
+    for kind, values in by_kind.items():
+        for value, sid in _student_ids(session, kind, values).items():
+            students[(kind, value)] = sid
+    rows = []
+    for e, rec in scores:
+        item_id = item_ids.get((rec.source_system, rec.item_sourced_id))
+        student_id = students.get((rec.student.kind, rec.student.value), 0)
+        if item_id is None:
+            result.reject("scores", Rejection(e.file, e.row, "lineItemSourcedId",
+                          f"unknown item {rec.item_sourced_id!r} (not in this source's items)",
+                          rec.sourced_id))
+            continue
+        if student_id <= 0:
+            result.reject("scores", Rejection(e.file, e.row, "student",
+                          _unknown_student(rec.student.value, student_id, rec.student.kind),
+                          rec.sourced_id))
+            continue
+        if rec.deleted:
+            _delete_score(session, rec, result)
+            continue
+        rows.append((e, {
+            **_key(rec), "source_item_id": item_id, "student_id": student_id,
+            "score": rec.score, "max_score": rec.max_score, "text_score": rec.text_score,
+            "status": rec.status, "scored_at": rec.scored_at, "attempt": rec.attempt,
+            "comment": rec.comment,
+        }))
+    for obj, changed in _upsert(session, m.RawScore, "scores", rows, result):
+        if changed:
+            result.changed_scores.add(obj.id)
+
+
+def _delete_score(session: Session, rec: r.Score, result: StageResult) -> None:
+    current = session.scalars(select(m.RawScore).where(
+        m.RawScore.source_system == rec.source_system,
+        m.RawScore.sourced_id == rec.sourced_id)).first()
+    if current is None:
+        result.counts["scores"].unchanged += 1
+        return
+    pairs = session.execute(select(m.Evidence.student_id, m.Evidence.competency_id).where(
+        m.Evidence.raw_score_id == current.id)).all()
+    result.deleted_pairs.update(pairs)
+    session.execute(delete(m.Evidence).where(m.Evidence.raw_score_id == current.id))
+    session.delete(current)
+    result.counts["scores"].deleted += 1
+
+
+def _score_objectives(session: Session, items: list[Envelope], result: StageResult) -> None:
+    objectives = _typed(items, r.ScoreObjective)
+    score_ids = _ids_by_key(session, m.RawScore,
+                            [(rec.source_system, rec.score_sourced_id) for _, rec in objectives])
+    rows = []
+    for e, rec in objectives:
+        raw_id = score_ids.get((rec.source_system, rec.score_sourced_id))
+        if raw_id is None:
+            result.reject("score_objectives", Rejection(e.file, e.row, "resultSourcedId",
+                          f"unknown result {rec.score_sourced_id!r}", rec.sourced_id))
+            continue
+        rows.append((e, {
+            **_key(rec), "raw_score_id": raw_id,
+            "learning_objective_source": rec.learning_objective.source,
+            "learning_objective_id": rec.learning_objective.identifier,
+            "score": rec.score, "text_score": rec.text_score,
+        }))
+    for obj, changed in _upsert(session, m.RawScoreObjective, "score_objectives", rows, result):
+        if changed:
+            result.changed_scores.add(obj.raw_score_id)
+
+
+_HANDLERS: tuple[tuple[type, Callable[[Session, list[Envelope], StageResult], None]], ...] = (
+    (r.Org, _orgs), (r.AcademicSession, _sessions), (r.Course, _courses),
+    (r.ClassSection, _classes), (r.Person, _people), (r.Demographics, _demographics),
+    (r.Enrollment, _enrollments), (r.Category, _categories), (r.SourceItem, _items),
+    (r.Score, _scores), (r.ScoreObjective, _score_objectives),
+)
+
+
+# ---- lookups ----------------------------------------------------------------------
+
+
+_STUDENT_COLUMNS = {
+    "sourced_id": m.Student.sourced_id, "username": m.Student.username,
+    "email": m.Student.email, "identifier": m.Student.identifier,
+}
+
+
+def _student_ids(session: Session, kind: str, values: Iterable[str]) -> dict[str, int]:
+    """Student id per reference value; -1 when the value matches several students."""
+    column = _STUDENT_COLUMNS[kind]
+    found: dict[str, int] = {}
+    for chunk in chunks(sorted(set(values))):
+        for value, sid in session.execute(select(column, m.Student.id).where(column.in_(chunk))):
+            found[value] = -1 if value in found else sid
+    return found
+
+
+def _unknown_student(value: str, marker: int, kind: str = "sourced_id") -> str:
+    if marker < 0:
+        return f"student {kind} {value!r} matches several students; fix the roster"
+    return f"unknown student: no student on the roster has {kind} {value!r}"
+
+
+def _ids_by_key(session: Session, model: Any,
+                keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for source, sid in keys:
+        by_source[source].add(sid)
+    found: dict[tuple[str, str], int] = {}
+    for source, ids in by_source.items():
+        for chunk in chunks(sorted(ids)):
+            for sid, pk in session.execute(select(model.sourced_id, model.id).where(
+                    model.source_system == source, model.sourced_id.in_(chunk))):
+                found[(source, sid)] = pk
+    return found
+

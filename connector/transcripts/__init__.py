@@ -1,0 +1,1 @@
+"""Proficiency transcripts and the explanatory letter for admissions officers."""

@@ -1,0 +1,382 @@
+"""Render a transcript as a PDF for admissions officers (ReportLab platypus).
+
+The PDF is what leaves the district, so it must read well on paper: academic
+levels first, habits of success under their own heading, and the explanatory
+letter on its own page, built only from :class:`~connector.transcripts.model.Letter`
+so the explanation can never drift from the rules that produced the levels.
+
+The small ``*_text`` helpers are public because the HTML renderer uses them too:
+both renderers must print a level, a date or a DOK in exactly the same words.
+
+Only the built-in Helvetica family is used (no font files to ship or embed).
+It covers Windows-1252, so text is folded into that repertoire first: a stray
+``ł`` or CJK character becomes a close ASCII letter or ``?`` instead of the
+black box ReportLab would draw, and nothing ever raises.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from connector.transcripts.model import (
+    Letter,
+    Transcript,
+    TranscriptRow,
+    TranscriptSection,
+)
+
+NO_VALUE = "—"
+ACADEMIC_HEADING = "Academic competencies"
+HABITS_HEADING = "Habits of Success"
+
+# --- display text shared with the HTML renderer ------------------------------------------
+
+
+def level_text(row: TranscriptRow) -> str:
+    """``"3 Proficient"``, or only the label for a state such as "Insufficient evidence"."""
+    if row.level_code is None or not row.level_code.strip():
+        return row.level_label
+    return f"{row.level_code} {row.level_label}"
+
+
+def date_text(day: date | None) -> str:
+    """ISO dates, because admissions offices read transcripts from many countries."""
+    return day.isoformat() if day else NO_VALUE
+
+
+def dok_text(row: TranscriptRow) -> str:
+    """``"3 of 3"``: the deepest DOK the evidence showed against the competency's target."""
+    if row.highest_dok is None:
+        return NO_VALUE
+    if row.target_dok is None:
+        return str(row.highest_dok)
+    return f"{row.highest_dok} of {row.target_dok}"
+
+
+def value_text(value: float) -> str:
+    """Scale values without a pointless ``.0`` (``3`` not ``3.0``; ``2.5`` stays)."""
+    return f"{value:g}"
+
+
+def gpa_text(gpa: float) -> str:
+    return f"{gpa:.2f}"
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split district-written prose on blank lines, the way they wrote it in YAML."""
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def summary_text(transcript: Transcript) -> str:
+    """One line a reader can take in at a glance, in the scale's own words."""
+    total = transcript.academic_count
+    if total == 0:
+        return "No academic competencies have been reported yet."
+    proficient = [lv for lv in transcript.letter.levels if lv.proficient]
+    floor = min(proficient, key=lambda lv: lv.value).label if proficient else "proficient"
+    return (f"{transcript.proficient_count} of {total} academic competencies "
+            f"at {floor} or above")
+
+
+# --- text folding for the built-in fonts --------------------------------------------------
+
+_FOLD = str.maketrans({
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2015": "-", "\u2212": "-",
+    "\u2032": "'", "\u2035": "'", "\u2033": '"', "\u201b": "'", "\u201f": '"',
+    "\u2039": "<", "\u203a": ">", "\u2264": "<=", "\u2265": ">=", "\u2260": "!=",
+    "\u2192": "->", "\u2190": "<-", "\u2009": " ", "\u200a": " ",
+    "\u2002": " ", "\u2003": " ", "\u202f": " ", "\u2007": " ", "\u200b": "",
+    "\u200c": "", "\u200d": "", "\ufeff": "", "\u0141": "L", "\u0142": "l",
+    "\u0110": "D", "\u0111": "d", "\u0131": "i", "\u2116": "No.",
+})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def pdf_text(text: str) -> str:
+    """Fold ``text`` into what Helvetica can draw (Windows-1252); never raises.
+
+    >>> pdf_text("Renée O’Brien, Łódź ≥ 3, 数学")
+    'Renée O’Brien, Lódz >= 3, ??'
+    """
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
+    try:
+        text.encode("cp1252")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in text.translate(_FOLD):
+        try:
+            ch.encode("cp1252")
+            out.append(ch)
+        except UnicodeEncodeError:
+            base = "".join(c for c in unicodedata.normalize("NFKD", ch)
+                           if not unicodedata.combining(c))
+            try:
+                out.append(base.encode("cp1252").decode("cp1252") if base else "?")
+            except UnicodeEncodeError:
+                out.append("?")
+    return "".join(out)
+
+
+def _markup(text: str) -> str:
+    """Text made safe for Paragraph markup: a statement may contain ``<`` or ``&``."""
+    return escape(pdf_text(text))
+
+
+# --- styles, built once per process ----------------------------------------------------------
+
+_INK = colors.HexColor("#1f2933")
+_MUTED = colors.HexColor("#52606d")
+_STRIPE = colors.HexColor("#f5f7fa")
+_GROUP_BG = colors.HexColor("#e4e9f0")
+_BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=12.5,
+                       textColor=_INK, spaceAfter=5)
+_CELL = ParagraphStyle("cell", parent=_BODY, fontSize=8.5, leading=10.5, spaceAfter=0)
+_GROUP = ParagraphStyle("group", parent=_CELL, fontName="Helvetica-Bold")
+_INFO = ParagraphStyle("info", parent=_BODY, spaceAfter=0)
+_SIGN = ParagraphStyle("sign", parent=_BODY, spaceAfter=1)
+_SMALL = ParagraphStyle("small", parent=_BODY, fontSize=8, leading=10, textColor=_MUTED)
+_DISTRICT = ParagraphStyle("district", parent=_BODY, fontName="Helvetica-Bold", fontSize=11,
+                           leading=14, textColor=_MUTED, spaceAfter=2)
+_H1 = ParagraphStyle("h1", parent=_BODY, fontName="Helvetica-Bold", fontSize=18, leading=22,
+                     spaceAfter=8)
+_PART = ParagraphStyle("part", parent=_BODY, fontName="Helvetica-Bold", fontSize=15,
+                       leading=19, spaceBefore=8, spaceAfter=2)
+_H2 = ParagraphStyle("h2", parent=_BODY, fontName="Helvetica-Bold", fontSize=13, leading=16,
+                     spaceBefore=10, spaceAfter=4)
+_H3 = ParagraphStyle("h3", parent=_BODY, fontName="Helvetica-Bold", fontSize=10, leading=13,
+                     spaceBefore=6, spaceAfter=3)
+
+_MARGIN = 0.6 * inch
+_WIDTH = LETTER[0] - 2 * _MARGIN
+_PAD = 3
+_ROW_HEADER = ["Code", "Competency", "Level", "Date\nachieved", "Highest\nDOK shown",
+               "Evidence"]
+_ROW_WIDTHS = [0.85 * inch, 0, 1.17 * inch, 0.72 * inch, 0.72 * inch, 0.58 * inch]
+_ROW_WIDTHS[1] = _WIDTH - sum(_ROW_WIDTHS)
+
+
+def _grid_style(*extra: tuple[Any, ...]) -> TableStyle:
+    return TableStyle([
+        ("FONT", (0, 0), (-1, -1), "Helvetica", _CELL.fontSize, _CELL.leading),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8, 9.5),
+        ("TEXTCOLOR", (0, 0), (-1, -1), _INK),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.75, _INK),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.25, _MUTED),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _STRIPE]),
+        *extra,
+    ])
+
+
+_ROW_STYLE = _grid_style(("ALIGN", (5, 0), (5, -1), "RIGHT"))
+_PLAIN_STYLE = _grid_style()
+_INFO_STYLE = TableStyle([
+    ("FONT", (0, 0), (-1, -1), "Helvetica", 9.5, 12),
+    ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9.5, 12),
+    ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9.5, 12),
+    ("TEXTCOLOR", (0, 0), (-1, -1), _INK),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+])
+
+
+def _cell(text: str, width: float, style: ParagraphStyle = _CELL) -> str | Paragraph:
+    """A plain string when it fits, else a wrapping Paragraph.
+
+    Most cells are short; skipping Paragraph markup parsing for them roughly
+    halves rendering time, which matters when a district prints a whole class.
+    """
+    plain = " ".join(pdf_text(text).split())
+    if stringWidth(plain, style.fontName, style.fontSize) <= width - 2 * _PAD:
+        return plain
+    return Paragraph(escape(plain), style)
+
+
+# --- document parts ------------------------------------------------------------------------
+
+
+def _header(t: Transcript) -> list[Flowable]:
+    s = t.student
+    widths = [0.8 * inch, _WIDTH - 4.2 * inch, 0.8 * inch, 2.6 * inch]
+    def left(text: str) -> str | Paragraph:
+        return _cell(text, widths[1], _INFO)
+
+    def right(text: str) -> str | Paragraph:
+        return _cell(text, widths[3], _INFO)
+
+    info = [["Student", left(s.full_name), "SIS ID", right(s.sis_id)],
+            ["Grade", left(s.grade), "School", right(s.school_name)],
+            ["Issued", date_text(t.issued_on), "", ""]]
+    return [
+        Paragraph(_markup(t.district_name), _DISTRICT),
+        Paragraph("Proficiency Transcript", _H1),
+        Table(info, colWidths=widths, style=_INFO_STYLE, hAlign="LEFT"),
+        Spacer(1, 6),
+        Paragraph(_markup(summary_text(t)), _BODY),
+    ]
+
+
+def _heading(text: str, style: ParagraphStyle, room: float) -> list[Flowable]:
+    """A heading that moves to the next page unless ``room`` is left for a few rows after it.
+
+    Cheaper and less wasteful than ``keepWithNext``, which would drag a whole
+    table to the next page and leave most of a page blank.
+    """
+    return [CondPageBreak(room), Paragraph(_markup(text), style)]
+
+
+def _section_table(section: TranscriptSection) -> Table:
+    """One table per content area, each group title a full-width sub-heading row.
+
+    A table per group would repeat the column header and a heading for every
+    five rows; one table keeps a 40-competency transcript to a few pages, and
+    ``NOSPLIT`` keeps each sub-heading on the same page as its first row.
+    """
+    data: list[list[str | Paragraph]] = [_ROW_HEADER]
+    marks: list[tuple[Any, ...]] = []
+    for group in section.groups:
+        if group.title.strip() and group.rows:
+            n = len(data)
+            data.append([_cell(group.title, _WIDTH, _GROUP), "", "", "", "", ""])
+            marks += [("SPAN", (0, n), (-1, n)), ("NOSPLIT", (0, n), (-1, n + 1)),
+                      ("BACKGROUND", (0, n), (-1, n), _GROUP_BG),
+                      ("FONT", (0, n), (-1, n), _GROUP.fontName, _GROUP.fontSize, _GROUP.leading),
+                      ("LINEABOVE", (0, n), (-1, n), 0.25, _MUTED)]
+        for r in group.rows:
+            data.append([_cell(r.code, _ROW_WIDTHS[0]), _cell(r.statement, _ROW_WIDTHS[1]),
+                         _cell(level_text(r), _ROW_WIDTHS[2]), date_text(r.achieved_on),
+                         dok_text(r), str(r.evidence_count)])
+    table = Table(data, colWidths=_ROW_WIDTHS, style=_ROW_STYLE, repeatRows=1, hAlign="LEFT",
+                  spaceAfter=6)
+    table.setStyle(marks)
+    return table
+
+
+def _sections(sections: tuple[TranscriptSection, ...], part: str) -> list[Flowable]:
+    """Each section under its own heading, unless it only repeats the part's heading."""
+    out: list[Flowable] = []
+    for section in sections:
+        if section.title.strip().casefold() != part.casefold():
+            out += _heading(section.title, _H2, 1.4 * inch)
+        out.append(_section_table(section))
+    return out
+
+
+def _prose(text: str) -> list[Flowable]:
+    return [Paragraph(_markup(p), _BODY) for p in paragraphs(text)]
+
+
+def _letter(letter: Letter) -> list[Flowable]:
+    out: list[Flowable] = [
+        Paragraph("To admissions officers", _H1),
+        Paragraph(f"From {_markup(letter.district_name)}", _BODY),
+    ]
+    if letter.school_profile:
+        out += [Paragraph("School profile", _H2), *_prose(letter.school_profile)]
+    out.append(Paragraph(f"Proficiency scale: {_markup(letter.scale_name)}", _H2))
+    widths = [0.55 * inch, 1.25 * inch, 0.55 * inch, 0, 0.8 * inch]
+    widths[3] = _WIDTH - sum(widths)
+    scale = [["Level", "Label", "Value", "What it means", "Proficient"]]
+    scale += [[_cell(lv.code, widths[0]), _cell(lv.label, widths[1]), value_text(lv.value),
+               _cell(lv.description, widths[3]), "Yes" if lv.proficient else "No"]
+              for lv in letter.levels]
+    out.append(Table(scale, colWidths=widths, style=_PLAIN_STYLE, repeatRows=1,
+                     hAlign="LEFT", spaceAfter=6))
+    if letter.state_labels:
+        out.append(Paragraph("Some competencies show a state instead of a level:", _BODY))
+        out += [Paragraph(f"<b>{_markup(label)}</b>: {_markup(meaning)}", _BODY)
+                for label, meaning in letter.state_labels]
+    out.append(Paragraph("How proficiency is determined", _H2))
+    out += [Paragraph(_markup(sentence), _BODY) for sentence in letter.method_sentences]
+    if letter.graduation_requirements:
+        out += [Paragraph("Graduation requirements", _H2),
+                *_prose(letter.graduation_requirements)]
+    if letter.habits_note:
+        out += [Paragraph("Habits of success", _H2), *_prose(letter.habits_note)]
+    if letter.gpa_translation:
+        out.append(Paragraph("Approximate GPA translation", _H2))
+        gpa = [["Level", "Label", "GPA equivalent"]]
+        widths = [0.8 * inch, 1.8 * inch, 1.2 * inch]
+        gpa += [[_cell(code, widths[0]), _cell(label, widths[1]), gpa_text(value)]
+                for code, label, value in letter.gpa_translation]
+        out.append(Table(gpa, colWidths=widths, style=_PLAIN_STYLE, hAlign="LEFT",
+                         spaceAfter=4))
+        out.append(Paragraph(
+            "This translation is an approximation provided on request. The proficiency "
+            "levels on the transcript are the record of achievement.", _SMALL))
+    signature = [x for x in (letter.signatory_name, letter.signatory_title, letter.contact) if x]
+    if signature:
+        lines = [Paragraph(_markup(line), _SIGN) for line in signature]
+        if letter.signatory_name:
+            lines[0] = Paragraph(f"<b>{_markup(letter.signatory_name)}</b>", _SIGN)
+        out.append(KeepTogether([Spacer(1, 12), *lines]))
+    return out
+
+
+def _footer(text: str, canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7.5)
+    canvas.setFillColor(_MUTED)
+    canvas.drawString(_MARGIN, 0.45 * inch, text)
+    canvas.drawRightString(LETTER[0] - _MARGIN, 0.45 * inch, f"Page {doc.page}")
+    canvas.restoreState()
+
+
+def render_pdf(transcript: Transcript) -> bytes:
+    """The transcript, habits of success and explanatory letter as one PDF document."""
+    student = transcript.student
+    story = _header(transcript)
+    story.append(Paragraph(ACADEMIC_HEADING, _PART))
+    story += _sections(transcript.academic, ACADEMIC_HEADING) or [
+        Paragraph("No academic competencies have been reported yet.", _BODY)]
+    if transcript.habits:
+        story += [CondPageBreak(2.2 * inch), Spacer(1, 12), Paragraph(HABITS_HEADING, _PART),
+                  Paragraph("Reported separately from the academic competencies above.", _SMALL)]
+        story += _sections(transcript.habits, HABITS_HEADING)
+    story.append(PageBreak())
+    story += _letter(transcript.letter)
+
+    buffer = io.BytesIO()
+    footer: Callable[[Canvas, SimpleDocTemplate], None] = partial(_footer, pdf_text(
+        f"{transcript.district_name} · Proficiency transcript of {student.full_name} "
+        f"(SIS ID {student.sis_id})"))
+    doc = SimpleDocTemplate(
+        buffer, pagesize=LETTER, leftMargin=_MARGIN, rightMargin=_MARGIN,
+        topMargin=_MARGIN, bottomMargin=_MARGIN + 0.1 * inch, invariant=1,
+        title=f"Proficiency transcript – {student.full_name}", author=transcript.district_name,
+        subject="Competency-based proficiency transcript", creator="mastery-connector",
+    )
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()

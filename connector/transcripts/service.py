@@ -1,0 +1,149 @@
+"""Generate transcripts from the store: query, build (pure), render, write.
+
+Files are named by SIS id, never by student name, so a directory listing or a
+log line does not disclose who the files are about.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.config.model import Settings
+from connector.domain.framework import FrameworkKind
+from connector.errors import DataError
+from connector.persistence import models as m
+from connector.transcripts.build import (
+    CompetencyFacts,
+    RecordFacts,
+    build_letter,
+    build_transcript,
+)
+from connector.transcripts.html import render_html
+from connector.transcripts.model import Letter, StudentInfo, Transcript
+from connector.transcripts.pdf import render_pdf
+
+FORMATS = ("pdf", "html")
+
+
+@dataclass
+class TranscriptBatch:
+    count: int = 0
+    files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def method_sentences(session: Session, settings: Settings) -> list[str]:
+    """How proficiency is determined, from the policy actually configured."""
+    scale = settings.district.scale
+    mastery = settings.district.mastery
+    sentences = list(mastery.default.describe(scale))
+    titles = dict(session.execute(select(m.Framework.key, m.Framework.title)).all())
+    for key, policy in sorted(mastery.overrides.items()):
+        name = titles.get(key, key)
+        sentences.append(f"For {name}: " + " ".join(policy.describe(scale)))
+    return sentences
+
+
+def district_letter(session: Session, settings: Settings) -> Letter:
+    t = settings.district.transcript
+    return build_letter(
+        district_name=settings.district.name,
+        scale=settings.district.scale,
+        method_sentences=method_sentences(session, settings),
+        school_profile=t.school_profile,
+        graduation_requirements=t.graduation_requirements,
+        habits_note=t.habits_note,
+        gpa_translation=[(row.level_code, row.gpa) for row in t.gpa_translation],
+        signatory_name=t.signatory_name,
+        signatory_title=t.signatory_title,
+        contact=t.contact,
+    )
+
+
+def district_today(settings: Settings) -> date:
+    """Today in the district's time zone: the date printed as "issued on"."""
+    return datetime.now(ZoneInfo(settings.district.timezone)).date()
+
+
+def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[str] | None,
+                       issued_on: date) -> list[Transcript]:
+    """Transcripts for these students (all students when ``sis_ids`` is None)."""
+    query = select(m.Student).order_by(m.Student.sourced_id)
+    if sis_ids is not None:
+        query = query.where(m.Student.sourced_id.in_(list(sis_ids)))
+    students = list(session.scalars(query))
+    if sis_ids is not None:
+        missing = sorted(set(sis_ids) - {s.sourced_id for s in students})
+        if missing:
+            raise DataError(f"no student with SIS id {', '.join(missing)} in district "
+                            f"{settings.district.key!r}")
+    schools = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
+    frameworks = {f.id: f for f in session.scalars(select(m.Framework))}
+    competencies: dict[str, CompetencyFacts] = {}
+    by_id: dict[int, str] = {}
+    for c in session.scalars(select(m.Competency)):
+        fw = frameworks[c.framework_id]
+        competencies[c.identifier] = CompetencyFacts(
+            identifier=c.identifier, code=c.human_coding_scheme, statement=c.full_statement,
+            parent_identifier=c.parent_identifier, depth=c.depth, sequence=c.sequence,
+            target_dok=c.target_dok, framework_title=fw.title,
+            framework_kind=fw.kind or FrameworkKind.ACADEMIC.value, subjects=tuple(c.subjects))
+        by_id[c.id] = c.identifier
+    records: dict[int, list[RecordFacts]] = defaultdict(list)
+    ids = [s.id for s in students]
+    for start in range(0, len(ids), 500):
+        for r in session.scalars(select(m.MasteryRecord).where(
+                m.MasteryRecord.student_id.in_(ids[start:start + 500]))):
+            records[r.student_id].append(RecordFacts(
+                competency_identifier=by_id[r.competency_id], state=r.state,
+                level_code=r.level_code, level_label=r.level_label, proficient=r.proficient,
+                achieved_at=r.achieved_at, highest_dok=r.highest_dok,
+                evidence_count=r.evidence_count, explanation=r.explanation))
+    letter = district_letter(session, settings)
+    return [build_transcript(
+        district_name=settings.district.name,
+        student=StudentInfo(s.sourced_id, s.given_name, s.family_name, s.grade,
+                            schools.get(s.school_sourced_id, "")),
+        records=records.get(s.id, []), competencies=competencies, letter=letter,
+        issued_on=issued_on) for s in students]
+
+
+def _render(args: tuple[Transcript, tuple[str, ...]]) -> dict[str, bytes]:
+    transcript, formats = args
+    out: dict[str, bytes] = {}
+    if "pdf" in formats:
+        out["pdf"] = render_pdf(transcript)
+    if "html" in formats:
+        out["html"] = render_html(transcript).encode("utf-8")
+    return out
+
+
+def write_transcripts(transcripts: Sequence[Transcript], out: Path, *,
+                      formats: Sequence[str] = FORMATS, processes: int | None = None) -> TranscriptBatch:
+    """Render and write; large batches use one process per core (rendering is CPU-bound)."""
+    out.mkdir(parents=True, exist_ok=True)
+    batch = TranscriptBatch()
+    workers = processes or (min(os.cpu_count() or 1, 4) if len(transcripts) >= 40 else 1)
+    jobs = [(t, tuple(formats)) for t in transcripts]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rendered = list(pool.map(_render, jobs, chunksize=8))
+    else:
+        rendered = [_render(job) for job in jobs]
+    for transcript, files in zip(transcripts, rendered, strict=True):
+        for fmt, content in files.items():
+            path = out / f"{transcript.student.sis_id}.{fmt}"
+            path.write_bytes(content)
+            batch.files.append(str(path))
+        batch.count += 1
+    return batch

@@ -1,0 +1,175 @@
+"""The whole path on the sample district, on SQLite and on PostgreSQL, with concrete numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.adapters.destinations.oneroster_csv.binding import HEADERS
+from connector.config.loader import load_settings
+from connector.config.model import Settings
+from connector.jobs import definitions
+from connector.persistence import models as m
+from connector.persistence.db import make_engine, make_session_factory, upgrade
+from connector.persistence.tenancy import tenant_session
+from connector.sync.district import find_district
+from tests.conftest import make_workspace
+
+# The sample is deterministic (seed 2026, 150 students), so these are exact.
+EXPECTED_DISTRIBUTION = {"1": 196, "2": 1315, "3": 1202, "4": 328, "insufficient_evidence": 89}
+
+
+@dataclass
+class District:
+    factory: sessionmaker[Session]
+    settings: Settings
+    workspace: Path
+    first_run: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def district(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
+    """The sample district after one nightly sync (shared: a full sync takes seconds)."""
+    workspace = make_workspace(tmp_path_factory.mktemp("workspace"))
+    engine = make_engine(module_db_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    settings = load_settings(workspace / "config")
+    report = definitions.run(factory, settings, "nightly-sync").as_dict()
+    yield District(factory, settings, workspace, report)
+    engine.dispose()
+
+
+@pytest.fixture
+def first_run(district: District) -> dict[str, Any]:
+    return district.first_run
+
+
+@pytest.fixture
+def factory(district: District) -> sessionmaker[Session]:
+    return district.factory
+
+
+@pytest.fixture
+def settings(district: District) -> Settings:
+    return district.settings
+
+
+@pytest.fixture
+def workspace(district: District) -> Path:
+    return district.workspace
+
+
+def count(factory: sessionmaker[Session], model: type, *where: object) -> int:
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_first_run_counts(first_run: dict, factory: sessionmaker[Session]) -> None:
+    assert first_run["status"] == "succeeded_with_rejections"
+    assert first_run["errors"] == []
+    assert count(factory, m.Student) == 150
+    assert count(factory, m.RawScore, m.RawScore.source_system == "sis-gradebook") == 6900
+    assert count(factory, m.RawScore, m.RawScore.source_system == "practice-pal") == 978
+    gradebook = first_run["sources"]["sis-gradebook"]
+    assert gradebook["scores"]["inserted"] == 6900
+    assert gradebook["score_objectives"]["inserted"] == 1150
+    assert first_run["mapping"]["mapped_items"] == 279
+    assert first_run["mapping"]["unmapped_items"] == 12
+    assert first_run["mastery"]["distribution"] == EXPECTED_DISTRIBUTION
+    assert first_run["rejections"] == 2
+    assert [fw["items"] for fw in first_run["frameworks"]] == [4, 33, 8]
+    assert first_run["push"][0]["written"] == sum(EXPECTED_DISTRIBUTION.values())
+
+
+def test_rejections_name_file_row_field(first_run: dict, factory: sessionmaker[Session]) -> None:
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        rows = session.scalars(select(m.SyncRejection).where(
+            m.SyncRejection.run_id == first_run["run_id"]).order_by(m.SyncRejection.row)).all()
+        found = {(r.file, r.field): r for r in rows}
+    bad_score = found[("practice-pal-skills.csv", "SmartScore")]
+    assert "must be a number" in bad_score.reason and bad_score.row is not None
+    unknown = found[("practice-pal-skills.csv", "student")]
+    assert "S999999" in unknown.reason and unknown.row is not None
+
+
+def test_rerun_changes_nothing_and_pushes_nothing(
+        first_run: dict, factory: sessionmaker[Session], settings: Settings) -> None:
+    second = definitions.run(factory, settings, "nightly-sync")
+    assert second.changes == 0
+    assert "no changes" in second.summary_line()
+    assert second.push[0]["written"] == 0
+    assert second.push[0]["unchanged"] == first_run["push"][0]["written"]
+    assert second.mastery["distribution"] == EXPECTED_DISTRIBUTION
+    assert count(factory, m.MasteryRecord) == sum(EXPECTED_DISTRIBUTION.values())
+
+
+def test_dok_gate_caps_adaptive_only_proficiency(first_run: dict,
+                                                 factory: sessionmaker[Session]) -> None:
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        capped = session.scalars(select(m.MasteryRecord).where(
+            m.MasteryRecord.explanation.contains("is not yet shown"))).all()
+        assert capped, "the sample must exercise the DOK gate"
+        for record in capped:
+            assert record.level_code == "2" and not record.proficient
+            assert any(step["code"] == "dok_gate_capped" for step in record.steps)
+
+
+def test_push_bundle_uses_oneroster_12_csv_binding(first_run: dict) -> None:
+    location = Path(first_run["push"][0]["location"])
+    with zipfile.ZipFile(location) as bundle:
+        names = set(bundle.namelist())
+        assert {"manifest.csv", "lineItems.csv", "results.csv", "categories.csv",
+                "lineItemLearningObjectiveIds.csv", "resultLearningObjectiveIds.csv"} <= names
+        for name, header in HEADERS.items():
+            first = bundle.read(name).decode("utf-8").splitlines()[0]
+            assert first.split(",") == list(header), name
+        manifest = dict(csv.reader(io.StringIO(bundle.read("manifest.csv").decode())))
+        assert manifest["oneroster.version"] == "1.2"
+        assert manifest["file.results"] == "bulk"
+        assert manifest["file.users"] == "absent"
+        results = list(csv.DictReader(io.StringIO(bundle.read("results.csv").decode())))
+        los = list(csv.DictReader(io.StringIO(
+            bundle.read("resultLearningObjectiveIds.csv").decode())))
+    assert len(results) == first_run["push"][0]["written"]
+    assert {r["scoreStatus"] for r in results} == {"fully graded", "partially graded"}
+    assert {lo["source"] for lo in los} == {"case"}
+    uuid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    assert all(uuid.match(lo["learningObjectiveId"]) for lo in los)
+    scored = [r for r in results if r["scoreStatus"] == "fully graded"]
+    assert all(r["score"] in {"1", "2", "3", "4"} and r["textScore"] for r in scored)
+
+
+def test_transcript_pdf_has_name_competency_and_method(
+        first_run: dict, factory: sessionmaker[Session], settings: Settings,
+        workspace: Path) -> None:
+    report = definitions.run(factory, settings, "weekly-transcripts")
+    assert report.transcripts["students"] == 150
+    pdf = workspace / "out" / "transcripts" / "S100001.pdf"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        student = session.scalars(select(m.Student).where(m.Student.sourced_id == "S100001")).one()
+    assert f"{student.given_name} {student.family_name}" in text
+    assert "I can find a unit rate from a table, a graph or a description." in text
+    assert "decaying average" in text
+    assert "the newest score counts 65%" in text
+    assert "Habits of Success" in text
