@@ -42,6 +42,12 @@ class CliContext:
             upgrade(self.engine)
         return make_session_factory(self.engine)
 
+    def close(self) -> None:
+        """Release database connections (the engine exists only if a command used it)."""
+        engine = self.__dict__.get("engine")
+        if engine is not None:
+            engine.dispose()
+
     def district_id(self) -> int:
         return ensure_district(self.factory, self.settings.district)
 

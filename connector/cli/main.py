@@ -60,6 +60,7 @@ def cli(ctx: click.Context, config_dir: str | None, district: str | None,
     """Mastery connector: CASE frameworks in, LMS and adaptive scores in, mastery out."""
     configure_logging(logging.WARNING - 10 * verbose)
     ctx.obj = make_context(config_dir, district, database_url)
+    ctx.call_on_close(ctx.obj.close)
 
 
 for command in commands.ALL:

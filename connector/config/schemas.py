@@ -119,7 +119,7 @@ class PolicySchema(Strict):
                 qualifying_evidence_types=frozenset(data["dok_gate"]["qualifying_evidence_types"]),
             )
         except MasteryError as exc:
-            raise ValidationError(exc.message) from exc
+            raise ValidationError(exc.message, str(exc.context.get("field", "_schema"))) from exc
 
 
 class MasterySchema(PolicySchema):

@@ -62,10 +62,9 @@ class Level:
 class ProficiencyScale:
     """The district's ordered levels, which one means proficient, and state labels.
 
-    Levels are held in ascending order of value. A computed number maps to the
-    highest level whose value it reaches, so 2.99 under a 1-4 scale is level 2:
-    a student is proficient only once the evidence says so, never by rounding up
-    across a level boundary.
+    Levels are held in ascending order of value. A computed number (already
+    rounded half up to 2 places, as Canvas rounds) maps to the highest level whose
+    value it reaches, so 2.99 under a 1-4 scale is level 2, not 3.
     """
 
     key: str

@@ -23,8 +23,8 @@ ORIGIN_CROSSWALK = "crosswalk"
 ORIGIN_SOURCE = "source"
 ORIGIN_CODE = "code"
 
-#: learningObjectiveSet sources that mean "this id is a CASE CFItem identifier".
-CASE_SOURCES = frozenset({"case", "CASE", "1EdTech CASE", "IMS CASE"})
+#: learningObjectiveSet sources (compared case-insensitively) meaning "a CASE CFItem identifier".
+CASE_SOURCES = frozenset({"case", "1edtech case", "ims case"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def resolve_alignments(
 
     carried = []
     for lo in item.learning_objectives:
-        if lo.source not in CASE_SOURCES:
+        if lo.source.strip().lower() not in CASE_SOURCES:
             continue
         ref = index.by_identifier(lo.identifier)
         if ref is None:

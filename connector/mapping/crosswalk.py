@@ -8,6 +8,7 @@ a person wrote them on purpose.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -72,6 +73,9 @@ def parse_crosswalk(
             weight = float(weight_text) if weight_text else 1.0
         except ValueError:
             reject("weight", f"weight must be a number: {weight_text!r}")
+            continue
+        if not math.isfinite(weight):
+            reject("weight", f"weight must be a finite number: {weight_text!r}")
             continue
         if weight < 0:
             reject("weight", f"weight must be >= 0: {weight_text}")

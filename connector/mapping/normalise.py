@@ -8,6 +8,7 @@ taken as is when the source says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ def to_level(
     A score below every cut reaches the scale's lowest level: the student showed
     something, and "not yet" is a statement about the record, not one score.
     """
+    if not math.isfinite(score) or (max_score is not None and not math.isfinite(max_score)):
+        raise DataError(f"score and maximum must be finite numbers: {score!r}, {max_score!r}")
     if score < 0:
         raise DataError(f"score must not be negative: {score:g}")
     if max_score is not None and max_score <= 0:

@@ -102,19 +102,22 @@ class MethodSpec:
         if unknown:
             allowed = sorted(known) or "none"
             raise MasteryError(
-                f"method {self.name!r} does not take parameter(s) {unknown}; it takes: {allowed}"
+                f"method {self.name!r} does not take parameter(s) {unknown}; it takes: {allowed}",
+                field="parameters",
             )
         resolved: dict[str, float] = {}
         for spec in self.parameters:
             raw = given.get(spec.name, spec.default)
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 raise MasteryError(
-                    f"method {self.name!r}: parameter {spec.name!r} must be a number: {raw!r}"
+                    f"method {self.name!r}: parameter {spec.name!r} must be a number: {raw!r}",
+                    field="parameters",
                 )
             if not spec.minimum <= float(raw) <= spec.maximum:
                 raise MasteryError(
                     f"method {self.name!r}: parameter {spec.name!r} must be between "
-                    f"{spec.minimum} and {spec.maximum}: {raw}"
+                    f"{spec.minimum} and {spec.maximum}: {raw}",
+                    field="parameters",
                 )
             resolved[spec.name] = float(raw)
         return resolved
@@ -157,5 +160,5 @@ def get_method(name: str) -> MethodSpec:
         return METHODS[name]
     except KeyError:
         raise MasteryError(
-            f"unknown mastery method {name!r}; known methods: {sorted(METHODS)}"
+            f"unknown mastery method {name!r}; known methods: {sorted(METHODS)}", field="method"
         ) from None

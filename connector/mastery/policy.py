@@ -161,16 +161,26 @@ def compute_mastery(
                 )
             )
         else:
-            capped = scale.below(scale.proficient)
-            steps.append(
-                Step(
-                    "dok_gate_capped",
-                    f"Target DOK {target_dok} is not yet shown: no evidence at DOK {target_dok} or "
-                    f"higher at {scale.proficient.label} or above from "
-                    f"{_types_phrase(policy.qualifying_evidence_types)}, so the level is held at "
-                    f"{capped.code} {capped.label}.",
-                )
+            missing = (
+                f"Target DOK {target_dok} is not yet shown: no evidence at DOK {target_dok} or "
+                f"higher at {scale.proficient.label} or above from "
+                f"{_types_phrase(policy.qualifying_evidence_types)}"
             )
+            if scale.proficient == scale.levels[0]:
+                # No level below proficient to hold the student at: the record is "not yet".
+                steps.append(Step("dok_gate_capped", f"{missing}, so the record reads "
+                                  f"\"{scale.state_label(MasteryState.NOT_YET)}\"."))
+                return MasteryResult(
+                    state=MasteryState.NOT_YET,
+                    level_code=None,
+                    level_label=scale.state_label(MasteryState.NOT_YET),
+                    score=score,
+                    steps=tuple(steps),
+                    **common,  # type: ignore[arg-type]
+                )
+            capped = scale.below(scale.proficient)
+            steps.append(Step("dok_gate_capped", f"{missing}, so the level is held at "
+                              f"{capped.code} {capped.label}."))
             level = capped
 
     return MasteryResult(

@@ -60,7 +60,9 @@ def fetch_package(location: str, *, token: str | None = None,
                   client: HttpClient | None = None) -> tuple[Any, bytes]:
     """Read a CFPackage from a file or a CASE provider URL; returns (decoded JSON, raw bytes)."""
     if location.startswith(("http://", "https://")):
-        http = client or HttpClient("CASE provider", token=token)
+        http = client or HttpClient("CASE provider")
+        if token:
+            http.session.headers["Authorization"] = f"Bearer {token}"
         raw = http.get(location, headers={"Accept": "application/json"}).content
     else:
         path = Path(location)
@@ -103,6 +105,7 @@ def import_framework(
     if framework is not None and framework.content_hash == digest and framework.kind == kind:
         summary.package_unchanged = True
         summary.unchanged = summary.items
+        refresh_target_dok(session, dok_patterns)  # the district's DOK patterns may have changed
         summary.items_with_dok = _count_dok(session, framework.id)
         return summary
     if framework is None:
@@ -123,7 +126,7 @@ def import_framework(
     framework.content_hash = digest
     session.flush()
 
-    _store_items(session, framework, package, summary)
+    _store_items(session, framework, package, summary, location)
     _store_associations(session, framework, package)
     _store_definitions(session, framework, package)
     session.flush()
@@ -133,7 +136,7 @@ def import_framework(
 
 
 def _store_items(session: Session, framework: m.Framework, package: ParsedPackage,
-                 summary: FrameworkImportSummary) -> None:
+                 summary: FrameworkImportSummary, location: str) -> None:
     placements = place_items(package.document.identifier, package.items, package.associations)
     rows: list[dict[str, Any]] = []
     for item in package.items:
@@ -168,7 +171,12 @@ def _store_items(session: Session, framework: m.Framework, package: ParsedPackag
         current = existing.get(row["identifier"])
         if current is None:
             inserts.append(row)
-        elif current.content_hash != row["content_hash"]:
+        elif current.framework_id != framework.id:
+            # CASE identifiers are global: the item belongs to the framework that published it.
+            summary.warnings.append(
+                f"{location}: item {row['identifier']} already belongs to another imported "
+                f"framework; it was kept there")
+        elif current.content_hash != row["content_hash"] or current.deprecated:
             updates.append((current, row))
         else:
             summary.unchanged += 1
@@ -210,7 +218,7 @@ def _store_associations(session: Session, framework: m.Framework, package: Parse
         current = existing.get(assoc.identifier)
         if current is None:
             new.append(m.CompetencyAssociation(**row))
-        elif current.content_hash != row["content_hash"]:
+        elif current.content_hash != row["content_hash"] or current.deprecated:
             for name, value in row.items():
                 setattr(current, name, value)
     session.add_all(new)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from connector.domain.framework import FrameworkKind
 from connector.domain.scale import MasteryState, ProficiencyScale
@@ -68,8 +69,7 @@ def build_letter(
         LevelMeaning(lv.code, lv.label, lv.value, lv.description, scale.is_proficient(lv))
         for lv in reversed(scale.levels)
     )
-    states = tuple((scale.state_label(s), _STATE_MEANING[s]) for s in
-                   (MasteryState.NOT_YET, MasteryState.INSUFFICIENT_EVIDENCE))
+    states = tuple((scale.state_label(s), meaning) for s, meaning in _STATE_MEANING.items())
     gpa = tuple((code, scale.level(code).label, value) for code, value in gpa_translation)
     return Letter(
         district_name=district_name,
@@ -91,6 +91,8 @@ _STATE_MEANING = {
     MasteryState.NOT_YET: "the student is still working toward this competency; it is a "
                           "normal state in a proficiency-based school, not a failing grade",
     MasteryState.INSUFFICIENT_EVIDENCE: "there is not yet enough evidence to report a level",
+    MasteryState.EXEMPT: "the student is excused from this competency (for example by an "
+                         "individualized plan); it does not count toward any requirement",
 }
 
 
@@ -102,8 +104,14 @@ def build_transcript(
     competencies: Mapping[str, CompetencyFacts],
     letter: Letter,
     issued_on: date,
+    timezone: str = "UTC",
 ) -> Transcript:
-    """Group records by content area and competency, in the framework's own order."""
+    """Group records by content area and competency, in the framework's own order.
+
+    Dates are shown in the district's time zone: evidence scored on a Tuesday
+    evening in Denver was achieved on Tuesday, not on Wednesday in UTC.
+    """
+    zone = ZoneInfo(timezone)
     sections: dict[tuple[str, str], dict[str, list[tuple[tuple[int, ...], TranscriptRow]]]] = (
         defaultdict(lambda: defaultdict(list)))
     group_order: dict[tuple[tuple[str, str], str], tuple[int, ...]] = {}
@@ -121,13 +129,14 @@ def build_transcript(
         parent = chain[-2] if len(chain) > 1 else None
         group_title = parent.label if parent else ""
         path = tuple(c.sequence for c in chain)
+        scored = record.state == MasteryState.LEVEL.value
         row = TranscriptRow(
             code=comp.code,
             statement=comp.statement,
-            level_code=record.level_code if record.state == MasteryState.LEVEL.value else None,
+            level_code=record.level_code if scored else None,
             level_label=record.level_label,
-            proficient=record.proficient,
-            achieved_on=record.achieved_at.date() if record.achieved_at else None,
+            proficient=record.proficient and scored,
+            achieved_on=record.achieved_at.astimezone(zone).date() if record.achieved_at else None,
             highest_dok=record.highest_dok,
             target_dok=comp.target_dok,
             evidence_count=record.evidence_count,

@@ -115,7 +115,7 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
         student=StudentInfo(s.sourced_id, s.given_name, s.family_name, s.grade,
                             schools.get(s.school_sourced_id, "")),
         records=records.get(s.id, []), competencies=competencies, letter=letter,
-        issued_on=issued_on) for s in students]
+        issued_on=issued_on, timezone=settings.district.timezone) for s in students]
 
 
 def _render(args: tuple[Transcript, tuple[str, ...]]) -> dict[str, bytes]:

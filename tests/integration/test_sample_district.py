@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -12,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
+from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.adapters.destinations.oneroster_csv.binding import HEADERS
+from connector.app import create_app
+from connector.cli.main import cli
 from connector.config.loader import load_settings
 from connector.config.model import Settings
 from connector.jobs import definitions
@@ -173,3 +178,88 @@ def test_transcript_pdf_has_name_competency_and_method(
     assert "decaying average" in text
     assert "the newest score counts 65%" in text
     assert "Habits of Success" in text
+
+
+# ---- the read-only API and the CLI over the same synced district ------------------------
+
+
+@pytest.fixture
+def client(district: District, module_db_url: str,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
+    monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "t0ken-for-tests")
+    app = create_app({"CONNECTOR_CONFIG_DIR": str(district.workspace / "config"),
+                      "CONNECTOR_DATABASE_URL": module_db_url})
+    yield app.test_client()
+    app.extensions["connector"].engine.dispose()
+
+
+AUTH = {"Authorization": "Bearer t0ken-for-tests"}
+
+
+def test_api_health_and_auth(client: FlaskClient) -> None:
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json == {"status": "ok", "database": "ok"}
+    assert client.get("/api/v1/districts/cedar-ridge/runs").status_code == 401
+    wrong = client.get("/api/v1/districts/cedar-ridge/runs",
+                       headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert client.get("/api/v1/districts/atlantis/runs", headers=AUTH).status_code == 404
+
+
+def test_api_runs_mastery_and_unmapped(client: FlaskClient, first_run: dict) -> None:
+    runs = client.get("/api/v1/districts/cedar-ridge/runs", headers=AUTH).json["runs"]
+    assert first_run["run_id"] in [r["id"] for r in runs]
+    one = client.get(f"/api/v1/districts/cedar-ridge/runs/{first_run['run_id']}",
+                     headers=AUTH).json
+    assert one["run"]["status"] == "succeeded_with_rejections"
+    assert {r["file"] for r in one["rejections"]} == {"practice-pal-skills.csv"}
+    records = client.get("/api/v1/districts/cedar-ridge/students/S100001/mastery",
+                         headers=AUTH).json["records"]
+    assert records
+    record = next(r for r in records if r["code"] == "CR.MA.RP.1.a")
+    assert record["method"] == "decaying_average" and record["parameters"] == {"weight": 0.65}
+    assert record["steps"][0]["code"] == "evidence"
+    assert record["explanation"].startswith("Evidence, oldest first:")
+    assert record["evidence_count"] == len(record["evidence_ids"]) >= 2
+    assert client.get("/api/v1/districts/cedar-ridge/students/S0/mastery",
+                      headers=AUTH).status_code == 404
+    items = client.get("/api/v1/districts/cedar-ridge/mapping/unmapped", headers=AUTH).json["items"]
+    assert len(items) == 12
+    assert {i["title"] for i in items} == {"Field trip permission slip",
+                                          "Book fair volunteer sign-up"}
+    assert all(i["scores"] > 0 for i in items)
+
+
+def _cli(district: District, module_db_url: str, *args: str) -> Result:
+    runner = CliRunner()
+    return runner.invoke(cli, ["--config-dir", str(district.workspace / "config"),
+                               "--database-url", module_db_url, *args])
+
+
+def test_cli_unmapped_runs_and_rejections(district: District, module_db_url: str) -> None:
+    unmapped = _cli(district, module_db_url, "mapping", "unmapped", "--json")
+    assert unmapped.exit_code == 0
+    assert len(json.loads(unmapped.output)) == 12
+    runs = _cli(district, module_db_url, "runs", "list")
+    assert runs.exit_code == 0 and "nightly-sync" in runs.output
+    rejections = _cli(district, module_db_url, "runs", "rejections",
+                      str(district.first_run["run_id"]), "--json")
+    data = json.loads(rejections.output)
+    assert {(d["file"], d["field"]) for d in data} == {("practice-pal-skills.csv", "SmartScore"),
+                                                       ("practice-pal-skills.csv", "student")}
+
+
+def test_cli_transcripts_for_one_student(district: District, module_db_url: str,
+                                         tmp_path: Path) -> None:
+    result = _cli(district, module_db_url, "transcripts", "generate", "--student", "S100002",
+                  "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S100002.html", "S100002.pdf"]
+    html = (tmp_path / "S100002.html").read_text(encoding="utf-8")
+    assert "Cedar Ridge School District" in html and "How proficiency is determined" in html
+    missing = _cli(district, module_db_url, "transcripts", "generate", "--student", "S0",
+                   "--out", str(tmp_path))
+    assert missing.exit_code == 1 and "no student with SIS id S0" in missing.output
+    both = _cli(district, module_db_url, "transcripts", "generate", "--all", "--student", "S1",
+                "--out", str(tmp_path))
+    assert both.exit_code == 2

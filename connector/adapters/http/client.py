@@ -88,13 +88,13 @@ class HttpClient:
                 return response
             except RetriableSourceError as exc:
                 last = exc
-                delay = _retry_after(exc, response) if attempt < self.retry.attempts else 0
+                delay = _retry_after(response)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = RetriableSourceError(f"{self.system} did not answer: {exc}", url=url)
-                delay = 0.0
+                delay = None
             if attempt == self.retry.attempts:
                 break
-            self.sleep(delay or self._backoff(attempt))
+            self.sleep(self._backoff(attempt) if delay is None else delay)
         assert last is not None
         raise last
 
@@ -103,9 +103,10 @@ class HttpClient:
         return random.uniform(0, cap)
 
 
-def _retry_after(_exc: Exception, response: requests.Response) -> float:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After: 0`` means now), or None."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return min(float(value), 120.0)
+        return min(max(float(value), 0.0), 120.0)
     except ValueError:
-        return 0.0
+        return None

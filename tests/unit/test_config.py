@@ -1,0 +1,97 @@
+"""Configuration: the sample is valid; every problem is reported with file, key path and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from connector.cli.main import cli
+from connector.config.loader import InvalidConfiguration, load_settings, validate
+from connector.config.secrets import expand_references, resolve_secret
+from connector.errors import ConfigurationError
+from tests.conftest import make_workspace
+
+
+def _edit(workspace: Path, name: str, change: object) -> None:
+    path = workspace / "config" / "districts" / "cedar-ridge" / name
+    data = yaml.safe_load(path.read_text())
+    change(data)  # type: ignore[operator]
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_sample_configuration_is_valid(workspace: Path) -> None:
+    settings = load_settings(workspace / "config")
+    assert settings.district.key == "cedar-ridge"
+    assert settings.district.mastery.default.method == "decaying_average"
+    assert settings.district.mastery.for_framework("habits").method == "most_recent"
+    assert set(settings.sources) == {"sis-gradebook", "practice-pal"}
+    assert settings.jobs["nightly-sync"].schedule == "30 2 * * *"
+    assert len(settings.version) == 16
+    assert settings.resolve_path("examples/x") == workspace / "examples" / "x"
+
+
+def test_every_problem_is_reported_with_file_and_key_path(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+
+    def district(data: dict) -> None:
+        data["mastery"]["method"] = "olympic_average"
+        data["district"]["api_token"] = "plain-text-token"
+        data["scale"]["levels"][1]["value"] = 9
+
+    def sources(data: dict) -> None:
+        data["sources"][0]["score_conversion"]["cuts"][0]["level"] = "A"
+        data["sources"][1]["kind"] = "smoke_signals"
+
+    def jobs(data: dict) -> None:
+        data["jobs"][0]["schedule"] = "every night"
+        data["jobs"][0]["sources"].append("lms-nowhere")
+
+    _edit(workspace, "district.yaml", district)
+    _edit(workspace, "sources.yaml", sources)
+    _edit(workspace, "jobs.yaml", jobs)
+    problems = validate(workspace / "config")
+    text = "\n".join(str(p) for p in problems)
+    assert "cedar-ridge/district.yaml: mastery.method: unknown mastery method 'olympic_average'" in text
+    assert "cedar-ridge/district.yaml: district.api_token: secrets must be environment references" in text
+    assert "cedar-ridge/district.yaml: scale" in text and "strictly increasing" in text
+    assert "cedar-ridge/sources.yaml: sources[1].kind: unknown source kind 'smoke_signals'" in text
+    assert "cedar-ridge/jobs.yaml: jobs[0].schedule: not a valid cron expression" in text
+    with pytest.raises(InvalidConfiguration) as info:
+        load_settings(workspace / "config")
+    assert len(info.value.problems) == len(problems) >= 5
+
+
+def test_cross_references_are_checked(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+    _edit(workspace, "sources.yaml", lambda d: d["sources"][0]["score_conversion"]["cuts"][0]
+          .update(level="7"))
+    _edit(workspace, "jobs.yaml", lambda d: d["jobs"][0]["sources"].append("lms-nowhere"))
+    text = "\n".join(str(p) for p in validate(workspace / "config"))
+    assert "sis-gradebook.score_conversion.cuts: level '7' is not on scale 'cr-4'" in text
+    assert "nightly-sync.sources: 'lms-nowhere' is not configured" in text
+
+
+def test_validate_command_exit_codes(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["--config-dir", str(workspace / "config"), "config", "validate"])
+    assert ok.exit_code == 0 and "is valid" in ok.output
+    _edit(workspace, "district.yaml", lambda d: d["mastery"]["parameters"].update(weight=1.5))
+    bad = runner.invoke(cli, ["--config-dir", str(workspace / "config"), "config", "validate"])
+    assert bad.exit_code == 2
+    assert "mastery.parameters: method 'decaying_average': parameter 'weight' must be between 0.5 and 0.99" \
+        in bad.output
+
+
+def test_secret_references(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIS_TOKEN", "s3cret")
+    assert resolve_secret("${SIS_TOKEN}", purpose="SIS") == "s3cret"
+    with pytest.raises(ConfigurationError, match="environment references"):
+        resolve_secret("s3cret", purpose="SIS")
+    monkeypatch.delenv("SIS_TOKEN")
+    with pytest.raises(ConfigurationError, match="SIS_TOKEN is not set"):
+        resolve_secret("${SIS_TOKEN}", purpose="SIS")
+    assert expand_references("${NOPE:-data}/x.csv") == "data/x.csv"
