@@ -142,12 +142,8 @@ def _timed(label: str, count: int, run: Callable[[], object]) -> float:
     return rate
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=200, help="renders per measurement")
-    parser.add_argument("--processes", type=int, default=2, help="pool size for the PDF run")
-    args = parser.parse_args()
-
+def measure(count: int = 200, processes: int = 2) -> list[tuple[str, str]]:
+    """Rendering rates as (metric, value) rows for docs/benchmarks.md."""
     transcript = sample_transcript()
     pdf = render_pdf(transcript)  # warm-up: imports, font metrics, template compile
     render_html(transcript)
@@ -155,16 +151,29 @@ def main() -> None:
     print(f"transcript: {transcript.academic_count} academic rows, "
           f"{sum(s.row_count for s in transcript.habits)} habit rows, "
           f"{pages} PDF pages, {len(pdf) / 1024:.0f} KiB")
+    single = _timed("PDF, 1 process", count, lambda: [render_pdf(transcript) for _ in range(count)])
+    with multiprocessing.Pool(processes, _init_worker, (transcript,)) as pool:
+        pool.map(_render_one, range(processes))  # warm every worker
+        chunk = max(1, count // (processes * 4))
+        pooled = _timed(f"PDF, {processes} processes", count,
+                        lambda: pool.map(_render_one, range(count), chunksize=chunk))
+    html = _timed("HTML, 1 process", count, lambda: [render_html(transcript) for _ in range(count)])
+    return [
+        ("Transcript size", f"{transcript.academic_count} academic + "
+                            f"{sum(s.row_count for s in transcript.habits)} habit rows, "
+                            f"{pages} PDF pages"),
+        ("PDF transcripts/s, 1 process", f"{single:.1f}"),
+        (f"PDF transcripts/s, {processes} processes", f"{pooled:.1f}"),
+        ("HTML transcripts/s, 1 process", f"{html:.0f}"),
+    ]
 
-    _timed("PDF, 1 process", args.count,
-           lambda: [render_pdf(transcript) for _ in range(args.count)])
-    with multiprocessing.Pool(args.processes, _init_worker, (transcript,)) as pool:
-        pool.map(_render_one, range(args.processes))  # warm every worker
-        chunk = max(1, args.count // (args.processes * 4))
-        _timed(f"PDF, {args.processes} processes", args.count,
-               lambda: pool.map(_render_one, range(args.count), chunksize=chunk))
-    _timed("HTML, 1 process", args.count,
-           lambda: [render_html(transcript) for _ in range(args.count)])
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200, help="renders per measurement")
+    parser.add_argument("--processes", type=int, default=2, help="pool size for the PDF run")
+    args = parser.parse_args()
+    measure(args.count, args.processes)
 
 
 if __name__ == "__main__":

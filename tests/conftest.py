@@ -23,7 +23,6 @@ from connector.config.model import Settings
 from connector.persistence.db import make_engine, make_session_factory, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_HOST = os.environ.get("CONNECTOR_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CONNECTOR_TEST_PG_PORT", "5432"))

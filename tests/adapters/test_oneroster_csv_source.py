@@ -13,7 +13,7 @@ from connector.adapters.base import AdapterContext, Envelope
 from connector.adapters.sources.oneroster_csv import OneRosterCsvSource
 from connector.domain import records as r
 from connector.errors import FatalSourceError, Rejection
-from tests.conftest import REFERENCE, ROOT
+from tests.conftest import FIXTURES, ROOT
 
 SAMPLE = ROOT / "examples" / "sample-district" / "oneroster"
 
@@ -65,7 +65,7 @@ def test_dependency_order_and_parsed_values() -> None:
 
 
 def test_oneroster_11_reference_sample() -> None:
-    envelopes, rejected = read(REFERENCE / "oneroster" / "v1p1-sample-csv")
+    envelopes, rejected = read(FIXTURES / "oneroster" / "v1p1-sample-csv")
     assert rejected == []
     people = [e.record for e in envelopes if isinstance(e.record, r.Person)]
     assert Counter(p.role for p in people)["student"] >= 1
