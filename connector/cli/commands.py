@@ -163,6 +163,8 @@ def _print_report(report: RunReport, as_json: bool) -> None:
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     click.echo(report.summary_line())
+    if report.rejections:
+        click.echo(f"see the rejected records: connector runs rejections {report.run_id}")
 
 
 @sync.command("run")

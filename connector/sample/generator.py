@@ -22,8 +22,8 @@ from typing import Any
 from connector.sample.catalog import DOK_LEVELS, ELA, HABITS, MATH
 
 NAMESPACE = uuid.UUID("6f1c6f0e-4b0b-5c55-9d1e-2b5b7c0d3a11")
-TERM_START, TERM_END = date(2026, 8, 24), date(2027, 1, 15)
-YEAR_START, YEAR_END = date(2026, 8, 24), date(2027, 6, 4)
+TERM_START, TERM_END = date(2025, 8, 25), date(2026, 1, 16)
+YEAR_START, YEAR_END = date(2025, 8, 25), date(2026, 6, 5)
 SCHOOLS = [("crms", "Cedar Ridge Middle School"), ("jhms", "Juniper Hollow Middle School")]
 GRADES = ["06", "07", "08"]
 GIVEN = ["Ava", "Mateo", "Noor", "Liam", "Sofia", "Kai", "Amara", "Diego", "Hana", "Elijah",
@@ -276,7 +276,7 @@ def write_frameworks(folder: Path) -> dict[str, str]:
 def write_oneroster(folder: Path, rng: random.Random, students: int,
                     codes: dict[str, str]) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
-    year, term = "as-2026-27", "as-2026-27-s1"
+    year, term = "as-2025-26", "as-2025-26-s1"
     write_csv(folder / "orgs.csv", ("sourcedId", "status", "dateLastModified", "name", "type",
                                     "identifier", "parentSourcedId"),
               [("org-cr", "", "", "Cedar Ridge School District", "district", "CR-001", "")]
@@ -285,10 +285,10 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
     write_csv(folder / "academicSessions.csv",
               ("sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate",
                "parentSourcedId", "schoolYear"),
-              [(year, "", "", "2026-2027", "schoolYear", YEAR_START.isoformat(),
-                YEAR_END.isoformat(), "", "2027"),
-               (term, "", "", "2026-2027 Semester 1", "semester", TERM_START.isoformat(),
-                TERM_END.isoformat(), year, "2027")])
+              [(year, "", "", "2025-2026", "schoolYear", YEAR_START.isoformat(),
+                YEAR_END.isoformat(), "", "2026"),
+               (term, "", "", "2025-2026 Semester 1", "semester", TERM_START.isoformat(),
+                TERM_END.isoformat(), year, "2026")])
     courses, classes, teachers = [], [], []
     for key, _ in SCHOOLS:
         for grade in GRADES:
@@ -315,7 +315,8 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
     roster: list[tuple[str, str, str, float, float]] = []  # id, school, grade, math, ela ability
     for n, (teacher, key, _, _, _) in enumerate(teachers):
         given, family = GIVEN[(n * 7) % len(GIVEN)], FAMILY[(n * 11 + 3) % len(FAMILY)]
-        users.append(_user(teacher, given, family, f"{teacher}@cedar-ridge.example", ""))
+        users.append(_user(teacher, given, family, f"{teacher}@cedar-ridge.example", "",
+                           f"org-{key}"))
         roles.append((f"role-{teacher}", "", "", teacher, "primary", "teacher", "", "",
                       f"org-{key}", ""))
     for n in range(students):
@@ -324,7 +325,7 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
         grade = GRADES[(n // 2) % 3]
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         users.append(_user(sid, given, family, f"{sid.lower()}@students.cedar-ridge.example",
-                           grade))
+                           grade, f"org-{key}"))
         roles.append((f"role-{sid}", "", "", sid, "primary", "student", "", "", f"org-{key}", ""))
         races = [rng.choice(RACES)]
         demographics.append((sid, "", "", date(2020 - int(grade), 1 + n % 12, 1 + n % 28)
@@ -426,8 +427,8 @@ USER_HEADER = ("sourcedId", "status", "dateLastModified", "enabledUser", "userna
                "primaryOrgSourcedId", "pronouns")
 
 
-def _user(sid: str, given: str, family: str, email: str, grade: str) -> tuple[str, ...]:
-    school = ""
+def _user(sid: str, given: str, family: str, email: str, grade: str,
+          school: str) -> tuple[str, ...]:
     return (sid, "", "", "true", email.split("@")[0], f"{{SIS:{sid}}}", given, family, "", sid,
             email, "", "", "", grade, "", sid, "", "", "", school, "")
 
@@ -461,8 +462,8 @@ def write_adaptive(path: Path, rng: random.Random, students: int) -> int:
                 score = min(100, score + rng.randint(5, 20))
                 rows.append((sid, f"PP-{grade}-{suffix}", f"Grade {grade}: {title}",
                              str(int(score)), f"{day.month}/{day.day}/{day.year}"))
-    rows.append(("S999999", "PP-7-RP-1", "Grade 7: Unit rates", "85", "9/14/2026"))
-    rows.append(("S100002", "PP-6-SP-1", "Grade 6: Mean, median and range", "N/A", "12/1/2026"))
+    rows.append(("S999999", "PP-7-RP-1", "Grade 7: Unit rates", "85", "9/15/2025"))
+    rows.append(("S100002", "PP-6-SP-1", "Grade 6: Mean, median and range", "N/A", "12/1/2025"))
     write_csv(path, ("Student ID", "Skill ID", "Skill", "SmartScore", "Last practiced"), rows)
     return len(rows)
 

@@ -145,7 +145,9 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
     try:
         for item in adapter.read():
             if isinstance(item, Rejection):
-                local.reject(_stream_of(item.file), item)
+                stream = _stream_of(item.file)
+                local.counts[stream].read += 1
+                local.reject(stream, item)
                 pending.append(item)
             else:
                 batch.append(item)
@@ -166,7 +168,8 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
 
 
 def _stream_of(file: str) -> str:
-    return file.rsplit(".", 1)[0] if file else "unknown"
+    """Rows an adapter could not parse are counted per file, apart from the record streams."""
+    return f"{file or 'input'}: unparsed rows"
 
 
 def _push(session: Session, settings: Settings, key: str, report: RunReport) -> None:

@@ -136,7 +136,8 @@ def build_transcript(
             level_code=record.level_code if scored else None,
             level_label=record.level_label,
             proficient=record.proficient and scored,
-            achieved_on=record.achieved_at.astimezone(zone).date() if record.achieved_at else None,
+            achieved_on=(record.achieved_at.astimezone(zone).date()
+                         if record.achieved_at and scored else None),
             highest_dok=record.highest_dok,
             target_dok=comp.target_dok,
             evidence_count=record.evidence_count,

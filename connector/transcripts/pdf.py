@@ -70,12 +70,9 @@ def date_text(day: date | None) -> str:
 
 
 def dok_text(row: TranscriptRow) -> str:
-    """``"3 of 3"``: the deepest DOK the evidence showed against the competency's target."""
-    if row.highest_dok is None:
-        return NO_VALUE
-    if row.target_dok is None:
-        return str(row.highest_dok)
-    return f"{row.highest_dok} of {row.target_dok}"
+    """``"2 (3)"``: the deepest DOK the evidence showed, and the competency's target DOK."""
+    shown = NO_VALUE if row.highest_dok is None else str(row.highest_dok)
+    return shown if row.target_dok is None else f"{shown} ({row.target_dok})"
 
 
 def value_text(value: float) -> str:
@@ -176,9 +173,9 @@ _H3 = ParagraphStyle("h3", parent=_BODY, fontName="Helvetica-Bold", fontSize=10,
 _MARGIN = 0.6 * inch
 _WIDTH = LETTER[0] - 2 * _MARGIN
 _PAD = 3
-_ROW_HEADER = ["Code", "Competency", "Level", "Date\nachieved", "Highest\nDOK shown",
+_ROW_HEADER = ["Code", "Competency", "Level", "Date\nachieved", "DOK shown\n(target)",
                "Evidence"]
-_ROW_WIDTHS = [0.85 * inch, 0, 1.17 * inch, 0.72 * inch, 0.72 * inch, 0.58 * inch]
+_ROW_WIDTHS = [1.05 * inch, 0, 1.12 * inch, 0.72 * inch, 0.72 * inch, 0.58 * inch]
 _ROW_WIDTHS[1] = _WIDTH - sum(_ROW_WIDTHS)
 
 

@@ -156,8 +156,8 @@ def test_pdf_escapes_markup_in_statements(pdf: tuple[str, int]) -> None:
 
 def test_pdf_row_cells(pdf: tuple[str, int]) -> None:
     text = pdf[0]
-    assert "MA.NF.1 " + FRACTIONS + " 3 Proficient 2025-03-03 3 of 3 4" in text
-    assert "I can add fractions with unlike denominators. Insufficient evidence — — 1" in text
+    assert "MA.NF.1 " + FRACTIONS + " 3 Proficient 2025-03-03 3 (3) 4" in text
+    assert "I can add fractions with unlike denominators. Insufficient evidence — — (3) 1" in text
 
 
 def test_pdf_letter_has_every_method_sentence(pdf: tuple[str, int]) -> None:
@@ -227,9 +227,9 @@ def test_empty_gpa_translation_omits_the_section() -> None:
 
 def test_cell_wording() -> None:
     row = make_transcript().academic[0].groups[0].rows[0]
-    assert (level_text(row), dok_text(row)) == ("3 Proficient", "3 of 3")
+    assert (level_text(row), dok_text(row)) == ("3 Proficient", "3 (3)")
     assert dok_text(replace(row, target_dok=None)) == "3"
-    assert dok_text(replace(row, highest_dok=None)) == "—"
+    assert dok_text(replace(row, highest_dok=None)) == "— (3)"
     assert level_text(replace(row, level_code=None, level_label="Not yet")) == "Not yet"
 
 

@@ -96,8 +96,10 @@ def class_section(row: CsvRow, source: str) -> ClassSection:
     )
 
 
-def person(row: CsvRow, source: str, role: str) -> Person:
-    orgs = split_list(row.get("orgSourcedIds")) or split_list(row.get("primaryOrgSourcedId"))
+def person(row: CsvRow, source: str, role: str, org: str = "") -> Person:
+    """A user; 1.2 files carry the role and org in roles.csv, passed in as ``role``/``org``."""
+    orgs = (split_list(row.get("orgSourcedIds")) or split_list(row.get("primaryOrgSourcedId"))
+            or split_list(org))
     enabled = parse_bool(row.get("enabledUser"), "enabledUser")
     return Person(
         source_system=source,

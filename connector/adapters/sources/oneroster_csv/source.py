@@ -87,13 +87,17 @@ class OneRosterCsvSource(SourceAdapter):
                 yield from self._file(bundle, name, parser)
 
         if present("users.csv"):
-            roles: dict[str, str] = {}
+            roles: dict[str, tuple[str, str]] = {}
             if present("roles.csv"):
                 yield from self._collect_roles(bundle, roles)
             elif present("enrollments.csv"):
                 self._roles_from_enrollments(bundle, roles)
-            yield from self._file(bundle, "users.csv", lambda r: parse.person(
-                r, src, r.get("role") or roles.get(r.get("sourcedId"), "unknown")))
+
+            def person(row: CsvRow) -> Record:
+                role, org = roles.get(row.get("sourcedId"), ("unknown", ""))
+                return parse.person(row, src, row.get("role") or role, org)
+
+            yield from self._file(bundle, "users.csv", person)
         for name, parser in (
             ("demographics.csv", lambda r: parse.demographics(r, src)),
             ("enrollments.csv", lambda r: parse.enrollment(r, src)),
@@ -174,16 +178,18 @@ class OneRosterCsvSource(SourceAdapter):
             wanted.add("roles.csv")
         return wanted, rejections
 
-    def _collect_roles(self, bundle: Bundle, roles: dict[str, str]) -> Iterator[Rejection]:
+    def _collect_roles(self, bundle: Bundle,
+                       roles: dict[str, tuple[str, str]]) -> Iterator[Rejection]:
+        """1.2 keeps each user's role (and the org it holds it at) in roles.csv."""
         for row in self._rows(bundle, "roles.csv"):
             if isinstance(row, Rejection):
                 yield row
                 continue
-            user, role = row.get("userSourcedId"), row.get("role")
+            user = row.get("userSourcedId")
             if row.get("roleType") == "primary" or user not in roles:
-                roles[user] = role
+                roles[user] = (row.get("role"), row.get("orgSourcedId"))
 
-    def _roles_from_enrollments(self, bundle: Bundle, roles: dict[str, str]) -> None:
+    def _roles_from_enrollments(self, bundle: Bundle, roles: dict[str, tuple[str, str]]) -> None:
         """No role column and no roles.csv: a user enrolled as a student is a student.
 
         Bad enrollment rows are reported when enrollments.csv itself is read.
@@ -191,7 +197,7 @@ class OneRosterCsvSource(SourceAdapter):
         for row in self._rows(bundle, "enrollments.csv"):
             if isinstance(row, CsvRow) and (row.get("role") == "student"
                                             or row.get("userSourcedId") not in roles):
-                roles[row.get("userSourcedId")] = row.get("role")
+                roles[row.get("userSourcedId")] = (row.get("role"), row.get("schoolSourcedId"))
 
     def _collect_objectives(
         self, bundle: Bundle, objectives: dict[str, list[LearningObjectiveRef]]
