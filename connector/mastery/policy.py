@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from connector.domain.evidence import EvidencePiece, EvidenceType, MasteryResult, Step
-from connector.domain.scale import MasteryState, ProficiencyScale, round_half_up
+from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_half_up
 from connector.errors import MasteryError
 from connector.mastery.methods import get_method
 
@@ -107,16 +107,26 @@ def compute_mastery(
     spec = get_method(policy.method)
     params = dict(policy.parameters)
     keys = tuple(e.key for e in ordered)
-    common = {
-        "method": policy.method,
-        "parameters": dict(params),
-        "evidence_keys": keys,
-        "engine_version": engine_version,
-        "policy_version": policy.version,
-        "highest_dok": max((e.dok for e in ordered if e.dok is not None), default=None),
-        "achieved_at": ordered[-1].observed_at if ordered else None,
-    }
     steps: list[Step] = []
+
+    def result(state: MasteryState, level: Level | None = None,
+               score: float | None = None) -> MasteryResult:
+        return MasteryResult(
+            state=state,
+            level_code=level.code if level else None,
+            level_label=level.label if level else scale.state_label(state),
+            score=score,
+            proficient=level is not None and scale.is_proficient(level),
+            method=policy.method,
+            parameters=dict(params),
+            evidence_keys=keys,
+            steps=tuple(steps),
+            engine_version=engine_version,
+            policy_version=policy.version,
+            highest_dok=max((e.dok for e in ordered if e.dok is not None), default=None),
+            achieved_at=ordered[-1].observed_at if ordered else None,
+        )
+
     if ordered:
         steps.append(Step("evidence", "Evidence, oldest first: " + "; ".join(
             _describe_piece(e) for e in ordered) + "."))
@@ -128,14 +138,7 @@ def compute_mastery(
                 f"before a level is reported.",
             )
         )
-        return MasteryResult(
-            state=MasteryState.INSUFFICIENT_EVIDENCE,
-            level_code=None,
-            level_label=scale.state_label(MasteryState.INSUFFICIENT_EVIDENCE),
-            score=None,
-            steps=tuple(steps),
-            **common,  # type: ignore[arg-type]
-        )
+        return result(MasteryState.INSUFFICIENT_EVIDENCE)
 
     raw = spec.function([e.value for e in ordered], **params)
     score = round_half_up(scale.clamp(raw))
@@ -170,28 +173,13 @@ def compute_mastery(
                 # No level below proficient to hold the student at: the record is "not yet".
                 steps.append(Step("dok_gate_capped", f"{missing}, so the record reads "
                                   f"\"{scale.state_label(MasteryState.NOT_YET)}\"."))
-                return MasteryResult(
-                    state=MasteryState.NOT_YET,
-                    level_code=None,
-                    level_label=scale.state_label(MasteryState.NOT_YET),
-                    score=score,
-                    steps=tuple(steps),
-                    **common,  # type: ignore[arg-type]
-                )
+                return result(MasteryState.NOT_YET, score=score)
             capped = scale.below(scale.proficient)
             steps.append(Step("dok_gate_capped", f"{missing}, so the level is held at "
                               f"{capped.code} {capped.label}."))
             level = capped
 
-    return MasteryResult(
-        state=MasteryState.LEVEL,
-        level_code=level.code,
-        level_label=level.label,
-        score=score,
-        proficient=scale.is_proficient(level),
-        steps=tuple(steps),
-        **common,  # type: ignore[arg-type]
-    )
+    return result(MasteryState.LEVEL, level, score)
 
 
 def _describe_piece(e: EvidencePiece) -> str:
