@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
@@ -21,6 +21,7 @@ from connector.domain.hashing import content_hash
 from connector.mastery.policy import MasteryPolicy, compute_mastery
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
+from connector.persistence.tenancy import session_district
 from connector.sync.util import chunks
 
 
@@ -59,6 +60,8 @@ def all_pairs(session: Session) -> set[tuple[int, int]]:
 def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, int]]) -> ComputeResult:
     """Recompute these pairs and write what changed."""
     result = ComputeResult()
+    district_id = session_district(session)
+    now = utcnow()
     scale = settings.district.scale
     policies = _policies_by_competency(session, settings)
     target = {c.id: c.target_dok for c in session.scalars(select(m.Competency))}
@@ -84,6 +87,7 @@ def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, i
             evidence_ids[pair][key] = ev.id
         existing = {(r.student_id, r.competency_id): r for r in session.scalars(
             select(m.MasteryRecord).where(m.MasteryRecord.student_id.in_(student_chunk)))}
+        new_rows: list[dict[str, object]] = []
         for student_id in student_chunk:
             for competency_id in sorted(by_student[student_id]):
                 pair = (student_id, competency_id)
@@ -104,8 +108,9 @@ def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, i
                 values = _record_values(outcome, evidence_ids[pair])
                 digest = content_hash(values)
                 if current is None:
-                    session.add(m.MasteryRecord(student_id=student_id, competency_id=competency_id,
-                                                input_hash=digest, **values))
+                    new_rows.append({**values, "student_id": student_id, "district_id": district_id,
+                                     "competency_id": competency_id, "input_hash": digest,
+                                     "computed_at": now})
                     result.inserted += 1
                 elif current.input_hash != digest:
                     for name, value in values.items():
@@ -117,6 +122,8 @@ def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, i
                     result.unchanged += 1
                     continue
                 result.changed_pairs.add(pair)
+        if new_rows:  # a plain executemany: no ORM objects, no ids to read back
+            session.execute(insert(m.MasteryRecord), new_rows)
     session.flush()
     return result
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
@@ -22,6 +22,7 @@ from connector.domain.records import ScoreStatus
 from connector.errors import DataError, Rejection
 from connector.mapping.normalise import to_level
 from connector.persistence import models as m
+from connector.persistence.tenancy import session_district
 from connector.sync.util import chunks
 
 
@@ -50,6 +51,7 @@ def all_scores(session: Session) -> set[int]:
 def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int]) -> EvidenceResult:
     """Rebuild evidence for these raw scores; only differences are written."""
     result = EvidenceResult()
+    district_id = session_district(session)
     scale = settings.district.scale
     competency_ids = {c.id: c.identifier for c in session.scalars(select(m.Competency))}
     for chunk in chunks(sorted(score_ids)):
@@ -100,10 +102,11 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                 }
                 row["content_hash"] = content_hash(row)
                 wanted[(raw.id, aligned.competency_id)] = row
+        new_rows: list[dict[str, Any]] = []
         for key, row in wanted.items():
             current = existing.get(key)
             if current is None:
-                session.add(m.Evidence(**row))
+                new_rows.append({**row, "district_id": district_id})
                 result.inserted += 1
             elif current.content_hash != row["content_hash"]:
                 for name, value in row.items():
@@ -113,6 +116,8 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                 result.unchanged += 1
                 continue
             result.affected_pairs.add((int(row["student_id"]), key[1]))
+        if new_rows:  # a plain executemany: no ORM objects, no ids to read back
+            session.execute(insert(m.Evidence), new_rows)
         stale = [e for key, e in existing.items() if key not in wanted]
         for evidence in stale:
             result.affected_pairs.add((evidence.student_id, evidence.competency_id))

@@ -30,6 +30,8 @@ class RunReport:
     rejections: int = 0
     errors: list[str] = field(default_factory=list)
     changes: int = 0
+    #: Seconds each stage took, so an operator can see where a slow night went.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:

@@ -9,6 +9,7 @@ same inputs writes nothing and reports "no changes".
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TypeVar
@@ -66,6 +67,7 @@ def run_job(
 
     def step(name: str, body: Callable[[Session], T]) -> T | None:
         """One stage in one transaction; a failure is recorded and the run goes on."""
+        started = time.perf_counter()
         try:
             with tenant_session(factory, district_id) as session, session.begin():
                 return body(session)
@@ -75,6 +77,8 @@ def run_job(
         except Exception as exc:  # an unexpected failure is a failed run, not a crash
             report.errors.append(f"{name}: unexpected {type(exc).__name__}: {exc}")
             log.exception("run %s: %s failed", report.run_id, name)
+        finally:
+            report.timings[name] = round(time.perf_counter() - started, 3)
         return None
 
     try:
@@ -83,7 +87,9 @@ def run_job(
                                              report=report))
         staged = StageResult()
         for key in job.sources:
+            started = time.perf_counter()
             _read_source(factory, district_id, settings, key, staged, report, batch_size)
+            report.timings[f"source {key}"] = round(time.perf_counter() - started, 3)
         report.rejections += len(staged.rejections)
         aligned = step("mapping", partial(_map, settings=settings, report=report))
         built = step("evidence", partial(_evidence, settings=settings, staged=staged,
@@ -237,6 +243,6 @@ def _finish(factory: sessionmaker[Session], district_id: int, report: RunReport)
         run.rejection_count = report.rejections
         run.message = "\n".join(report.errors)[:4000]
         data = report.as_dict()
-        run.counts = {k: data[k] for k in ("frameworks", "sources", "mapping", "evidence",
+        run.counts = {k: data[k] for k in ("frameworks", "sources", "mapping", "evidence", "timings",
                                             "mastery", "push", "transcripts", "changes")}
     log.info("run %s finished: %s", report.run_id, report.summary_line())
