@@ -98,16 +98,18 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                 if record is None:
                     continue
                 scored = record.state == MasteryState.LEVEL.value
-                payload = {
-                    "line_item": line_item.__dict__,
-                    "score": record.score if scored else None,
-                    "level": record.level_code,
-                    "text": record.level_label,
-                    "state": record.state,
-                    "date": (record.achieved_at or record.computed_at).date().isoformat(),
-                }
                 level_value = scale.level(record.level_code).value if (
                     scored and record.level_code) else None
+                score_date = record.achieved_at or record.computed_at
+                # Hash exactly what the destination receives: a finer score that leaves the
+                # level unchanged is not a change for the SIS.
+                payload = {
+                    "line_item": line_item.__dict__,
+                    "score": level_value,
+                    "text": record.level_label,
+                    "state": record.state,
+                    "date": score_date.date().isoformat(),
+                }
                 out.append(OutboundResult(
                     record_key=f"{class_id}|{comp.identifier}|{user}",
                     sourced_id=_stable_id(district_key, "result", class_id, comp.identifier, user),
@@ -116,7 +118,7 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                     score=level_value,
                     text_score=record.level_label,
                     score_status="fully graded" if scored else "partially graded",
-                    score_date=record.achieved_at or record.computed_at,
+                    score_date=score_date,
                     comment="",
                     payload_hash=content_hash(payload),
                 ))
