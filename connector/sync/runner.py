@@ -91,10 +91,12 @@ def run_job(
             _read_source(factory, district_id, settings, key, staged, report, batch_size)
             report.timings[f"source {key}"] = round(time.perf_counter() - started, 3)
         report.rejections += len(staged.rejections)
+        _refresh_statistics(factory, len(staged.changed_scores))
         aligned = step("mapping", partial(_map, settings=settings, report=report))
         built = step("evidence", partial(_evidence, settings=settings, staged=staged,
                                          aligned=aligned, config_changed=config_changed,
                                          report=report))
+        _refresh_statistics(factory, len(built.affected_pairs) if built else 0)
         step("mastery", partial(_mastery, settings=settings, staged=staged, built=built,
                                 config_changed=config_changed, report=report))
         for key in job.destinations:
@@ -136,7 +138,13 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
     batch: list[Envelope] = []
     pending: list[Rejection] = []
 
+    batches = 0
+
     def commit() -> None:
+        nonlocal batches
+        batches += 1
+        if batches & (batches - 1) == 0:  # batches 1, 2, 4, 8...: tables double between checks
+            _refresh_statistics(factory, batches * batch_size)
         before = len(local.rejections)
         with tenant_session(factory, district_id) as session, session.begin():
             stage_batch(session, batch, local)
@@ -176,6 +184,30 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
 def _stream_of(file: str) -> str:
     """Rows an adapter could not parse are counted per file, apart from the record streams."""
     return f"{file or 'input'}: unparsed rows"
+
+
+#: Tables whose planner statistics go stale after a bulk load.
+_ANALYZED = ("student", "source_item", "alignment", "raw_score", "raw_score_objective",
+             "evidence", "mastery_record", "enrollment")
+
+
+def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> None:
+    """ANALYZE after a large load on PostgreSQL.
+
+    Right after a first load the planner still believes these tables are empty
+    and picks nested loops over sequential scans for the evidence and mastery
+    joins, which made a 1,000-student first sync quadratic (see
+    docs/benchmarks.md). Autovacuum catches up only later; a few hundred
+    milliseconds of ANALYZE here keeps every later query on its indexes. Staging
+    calls it after batches 1, 2, 4, 8... so statistics follow the tables' growth.
+    """
+    engine = factory.kw.get("bind")
+    if engine is None or engine.dialect.name != "postgresql" or changed_rows < 1000:
+        return
+    with engine.connect() as connection:
+        for table in _ANALYZED:
+            connection.exec_driver_sql(f"ANALYZE {table}")
+        connection.commit()
 
 
 def _push(session: Session, settings: Settings, key: str, report: RunReport) -> None:
