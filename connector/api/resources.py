@@ -42,7 +42,7 @@ def healthz() -> Any:
 @blueprint.get(f"{PREFIX}/runs")
 def list_runs(key: str) -> Any:
     _, session = district_session(key)
-    limit = min(request.args.get("limit", 50, type=int), 500)
+    limit = max(1, min(request.args.get("limit", 50, type=int) or 50, 500))
     runs = session.scalars(select(m.SyncRun).order_by(m.SyncRun.id.desc()).limit(limit)).all()
     return jsonify(runs=RunSchema(many=True).dump(runs))
 

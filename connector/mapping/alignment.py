@@ -101,9 +101,11 @@ def resolve_alignments(
         for row in rows:
             ref = index.resolve(row.competency)
             if ref is None:
+                why = ("is used by several competencies; use its CASE identifier"
+                       if row.competency.strip().lower() in index.ambiguous_codes
+                       else "is not in any imported framework")
                 problems.append(
-                    f"crosswalk {row.file}:{row.row} names competency {row.competency!r}, "
-                    f"which is not in any imported framework"
+                    f"crosswalk {row.file}:{row.row} names competency {row.competency!r}, which {why}"
                 )
                 continue
             found.append(

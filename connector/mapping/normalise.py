@@ -79,7 +79,8 @@ def to_level(
         if score > max_score:
             raise DataError(f"score {score:g} is above the maximum {max_score:g}")
         return scale.level_for_value(score)
-    percent = score if max_score is None else score / max_score * 100
+    # Rounded so 57/100 is exactly 57 (binary floating point gives 56.99999999999999).
+    percent = score if max_score is None else round(score / max_score * 100, 9)
     if percent > 100.0001:
         where = "percent" if max_score is None else f"maximum {max_score:g}"
         raise DataError(f"score {score:g} is above the {where}")

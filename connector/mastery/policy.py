@@ -123,7 +123,9 @@ def compute_mastery(
             steps=tuple(steps),
             engine_version=engine_version,
             policy_version=policy.version,
-            highest_dok=max((e.dok for e in ordered if e.dok is not None), default=None),
+            # "Demonstrated": only evidence that itself reached proficient shows a DOK.
+            highest_dok=max((e.dok for e in ordered if e.dok is not None
+                             and e.value >= scale.proficient.value), default=None),
             achieved_at=ordered[-1].observed_at if ordered else None,
         )
 

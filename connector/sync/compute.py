@@ -48,6 +48,20 @@ def outdated_pairs(session: Session, settings: Settings) -> set[tuple[int, int]]
     return stale
 
 
+def pairs_of_competencies(session: Session, identifiers: Iterable[str]) -> set[tuple[int, int]]:
+    """Every pair with evidence or a record on these competencies (e.g. their target DOK moved)."""
+    pairs: set[tuple[int, int]] = set()
+    for chunk in chunks(sorted(identifiers)):
+        ids = select(m.Competency.id).where(m.Competency.identifier.in_(chunk))
+        pairs.update((s, c) for s, c in session.execute(
+            select(m.Evidence.student_id, m.Evidence.competency_id)
+            .where(m.Evidence.competency_id.in_(ids)).distinct()))
+        pairs.update((s, c) for s, c in session.execute(
+            select(m.MasteryRecord.student_id, m.MasteryRecord.competency_id)
+            .where(m.MasteryRecord.competency_id.in_(ids))))
+    return pairs
+
+
 def all_pairs(session: Session) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = {
         (s, c) for s, c in session.execute(

@@ -49,6 +49,8 @@ class FrameworkImportSummary:
     unchanged: int = 0
     deprecated: int = 0
     package_unchanged: bool = False
+    #: Competencies (in any framework of the district) whose target DOK this import changed.
+    dok_changed: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -105,7 +107,9 @@ def import_framework(
     if framework is not None and framework.content_hash == digest and framework.kind == kind:
         summary.package_unchanged = True
         summary.unchanged = summary.items
-        refresh_target_dok(session, dok_patterns)  # the district's DOK patterns may have changed
+        framework.key = key or framework.key
+        # the district's DOK patterns may have changed since the last import
+        summary.dok_changed = refresh_target_dok(session, dok_patterns)
         summary.items_with_dok = _count_dok(session, framework.id)
         return summary
     if framework is None:
@@ -130,7 +134,7 @@ def import_framework(
     _store_associations(session, framework, package)
     _store_definitions(session, framework, package)
     session.flush()
-    refresh_target_dok(session, dok_patterns)
+    summary.dok_changed = refresh_target_dok(session, dok_patterns)
     summary.items_with_dok = _count_dok(session, framework.id)
     return summary
 
@@ -246,8 +250,8 @@ def _store_definitions(session: Session, framework: m.Framework, package: Parsed
         session.add(rrow)
 
 
-def refresh_target_dok(session: Session, dok_patterns: Sequence[str]) -> int:
-    """Recompute every competency's target DOK in the district; returns how many changed.
+def refresh_target_dok(session: Session, dok_patterns: Sequence[str]) -> list[str]:
+    """Recompute every competency's target DOK in the district; returns those that changed.
 
     Run after each import: a DOK framework imported after the frameworks that
     point at it must still give them their DOK.
@@ -278,7 +282,7 @@ def refresh_target_dok(session: Session, dok_patterns: Sequence[str]) -> int:
         for chunk in chunks(identifiers):
             session.execute(update(m.Competency).where(m.Competency.identifier.in_(chunk))
                             .values(target_dok=value))
-    return sum(map(len, by_value.values()))
+    return sorted(identifier for group in by_value.values() for identifier in group)
 
 
 def _as_domain(links: Iterable[m.CompetencyAssociation]) -> Iterable[Association]:

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +49,7 @@ def _stable_id(*parts: str) -> str:
 def plan_results(session: Session, settings: Settings, district_key: str) -> list[OutboundResult]:
     """Every result the destination should hold: one per class x aligned competency x student."""
     scale = settings.district.scale
+    zone = ZoneInfo(settings.district.timezone)
     competencies = {c.id: c for c in session.scalars(
         select(m.Competency).join(m.Framework, m.Framework.id == m.Competency.framework_id)
         .where(m.Framework.kind != FrameworkKind.REFERENCE.value))}
@@ -100,7 +102,8 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                 scored = record.state == MasteryState.LEVEL.value
                 level_value = scale.level(record.level_code).value if (
                     scored and record.level_code) else None
-                score_date = record.achieved_at or record.computed_at
+                # The district's calendar day: an 8 pm score in Denver is not tomorrow's.
+                score_date = (record.achieved_at or record.computed_at).astimezone(zone)
                 # Hash exactly what the destination receives: a finer score that leaves the
                 # level unchanged is not a change for the SIS.
                 payload = {
@@ -117,7 +120,7 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                     student_sourced_id=user,
                     score=level_value,
                     text_score=record.level_label,
-                    score_status="fully graded" if scored else "partially graded",
+                    score_status=_score_status(record.state),
                     score_date=score_date,
                     comment="",
                     payload_hash=content_hash(payload),
@@ -157,6 +160,15 @@ def push_destination(
     session.flush()
     return PushResult(destination.key, len(changed), len(outcome.written),
                       len(wanted) - len(changed), outcome.location)
+
+
+def _score_status(state: str) -> str:
+    """OneRoster scoreStatus: a level is graded, exempt is exempt, a state is still open."""
+    if state == MasteryState.LEVEL.value:
+        return "fully graded"
+    if state == MasteryState.EXEMPT.value:
+        return "exempt"
+    return "partially graded"
 
 
 def _midnight(day: object) -> datetime:

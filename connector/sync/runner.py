@@ -58,12 +58,19 @@ def run_job(
         previous = session.scalars(select(m.SyncRun.config_version).where(
             m.SyncRun.status.in_((SUCCEEDED, WITH_REJECTIONS))).order_by(
             m.SyncRun.id.desc())).first()
+        last_status = session.scalars(select(m.SyncRun.status).order_by(
+            m.SyncRun.id.desc())).first()
         run = m.SyncRun(job=job.key, config_version=settings.version)
         session.add(run)
         session.flush()
         report = RunReport(run.id, job.key, settings.district.key, settings.version, run.started_at)
     log.info("run %s started: job=%s district=%s", report.run_id, job.key, settings.district.key)
-    config_changed = previous != settings.version
+    # A full rebuild when the configuration changed, or when the last run did not finish
+    # cleanly: what it staged but never turned into evidence and mastery must not be lost
+    # just because its content hashes now look unchanged.
+    config_changed = previous != settings.version or last_status not in (
+        None, SUCCEEDED, WITH_REJECTIONS)
+    dok_changed: set[str] = set()
 
     def step(name: str, body: Callable[[Session], T]) -> T | None:
         """One stage in one transaction; a failure is recorded and the run goes on."""
@@ -83,8 +90,9 @@ def run_job(
 
     try:
         for key in job.frameworks:
-            step(f"framework {key}", partial(_import_framework, settings=settings, key=key,
-                                             report=report))
+            changed = step(f"framework {key}", partial(_import_framework, settings=settings,
+                                                       key=key, report=report))
+            dok_changed.update(changed or ())
         staged = StageResult()
         for key in job.sources:
             started = time.perf_counter()
@@ -98,7 +106,8 @@ def run_job(
                                          report=report))
         _refresh_statistics(factory, len(built.affected_pairs) if built else 0)
         step("mastery", partial(_mastery, settings=settings, staged=staged, built=built,
-                                config_changed=config_changed, report=report))
+                                config_changed=config_changed, dok_changed=dok_changed,
+                                report=report))
         for key in job.destinations:
             step(f"push {key}", partial(_push, settings=settings, key=key, report=report))
         hook = (hooks or {}).get(job.kind)
@@ -109,7 +118,9 @@ def run_job(
     return report
 
 
-def _import_framework(session: Session, settings: Settings, key: str, report: RunReport) -> None:
+def _import_framework(session: Session, settings: Settings, key: str,
+                      report: RunReport) -> list[str]:
+    """Import one configured framework; returns the competencies whose target DOK changed."""
     source = next(f for f in settings.district.frameworks if f.key == key)
     location = source.location
     if not location.startswith(("http://", "https://")):
@@ -122,7 +133,9 @@ def _import_framework(session: Session, settings: Settings, key: str, report: Ru
                                kind=source.kind, dok_patterns=settings.district.dok_patterns)
     report.frameworks.append(summary.as_dict())
     report.changes += summary.created + summary.updated + summary.deprecated
+    report.changes += len(summary.dok_changed)
     report.rejections += len(summary.rejected)
+    return summary.dok_changed
 
 
 def _read_source(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str,
@@ -250,8 +263,9 @@ def _evidence(session: Session, settings: Settings, staged: StageResult,
 
 def _mastery(session: Session, settings: Settings, staged: StageResult,
              built: evidence.EvidenceResult | None, config_changed: bool,
-             report: RunReport) -> None:
+             dok_changed: set[str], report: RunReport) -> None:
     pairs = set(staged.deleted_pairs) | compute.outdated_pairs(session, settings)
+    pairs |= compute.pairs_of_competencies(session, dok_changed)
     if built is not None:
         pairs |= built.affected_pairs
     if config_changed:

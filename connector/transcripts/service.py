@@ -6,7 +6,9 @@ log line does not disclose who the files are about.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -118,6 +120,18 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
         issued_on=issued_on, timezone=settings.district.timezone) for s in students]
 
 
+def safe_file_stem(sis_id: str) -> str:
+    """A SIS id as a file name that cannot leave the output folder ("../x" -> "_.._x").
+
+    >>> safe_file_stem("../../etc/passwd")
+    '_.._.._etc_passwd'
+    >>> safe_file_stem("S100001")
+    'S100001'
+    """
+    stem = re.sub(r"[^A-Za-z0-9._@-]", "_", sis_id)
+    return "_" + stem if stem.startswith(".") or not stem else stem
+
+
 def _render(args: tuple[Transcript, tuple[str, ...]]) -> dict[str, bytes]:
     transcript, formats = args
     out: dict[str, bytes] = {}
@@ -136,13 +150,15 @@ def write_transcripts(transcripts: Sequence[Transcript], out: Path, *,
     workers = processes or (min(os.cpu_count() or 1, 4) if len(transcripts) >= 40 else 1)
     jobs = [(t, tuple(formats)) for t in transcripts]
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: the scheduler calls this from a worker thread.
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             rendered = list(pool.map(_render, jobs, chunksize=8))
     else:
         rendered = [_render(job) for job in jobs]
     for transcript, files in zip(transcripts, rendered, strict=True):
         for fmt, content in files.items():
-            path = out / f"{transcript.student.sis_id}.{fmt}"
+            path = out / f"{safe_file_stem(transcript.student.sis_id)}.{fmt}"
             path.write_bytes(content)
             batch.files.append(str(path))
         batch.count += 1

@@ -317,14 +317,14 @@ def test_refresh_target_dok_repairs_stale_values_and_is_idempotent(
     untouched = CONTENT_TARGETS["M.G3.C1OA.TD"]
 
     with tenant_session(factory, district) as session, session.begin():
-        assert refresh_target_dok(session, ()) == 0
+        assert refresh_target_dok(session, ()) == []
         for identifier in (target, untouched):
             session.scalars(select(m.Competency).where(
                 m.Competency.identifier == identifier)).one().target_dok = 4
     with tenant_session(factory, district) as session, session.begin():
         changed = refresh_target_dok(session, ())
 
-    assert changed == 2
+    assert changed == sorted([target, untouched])
     stored = competencies(factory, district)
     assert (stored[target].target_dok, stored[untouched].target_dok) == (2, None)
 

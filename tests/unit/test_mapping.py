@@ -398,3 +398,35 @@ def test_cut_score_validation() -> None:
     with pytest.raises(ConfigurationError, match="percent 0-100: 120"):
         ScoreConversion(cuts=(CutScore(120, "4"),)).validate(FOUR_POINT)
 
+
+
+# --- review follow-ups ---------------------------------------------------------------------------
+
+
+def test_an_ambiguous_code_resolves_to_nothing_and_says_why() -> None:
+    from connector.mapping.alignment import EvidenceDefaults, ItemFacts, resolve_alignments
+    from connector.mapping.competency_index import CompetencyIndex, CompetencyRef
+    from connector.mapping.crosswalk import Crosswalk, CrosswalkEntry
+
+    index = CompetencyIndex([CompetencyRef("00000000-0000-4000-8000-000000000001", "RL.7.1"),
+                             CompetencyRef("00000000-0000-4000-8000-000000000002", "RL.7.1"),
+                             CompetencyRef("00000000-0000-4000-8000-000000000003", "RL.7.2")])
+    assert index.by_code("rl.7.1") is None and index.ambiguous_codes == {"rl.7.1"}
+    assert index.by_code("RL.7.2") is not None
+    crosswalk = Crosswalk([CrosswalkEntry("lms", "a1", "RL.7.1", None, None, 1.0, "xw.csv", 2)])
+    resolution = resolve_alignments(ItemFacts("lms", "a1", title="Quiz RL.7.1"),
+                                    crosswalk=crosswalk, index=index,
+                                    defaults=EvidenceDefaults("teacher_task"))
+    assert not resolution.mapped
+    assert "used by several competencies" in resolution.problems[0]
+
+
+def test_exact_percent_cuts_are_not_lost_to_floating_point() -> None:
+    from connector.domain.scale import Level, ProficiencyScale
+    from connector.mapping.normalise import CutScore, ScoreConversion, to_level
+
+    scale = ProficiencyScale("s", "S", (Level("1", "One", 1), Level("2", "Two", 2)), "2")
+    cuts = ScoreConversion((CutScore(0, "1"), CutScore(57, "2")))
+    assert 57 / 100 * 100 < 57  # the trap
+    assert to_level(57, 100, cuts, scale).code == "2"
+    assert to_level(29, 50, ScoreConversion((CutScore(0, "1"), CutScore(58, "2"))), scale).code == "2"

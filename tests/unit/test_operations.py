@@ -73,3 +73,10 @@ def test_sample_size_and_seed_change_the_students_not_the_framework(tmp_path: Pa
         (tmp_path / "b" / "case" / "cedar-ridge-math-ela.json").read_bytes()
     assert (tmp_path / "a" / "oneroster" / "users.csv").read_bytes() != \
         (tmp_path / "b" / "oneroster" / "users.csv").read_bytes()
+
+
+def test_push_score_status_per_state() -> None:
+    from connector.sync.push import _score_status
+
+    assert [_score_status(s) for s in ("level", "exempt", "insufficient_evidence", "not_yet")] == \
+        ["fully graded", "exempt", "partially graded", "partially graded"]

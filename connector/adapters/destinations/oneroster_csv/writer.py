@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -52,7 +51,8 @@ class OneRosterCsvResults(DestinationAdapter):
         stamp = datetime.now(UTC)
         mode = "bulk" if plan.first_push else "delta"
         name = f"{stamp:%Y%m%dT%H%M%S%fZ}-{mode}"
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+        staging = root / f".{name}.partial"
+        staging.mkdir()
         try:
             rows = build_rows(plan.results, mode, stamp)
             for file_name, file_rows in rows.items():
@@ -67,10 +67,18 @@ class OneRosterCsvResults(DestinationAdapter):
             raise
         location = str(final)
         if self.options.get("zip", True):
+            # Zip under a hidden name, then rename: a SIS polling the folder never sees half a zip.
             archive = final.with_suffix(".zip")
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(final.iterdir()):
-                    zf.write(path, path.name)
+            partial = root / f".{archive.name}.partial"
+            try:
+                with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for path in sorted(final.iterdir()):
+                        zf.write(path, path.name)
+                partial.rename(archive)
+            except Exception:
+                partial.unlink(missing_ok=True)
+                shutil.rmtree(final, ignore_errors=True)
+                raise
             location = str(archive)
         return PushOutcome(written=tuple(r.record_key for r in plan.results), location=location)
 
