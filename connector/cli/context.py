@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config.loader import config_root, load_settings
 from connector.config.model import Settings
-from connector.errors import ConfigurationError
 from connector.persistence.db import is_current, make_engine, make_session_factory, upgrade
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import ensure_district
@@ -62,5 +61,3 @@ def make_context(config_dir: str | None, district: str | None,
                  database_url: str | None) -> CliContext:
     return CliContext(config_root(config_dir), district, database_url)
 
-
-__all__ = ["CliContext", "ConfigurationError", "make_context", "pass_context"]
