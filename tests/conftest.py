@@ -11,7 +11,9 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config.loader import load_settings
 from connector.config.model import Settings
+from connector.jobs import definitions
 from connector.persistence.db import make_engine, make_session_factory, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +112,25 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(workspace: Path) -> Settings:
     return load_settings(workspace / "config")
+
+
+@dataclass
+class SampleDistrict:
+    factory: sessionmaker[Session]
+    settings: Settings
+    workspace: Path
+    first_run: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def sample_district(module_db_url: str,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleDistrict]:
+    """The sample district after one nightly sync (shared by a module: a full sync takes seconds)."""
+    workspace = make_workspace(tmp_path_factory.mktemp("workspace"))
+    engine = make_engine(module_db_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    settings = load_settings(workspace / "config")
+    report = definitions.run(factory, settings, "nightly-sync").as_dict()
+    yield SampleDistrict(factory, settings, workspace, report)
+    engine.dispose()

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from connector.domain.evidence import DOK_LEVELS, EvidencePiece, EvidenceType
 from connector.domain.scale import Level, ProficiencyScale
-from connector.mastery.methods import METHODS
 from connector.mastery.policy import DEFAULT_QUALIFYING_TYPES, MasteryPolicy
+from connector.mastery.registry import METHODS
 
 EVIDENCE_TYPES: tuple[str, ...] = tuple(t.value for t in EvidenceType)
 FIRST_DAY = datetime(2020, 8, 1)  # noqa: DTZ001 - hypothesis wants naive bounds; tz is added below
@@ -84,6 +84,11 @@ def evidence_pieces(draw: st.DrawFn, scale: ProficiencyScale, key: str) -> Evide
         observed_at=draw(utc_datetimes()),
         dok=draw(doks()),
         evidence_type=draw(st.sampled_from(EVIDENCE_TYPES)),
+        weight=draw(st.sampled_from([0.0, 0.5, 1.0, 1.0, 2.0])),
+        item_key=draw(st.sampled_from(["", "item-a", "item-b", "item-c"])),
+        attempt=draw(st.integers(min_value=1, max_value=3)),
+        submitted_at=draw(st.one_of(st.none(), utc_datetimes())),
+        due_at=draw(st.one_of(st.none(), utc_datetimes())),
     )
 
 
@@ -97,17 +102,33 @@ def evidence_lists(
 
 
 @st.composite
-def method_parameters(draw: st.DrawFn, method: str) -> dict[str, float]:
-    """Valid parameters for ``method``: each one drawn from its closed range."""
-    return {
-        spec.name: draw(st.floats(min_value=spec.minimum, max_value=spec.maximum, allow_nan=False))
-        for spec in METHODS[method].parameters
-    }
+def method_parameters(draw: st.DrawFn, method: str) -> dict[str, object]:
+    """Valid parameters for ``method``: each drawn from what its kind accepts."""
+    drawn: dict[str, object] = {}
+    for spec in METHODS[method].parameters:
+        if spec.kind == "fraction":
+            assert spec.minimum is not None and spec.maximum is not None
+            drawn[spec.name] = draw(st.floats(min_value=spec.minimum, max_value=spec.maximum,
+                                              allow_nan=False))
+        elif spec.kind == "integer":
+            assert spec.minimum is not None and spec.maximum is not None
+            drawn[spec.name] = draw(st.integers(min_value=int(spec.minimum),
+                                                max_value=min(int(spec.maximum), 8)))
+        elif spec.kind == "choice":
+            drawn[spec.name] = draw(st.sampled_from(spec.choices))
+        elif spec.kind == "type_weights":
+            drawn[spec.name] = draw(st.dictionaries(st.sampled_from(EVIDENCE_TYPES),
+                                                    st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0])))
+        # "threshold" stays at its default: the scale's proficient level
+    if method == "m_of_n" and int(drawn["m"]) > int(drawn["n"]):  # type: ignore[call-overload]
+        drawn["m"], drawn["n"] = drawn["n"], drawn["m"]
+    return drawn
 
 
 @st.composite
-def policies(draw: st.DrawFn, max_min_evidence: int = 3) -> MasteryPolicy:
-    """A valid MasteryPolicy: any registered method, its parameters, gate on or off."""
+def policies(draw: st.DrawFn, scale: ProficiencyScale = FOUR_POINT,
+             max_min_evidence: int = 3) -> MasteryPolicy:
+    """A valid MasteryPolicy: any registered method and parameters, any selection rules."""
     method = draw(st.sampled_from(sorted(METHODS)))
     qualifying = draw(
         st.one_of(
@@ -115,10 +136,15 @@ def policies(draw: st.DrawFn, max_min_evidence: int = 3) -> MasteryPolicy:
             st.frozensets(st.sampled_from(EVIDENCE_TYPES), min_size=1),
         )
     )
+    adaptive = draw(st.sampled_from(["count", "cap", "exclude"]))
     return MasteryPolicy(
         method=method,
         parameters=draw(method_parameters(method)),
         min_evidence=draw(st.integers(min_value=1, max_value=max_min_evidence)),
+        recency_days=draw(st.one_of(st.none(), st.integers(min_value=1, max_value=900))),
+        attempts=draw(st.sampled_from(["all", "supersede"])),
         dok_gate=draw(st.booleans()),
         qualifying_evidence_types=qualifying,
+        adaptive=adaptive,
+        adaptive_max_level=draw(st.sampled_from(scale.levels)).code if adaptive == "cap" else None,
     )

@@ -1,4 +1,4 @@
-"""Endpoints: load arguments, call a query, dump with marshmallow. Nothing else."""
+"""Read endpoints: load arguments, call a query, dump with marshmallow. Nothing else."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select, text
-from werkzeug.exceptions import HTTPException
 
 from connector.api.schemas import (
     MasteryRecordSchema,
@@ -20,11 +19,6 @@ from connector.persistence import queries
 
 blueprint = Blueprint("api", __name__)
 PREFIX = "/api/v1/districts/<key>"
-
-
-@blueprint.errorhandler(HTTPException)
-def _json_error(exc: HTTPException) -> Any:
-    return jsonify(error=exc.name, message=exc.description), exc.code
 
 
 @blueprint.get("/healthz")
@@ -61,8 +55,8 @@ def get_run(key: str, run_id: int) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/mastery")
 def student_mastery(key: str, sis_id: str) -> Any:
-    _, session = district_session(key)
-    records = queries.student_mastery(session, sis_id)
+    settings, session = district_session(key)
+    records = queries.student_mastery(session, sis_id, settings.district.scale)
     if records is None:
         abort(404, description=f"no student {sis_id!r}")
     return jsonify(student=sis_id, records=MasteryRecordSchema(many=True).dump(records))

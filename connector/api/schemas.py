@@ -30,6 +30,27 @@ class StepSchema(Schema):
     message = fields.String()
 
 
+class InputSchema(Schema):
+    key = fields.String()
+    evidence_id = fields.Integer(allow_none=True)
+    label = fields.String()
+    value = fields.Float()
+    assessed_at = fields.String()
+    dok = fields.Integer(allow_none=True)
+    type = fields.String()
+    status = fields.String()
+    counted_as = fields.Float(allow_none=True)
+
+
+class OverrideSchema(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    level = fields.String(allow_none=True)
+    reason = fields.String()
+    by = fields.String()
+    at = fields.DateTime()
+
+
 class MasteryRecordSchema(Schema):
     competency = fields.String(attribute="competency_identifier")
     code = fields.String()
@@ -43,7 +64,11 @@ class MasteryRecordSchema(Schema):
     target_dok = fields.Integer(allow_none=True)
     highest_dok = fields.Integer(allow_none=True)
     evidence_count = fields.Integer()
-    evidence_ids = fields.List(fields.Integer())
+    inputs = fields.List(fields.Nested(InputSchema))
+    computed_state = fields.String()
+    computed_level = fields.String(attribute="computed_level_code", allow_none=True)
+    computed_score = fields.Float(allow_none=True)
+    override = fields.Nested(OverrideSchema, allow_none=True)
     method = fields.String()
     parameters = fields.Dict()
     explanation = fields.String()
@@ -51,6 +76,8 @@ class MasteryRecordSchema(Schema):
     engine_version = fields.String()
     policy_version = fields.String()
     achieved_at = fields.DateTime(allow_none=True)
+    first_evidence_at = fields.DateTime(allow_none=True)
+    proficient_since = fields.DateTime(allow_none=True)
     computed_at = fields.DateTime()
 
 

@@ -46,20 +46,25 @@ def store() -> Store:
     return result
 
 
-def district_session(key: str) -> tuple[Settings, Session]:
+def district_session(key: str, *, write: bool = False) -> tuple[Settings, Session]:
     """Authorise the request for district ``key`` and open a session scoped to it.
 
     Each district has its own token, so a token for one district can never read
     another's students, and the session itself is scoped by the tenancy guard.
+    Requests that change records (``write``) need the district's separate write
+    token; the read token cannot change anything.
     """
     settings = store().settings(key)
-    if not settings.district.api_token:
-        abort(403, description="the API is not enabled for this district: set "
-                               "district.api_token to an environment reference")
+    name, purpose = ("api_write_token", "district API write token") if write else (
+        "api_token", "district API token")
+    reference = getattr(settings.district, name)
+    if not reference:
+        abort(403, description=f"this API is not enabled for this district: set "
+                               f"district.{name} to an environment reference")
     try:
-        expected = resolve_secret(settings.district.api_token, purpose="district API token")
+        expected = resolve_secret(reference, purpose=purpose)
     except ConfigurationError:
-        abort(503, description="the district's API token variable is not set on the server")
+        abort(503, description=f"the {purpose} variable is not set on the server")
     header = request.headers.get("Authorization", "")
     given = header[7:] if header.lower().startswith("bearer ") else ""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):

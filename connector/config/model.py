@@ -29,13 +29,35 @@ class FrameworkSource:
 
 @dataclass(frozen=True)
 class MasterySettings:
-    """The district's policy and per-framework overrides (keyed by framework key)."""
+    """The district's policy with its framework and competency overrides.
+
+    ``overrides`` are complete policies keyed by framework key. ``competency_changes``
+    hold the settings a competency overrides, keyed by CASE identifier or human coding
+    scheme, and apply on top of the policy of the competency's framework.
+    """
 
     default: MasteryPolicy
     overrides: Mapping[str, MasteryPolicy] = field(default_factory=dict)
+    competency_changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def for_framework(self, framework_key: str) -> MasteryPolicy:
         return self.overrides.get(framework_key, self.default)
+
+    def for_competency(self, framework_key: str, identifier: str, code: str = "") -> MasteryPolicy:
+        """The policy for one competency: district, then framework, then competency settings."""
+        base = self.for_framework(framework_key)
+        changes = self.competency_changes.get(identifier)
+        if changes is None and code:
+            changes = self.competency_changes.get(code)
+        return base.merged(changes) if changes else base
+
+    def all_policies(self) -> list[tuple[str, MasteryPolicy]]:
+        """Every configured policy with where it is set (for cross-checks against the scale)."""
+        found = [("default", self.default)]
+        found += [(f"framework_overrides.{k}", p) for k, p in sorted(self.overrides.items())]
+        found += [(f"competency_overrides.{k}", self.default.merged(c))
+                  for k, c in sorted(self.competency_changes.items())]
+        return found
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,8 @@ class DistrictConfig:
     dok_patterns: tuple[str, ...]
     transcript: TranscriptSettings
     api_token: str | None = None  # an environment reference
+    #: Token for API calls that change records (teacher overrides); read tokens cannot.
+    api_write_token: str | None = None  # an environment reference
     timezone: str = "UTC"
 
 

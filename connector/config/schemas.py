@@ -39,7 +39,7 @@ from connector.errors import ConfigurationError, MasteryError
 from connector.frameworks.dok import DEFAULT_DOK_PATTERNS, compile_patterns
 from connector.mapping.alignment import EvidenceDefaults
 from connector.mapping.normalise import CutScore, ScoreConversion
-from connector.mastery.policy import DEFAULT_QUALIFYING_TYPES, MasteryPolicy
+from connector.mastery.policy import MasteryPolicy
 
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="use lowercase letters, digits, - or _")
 EVIDENCE_TYPES = [t.value for t in EvidenceType]
@@ -95,42 +95,84 @@ class ScaleSchema(Strict):
 
 
 class DokGateSchema(Strict):
-    enabled = fields.Boolean(load_default=True)
-    qualifying_evidence_types = fields.List(
-        fields.String(validate=validate.OneOf(EVIDENCE_TYPES)),
-        load_default=lambda: sorted(DEFAULT_QUALIFYING_TYPES),
-    )
+    enabled = fields.Boolean()
+    qualifying_evidence_types = fields.List(fields.String(validate=validate.OneOf(EVIDENCE_TYPES)))
 
 
-class PolicySchema(Strict):
-    method = fields.String(required=True)
-    parameters = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
-    min_evidence = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    dok_gate = fields.Nested(DokGateSchema, load_default=lambda: DokGateSchema().load({}))
+class AdaptiveSchema(Strict):
+    treatment = fields.String(validate=validate.OneOf(["count", "cap", "exclude"]))
+    max_level = fields.String()
+    types = fields.List(fields.String(validate=validate.OneOf(EVIDENCE_TYPES)))
+
+
+class PolicyChangesSchema(Strict):
+    """Policy settings as written in YAML; loads into the changes they make to a policy.
+
+    The district's policy starts from the engine's defaults; framework and competency
+    overrides start from the policy above them. Each names only what it changes.
+    """
+
+    method = fields.String()
+    parameters = fields.Dict(keys=fields.String(), values=fields.Raw())
+    min_evidence = fields.Integer(validate=validate.Range(min=1))
+    recency_days = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    attempts = fields.String(validate=validate.OneOf(["all", "supersede"]))
+    dok_gate = fields.Nested(DokGateSchema)
+    adaptive = fields.Nested(AdaptiveSchema)
 
     @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> MasteryPolicy:
-        try:
-            return MasteryPolicy(
-                method=data["method"],
-                parameters=data["parameters"],
-                min_evidence=data["min_evidence"],
-                dok_gate=data["dok_gate"]["enabled"],
-                qualifying_evidence_types=frozenset(data["dok_gate"]["qualifying_evidence_types"]),
-            )
-        except MasteryError as exc:
-            raise ValidationError(exc.message, str(exc.context.get("field", "_schema"))) from exc
+    def make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        changes = {k: v for k, v in data.items() if k not in ("dok_gate", "adaptive")}
+        gate = data.get("dok_gate", {})
+        if "enabled" in gate:
+            changes["dok_gate"] = gate["enabled"]
+        if "qualifying_evidence_types" in gate:
+            changes["qualifying_evidence_types"] = frozenset(gate["qualifying_evidence_types"])
+        adaptive = data.get("adaptive", {})
+        for key, name in (("treatment", "adaptive"), ("max_level", "adaptive_max_level"),
+                          ("types", "adaptive_types")):
+            if key in adaptive:
+                changes[name] = frozenset(adaptive[key]) if key == "types" else adaptive[key]
+        return changes
 
 
-class MasterySchema(PolicySchema):
+def apply_policy(base: MasteryPolicy, changes: dict[str, Any]) -> MasteryPolicy:
+    """``base`` with ``changes``; a bad combination becomes a validation error at its key."""
+    try:
+        return base.merged(changes)
+    except MasteryError as exc:
+        raise ValidationError(exc.message, str(exc.context.get("field", "_schema"))) from exc
+
+
+class MasterySchema(PolicyChangesSchema):
+    method = fields.String(required=True)
     framework_overrides = fields.Dict(
-        keys=fields.String(), values=fields.Nested(PolicySchema), load_default=dict
+        keys=fields.String(), values=fields.Nested(PolicyChangesSchema), load_default=dict
+    )
+    competency_overrides = fields.Dict(
+        keys=fields.String(), values=fields.Nested(PolicyChangesSchema), load_default=dict
     )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> MasterySettings:
-        overrides = data.pop("framework_overrides")
-        return MasterySettings(default=super().make(data, **kwargs), overrides=overrides)
+        frameworks = data.pop("framework_overrides")
+        competencies = data.pop("competency_overrides")
+        default = apply_policy(MasteryPolicy(), super().make(data, **kwargs))
+        errors: dict[str, Any] = {}
+        resolved = {}
+        for key, changes in frameworks.items():
+            try:
+                resolved[key] = apply_policy(default, changes)
+            except ValidationError as exc:
+                errors.setdefault("framework_overrides", {})[key] = exc.messages
+        for key, changes in competencies.items():
+            try:  # checked against the district policy; applied later to the framework's
+                apply_policy(default, changes)
+            except ValidationError as exc:
+                errors.setdefault("competency_overrides", {})[key] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return MasterySettings(default=default, overrides=resolved, competency_changes=competencies)
 
 
 class FrameworkSourceSchema(Strict):
@@ -170,6 +212,7 @@ class DistrictInfoSchema(Strict):
     name = fields.String(required=True)
     timezone = fields.String(load_default="UTC")
     api_token = SecretRef(load_default=None)
+    api_write_token = SecretRef(load_default=None)
 
 
 class DistrictFileSchema(Strict):
@@ -204,6 +247,13 @@ class DistrictFileSchema(Strict):
             if key not in keys:
                 raise ValidationError({"mastery": {"framework_overrides": {key: [
                     f"no framework with key {key!r} is configured; known: {sorted(keys)}"]}}})
+        levels = {lv.code for lv in scale.levels}
+        for where, policy in data["mastery"].all_policies():
+            cap = policy.adaptive_max_level
+            if cap is not None and cap not in levels:
+                raise ValidationError({"mastery": {where: [
+                    f"adaptive max_level {cap!r} is not a level of scale {scale.key!r}; "
+                    f"levels: {sorted(levels)}"]}})
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> DistrictConfig:
@@ -213,6 +263,7 @@ class DistrictFileSchema(Strict):
             name=info["name"],
             timezone=info["timezone"],
             api_token=info["api_token"],
+            api_write_token=info["api_write_token"],
             scale=data["scale"],
             mastery=data["mastery"],
             frameworks=tuple(data["frameworks"]),

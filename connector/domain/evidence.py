@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from connector.domain.scale import MasteryState
 
@@ -42,7 +43,11 @@ def check_dok(value: int | None) -> int | None:
 class EvidencePiece:
     """One scored demonstration of a competency, already on the district scale.
 
-    ``key`` identifies the stored evidence row so the record can list what it used.
+    ``key`` identifies the stored evidence row so the record can list what it used;
+    ``item_key`` and ``attempt`` identify the assignment it answers, so a district can
+    let a later attempt on the same item supersede earlier ones. ``observed_at`` is
+    when it was assessed; ``submitted_at`` and ``due_at`` are the other dates a
+    district may order evidence by.
     """
 
     key: str
@@ -52,13 +57,55 @@ class EvidencePiece:
     evidence_type: str
     weight: float = 1.0
     label: str = ""
+    item_key: str = ""
+    attempt: int = 1
+    submitted_at: datetime | None = None
+    due_at: datetime | None = None
 
     def __post_init__(self) -> None:
         check_dok(self.dok)
-        if self.observed_at.tzinfo is None:
-            raise ValueError(f"evidence {self.key}: observed_at must be timezone-aware")
+        for name in ("observed_at", "submitted_at", "due_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"evidence {self.key}: {name} must be timezone-aware")
         if self.weight < 0:
             raise ValueError(f"evidence {self.key}: weight must be >= 0: {self.weight}")
+
+
+class InputStatus(StrEnum):
+    """Whether the method saw a piece of evidence, and if not, which rule set it aside."""
+
+    USED = "used"
+    CAPPED = "capped"
+    SUPERSEDED = "superseded"
+    OUTSIDE_WINDOW = "outside_window"
+    EXCLUDED = "excluded"
+
+
+@dataclass(frozen=True)
+class EvidenceUse:
+    """One input of a calculation as the record keeps it: what it was and what became of it."""
+
+    key: str
+    value: float
+    observed_at: datetime
+    dok: int | None
+    evidence_type: str
+    status: InputStatus = InputStatus.USED
+    used_value: float | None = None
+    label: str = ""
+
+    @property
+    def counted(self) -> bool:
+        return self.status in (InputStatus.USED, InputStatus.CAPPED)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of a calculation as data (a code and its facts), rendered to text on demand."""
+
+    code: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,7 +118,12 @@ class Step:
 
 @dataclass(frozen=True)
 class MasteryResult:
-    """The engine's answer for one student on one competency."""
+    """The engine's answer for one student on one competency.
+
+    ``inputs`` and ``decisions`` are the record of how it was reached; ``steps`` are
+    the same decisions in words. Storage keeps the data and renders the words again
+    with the same function, so an explanation is never written twice.
+    """
 
     state: MasteryState
     level_code: str | None
@@ -86,6 +138,10 @@ class MasteryResult:
     proficient: bool = False
     highest_dok: int | None = None
     achieved_at: datetime | None = None
+    inputs: tuple[EvidenceUse, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    first_evidence_at: datetime | None = None
+    proficient_since: datetime | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     @property

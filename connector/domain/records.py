@@ -166,6 +166,8 @@ class Score:
     text_score: str = ""
     attempt: int = 1
     comment: str = ""
+    #: When the student turned the work in, where the source says (Canvas submitted_at).
+    submitted_at: datetime | None = None
     #: The source asked for this score to be deleted (OneRoster delta "tobedeleted").
     deleted: bool = False
 

@@ -21,12 +21,14 @@ class MasteryState(StrEnum):
     NOT_YET = "not_yet"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
     EXEMPT = "exempt"
+    NEEDS_JUDGMENT = "needs_teacher_judgment"
 
 
 DEFAULT_STATE_LABELS = {
     MasteryState.NOT_YET.value: "Not yet",
     MasteryState.INSUFFICIENT_EVIDENCE.value: "Insufficient evidence",
     MasteryState.EXEMPT.value: "Exempt",
+    MasteryState.NEEDS_JUDGMENT.value: "Needs teacher judgment",
 }
 
 
@@ -37,9 +39,19 @@ def round_half_up(value: float, places: int = 2) -> float:
     2.35
     >>> round_half_up(2.5, 0)
     3.0
+
+    Binary floating point leaves formulas a hair off the exact decimal (0.35 * 2.345
+    is not exactly 0.82075), so the value is first settled at 9 decimal places and
+    only then rounded half up: 4.124999999999999 and 4.125 both give 4.13.
+
+    >>> round_half_up(4.124999999999999)
+    4.13
     """
     quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    settled = Decimal(repr(value))
+    if abs(value) < 1e12:
+        settled = settled.quantize(Decimal("1e-9"))
+    return float(settled.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,30 @@
-"""Mastery policy: method choice, minimum evidence and the DOK gate, with explanations.
+"""Mastery policy: the rules a district chose, as one validated, versioned value.
 
-The field's guidance (iNACOL Quality Principles; CompetencyWorks reports) is that
-adaptive drill at low depth of knowledge must not certify proficiency on its own.
-The DOK gate encodes that: a competency with a target DOK reaches the proficient
-level only when a piece of evidence of a trusted type, at or above the target DOK,
-itself shows proficiency. Otherwise the level is capped one below proficient and
-the explanation says exactly why.
+A policy holds the method and its parameters plus the rules around it: how many
+pieces of evidence are needed, how old evidence may be, whether a later attempt
+on the same item replaces earlier ones, how adaptive practice counts, and the DOK
+gate. The field's guidance (iNACOL Quality Principles; CompetencyWorks reports)
+is that adaptive drill at low depth of knowledge must not certify proficiency on
+its own; the DOK gate and the adaptive rule encode that.
+
+Districts set a policy once and override it per framework and per competency;
+an override names only what changes (see :meth:`MasteryPolicy.merged`). Every
+record names the version (a content hash) of the policy it was computed under.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from connector.domain.evidence import EvidencePiece, EvidenceType, MasteryResult, Step
-from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_half_up
+from connector.domain.evidence import EvidenceType
+from connector.domain.scale import MasteryState, ProficiencyScale
 from connector.errors import MasteryError
-from connector.mastery.methods import get_method
+from connector.mastery.registry import get_method
 
 #: Evidence types trusted to certify proficiency at a target DOK, unless the district says otherwise.
 DEFAULT_QUALIFYING_TYPES = frozenset(
@@ -29,175 +35,164 @@ DEFAULT_QUALIFYING_TYPES = frozenset(
         EvidenceType.STATE_TEST.value,
     }
 )
+DEFAULT_ADAPTIVE_TYPES = frozenset({EvidenceType.ADAPTIVE_PRACTICE.value})
+
+AdaptiveTreatment = Literal["count", "cap", "exclude"]
+AttemptRule = Literal["all", "supersede"]
+_KNOWN_TYPES = frozenset(t.value for t in EvidenceType)
 
 
 @dataclass(frozen=True)
 class MasteryPolicy:
-    """How one district (or one framework within it) turns evidence into a level."""
+    """How one district, framework or competency turns evidence into a level.
+
+    Attributes:
+        method, parameters: the calculation (see :mod:`connector.mastery.registry`).
+        min_evidence: pieces needed before a level is reported.
+        recency_days: evidence more than this many days older than the newest piece
+            is set aside (None: all evidence counts). Measured from the newest piece,
+            not from today, so the same evidence always gives the same record.
+        attempts: ``all`` counts every attempt; ``supersede`` keeps only the latest
+            attempt on each item (reassessment replaces the earlier score).
+        dok_gate, qualifying_evidence_types: proficient requires evidence at or above
+            the competency's target DOK, of one of these types, itself proficient.
+        adaptive: ``count`` adaptive practice like any evidence, ``cap`` each adaptive
+            score at ``adaptive_max_level``, or ``exclude`` it from the calculation.
+        adaptive_types: which evidence types the adaptive rule applies to.
+    """
 
     method: str = "decaying_average"
-    parameters: Mapping[str, float] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = field(default_factory=dict)
     min_evidence: int = 1
+    recency_days: int | None = None
+    attempts: AttemptRule = "all"
     dok_gate: bool = True
     qualifying_evidence_types: frozenset[str] = DEFAULT_QUALIFYING_TYPES
+    adaptive: AdaptiveTreatment = "count"
+    adaptive_max_level: str | None = None
+    adaptive_types: frozenset[str] = DEFAULT_ADAPTIVE_TYPES
 
     def __post_init__(self) -> None:
         spec = get_method(self.method)
         object.__setattr__(self, "parameters", spec.resolve(dict(self.parameters)))
+        object.__setattr__(self, "qualifying_evidence_types",
+                           frozenset(self.qualifying_evidence_types))
+        object.__setattr__(self, "adaptive_types", frozenset(self.adaptive_types))
         if self.min_evidence < 1:
             raise MasteryError(f"'min_evidence' must be at least 1: {self.min_evidence}")
-        unknown = set(self.qualifying_evidence_types) - {t.value for t in EvidenceType}
-        if unknown:
-            raise MasteryError(
-                f"unknown evidence type(s) {sorted(unknown)} in the DOK gate; known: "
-                f"{sorted(t.value for t in EvidenceType)}"
-            )
+        if self.recency_days is not None and self.recency_days < 1:
+            raise MasteryError(f"'recency_days' must be at least 1 day: {self.recency_days}")
+        if self.attempts not in ("all", "supersede"):
+            raise MasteryError(f"'attempts' must be 'all' or 'supersede': {self.attempts!r}")
+        if self.adaptive not in ("count", "cap", "exclude"):
+            raise MasteryError(f"'adaptive' must be 'count', 'cap' or 'exclude': {self.adaptive!r}")
+        if self.adaptive == "cap" and not self.adaptive_max_level:
+            raise MasteryError("capping adaptive practice needs 'max_level', the highest level "
+                               "adaptive evidence alone can show (e.g. \"2\")")
+        for name, types in (("DOK gate", self.qualifying_evidence_types),
+                            ("adaptive rule", self.adaptive_types)):
+            unknown = set(types) - _KNOWN_TYPES
+            if unknown:
+                raise MasteryError(f"unknown evidence type(s) {sorted(unknown)} in the {name}; "
+                                   f"known: {sorted(_KNOWN_TYPES)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The policy as plain data: what its version hashes and what the store keeps."""
+        return {
+            "method": self.method,
+            "parameters": dict(sorted(self.parameters.items())),
+            "min_evidence": self.min_evidence,
+            "recency_days": self.recency_days,
+            "attempts": self.attempts,
+            "dok_gate": self.dok_gate,
+            "qualifying": sorted(self.qualifying_evidence_types),
+            "adaptive": self.adaptive,
+            "adaptive_max_level": self.adaptive_max_level,
+            "adaptive_types": sorted(self.adaptive_types),
+        }
 
     @property
     def version(self) -> str:
         """A short content hash: records name the policy they were computed under."""
-        body = json.dumps(
-            {
-                "method": self.method,
-                "parameters": dict(sorted(self.parameters.items())),
-                "min_evidence": self.min_evidence,
-                "dok_gate": self.dok_gate,
-                "qualifying": sorted(self.qualifying_evidence_types),
-            },
-            sort_keys=True,
-        )
+        body = json.dumps(self.as_dict(), sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:12]
+
+    def merged(self, changes: Mapping[str, Any]) -> MasteryPolicy:
+        """The policy with ``changes`` applied: an override names only what differs.
+
+        Choosing another method does not inherit the old method's parameters (a
+        decaying average's weight means nothing to ``highest``).
+        """
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise MasteryError(f"unknown policy setting(s) {unknown}")
+        values = dict(changes)
+        if "method" in values and values["method"] != self.method and "parameters" not in values:
+            values["parameters"] = {}
+        elif "parameters" in values and "method" not in values:
+            values["parameters"] = {**self.parameters, **values["parameters"]}
+        return dataclasses.replace(self, **values)
 
     def describe(self, scale: ProficiencyScale) -> list[str]:
         """Sentences for the transcript letter: the actual rule, not a generic one."""
         spec = get_method(self.method)
+        shown = dict(self.parameters)
+        if "threshold" in shown and shown["threshold"] is None:
+            shown["threshold"] = scale.proficient.value
         sentences = [
-            f"A student's level on each competency is the {spec.describe(self.parameters)} "
+            f"A student's level on each competency is the {spec.describe(shown)} "
             f"of the evidence, on the {scale.name}.",
             f"At least {self.min_evidence} piece(s) of evidence are required before a level "
             f"is reported; until then the record reads "
             f"\"{scale.state_label(MasteryState.INSUFFICIENT_EVIDENCE)}\".",
         ]
+        if self.recency_days:
+            sentences.append(f"Only evidence from the {self.recency_days} days up to a student's "
+                             f"most recent evidence counts.")
+        if self.attempts == "supersede":
+            sentences.append("When a student is reassessed on the same task, the latest attempt "
+                             "replaces the earlier ones.")
+        adaptive = types_phrase(self.adaptive_types)
+        if self.adaptive == "exclude":
+            sentences.append(f"Evidence from {adaptive} is reported beside the level but does "
+                             f"not count toward it.")
+        elif self.adaptive == "cap" and self.adaptive_max_level:
+            cap = scale.level(self.adaptive_max_level)
+            sentences.append(f"A score from {adaptive} counts at most as {cap.label}.")
         if self.dok_gate:
             sentences.append(
                 f"Where a competency names a target depth of knowledge (DOK), the level "
                 f"{scale.proficient.label} or above requires at least one piece of evidence at "
                 f"that DOK or higher, itself at {scale.proficient.label} or above, from "
-                f"{_types_phrase(self.qualifying_evidence_types)}; without it the level is held "
-                f"one step below {scale.proficient.label}. Adaptive practice alone never "
-                f"certifies proficiency on such a competency."
+                f"{types_phrase(self.qualifying_evidence_types)}; without it the level is held "
+                f"one step below {scale.proficient.label}."
             )
+            if not self.adaptive_types & self.qualifying_evidence_types:
+                sentences[-1] += (" Adaptive practice alone never certifies proficiency on such "
+                                  "a competency.")
         return sentences
 
 
-def compute_mastery(
-    evidence: Iterable[EvidencePiece],
-    *,
-    scale: ProficiencyScale,
-    policy: MasteryPolicy,
-    target_dok: int | None,
-    engine_version: str,
-) -> MasteryResult:
-    """Turn one student's evidence on one competency into a level or state.
-
-    Evidence is ordered oldest first, ties broken by key, so the result never
-    depends on the order rows came out of a database.
-    """
-    ordered = sorted(evidence, key=lambda e: (e.observed_at, e.key))
-    spec = get_method(policy.method)
-    params = dict(policy.parameters)
-    keys = tuple(e.key for e in ordered)
-    steps: list[Step] = []
-
-    def result(state: MasteryState, level: Level | None = None,
-               score: float | None = None) -> MasteryResult:
-        return MasteryResult(
-            state=state,
-            level_code=level.code if level else None,
-            level_label=level.label if level else scale.state_label(state),
-            score=score,
-            proficient=level is not None and scale.is_proficient(level),
-            method=policy.method,
-            parameters=dict(params),
-            evidence_keys=keys,
-            steps=tuple(steps),
-            engine_version=engine_version,
-            policy_version=policy.version,
-            # "Demonstrated": only evidence that itself reached proficient shows a DOK.
-            highest_dok=max((e.dok for e in ordered if e.dok is not None
-                             and e.value >= scale.proficient.value), default=None),
-            achieved_at=ordered[-1].observed_at if ordered else None,
-        )
-
-    if ordered:
-        steps.append(Step("evidence", "Evidence, oldest first: " + "; ".join(
-            _describe_piece(e) for e in ordered) + "."))
-    if len(ordered) < policy.min_evidence:
-        steps.append(
-            Step(
-                "minimum",
-                f"{len(ordered)} piece(s) of evidence; at least {policy.min_evidence} are needed "
-                f"before a level is reported.",
-            )
-        )
-        return result(MasteryState.INSUFFICIENT_EVIDENCE)
-
-    raw = spec.function([e.value for e in ordered], **params)
-    score = round_half_up(scale.clamp(raw))
-    steps.append(Step("method", f"The {spec.describe(params)} is {score:.2f}."))
-    level = scale.level_for_value(score)
-    steps.append(Step("level", f"{score:.2f} reaches level {level.code} {level.label}."))
-
-    if policy.dok_gate and target_dok is not None and scale.is_proficient(level):
-        qualifying = [
-            e
-            for e in ordered
-            if e.dok is not None
-            and e.dok >= target_dok
-            and e.evidence_type in policy.qualifying_evidence_types
-            and e.value >= scale.proficient.value
-        ]
-        if qualifying:
-            best = qualifying[-1]
-            steps.append(
-                Step(
-                    "dok_gate_met",
-                    f"Target DOK {target_dok} is met by {_describe_piece(best)}.",
-                )
-            )
-        else:
-            missing = (
-                f"Target DOK {target_dok} is not yet shown: no evidence at DOK {target_dok} or "
-                f"higher at {scale.proficient.label} or above from "
-                f"{_types_phrase(policy.qualifying_evidence_types)}"
-            )
-            if scale.proficient == scale.levels[0]:
-                # No level below proficient to hold the student at: the record is "not yet".
-                steps.append(Step("dok_gate_capped", f"{missing}, so the record reads "
-                                  f"\"{scale.state_label(MasteryState.NOT_YET)}\"."))
-                return result(MasteryState.NOT_YET, score=score)
-            capped = scale.below(scale.proficient)
-            steps.append(Step("dok_gate_capped", f"{missing}, so the level is held at "
-                              f"{capped.code} {capped.label}."))
-            level = capped
-
-    return result(MasteryState.LEVEL, level, score)
-
-
-def _describe_piece(e: EvidencePiece) -> str:
-    dok = f"DOK {e.dok}" if e.dok is not None else "DOK unknown"
-    what = f"{e.label}: " if e.label else ""
-    kind = e.evidence_type.replace("_", " ")
-    return f"{what}{_num(e.value)} on {e.observed_at.date().isoformat()} ({kind}, {dok})"
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
-def _types_phrase(types: Iterable[str]) -> str:
+def types_phrase(types: Iterable[str]) -> str:
     names = [t.replace("_", " ") for t in sorted(types)]
     if len(names) <= 1:
         return "".join(names) or "no evidence type"
     return ", ".join(names[:-1]) + " or " + names[-1]
 
+
+
+def policy_from_definition(definition: Mapping[str, Any]) -> MasteryPolicy:
+    """Rebuild a policy from :meth:`MasteryPolicy.as_dict` (a stored policy version)."""
+    return MasteryPolicy(
+        method=definition["method"],
+        parameters=definition.get("parameters", {}),
+        min_evidence=definition.get("min_evidence", 1),
+        recency_days=definition.get("recency_days"),
+        attempts=definition.get("attempts", "all"),
+        dok_gate=definition.get("dok_gate", True),
+        qualifying_evidence_types=frozenset(definition.get("qualifying",
+                                                           DEFAULT_QUALIFYING_TYPES)),
+        adaptive=definition.get("adaptive", "count"),
+        adaptive_max_level=definition.get("adaptive_max_level"),
+        adaptive_types=frozenset(definition.get("adaptive_types", DEFAULT_ADAPTIVE_TYPES)),
+    )

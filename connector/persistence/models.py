@@ -414,6 +414,7 @@ class RawScore(Sourced, Base):
     text_score: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[str] = mapped_column(String(40))
     scored_at: Mapped[datetime | None] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column()
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     comment: Mapped[str] = mapped_column(Text, default="")
 
@@ -435,7 +436,11 @@ class RawScoreObjective(Sourced, Base):
 
 
 class Evidence(TenantMixin, Base):
-    """One raw score seen through one alignment: a level on the district scale."""
+    """One raw score seen through one alignment: a level on the district scale.
+
+    It carries what the engine orders and selects by (the item and attempt, the
+    assessed, submitted and due dates), so a recompute reads one table.
+    """
 
     __tablename__ = "evidence"
     __table_args__ = (
@@ -446,17 +451,30 @@ class Evidence(TenantMixin, Base):
     raw_score_id: Mapped[int] = mapped_column(ForeignKey("raw_score.id", ondelete="CASCADE"))
     competency_id: Mapped[int] = mapped_column(ForeignKey("competency.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    source_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_item.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
     level_code: Mapped[str] = mapped_column(String(20))
     value: Mapped[float] = mapped_column(Float)
     dok: Mapped[int | None] = mapped_column(Integer)
     evidence_type: Mapped[str] = mapped_column(String(40))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     observed_at: Mapped[datetime] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
 
 
 class MasteryRecord(TenantMixin, Base):
-    """The current level or state of one student on one competency, with its explanation."""
+    """The current level or state of one student on one competency, with how it was reached.
+
+    ``state`` .. ``proficient`` are authoritative: a teacher's override when there is
+    one, the engine's result otherwise. ``computed_*`` always hold the engine's
+    result, so an override keeps the computed suggestion beside it. ``inputs``
+    (compact rows: evidence id, value, assessed date, DOK, type, status, value
+    counted) and ``decisions`` (codes with their facts) are the explanation as
+    data; :mod:`connector.mastery.explain` renders them.
+    """
 
     __tablename__ = "mastery_record"
     __table_args__ = (
@@ -470,18 +488,65 @@ class MasteryRecord(TenantMixin, Base):
     level_label: Mapped[str] = mapped_column(String(120))
     score: Mapped[float | None] = mapped_column(Float)
     proficient: Mapped[bool] = mapped_column(Boolean, default=False)
+    computed_state: Mapped[str] = mapped_column(String(30))
+    computed_level_code: Mapped[str | None] = mapped_column(String(20))
+    computed_score: Mapped[float | None] = mapped_column(Float)
+    override_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mastery_override.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(String(40))
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    evidence_ids: Mapped[list[Any]] = mapped_column(default=list)
+    inputs: Mapped[list[Any]] = mapped_column(default=list)
+    decisions: Mapped[list[Any]] = mapped_column(default=list)
     evidence_count: Mapped[int] = mapped_column(Integer, default=0)
     highest_dok: Mapped[int | None] = mapped_column(Integer)
-    steps: Mapped[list[Any]] = mapped_column(default=list)
-    explanation: Mapped[str] = mapped_column(Text)
     engine_version: Mapped[str] = mapped_column(String(20))
     policy_version: Mapped[str] = mapped_column(String(20))
+    first_evidence_at: Mapped[datetime | None] = mapped_column()
+    proficient_since: Mapped[datetime | None] = mapped_column()
     achieved_at: Mapped[datetime | None] = mapped_column()
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     input_hash: Mapped[str] = mapped_column(String(64))
+
+
+class MasteryOverride(TenantMixin, Base):
+    """A teacher's authoritative call on one student and competency; rows are never deleted.
+
+    The active row (``cleared_at`` empty) wins over the engine until it is cleared or
+    replaced by a newer override. Each row keeps the computed result it overrode, so
+    the audit trail shows what the teacher saw and decided.
+    """
+
+    __tablename__ = "mastery_override"
+    __table_args__ = (
+        Index("ix_mastery_override_pair", "student_id", "competency_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competency.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(30))
+    level_code: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    computed_state: Mapped[str | None] = mapped_column(String(30))
+    computed_level_code: Mapped[str | None] = mapped_column(String(20))
+    computed_score: Mapped[float | None] = mapped_column(Float)
+    cleared_at: Mapped[datetime | None] = mapped_column()
+    cleared_by: Mapped[str] = mapped_column(String(255), default="")
+    cleared_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class MasteryPolicyVersion(TenantMixin, Base):
+    """What a policy version meant: records name the version, this row holds its rules."""
+
+    __tablename__ = "mastery_policy_version"
+    __table_args__ = (
+        UniqueConstraint("district_id", "version", name="uq_mastery_policy_version_natural"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # ---- runs and pushes -----------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connector.domain.scale import ProficiencyScale
+from connector.errors import DataError
+from connector.mastery.record import INPUT_COLUMNS, explain_record
 from connector.persistence import models as m
 
 
@@ -24,18 +28,84 @@ def unmapped_items(session: Session) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def student_mastery(session: Session, sis_id: str) -> list[dict[str, Any]] | None:
+def evidence_labels(session: Session, evidence_ids: Iterable[int]) -> dict[int, str]:
+    """Evidence id -> the title of the item it scores, for readable explanations."""
+    labels: dict[int, str] = {}
+    ids = sorted(set(evidence_ids))
+    for start in range(0, len(ids), 500):
+        labels.update((eid, title) for eid, title in session.execute(
+            select(m.Evidence.id, m.SourceItem.title)
+            .join(m.SourceItem, m.SourceItem.id == m.Evidence.source_item_id)
+            .where(m.Evidence.id.in_(ids[start:start + 500]))))
+    return labels
+
+
+def record_evidence_ids(records: Iterable[m.MasteryRecord]) -> set[int]:
+    return {row[1] for r in records for row in r.inputs if row[1] is not None}
+
+
+def explained(record: m.MasteryRecord, scale: ProficiencyScale,
+              labels: Mapping[int, str]) -> dict[str, Any]:
+    """A record's explanation as the engine would word it, and its inputs as objects."""
+    steps = explain_record(record.inputs, record.decisions, scale=scale, method=record.method,
+                           parameters=record.parameters, labels=labels)
+    inputs = [dict(zip(INPUT_COLUMNS, row, strict=True)) | {"label": labels.get(row[1], "")}
+              for row in record.inputs]
+    return {"steps": [{"code": s.code, "message": s.message} for s in steps],
+            "explanation": " ".join(s.message for s in steps), "inputs": inputs}
+
+
+def find_student(session: Session, sis_id: str) -> m.Student:
+    """The student with this SIS id, or a clear error (no name in it: the id is enough)."""
+    student = session.scalars(select(m.Student).where(m.Student.sourced_id == sis_id)).first()
+    if student is None:
+        raise DataError(f"no student with SIS id {sis_id!r}")
+    return student
+
+
+def find_competency(session: Session, ref: str) -> m.Competency:
+    """A competency by CASE identifier or by human coding scheme (e.g. ``CR.MA.RP.1.a``)."""
+    found = session.scalars(select(m.Competency).where(m.Competency.identifier == ref)).first()
+    if found is not None:
+        return found
+    matches = list(session.scalars(select(m.Competency).where(
+        m.Competency.human_coding_scheme == ref, m.Competency.deprecated.is_(False))))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise DataError(f"code {ref!r} names {len(matches)} competencies; use the CASE identifier: "
+                        f"{', '.join(c.identifier for c in matches)}")
+    raise DataError(f"no competency with CASE identifier or code {ref!r}")
+
+
+def student_mastery(session: Session, sis_id: str, scale: ProficiencyScale,
+                    competency_id: int | None = None) -> list[dict[str, Any]] | None:
     """A student's mastery records with their competency; None when there is no such student."""
     student = session.scalars(select(m.Student).where(m.Student.sourced_id == sis_id)).first()
     if student is None:
         return None
-    rows = session.execute(
-        select(m.MasteryRecord, m.Competency, m.Framework.title)
-        .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id)
-        .join(m.Framework, m.Framework.id == m.Competency.framework_id)
-        .where(m.MasteryRecord.student_id == student.id)
-        .order_by(m.Competency.human_coding_scheme)).all()
-    return [{**{c.key: getattr(record, c.key) for c in m.MasteryRecord.__table__.columns},
-             "competency_identifier": comp.identifier, "code": comp.human_coding_scheme,
-             "statement": comp.full_statement, "framework": title,
-             "target_dok": comp.target_dok} for record, comp, title in rows]
+    query = (select(m.MasteryRecord, m.Competency, m.Framework.title)
+             .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id)
+             .join(m.Framework, m.Framework.id == m.Competency.framework_id)
+             .where(m.MasteryRecord.student_id == student.id)
+             .order_by(m.Competency.human_coding_scheme))
+    if competency_id is not None:
+        query = query.where(m.MasteryRecord.competency_id == competency_id)
+    rows = session.execute(query).all()
+    labels = evidence_labels(session, record_evidence_ids(r for r, _, _ in rows))
+    overrides = {o.id: o for o in session.scalars(select(m.MasteryOverride).where(
+        m.MasteryOverride.student_id == student.id, m.MasteryOverride.cleared_at.is_(None)))}
+    out = []
+    for record, comp, title in rows:
+        override = overrides.get(record.override_id) if record.override_id else None
+        out.append({
+            **{c.key: getattr(record, c.key) for c in m.MasteryRecord.__table__.columns},
+            **explained(record, scale, labels),
+            "competency_identifier": comp.identifier, "code": comp.human_coding_scheme,
+            "statement": comp.full_statement, "framework": title,
+            "target_dok": comp.target_dok, "student": sis_id,
+            "override": None if override is None else {
+                "id": override.id, "state": override.state, "level": override.level_code,
+                "reason": override.reason, "by": override.author, "at": override.created_at},
+        })
+    return out

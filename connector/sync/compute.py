@@ -1,8 +1,10 @@
 """The mastery step: recompute only the student x competency pairs whose inputs changed.
 
-A pair is recomputed when its evidence changed, or when its record was
-computed under another policy or engine version. A recomputation that gives the
-same answer writes nothing, so a rerun reports zero changes.
+A pair is recomputed when its evidence changed, when a teacher overrode it, or
+when its record was computed under another policy or engine version. A
+recomputation that gives the same answer writes nothing, so a rerun reports
+zero changes. A teacher's active override stays authoritative through every
+recomputation; the engine's result is kept beside it as the suggestion.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -18,11 +21,16 @@ from connector import ENGINE_VERSION
 from connector.config.model import Settings
 from connector.domain.evidence import EvidencePiece, MasteryResult
 from connector.domain.hashing import content_hash
-from connector.mastery.policy import MasteryPolicy, compute_mastery
+from connector.domain.scale import MasteryState, ProficiencyScale
+from connector.mastery.engine import compute_mastery
+from connector.mastery.policy import MasteryPolicy
+from connector.mastery.record import override_decision, result_rows
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import session_district
 from connector.sync.util import chunks
+
+Pair = tuple[int, int]
 
 
 @dataclass
@@ -32,12 +40,24 @@ class ComputeResult:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
-    changed_pairs: set[tuple[int, int]] = field(default_factory=set)
+    changed_pairs: set[Pair] = field(default_factory=set)
 
 
-def outdated_pairs(session: Session, settings: Settings) -> set[tuple[int, int]]:
+def policies_by_competency(session: Session, settings: Settings) -> dict[int, MasteryPolicy]:
+    """Each competency's policy: district, then framework, then competency settings."""
+    keys = dict(session.execute(select(m.Framework.id, m.Framework.key)).all())
+    mastery = settings.district.mastery
+    return {
+        cid: mastery.for_competency(keys.get(fid) or "", identifier, code)
+        for cid, fid, identifier, code in session.execute(select(
+            m.Competency.id, m.Competency.framework_id, m.Competency.identifier,
+            m.Competency.human_coding_scheme))
+    }
+
+
+def outdated_pairs(session: Session, settings: Settings) -> set[Pair]:
     """Pairs whose record was computed under another policy or engine version."""
-    policies = _policies_by_competency(session, settings)
+    policies = policies_by_competency(session, settings)
     stale = set()
     for student_id, competency_id, policy_version, engine in session.execute(select(
             m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
@@ -48,9 +68,9 @@ def outdated_pairs(session: Session, settings: Settings) -> set[tuple[int, int]]
     return stale
 
 
-def pairs_of_competencies(session: Session, identifiers: Iterable[str]) -> set[tuple[int, int]]:
+def pairs_of_competencies(session: Session, identifiers: Iterable[str]) -> set[Pair]:
     """Every pair with evidence or a record on these competencies (e.g. their target DOK moved)."""
-    pairs: set[tuple[int, int]] = set()
+    pairs: set[Pair] = set()
     for chunk in chunks(sorted(identifiers)):
         ids = select(m.Competency.id).where(m.Competency.identifier.in_(chunk))
         pairs.update((s, c) for s, c in session.execute(
@@ -62,53 +82,48 @@ def pairs_of_competencies(session: Session, identifiers: Iterable[str]) -> set[t
     return pairs
 
 
-def all_pairs(session: Session) -> set[tuple[int, int]]:
-    pairs: set[tuple[int, int]] = {
+def all_pairs(session: Session) -> set[Pair]:
+    """Every pair with evidence, a record or an active override."""
+    pairs: set[Pair] = {
         (s, c) for s, c in session.execute(
             select(m.Evidence.student_id, m.Evidence.competency_id).distinct())}
     pairs.update((s, c) for s, c in session.execute(
         select(m.MasteryRecord.student_id, m.MasteryRecord.competency_id)))
+    pairs.update((s, c) for s, c in session.execute(
+        select(m.MasteryOverride.student_id, m.MasteryOverride.competency_id)
+        .where(m.MasteryOverride.cleared_at.is_(None))))
     return pairs
 
 
-def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, int]]) -> ComputeResult:
+def recompute(session: Session, settings: Settings, pairs: Iterable[Pair]) -> ComputeResult:
     """Recompute these pairs and write what changed."""
     result = ComputeResult()
     district_id = session_district(session)
     now = utcnow()
     scale = settings.district.scale
-    policies = _policies_by_competency(session, settings)
-    target = {c.id: c.target_dok for c in session.scalars(select(m.Competency))}
+    policies = policies_by_competency(session, settings)
+    record_policy_versions(session, policies.values())
+    target = dict(session.execute(select(m.Competency.id, m.Competency.target_dok)).all())
     by_student: dict[int, set[int]] = defaultdict(set)
     for student_id, competency_id in pairs:
         by_student[student_id].add(competency_id)
     for student_chunk in chunks(sorted(by_student), 200):
-        evidence: dict[tuple[int, int], list[EvidencePiece]] = defaultdict(list)
-        evidence_ids: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-        rows = session.execute(
-            select(m.Evidence, m.RawScore.source_system, m.RawScore.sourced_id, m.SourceItem.title)
-            .join(m.RawScore, m.RawScore.id == m.Evidence.raw_score_id)
-            .join(m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id)
-            .where(m.Evidence.student_id.in_(student_chunk)))
-        for ev, source, sourced_id, title in rows:
-            pair = (ev.student_id, ev.competency_id)
-            if ev.competency_id not in by_student[ev.student_id]:
-                continue
-            key = f"{source}:{sourced_id}"
-            evidence[pair].append(EvidencePiece(key=key, value=ev.value, observed_at=ev.observed_at,
-                                                dok=ev.dok, evidence_type=ev.evidence_type,
-                                                weight=ev.weight, label=title))
-            evidence_ids[pair][key] = ev.id
+        evidence, ids = _read_evidence(session, student_chunk, by_student)
+        overrides = {(o.student_id, o.competency_id): o for o in session.scalars(
+            select(m.MasteryOverride).where(m.MasteryOverride.student_id.in_(student_chunk),
+                                            m.MasteryOverride.cleared_at.is_(None))
+            .order_by(m.MasteryOverride.id))}
         existing = {(r.student_id, r.competency_id): r for r in session.scalars(
             select(m.MasteryRecord).where(m.MasteryRecord.student_id.in_(student_chunk)))}
-        new_rows: list[dict[str, object]] = []
+        new_rows: list[dict[str, Any]] = []
         for student_id in student_chunk:
             for competency_id in sorted(by_student[student_id]):
                 pair = (student_id, competency_id)
-                pieces = evidence.get(pair)
+                pieces = evidence.get(pair, [])
                 current = existing.get(pair)
                 policy = policies.get(competency_id)
-                if not pieces or policy is None:
+                override = overrides.get(pair)
+                if policy is None or not (pieces or override):
                     if current is not None:
                         session.execute(delete(m.MasteryRecord).where(
                             m.MasteryRecord.id == current.id))
@@ -119,7 +134,7 @@ def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, i
                                           target_dok=target.get(competency_id),
                                           engine_version=ENGINE_VERSION)
                 result.computed += 1
-                values = _record_values(outcome, evidence_ids[pair])
+                values = record_values(outcome, ids.get(pair, {}), scale, override)
                 digest = content_hash(values)
                 if current is None:
                     new_rows.append({**values, "student_id": student_id, "district_id": district_id,
@@ -130,7 +145,7 @@ def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, i
                     for name, value in values.items():
                         setattr(current, name, value)
                     current.input_hash = digest
-                    current.computed_at = utcnow()
+                    current.computed_at = now
                     result.updated += 1
                 else:
                     result.unchanged += 1
@@ -142,32 +157,86 @@ def recompute(session: Session, settings: Settings, pairs: Iterable[tuple[int, i
     return result
 
 
-def _record_values(outcome: MasteryResult, ids: dict[str, int]) -> dict[str, object]:
-    return {
+def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, set[int]]
+                   ) -> tuple[dict[Pair, list[EvidencePiece]], dict[Pair, dict[str, int]]]:
+    """The evidence of these students on the competencies asked for, as engine input."""
+    evidence: dict[Pair, list[EvidencePiece]] = defaultdict(list)
+    ids: dict[Pair, dict[str, int]] = defaultdict(dict)
+    e = m.Evidence
+    rows = session.execute(
+        select(e.id, e.student_id, e.competency_id, e.value, e.observed_at, e.dok,
+               e.evidence_type, e.weight, e.source_item_id, e.attempt, e.submitted_at, e.due_at,
+               m.RawScore.source_system, m.RawScore.sourced_id)
+        .join(m.RawScore, m.RawScore.id == e.raw_score_id)
+        .where(e.student_id.in_(list(students))))
+    for (eid, sid, cid, value, observed, dok, etype, weight, item, attempt, submitted, due,
+         source, sourced_id) in rows:
+        if cid not in wanted[sid]:
+            continue
+        key = f"{source}:{sourced_id}"
+        evidence[(sid, cid)].append(EvidencePiece(
+            key=key, value=value, observed_at=observed, dok=dok, evidence_type=etype,
+            weight=weight, item_key=str(item or ""), attempt=attempt, submitted_at=submitted,
+            due_at=due))
+        ids[(sid, cid)][key] = eid
+    return evidence, ids
+
+
+def record_values(outcome: MasteryResult, ids: dict[str, int], scale: ProficiencyScale,
+                  override: m.MasteryOverride | None) -> dict[str, Any]:
+    """What a record stores: the authoritative result, the computed one, and the reasons."""
+    inputs, decisions = result_rows(outcome, ids)
+    values: dict[str, Any] = {
         "state": outcome.state.value,
         "level_code": outcome.level_code,
         "level_label": outcome.level_label,
         "score": outcome.score,
         "proficient": outcome.proficient,
+        "computed_state": outcome.state.value,
+        "computed_level_code": outcome.level_code,
+        "computed_score": outcome.score,
+        "override_id": None,
         "method": outcome.method,
         "parameters": dict(outcome.parameters),
-        "evidence_ids": [ids[key] for key in outcome.evidence_keys],
-        "evidence_count": len(outcome.evidence_keys),
+        "inputs": inputs,
+        "decisions": decisions,
+        "evidence_count": sum(1 for u in outcome.inputs if u.counted),
         "highest_dok": outcome.highest_dok,
-        "steps": [{"code": s.code, "message": s.message} for s in outcome.steps],
-        "explanation": outcome.explanation,
         "engine_version": outcome.engine_version,
         "policy_version": outcome.policy_version,
+        "first_evidence_at": outcome.first_evidence_at,
+        "proficient_since": outcome.proficient_since,
         "achieved_at": outcome.achieved_at,
     }
+    if override is not None:
+        level = scale.level(override.level_code) if override.level_code else None
+        state = MasteryState(override.state)
+        values.update({
+            "state": state.value,
+            "level_code": level.code if level else None,
+            "level_label": level.label if level else scale.state_label(state),
+            "score": level.value if level else None,
+            "proficient": level is not None and scale.is_proficient(level),
+            "override_id": override.id,
+            "achieved_at": override.created_at if level else outcome.achieved_at,
+            "proficient_since": (outcome.proficient_since or override.created_at)
+            if level is not None and scale.is_proficient(level) else None,
+        })
+        values["decisions"] = [*decisions, {"code": "override", **override_decision(
+            state=state.value, level_code=override.level_code, reason=override.reason,
+            by=override.author, at=override.created_at).data}]
+    return values
 
 
-def _policies_by_competency(session: Session, settings: Settings) -> dict[int, MasteryPolicy]:
-    keys = dict(session.execute(select(m.Framework.id, m.Framework.key)).all())
-    return {
-        cid: settings.district.mastery.for_framework(keys.get(fid) or "")
-        for cid, fid in session.execute(select(m.Competency.id, m.Competency.framework_id))
-    }
+def record_policy_versions(session: Session, policies: Iterable[MasteryPolicy]) -> None:
+    """Keep the rules behind every version a record can name."""
+    unique = {p.version: p for p in policies}
+    known = set(session.scalars(select(m.MasteryPolicyVersion.version).where(
+        m.MasteryPolicyVersion.version.in_(list(unique)))))
+    for version, policy in sorted(unique.items()):
+        if version not in known:
+            session.add(m.MasteryPolicyVersion(version=version, definition=policy.as_dict()))
+    session.flush()
 
 
 def distribution(session: Session) -> dict[str, int]:

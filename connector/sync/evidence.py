@@ -96,9 +96,11 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                     break
                 row: dict[str, Any] = {
                     "raw_score_id": raw.id, "competency_id": aligned.competency_id,
-                    "student_id": raw.student_id, "level_code": level.code, "value": level.value,
+                    "student_id": raw.student_id, "source_item_id": item.id,
+                    "attempt": raw.attempt, "level_code": level.code, "value": level.value,
                     "dok": aligned.dok, "evidence_type": aligned.evidence_type,
                     "weight": aligned.weight, "observed_at": observed,
+                    "submitted_at": raw.submitted_at, "due_at": item.due_date,
                 }
                 row["content_hash"] = content_hash(row)
                 wanted[(raw.id, aligned.competency_id)] = row

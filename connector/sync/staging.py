@@ -264,6 +264,7 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
             **_key(rec), "source_item_id": item_id, "student_id": student_id,
             "score": rec.score, "max_score": rec.max_score, "text_score": rec.text_score,
             "status": rec.status, "scored_at": rec.scored_at, "attempt": rec.attempt,
+            "submitted_at": rec.submitted_at,
             "comment": rec.comment,
         }))
     for obj, changed in _upsert(session, m.RawScore, "scores", rows, result):

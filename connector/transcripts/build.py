@@ -93,6 +93,8 @@ _STATE_MEANING = {
     MasteryState.INSUFFICIENT_EVIDENCE: "there is not yet enough evidence to report a level",
     MasteryState.EXEMPT: "the student is excused from this competency (for example by an "
                          "individualized plan); it does not count toward any requirement",
+    MasteryState.NEEDS_JUDGMENT: "the evidence points two ways (for example equally frequent "
+                                 "scores) and the teacher has yet to decide the level",
 }
 
 

@@ -15,15 +15,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
 from connector.errors import DataError
+from connector.mastery.policy import policy_from_definition
 from connector.persistence import models as m
+from connector.persistence import queries
 from connector.transcripts.build import (
     CompetencyFacts,
     RecordFacts,
@@ -45,7 +48,45 @@ class TranscriptBatch:
 
 
 def method_sentences(session: Session, settings: Settings) -> list[str]:
-    """How proficiency is determined, from the policy actually configured."""
+    """How proficiency is determined, from the policies the stored records name.
+
+    The letter reads the same source as the records: each policy version a record was
+    computed under is kept with its rules (``mastery_policy_version``), and those
+    rules are described here. Before any record exists, the configured policy is.
+    """
+    scale = settings.district.scale
+    used = session.execute(
+        select(m.Framework.key, m.Framework.title, m.Framework.kind,
+               m.MasteryRecord.policy_version, func.count())
+        .join(m.Competency, m.Competency.framework_id == m.Framework.id)
+        .join(m.MasteryRecord, m.MasteryRecord.competency_id == m.Competency.id)
+        .group_by(m.Framework.key, m.Framework.title, m.Framework.kind,
+                  m.MasteryRecord.policy_version)).all()
+    definitions = {v.version: v.definition for v in session.scalars(select(m.MasteryPolicyVersion))}
+    if not used or any(row[3] not in definitions for row in used):
+        return _configured_sentences(session, settings)
+    # The policy most records use is "the" rule; frameworks and competencies that differ follow.
+    counts: dict[str, int] = defaultdict(int)
+    for *_, version, count in used:
+        counts[version] += count
+    main = max(sorted(counts), key=lambda v: counts[v])
+    sentences = list(policy_from_definition(definitions[main]).describe(scale))
+    seen = {main}
+    for key, title, _kind, version, _count in sorted(used, key=lambda r: (r[0], r[3])):
+        if version in seen:
+            continue
+        seen.add(version)
+        described = " ".join(policy_from_definition(definitions[version]).describe(scale))
+        sentences.append(f"For {title or key} (some competencies): {described}"
+                         if _several(used, key) else f"For {title or key}: {described}")
+    return sentences
+
+
+def _several(used: Sequence[Any], key: str) -> bool:
+    return len({row[3] for row in used if row[0] == key}) > 1
+
+
+def _configured_sentences(session: Session, settings: Settings) -> list[str]:
     scale = settings.district.scale
     mastery = settings.district.mastery
     sentences = list(mastery.default.describe(scale))
@@ -103,14 +144,18 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
         by_id[c.id] = c.identifier
     records: dict[int, list[RecordFacts]] = defaultdict(list)
     ids = [s.id for s in students]
+    scale = settings.district.scale
     for start in range(0, len(ids), 500):
-        for r in session.scalars(select(m.MasteryRecord).where(
-                m.MasteryRecord.student_id.in_(ids[start:start + 500]))):
+        batch = list(session.scalars(select(m.MasteryRecord).where(
+            m.MasteryRecord.student_id.in_(ids[start:start + 500]))))
+        labels = queries.evidence_labels(session, queries.record_evidence_ids(batch))
+        for r in batch:
             records[r.student_id].append(RecordFacts(
                 competency_identifier=by_id[r.competency_id], state=r.state,
                 level_code=r.level_code, level_label=r.level_label, proficient=r.proficient,
                 achieved_at=r.achieved_at, highest_dok=r.highest_dok,
-                evidence_count=r.evidence_count, explanation=r.explanation))
+                evidence_count=r.evidence_count,
+                explanation=queries.explained(r, scale, labels)["explanation"]))
     letter = district_letter(session, settings)
     return [build_transcript(
         district_name=settings.district.name,

@@ -95,3 +95,47 @@ def test_secret_references(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigurationError, match="SIS_TOKEN is not set"):
         resolve_secret("${SIS_TOKEN}", purpose="SIS")
     assert expand_references("${NOPE:-data}/x.csv") == "data/x.csv"
+
+
+def test_policy_overrides_inherit_and_competency_settings_apply(workspace: Path) -> None:
+    def district(data: dict) -> None:
+        data["mastery"]["recency_days"] = 365
+        data["mastery"]["adaptive"] = {"treatment": "cap", "max_level": "2"}
+        data["mastery"]["framework_overrides"]["math-ela"] = {"parameters": {"weight": 0.75}}
+        data["mastery"]["competency_overrides"] = {
+            "CR.MA.RP.1.a": {"method": "power_law", "min_evidence": 3},
+            "b3f6a3c2-0000-4000-8000-000000000001": {"attempts": "supersede"}}
+
+    _edit(workspace, "district.yaml", district)
+    mastery = load_settings(workspace / "config").district.mastery
+    assert mastery.default.recency_days == 365 and mastery.default.adaptive == "cap"
+    math = mastery.for_framework("math-ela")
+    assert math.parameters["weight"] == 0.75 and math.min_evidence == 2  # inherited
+    habits = mastery.for_framework("habits")
+    assert habits.method == "most_recent" and habits.recency_days == 365
+    by_code = mastery.for_competency("math-ela", "some-uuid", "CR.MA.RP.1.a")
+    assert (by_code.method, by_code.parameters["fallback"], by_code.min_evidence) == (
+        "power_law", "mean", 3)
+    by_id = mastery.for_competency("habits", "b3f6a3c2-0000-4000-8000-000000000001")
+    assert by_id.attempts == "supersede" and by_id.method == "most_recent"
+    assert mastery.for_competency("math-ela", "other", "CR.MA.RP.9") == math
+
+
+def test_policy_mistakes_are_reported_at_their_key(workspace: Path) -> None:
+    def district(data: dict) -> None:
+        data["mastery"]["adaptive"] = {"treatment": "cap", "max_level": "9"}
+        data["mastery"]["framework_overrides"]["habits"]["parameters"] = {"weight": 0.7}
+        data["mastery"]["competency_overrides"] = {"X.1": {"method": "recent_n",
+                                                           "parameters": {"n": 0}}}
+
+    _edit(workspace, "district.yaml", district)
+    text = "\n".join(str(p) for p in validate(workspace / "config"))
+    assert "mastery.framework_overrides.habits" in text and "does not take parameter(s)" in text
+    assert "mastery.competency_overrides.X.1" in text and "'n' must be between 1 and 50: 0" in text
+
+
+def test_adaptive_cap_must_be_a_level_of_the_scale(workspace: Path) -> None:
+    _edit(workspace, "district.yaml", lambda d: d["mastery"].update(
+        adaptive={"treatment": "cap", "max_level": "9"}))
+    text = "\n".join(str(p) for p in validate(workspace / "config"))
+    assert "adaptive max_level '9' is not a level of scale 'cr-4'" in text

@@ -9,7 +9,8 @@ import pytest
 from connector.domain.evidence import EvidencePiece, EvidenceType, MasteryResult
 from connector.domain.scale import Level, MasteryState, ProficiencyScale
 from connector.errors import MasteryError
-from connector.mastery.policy import DEFAULT_QUALIFYING_TYPES, MasteryPolicy, compute_mastery
+from connector.mastery.engine import compute_mastery
+from connector.mastery.policy import DEFAULT_QUALIFYING_TYPES, MasteryPolicy
 from tests.strategies import FOUR_POINT
 
 ENGINE = "test-engine-1"
@@ -270,7 +271,7 @@ def test_highest_dok_is_none_when_no_evidence_states_one() -> None:
 
 def test_parameters_are_resolved_into_the_result() -> None:
     result = compute([ev("a", 3, 0)], MasteryPolicy(), target_dok=None)
-    assert result.parameters == {"weight": 0.65}
+    assert result.parameters == {"weight": 0.65, "order_by": "assessed"}
 
 
 def test_explanation_lists_evidence_oldest_first() -> None:

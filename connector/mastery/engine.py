@@ -1,0 +1,258 @@
+"""The mastery engine: one student's evidence on one competency -> a level or a state.
+
+The steps, in order, each recorded as a decision so the result explains itself:
+
+1. order the evidence by the policy's date (assessed, submitted or due), ties
+   broken by the other dates and then the evidence key, so database order never
+   matters;
+2. set aside superseded attempts, evidence outside the recency window, and
+   excluded adaptive practice; cap adaptive practice where the district caps it;
+3. insufficient evidence below the minimum;
+4. the method, which gives a number or a state (not yet, needs teacher judgment);
+5. the number, clamped to the scale and rounded half up to 2 places, reaches a level;
+6. the DOK gate holds a proficient level one step down when no qualifying
+   evidence at the target DOK is itself proficient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from connector.domain.evidence import (
+    Decision,
+    EvidencePiece,
+    EvidenceUse,
+    InputStatus,
+    MasteryResult,
+)
+from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_half_up
+from connector.mastery.explain import render_steps
+from connector.mastery.methods import Fit, Undetermined, fit_true_score
+from connector.mastery.policy import MasteryPolicy
+from connector.mastery.registry import ENGINE_PARAMETERS, MethodSpec, get_method
+
+
+def order_key(order_by: str) -> Callable[[EvidencePiece], tuple[datetime, datetime, datetime, str]]:
+    """Sort key for evidence: the chosen date, then the other dates, then the key.
+
+    A missing submitted or due date falls back to the assessed date, so every piece
+    has a place in the order.
+    """
+    def key(e: EvidencePiece) -> tuple[datetime, datetime, datetime, str]:
+        submitted = e.submitted_at or e.observed_at
+        due = e.due_at or e.observed_at
+        if order_by == "submitted":
+            return (submitted, e.observed_at, due, e.key)
+        if order_by == "due":
+            return (due, e.observed_at, submitted, e.key)
+        return (e.observed_at, submitted, due, e.key)
+    return key
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The core answer before it is dressed as a result (also used for prefixes)."""
+
+    state: MasteryState
+    level: Level | None
+    score: float | None
+    decisions: tuple[Decision, ...]
+    inputs: tuple[EvidenceUse, ...]
+    effective: dict[str, Any]
+
+
+def compute_mastery(
+    evidence: Iterable[EvidencePiece],
+    *,
+    scale: ProficiencyScale,
+    policy: MasteryPolicy,
+    target_dok: int | None,
+    engine_version: str,
+    bounds: tuple[float, float] | None = None,
+) -> MasteryResult:
+    """Turn one student's evidence on one competency into a level or state, with its reasons.
+
+    A result is held within the scale (a fitted curve can overshoot it); ``bounds``
+    widens that range for the calculator, where a person may type evidence from a
+    wider scale than the district's.
+    """
+    spec = get_method(policy.method)
+    ordered = sorted(evidence, key=order_key(str(policy.parameters.get("order_by", "assessed"))))
+    limits = bounds or (scale.min_value, scale.max_value)
+    outcome = _assess(ordered, scale, policy, spec, target_dok, limits, record=True)
+    proficient = outcome.level is not None and scale.is_proficient(outcome.level)
+    counted = [u for u in outcome.inputs if u.counted]
+    since = (_proficient_since(ordered, scale, policy, spec, target_dok, limits)
+             if proficient else None)
+    threshold = scale.proficient.value
+    return MasteryResult(
+        state=outcome.state,
+        level_code=outcome.level.code if outcome.level else None,
+        level_label=outcome.level.label if outcome.level else scale.state_label(outcome.state),
+        score=outcome.score,
+        proficient=proficient,
+        method=policy.method,
+        parameters=dict(outcome.effective),
+        evidence_keys=tuple(e.key for e in ordered),
+        steps=render_steps(outcome.inputs, outcome.decisions, scale=scale, method=policy.method,
+                           parameters=outcome.effective),
+        engine_version=engine_version,
+        policy_version=policy.version,
+        # "Demonstrated": only evidence that itself reached proficient shows a DOK.
+        highest_dok=max((u.dok for u in counted if u.dok is not None
+                         and (u.used_value if u.used_value is not None else u.value) >= threshold),
+                        default=None),
+        achieved_at=counted[-1].observed_at if counted else None,
+        inputs=outcome.inputs,
+        decisions=outcome.decisions,
+        first_evidence_at=min((e.observed_at for e in ordered), default=None),
+        proficient_since=since,
+    )
+
+
+def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: MasteryPolicy,
+            spec: MethodSpec, target_dok: int | None, limits: tuple[float, float], *,
+            record: bool) -> _Outcome:
+    decisions: list[Decision] = []
+    note = decisions.append if record else (lambda _d: None)
+    effective = dict(policy.parameters)
+    if "threshold" in effective and effective["threshold"] is None:
+        effective["threshold"] = scale.proficient.value
+    if ordered:
+        note(Decision("evidence"))
+    uses = _select(ordered, scale, policy, note)
+    counted = [(piece, use) for piece, use in zip(ordered, uses, strict=True) if use.counted]
+
+    def done(state: MasteryState, level: Level | None = None,
+             score: float | None = None) -> _Outcome:
+        return _Outcome(state, level, score, tuple(decisions), tuple(uses), effective)
+
+    if len(counted) < policy.min_evidence:
+        note(Decision("minimum", {"count": len(counted), "needed": policy.min_evidence}))
+        return done(MasteryState.INSUFFICIENT_EVIDENCE)
+
+    values = [use.used_value if use.used_value is not None else use.value for _, use in counted]
+    kwargs = {k: v for k, v in effective.items() if k not in ENGINE_PARAMETERS}
+    if spec.uses_weights:
+        type_weights = effective.get("type_weights") or {}
+        kwargs["weights"] = [piece.weight * type_weights.get(piece.evidence_type, 1.0)
+                             for piece, _ in counted]
+    raw = spec.function(values, **kwargs)
+    detail = _detail(spec, values, effective) if record else {}
+    if isinstance(raw, Undetermined):
+        note(Decision("undetermined", {"state": raw.state.value, "reason": raw.reason, **detail}))
+        return done(raw.state)
+    score = round_half_up(min(max(raw, limits[0]), limits[1]))
+    clamped = not limits[0] <= raw <= limits[1]
+    note(Decision("method", {"score": score, **({"raw": round(raw, 6)} if clamped else {}),
+                             **detail}))
+    level = scale.level_for_value(score)
+    note(Decision("level", {"score": score, "level": level.code}))
+
+    if policy.dok_gate and target_dok is not None and scale.is_proficient(level):
+        threshold = scale.proficient.value
+        qualifying = [
+            use for _, use in counted
+            if use.dok is not None and use.dok >= target_dok
+            and use.evidence_type in policy.qualifying_evidence_types
+            and (use.used_value if use.used_value is not None else use.value) >= threshold
+        ]
+        if qualifying:
+            note(Decision("dok_gate_met", {"target": target_dok, "key": qualifying[-1].key}))
+        elif scale.proficient == scale.levels[0]:
+            # No level below proficient to hold the student at: the record is "not yet".
+            note(Decision("dok_gate_capped", {"target": target_dok, "level": None,
+                                              "types": sorted(policy.qualifying_evidence_types)}))
+            return done(MasteryState.NOT_YET, score=score)
+        else:
+            level = scale.below(scale.proficient)
+            note(Decision("dok_gate_capped", {"target": target_dok, "level": level.code,
+                                              "types": sorted(policy.qualifying_evidence_types)}))
+    return done(MasteryState.LEVEL, level, score)
+
+
+def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: MasteryPolicy,
+            note: Callable[[Decision], None]) -> list[EvidenceUse]:
+    """Which pieces the method sees, and at what value; every exclusion is a decision."""
+    status = [InputStatus.USED] * len(ordered)
+    used_value: list[float | None] = [None] * len(ordered)
+    if policy.attempts == "supersede":
+        latest: dict[str, int] = {}
+        for index, piece in enumerate(ordered):
+            if not piece.item_key:
+                continue
+            best = latest.get(piece.item_key)
+            if best is None or (piece.attempt, index) >= (ordered[best].attempt, best):
+                latest[piece.item_key] = index
+        keep = set(latest.values())
+        superseded = [i for i, p in enumerate(ordered) if p.item_key and i not in keep]
+        for i in superseded:
+            status[i] = InputStatus.SUPERSEDED
+        if superseded:
+            note(Decision("superseded", {"keys": [ordered[i].key for i in superseded]}))
+    if policy.recency_days and ordered:
+        newest = max(p.observed_at for p in ordered)
+        since = newest - timedelta(days=policy.recency_days)
+        old = [i for i, p in enumerate(ordered) if p.observed_at < since
+               and status[i] is InputStatus.USED]
+        for i in old:
+            status[i] = InputStatus.OUTSIDE_WINDOW
+        if old:
+            note(Decision("outside_window", {"days": policy.recency_days, "count": len(old),
+                                             "since": since.date().isoformat()}))
+    if policy.adaptive != "count":
+        adaptive = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
+                    and status[i] is InputStatus.USED]
+        if policy.adaptive == "exclude":
+            for i in adaptive:
+                status[i] = InputStatus.EXCLUDED
+            if adaptive:
+                note(Decision("adaptive_excluded", {"count": len(adaptive),
+                                                    "types": sorted(policy.adaptive_types)}))
+        else:
+            cap = scale.level(str(policy.adaptive_max_level))
+            capped = [i for i in adaptive if ordered[i].value > cap.value]
+            for i in capped:
+                status[i], used_value[i] = InputStatus.CAPPED, cap.value
+            if capped:
+                note(Decision("adaptive_capped", {"count": len(capped), "level": cap.code,
+                                                  "types": sorted(policy.adaptive_types)}))
+    return [EvidenceUse(key=p.key, value=p.value, observed_at=p.observed_at, dok=p.dok,
+                        evidence_type=p.evidence_type, status=status[i], used_value=used_value[i],
+                        label=p.label)
+            for i, p in enumerate(ordered)]
+
+
+def _detail(spec: MethodSpec, values: Sequence[float], effective: dict[str, Any]) -> dict[str, Any]:
+    """Facts a reader needs beyond the number: which model won, or that a fallback applied."""
+    if spec.name not in ("power_law", "true_score"):
+        return {}
+    usable = [v for v in values if v > 0] if effective.get("zeros") == "exclude" else values
+    if len(usable) < 3:
+        return {"fallback": effective.get("fallback")}
+    if spec.name == "true_score":
+        fits: list[Fit] = fit_true_score(values, effective.get("zeros", "exclude"))
+        return {"model": fits[0].model,
+                "errors": {f.model: round(f.error, 4) for f in fits}}
+    return {}
+
+
+def _proficient_since(ordered: Sequence[EvidencePiece], scale: ProficiencyScale,
+                      policy: MasteryPolicy, spec: MethodSpec, target_dok: int | None,
+                      limits: tuple[float, float]) -> datetime | None:
+    """The date from which every result, evidence by evidence, has been proficient.
+
+    Walks back from the newest piece while the result on the evidence up to each
+    piece is still proficient; used for time to proficiency and pace.
+    """
+    start = len(ordered)
+    while start > 1:
+        prefix = _assess(ordered[:start - 1], scale, policy, spec, target_dok, limits,
+                         record=False)
+        if prefix.level is None or not scale.is_proficient(prefix.level):
+            break
+        start -= 1
+    return ordered[start - 1].observed_at if ordered else None
