@@ -277,6 +277,12 @@ def _check_references(district: DistrictConfig, sources: Mapping[str, Any],
                     f"{key}/sources.yaml", f"{source.key}.score_conversion.cuts",
                     f"level {cut.level_code!r} is not on scale {district.scale.key!r} "
                     f"(levels {sorted(levels)})"))
+        for text, code in source.conversion.text_levels.items():
+            if code not in levels:
+                problems.append(ConfigProblem(
+                    f"{key}/sources.yaml", f"{source.key}.score_conversion.text_levels.{text}",
+                    f"level {code!r} is not on scale {district.scale.key!r} "
+                    f"(levels {sorted(levels)})"))
     frameworks = {f.key for f in district.frameworks}
     for job in jobs.values():
         for kind, known, names in (("sources", sources, job.sources),

@@ -300,12 +300,14 @@ class CutSchema(Strict):
 class ConversionSchema(Strict):
     cuts = fields.List(fields.Nested(CutSchema), required=True, validate=validate.Length(min=1))
     scale_scored_max = fields.Float(load_default=None)
+    text_levels = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ScoreConversion:
         return ScoreConversion(
             cuts=tuple(CutScore(c["min_percent"], c["level"]) for c in data["cuts"]),
             scale_scored_max=data["scale_scored_max"],
+            text_levels=dict(data["text_levels"]),
         )
 
 

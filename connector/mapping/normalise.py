@@ -9,8 +9,8 @@ taken as is when the source says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from connector.domain.scale import Level, ProficiencyScale
 from connector.errors import ConfigurationError, DataError
@@ -33,10 +33,14 @@ class ScoreConversion:
         scale_scored_max: when an item's maximum equals this value, its score is
             already a level value on the district scale (a 4-point rubric), and is
             taken as the highest level it reaches rather than converted to percent.
+        text_levels: what a non-numeric score means on the district scale, e.g.
+            ``{"M": "3", "Mastered": "4"}`` for a source that reports letters or words.
+            The district scale's own level codes and labels are always understood.
     """
 
     cuts: tuple[CutScore, ...]
     scale_scored_max: float | None = None
+    text_levels: Mapping[str, str] = field(default_factory=dict)
 
     def validate(self, scale: ProficiencyScale) -> None:
         if not self.cuts:
@@ -89,3 +93,26 @@ def to_level(
         if percent >= cut.min_percent:
             chosen = scale.level(cut.level_code)
     return chosen
+
+
+def text_to_level(text: str, conversion: ScoreConversion, scale: ProficiencyScale) -> Level:
+    """The level a non-numeric score stands for (case and surrounding spaces ignored).
+
+    The source's own table wins, then the scale's level codes and labels, so "P",
+    "Proficient" and "3" all work on a scale whose level 3 is labelled Proficient
+    when the source says so.
+
+    An unknown text is a data error naming what is understood, so a clerk can add
+    it to the source's ``text_levels``.
+    """
+    wanted = text.strip().casefold()
+    for given, code in conversion.text_levels.items():
+        if given.strip().casefold() == wanted:
+            return scale.level(code)
+    for level in scale.levels:
+        if wanted in (level.code.casefold(), level.label.casefold()):
+            return level
+    known = sorted({*conversion.text_levels, *(lv.code for lv in scale.levels),
+                    *(lv.label for lv in scale.levels)})
+    raise DataError(f"text score {text!r} has no level; understood: {known}. Add it to the "
+                    f"source's score_conversion.text_levels")

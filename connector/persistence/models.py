@@ -564,6 +564,8 @@ class SyncRun(TenantMixin, Base):
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rejection_count: Mapped[int] = mapped_column(Integer, default=0)
     config_version: Mapped[str] = mapped_column(String(64), default="")
+    #: Hashes of the parts of the configuration later steps depend on (see the runner).
+    fingerprints: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
 
 

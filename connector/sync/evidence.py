@@ -2,8 +2,9 @@
 
 A score becomes a level on the district scale with the source's cut scores; a
 per-objective score (OneRoster learningObjectiveResults) replaces the overall
-score for its own competency. Scores with no value (not submitted, exempt)
-produce no evidence.
+score for its own competency. A score given only as text ("M", "Proficient")
+goes through the source's text table. Scores with no value (not submitted,
+exempt) produce no evidence.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from connector.config.model import Settings
 from connector.domain.hashing import content_hash
 from connector.domain.records import ScoreStatus
 from connector.errors import DataError, Rejection
-from connector.mapping.normalise import to_level
+from connector.mapping.normalise import text_to_level, to_level
 from connector.persistence import models as m
 from connector.persistence.tenancy import session_district
 from connector.sync.util import chunks
+
+#: Statuses under which a text-only score is a grade (not "Missing" on unsubmitted work).
+GRADED = (ScoreStatus.FULLY_GRADED.value, ScoreStatus.PARTIALLY_GRADED.value)
 
 
 @dataclass
@@ -64,10 +68,11 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
         for link in session.scalars(select(m.Alignment).where(
                 m.Alignment.source_item_id.in_(item_ids))):
             alignments[link.source_item_id].append(link)
-        objectives: dict[int, dict[str, float | None]] = defaultdict(dict)
+        objectives: dict[int, dict[str, tuple[float | None, str]]] = defaultdict(dict)
         for obj in session.scalars(select(m.RawScoreObjective).where(
                 m.RawScoreObjective.raw_score_id.in_(chunk))):
-            objectives[obj.raw_score_id][obj.learning_objective_id.lower()] = obj.score
+            objectives[obj.raw_score_id][obj.learning_objective_id.lower()] = (
+                obj.score, obj.text_score)
         existing = {(e.raw_score_id, e.competency_id): e for e in session.scalars(
             select(m.Evidence).where(m.Evidence.raw_score_id.in_(chunk)))}
         wanted: dict[tuple[int, int], dict[str, Any]] = {}
@@ -78,8 +83,9 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
             observed = raw.scored_at or item.due_date or item.assign_date
             for aligned in alignments.get(item.id, []):
                 identifier = competency_ids[aligned.competency_id]
-                score = objectives.get(raw.id, {}).get(identifier.lower(), raw.score)
-                if score is None:
+                score, text = objectives.get(raw.id, {}).get(
+                    identifier.lower(), (raw.score, raw.text_score))
+                if score is None and (not (text or "").strip() or raw.status not in GRADED):
                     continue
                 if observed is None:
                     result.rejections.append(Rejection(
@@ -89,9 +95,12 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                     break
                 maximum = raw.max_score if raw.max_score is not None else item.result_value_max
                 try:
-                    level = to_level(score, maximum, source.conversion, scale)
+                    level = (to_level(score, maximum, source.conversion, scale)
+                             if score is not None
+                             else text_to_level(text or "", source.conversion, scale))
                 except DataError as exc:
-                    result.rejections.append(Rejection(raw.source_system, None, "score",
+                    field = "score" if score is not None else "textScore"
+                    result.rejections.append(Rejection(raw.source_system, None, field,
                                                        exc.message, raw.sourced_id))
                     break
                 row: dict[str, Any] = {

@@ -21,6 +21,7 @@ from connector.adapters.base import AdapterContext, Envelope, SourceAdapter
 from connector.adapters.registry import source_class
 from connector.config.model import JobConfig, Settings
 from connector.config.secrets import resolve_secret
+from connector.domain.hashing import content_hash
 from connector.errors import ConfigurationError, ConnectorError, Rejection
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
@@ -54,22 +55,26 @@ def run_job(
     if job is None:
         raise ConfigurationError(f"no job {job_key!r}; configured jobs: {sorted(settings.jobs)}")
     district_id = ensure_district(factory, settings.district)
+    fingerprints = config_fingerprints(settings)
     with tenant_session(factory, district_id) as session, session.begin():
-        previous = session.scalars(select(m.SyncRun.config_version).where(
+        previous = session.scalars(select(m.SyncRun.fingerprints).where(
             m.SyncRun.status.in_((SUCCEEDED, WITH_REJECTIONS))).order_by(
-            m.SyncRun.id.desc())).first()
+            m.SyncRun.id.desc())).first() or {}
         last_status = session.scalars(select(m.SyncRun.status).order_by(
             m.SyncRun.id.desc())).first()
-        run = m.SyncRun(job=job.key, config_version=settings.version)
+        run = m.SyncRun(job=job.key, config_version=settings.version, fingerprints=fingerprints)
         session.add(run)
         session.flush()
         report = RunReport(run.id, job.key, settings.district.key, settings.version, run.started_at)
     log.info("run %s started: job=%s district=%s", report.run_id, job.key, settings.district.key)
-    # A full rebuild when the configuration changed, or when the last run did not finish
-    # cleanly: what it staged but never turned into evidence and mastery must not be lost
-    # just because its content hashes now look unchanged.
-    config_changed = previous != settings.version or last_status not in (
-        None, SUCCEEDED, WITH_REJECTIONS)
+    # Rebuild what a configuration change can affect: all evidence when how scores become
+    # evidence changed, every record when the scale changed (policy changes are caught per
+    # record by its policy version). After a run that did not finish cleanly, both: what it
+    # staged but never turned into evidence and mastery must not be lost just because its
+    # content hashes now look unchanged.
+    unclean = last_status not in (None, SUCCEEDED, WITH_REJECTIONS)
+    evidence_changed = unclean or previous.get("evidence") != fingerprints["evidence"]
+    scale_changed = unclean or previous.get("scale") != fingerprints["scale"]
     dok_changed: set[str] = set()
 
     def step(name: str, body: Callable[[Session], T]) -> T | None:
@@ -102,11 +107,11 @@ def run_job(
         _refresh_statistics(factory, len(staged.changed_scores))
         aligned = step("mapping", partial(_map, settings=settings, report=report))
         built = step("evidence", partial(_evidence, settings=settings, staged=staged,
-                                         aligned=aligned, config_changed=config_changed,
+                                         aligned=aligned, rebuild_all=evidence_changed,
                                          report=report))
         _refresh_statistics(factory, len(built.affected_pairs) if built else 0)
         step("mastery", partial(_mastery, settings=settings, staged=staged, built=built,
-                                config_changed=config_changed, dok_changed=dok_changed,
+                                rebuild_all=scale_changed, dok_changed=dok_changed,
                                 report=report))
         for key in job.destinations:
             step(f"push {key}", partial(_push, settings=settings, key=key, report=report))
@@ -116,6 +121,23 @@ def run_job(
     finally:
         _finish(factory, district_id, report)
     return report
+
+
+def config_fingerprints(settings: Settings) -> dict[str, str]:
+    """Hashes of the configuration each later step depends on.
+
+    ``evidence``: how scores become evidence (scale, sources' evidence defaults and
+    conversions, crosswalk, DOK patterns). ``scale``: the levels and labels records
+    carry. Mastery policies are not here: each record names its policy version.
+    """
+    scale = settings.district.scale
+    sources = [(s.key, s.kind, s.evidence, s.conversion, dict(s.options))
+               for s in sorted(settings.sources.values(), key=lambda s: s.key)]
+    return {
+        "evidence": content_hash([scale, sources, list(settings.crosswalk),
+                                  list(settings.district.dok_patterns)]),
+        "scale": content_hash(scale),
+    }
 
 
 def _import_framework(session: Session, settings: Settings, key: str,
@@ -240,9 +262,9 @@ def _map(session: Session, settings: Settings, report: RunReport) -> AlignResult
 
 
 def _evidence(session: Session, settings: Settings, staged: StageResult,
-              aligned: AlignResult | None, config_changed: bool,
+              aligned: AlignResult | None, rebuild_all: bool,
               report: RunReport) -> evidence.EvidenceResult:
-    if config_changed:
+    if rebuild_all:
         scores = evidence.all_scores(session)
     else:
         scores = set(staged.changed_scores)
@@ -262,13 +284,13 @@ def _evidence(session: Session, settings: Settings, staged: StageResult,
 
 
 def _mastery(session: Session, settings: Settings, staged: StageResult,
-             built: evidence.EvidenceResult | None, config_changed: bool,
+             built: evidence.EvidenceResult | None, rebuild_all: bool,
              dok_changed: set[str], report: RunReport) -> None:
     pairs = set(staged.deleted_pairs) | compute.outdated_pairs(session, settings)
     pairs |= compute.pairs_of_competencies(session, dok_changed)
     if built is not None:
         pairs |= built.affected_pairs
-    if config_changed:
+    if rebuild_all:
         pairs |= compute.all_pairs(session)
     result = compute.recompute(session, settings, pairs)
     report.mastery = {"recomputed": result.computed, "inserted": result.inserted,

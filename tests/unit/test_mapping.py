@@ -18,7 +18,7 @@ from connector.mapping.alignment import (
 from connector.mapping.codes import find_codes, find_dok
 from connector.mapping.competency_index import CompetencyIndex, CompetencyRef
 from connector.mapping.crosswalk import Crosswalk, CrosswalkEntry, parse_crosswalk
-from connector.mapping.normalise import CutScore, ScoreConversion, to_level
+from connector.mapping.normalise import CutScore, ScoreConversion, text_to_level, to_level
 from tests.strategies import FOUR_POINT
 
 RP1A_ID = "6b0f5a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -430,3 +430,22 @@ def test_exact_percent_cuts_are_not_lost_to_floating_point() -> None:
     assert 57 / 100 * 100 < 57  # the trap
     assert to_level(57, 100, cuts, scale).code == "2"
     assert to_level(29, 50, ScoreConversion((CutScore(0, "1"), CutScore(58, "2"))), scale).code == "2"
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("M", "3"), (" mastered ", "4"), ("IP", "2"),   # the source's own table
+    ("Proficient", "3"), ("advanced", "4"), ("1", "1"),  # the scale's labels and codes
+])
+def test_text_scores_become_levels(text: str, level: str) -> None:
+    conversion = ScoreConversion(cuts=(CutScore(0, "1"),),
+                                 text_levels={"M": "3", "Mastered": "4", "IP": "2"})
+    assert text_to_level(text, conversion, FOUR_POINT).code == level
+
+
+def test_unknown_text_score_names_what_is_understood() -> None:
+    conversion = ScoreConversion(cuts=(CutScore(0, "1"),), text_levels={"M": "3"})
+    with pytest.raises(DataError) as caught:
+        text_to_level("Excellent", conversion, FOUR_POINT)
+    assert "'Excellent' has no level" in caught.value.message
+    assert "'M'" in caught.value.message and "'Proficient'" in caught.value.message
+    assert "text_levels" in caught.value.message

@@ -1,0 +1,177 @@
+"""The engine inside a sync: incremental equals full recompute; a rule change touches what it governs."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.config.loader import load_settings
+from connector.jobs import definitions
+from connector.persistence import models as m
+from connector.persistence.db import make_engine, make_session_factory, upgrade
+from connector.persistence.tenancy import tenant_session
+from connector.sync import compute
+from connector.sync.district import find_district
+from tests.conftest import ROOT
+
+RESULTS = Path("examples") / "sample-district" / "oneroster" / "results.csv"
+DISTRICT_YAML = Path("config") / "districts" / "cedar-ridge" / "district.yaml"
+
+
+def _workspace(folder: Path) -> Path:
+    shutil.copytree(ROOT / "config", folder / "config")
+    shutil.copytree(ROOT / "examples", folder / "examples")
+    return folder
+
+
+def _edit_results(workspace: Path, change: Callable[[int, dict[str, str]], None]) -> None:
+    path = workspace / RESULTS
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    assert header is not None
+    for index, row in enumerate(rows):
+        change(index, row)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _edit_policy(workspace: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    path = workspace / DISTRICT_YAML
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data["mastery"])
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def _sync(factory: sessionmaker[Session], workspace: Path) -> dict[str, Any]:
+    report = definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
+    assert report.status != "failed", report.errors
+    return report.as_dict()
+
+
+def _records(factory: sessionmaker[Session]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every record by (SIS id, CASE identifier), without store-specific ids and timestamps."""
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    out = {}
+    with tenant_session(factory, district) as session:
+        rows = session.execute(
+            select(m.MasteryRecord, m.Student.sourced_id, m.Competency.identifier)
+            .join(m.Student, m.Student.id == m.MasteryRecord.student_id)
+            .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id))
+        for record, sis_id, identifier in rows:
+            data = {c.key: getattr(record, c.key) for c in m.MasteryRecord.__table__.columns
+                    if c.key not in ("id", "student_id", "competency_id", "district_id",
+                                     "computed_at", "input_hash", "override_id")}
+            data["inputs"] = [row[:1] + row[2:] for row in record.inputs]  # drop evidence ids
+            out[(sis_id, identifier)] = data
+    return out
+
+
+def _store(tmp_path: Path, name: str) -> sessionmaker[Session]:
+    engine = make_engine(f"sqlite:///{tmp_path / name}")
+    upgrade(engine)
+    return make_session_factory(engine)
+
+
+def _changes(step: int) -> Callable[[int, dict[str, str]], None]:
+    def change(index: int, row: dict[str, str]) -> None:
+        if step == 1 and index % 97 == 5 and row["score"]:
+            row["score"] = str(max(0.0, float(row["score"]) * 0.5))  # 71 lower scores
+        if step == 2 and index % 211 == 7:
+            row["status"], row["dateLastModified"] = "tobedeleted", "2026-01-05"
+        if step == 2 and index % 229 == 11 and row["score"]:
+            row["score"], row["textScore"] = "", "Advanced"  # text-only grade
+    return change
+
+
+def test_incremental_runs_equal_one_full_run(tmp_path: Path,
+                                             factory: sessionmaker[Session]) -> None:
+    workspace = _workspace(tmp_path / "ws")
+    _sync(factory, workspace)
+    for step in (1, 2):
+        _edit_results(workspace, _changes(step))
+        report = _sync(factory, workspace)
+        assert 0 < report["mastery"]["recomputed"] < 3130 / 2  # incremental, not everything
+    _edit_policy(workspace, lambda p: p["framework_overrides"]["habits"].update(method="highest"))
+    _sync(factory, workspace)
+    incremental = _records(factory)
+
+    # The same final inputs, synced once into an empty store.
+    fresh = _store(tmp_path, "fresh.sqlite3")
+    _sync(fresh, workspace)
+    assert _records(fresh) == incremental
+
+    # And recomputing every pair in place changes nothing.
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    settings = load_settings(workspace / "config")
+    with tenant_session(factory, district) as session, session.begin():
+        result = compute.recompute(session, settings, compute.all_pairs(session))
+    assert result.computed == len(incremental)
+    assert (result.inserted, result.updated, result.removed) == (0, 0, 0)
+
+
+def test_text_scores_become_evidence_and_unknown_ones_are_rejected(
+        tmp_path: Path, factory: sessionmaker[Session]) -> None:
+    workspace = _workspace(tmp_path / "ws")
+    picked: list[str] = []
+
+    def change(index: int, row: dict[str, str]) -> None:
+        if row["score"] and len(picked) < 2 and row["lineItemSourcedId"].endswith("-01b"):
+            row["score"] = ""
+            row["textScore"] = "Advanced" if not picked else "Excellent"
+            picked.append(row["sourcedId"])
+
+    _edit_results(workspace, change)
+    report = _sync(factory, workspace)
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        values = dict(session.execute(
+            select(m.RawScore.sourced_id, m.Evidence.value)
+            .join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
+            .where(m.RawScore.sourced_id.in_(picked))).all())
+        rejected = session.scalars(select(m.SyncRejection).where(
+            m.SyncRejection.run_id == report["run_id"], m.SyncRejection.field == "textScore")).all()
+    assert values == {picked[0]: 4.0}
+    assert [r.record_key for r in rejected] == [picked[1]]
+    assert "'Excellent' has no level" in rejected[0].reason
+
+
+def test_changing_a_method_recomputes_exactly_the_records_it_governs(
+        tmp_path: Path, factory: sessionmaker[Session]) -> None:
+    workspace = _workspace(tmp_path / "ws")
+    _sync(factory, workspace)
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+
+    def computed_at() -> dict[tuple[int, int], tuple[str, datetime]]:
+        with tenant_session(factory, district) as session:
+            return {(r.student_id, r.competency_id): (fw, r.computed_at) for r, fw in session.execute(
+                select(m.MasteryRecord, m.Framework.key)
+                .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id)
+                .join(m.Framework, m.Framework.id == m.Competency.framework_id))}
+
+    before = computed_at()
+    habits = {pair for pair, (fw, _) in before.items() if fw == "habits"}
+    assert habits and len(habits) < len(before)
+    _edit_policy(workspace, lambda p: p["framework_overrides"]["habits"].update(method="mean"))
+    report = _sync(factory, workspace)
+    assert report["mastery"]["recomputed"] == len(habits)
+    assert report["evidence"]["inserted"] + report["evidence"]["updated"] == 0
+    after = computed_at()
+    moved = {pair for pair in before if after[pair][1] != before[pair][1]}
+    assert moved <= habits  # only habits records were rewritten (and only those that changed)
+    # a rerun with the new policy recomputes nothing
+    assert _sync(factory, workspace)["mastery"]["recomputed"] == 0
