@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -14,8 +15,11 @@ from connector.api.schemas import (
     UnmappedItemSchema,
 )
 from connector.api.store import district_session, store
+from connector.errors import DataError
 from connector.persistence import models as m
 from connector.persistence import queries
+from connector.sync import progress
+from connector.transcripts.service import district_today
 
 blueprint = Blueprint("api", __name__)
 PREFIX = "/api/v1/districts/<key>"
@@ -66,3 +70,31 @@ def student_mastery(key: str, sis_id: str) -> Any:
 def unmapped(key: str) -> Any:
     _, session = district_session(key)
     return jsonify(items=UnmappedItemSchema(many=True).dump(queries.unmapped_items(session)))
+
+
+@blueprint.get(f"{PREFIX}/students/<sis_id>/progress")
+def student_progress(key: str, sis_id: str) -> Any:
+    """Academic level and pace per domain, exceptions, snapshot dates and course credit."""
+    settings, session = district_session(key)
+    given = request.args.get("as_of")
+    try:
+        as_of = date.fromisoformat(given) if given else district_today(settings)
+    except ValueError:
+        abort(400, description=f"as_of must be a date YYYY-MM-DD: {given!r}")
+    try:
+        (row,) = progress.progress(session, settings, as_of, [sis_id])
+        credit = progress.credit_report(session, settings, [sis_id])
+    except DataError as exc:
+        abort(404, description=exc.message)
+    return jsonify(_iso({"as_of": as_of, **row.as_dict(), "credit": credit}))
+
+
+def _iso(value: Any) -> Any:
+    """Dates and datetimes as ISO 8601 text, everywhere in a structure."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso(v) for v in value]
+    return value

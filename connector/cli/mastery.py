@@ -122,6 +122,8 @@ def _print_record(r: dict[str, Any]) -> None:
     click.echo("")
     for step in r["steps"]:
         click.echo(f"  - {step['message']}")
+    if not r["inputs"]:
+        return
     click.echo("")
     click.echo(table(("#", "assessed", "item", "value", "DOK", "type", "status"),
                      [(n, i["assessed_at"][:10], i["label"][:40], f"{i['value']:g}", i["dok"] or "",

@@ -18,5 +18,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _plain(value: Any) -> Any:
+    """Dates and datetimes as ISO 8601 (2025-10-19T06:00:00+00:00), anything else as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    click.echo(json.dumps(data, indent=2, default=_plain, ensure_ascii=False))

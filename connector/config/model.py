@@ -13,6 +13,8 @@ from connector.mapping.alignment import EvidenceDefaults
 from connector.mapping.crosswalk import CrosswalkEntry
 from connector.mapping.normalise import ScoreConversion
 from connector.mastery.policy import MasteryPolicy
+from connector.mastery.progress import PaceRules
+from connector.mastery.rollup import RollupRule
 
 JobKind = Literal["sync", "transcripts"]
 
@@ -61,6 +63,52 @@ class MasterySettings:
 
 
 @dataclass(frozen=True)
+class RollupSettings:
+    """Which parents are rolled up from their children, and by which rule.
+
+    ``frameworks`` gives the rule for every parent in a framework; ``competencies``
+    (keyed by CASE identifier or code) overrides it for one parent. A framework with
+    no rule keeps its parents' own evidence.
+    """
+
+    frameworks: Mapping[str, RollupRule] = field(default_factory=dict)
+    competencies: Mapping[str, RollupRule] = field(default_factory=dict)
+
+    def rule_for(self, framework_key: str, identifier: str, code: str = "") -> RollupRule | None:
+        rule = self.competencies.get(identifier) or (self.competencies.get(code) if code else None)
+        return rule or self.frameworks.get(framework_key)
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    """A content area for levels and pace: its levels, lowest first, as competency patterns.
+
+    A pattern is a CASE identifier or code, or a code prefix ending in ``*``.
+    """
+
+    key: str
+    title: str
+    levels: tuple[tuple[str, tuple[str, ...]], ...]
+    graduation_level: str | None = None
+
+
+@dataclass(frozen=True)
+class CourseCredit:
+    """A course whose credit is earned by mastery; competencies default to those it assesses."""
+
+    course: str
+    credits: float = 1.0
+    competencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProgressSettings:
+    pace: PaceRules = field(default_factory=PaceRules)
+    domains: tuple[DomainConfig, ...] = ()
+    courses: tuple[CourseCredit, ...] = ()
+
+
+@dataclass(frozen=True)
 class GpaRow:
     level_code: str
     gpa: float
@@ -92,6 +140,8 @@ class DistrictConfig:
     #: Token for API calls that change records (teacher overrides); read tokens cannot.
     api_write_token: str | None = None  # an environment reference
     timezone: str = "UTC"
+    rollups: RollupSettings = field(default_factory=RollupSettings)
+    progress: ProgressSettings = field(default_factory=ProgressSettings)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from connector.config.model import (
     SourceConfig,
     TranscriptSettings,
 )
+from connector.config.progress_schemas import ProgressSchema, RollupsSchema
 from connector.config.secrets import is_env_reference
 from connector.domain.evidence import EvidenceType
 from connector.domain.framework import FrameworkKind
@@ -222,6 +223,8 @@ class DistrictFileSchema(Strict):
     frameworks = fields.List(fields.Nested(FrameworkSourceSchema), load_default=list)
     dok_patterns = fields.List(fields.String(), load_default=lambda: list(DEFAULT_DOK_PATTERNS))
     transcript = fields.Nested(TranscriptSchema, load_default=lambda: TranscriptSchema().load({}))
+    rollups = fields.Nested(RollupsSchema, load_default=lambda: RollupsSchema().load({}))
+    progress = fields.Nested(ProgressSchema, load_default=lambda: ProgressSchema().load({}))
 
     @validates("dok_patterns")
     def check_patterns(self, value: list[str], **_: Any) -> None:
@@ -243,6 +246,10 @@ class DistrictFileSchema(Strict):
         for key in set(keys):
             if keys.count(key) > 1:
                 raise ValidationError({"frameworks": [f"framework key {key!r} is listed twice"]})
+        for key in data["rollups"].frameworks:
+            if key not in keys:
+                raise ValidationError({"rollups": {"frameworks": {key: [
+                    f"no framework with key {key!r} is configured; known: {sorted(keys)}"]}}})
         for key in data["mastery"].overrides:
             if key not in keys:
                 raise ValidationError({"mastery": {"framework_overrides": {key: [
@@ -269,6 +276,8 @@ class DistrictFileSchema(Strict):
             frameworks=tuple(data["frameworks"]),
             dok_patterns=tuple(data["dok_patterns"]),
             transcript=data["transcript"],
+            rollups=data["rollups"],
+            progress=data["progress"],
         )
 
 

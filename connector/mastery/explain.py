@@ -141,6 +141,29 @@ def _override(d: Mapping[str, Any], c: _Context) -> str:
             f"(reason: {d['reason']}). The computed result is kept beside it.")
 
 
+def _rollup(d: Mapping[str, Any], c: _Context) -> str:
+    shown = []
+    for child in d["children"]:
+        if child.get("level"):
+            shown.append(f"{child['code']} {c.level(child['level'])}")
+        else:
+            shown.append(f"{child['code']} {c.scale.state_label(MasteryState(child['state']))}")
+    count = len(d["children"])
+    text = (f"Rolled up from {count} child competenc{'y' if count == 1 else 'ies'}; the parent is "
+            f"{d['description']}: " + ("; ".join(shown) or "none yet") + ".")
+    if d.get("missing"):
+        text += (f" {d['missing']} more {'has' if d['missing'] == 1 else 'have'} no record "
+                 f"yet.")
+    if d.get("outcome"):
+        text += f" {d['outcome'][0].upper()}{d['outcome'][1:]}."
+    if d.get("unmet_required"):
+        text += f" Required and not yet proficient: {', '.join(d['unmet_required'])}."
+    if d.get("direct_evidence"):
+        text += (f" {d['direct_evidence']} piece(s) of evidence aligned to this competency itself "
+                 f"are kept but do not count: its level comes from its children.")
+    return text
+
+
 RENDERERS: dict[str, Render] = {
     "evidence": _evidence,
     "superseded": _superseded,
@@ -154,6 +177,7 @@ RENDERERS: dict[str, Render] = {
     "dok_gate_met": _gate_met,
     "dok_gate_capped": _gate_capped,
     "override": _override,
+    "rollup": _rollup,
 }
 
 

@@ -25,9 +25,11 @@ from connector.domain.scale import MasteryState, ProficiencyScale
 from connector.mastery.engine import compute_mastery
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.record import override_decision, result_rows
+from connector.mastery.rollup import roll_up
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import session_district
+from connector.sync import rollups
 from connector.sync.util import chunks
 
 Pair = tuple[int, int]
@@ -56,14 +58,14 @@ def policies_by_competency(session: Session, settings: Settings) -> dict[int, Ma
 
 
 def outdated_pairs(session: Session, settings: Settings) -> set[Pair]:
-    """Pairs whose record was computed under another policy or engine version."""
-    policies = policies_by_competency(session, settings)
+    """Pairs whose record was computed under another policy, roll-up rule or engine version."""
+    versions = {cid: p.version for cid, p in policies_by_competency(session, settings).items()}
+    versions.update({cid: r.version for cid, r in rollups.hierarchy(session, settings).rules.items()})
     stale = set()
     for student_id, competency_id, policy_version, engine in session.execute(select(
             m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
             m.MasteryRecord.policy_version, m.MasteryRecord.engine_version)):
-        policy = policies.get(competency_id)
-        if engine != ENGINE_VERSION or policy is None or policy.version != policy_version:
+        if engine != ENGINE_VERSION or versions.get(competency_id) != policy_version:
             stale.add((student_id, competency_id))
     return stale
 
@@ -83,7 +85,7 @@ def pairs_of_competencies(session: Session, identifiers: Iterable[str]) -> set[P
 
 
 def all_pairs(session: Session) -> set[Pair]:
-    """Every pair with evidence, a record or an active override."""
+    """Every pair with evidence, a record or an active override (roll-ups follow their children)."""
     pairs: set[Pair] = {
         (s, c) for s, c in session.execute(
             select(m.Evidence.student_id, m.Evidence.competency_id).distinct())}
@@ -96,65 +98,120 @@ def all_pairs(session: Session) -> set[Pair]:
 
 
 def recompute(session: Session, settings: Settings, pairs: Iterable[Pair]) -> ComputeResult:
-    """Recompute these pairs and write what changed."""
+    """Recompute these pairs, then every rolled-up parent above them, and write what changed."""
+    wanted = set(pairs)
+    tree = rollups.hierarchy(session, settings)
     result = ComputeResult()
-    district_id = session_district(session)
-    now = utcnow()
+    _recompute_from_evidence(session, settings, {p for p in wanted if p[1] not in tree.rules},
+                             result)
+    _recompute_rollups(session, settings, tree, rollups.parents_to_compute(tree, wanted), result)
+    return result
+
+
+def _recompute_from_evidence(session: Session, settings: Settings, pairs: set[Pair],
+                             result: ComputeResult) -> None:
     scale = settings.district.scale
     policies = policies_by_competency(session, settings)
-    record_policy_versions(session, policies.values())
+    record_policy_versions(session, [(p.version, p.as_dict()) for p in policies.values()])
     target = dict(session.execute(select(m.Competency.id, m.Competency.target_dok)).all())
     by_student: dict[int, set[int]] = defaultdict(set)
     for student_id, competency_id in pairs:
         by_student[student_id].add(competency_id)
     for student_chunk in chunks(sorted(by_student), 200):
         evidence, ids = _read_evidence(session, student_chunk, by_student)
-        overrides = {(o.student_id, o.competency_id): o for o in session.scalars(
-            select(m.MasteryOverride).where(m.MasteryOverride.student_id.in_(student_chunk),
-                                            m.MasteryOverride.cleared_at.is_(None))
-            .order_by(m.MasteryOverride.id))}
-        existing = {(r.student_id, r.competency_id): r for r in session.scalars(
-            select(m.MasteryRecord).where(m.MasteryRecord.student_id.in_(student_chunk)))}
-        new_rows: list[dict[str, Any]] = []
+        writer = _Writer(session, student_chunk, result)
         for student_id in student_chunk:
             for competency_id in sorted(by_student[student_id]):
                 pair = (student_id, competency_id)
                 pieces = evidence.get(pair, [])
-                current = existing.get(pair)
                 policy = policies.get(competency_id)
-                override = overrides.get(pair)
+                override = writer.overrides.get(pair)
                 if policy is None or not (pieces or override):
-                    if current is not None:
-                        session.execute(delete(m.MasteryRecord).where(
-                            m.MasteryRecord.id == current.id))
-                        result.removed += 1
-                        result.changed_pairs.add(pair)
+                    writer.remove(pair)
                     continue
                 outcome = compute_mastery(pieces, scale=scale, policy=policy,
                                           target_dok=target.get(competency_id),
                                           engine_version=ENGINE_VERSION)
-                result.computed += 1
-                values = record_values(outcome, ids.get(pair, {}), scale, override)
-                digest = content_hash(values)
-                if current is None:
-                    new_rows.append({**values, "student_id": student_id, "district_id": district_id,
-                                     "competency_id": competency_id, "input_hash": digest,
-                                     "computed_at": now})
-                    result.inserted += 1
-                elif current.input_hash != digest:
-                    for name, value in values.items():
-                        setattr(current, name, value)
-                    current.input_hash = digest
-                    current.computed_at = now
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
+                writer.write(pair, record_values(outcome, ids.get(pair, {}), scale, override))
+        writer.flush()
+
+
+def _recompute_rollups(session: Session, settings: Settings, tree: rollups.Hierarchy,
+                       pairs: set[Pair], result: ComputeResult) -> None:
+    """Parents deepest first, each reading its children's records as they now stand."""
+    if not pairs:
+        return
+    scale = settings.district.scale
+    record_policy_versions(session, [(r.version, r.as_dict()) for r in tree.rules.values()])
+    for depth in sorted({tree.depth[c] for _, c in pairs}, reverse=True):
+        level = sorted(p for p in pairs if tree.depth[p[1]] == depth)
+        for chunk in chunks(level, 2000):
+            students = sorted({s for s, _ in chunk})
+            children = rollups.children_results(session, tree, students)
+            direct = rollups.direct_evidence(session, chunk)
+            writer = _Writer(session, students, result)
+            for pair in chunk:
+                student_id, parent_id = pair
+                found = [children[(student_id, c)] for c in tree.children[parent_id]
+                         if (student_id, c) in children]
+                override = writer.overrides.get(pair)
+                if not found and override is None:
+                    writer.remove(pair)
                     continue
-                result.changed_pairs.add(pair)
-        if new_rows:  # a plain executemany: no ORM objects, no ids to read back
-            session.execute(insert(m.MasteryRecord), new_rows)
-    session.flush()
-    return result
+                outcome = roll_up(found, tree.rules[parent_id], scale=scale,
+                                  engine_version=ENGINE_VERSION,
+                                  total_children=len(tree.children[parent_id]),
+                                  direct_evidence=direct.get(pair, 0))
+                writer.write(pair, record_values(outcome, {}, scale, override))
+            writer.flush()
+
+
+class _Writer:
+    """Writes one chunk's records: inserts in one executemany, updates only what changed."""
+
+    def __init__(self, session: Session, students: Iterable[int], result: ComputeResult) -> None:
+        ids = list(students)
+        self.session, self.result = session, result
+        self.district_id = session_district(session)
+        self.now = utcnow()
+        self.overrides = {(o.student_id, o.competency_id): o for o in session.scalars(
+            select(m.MasteryOverride).where(m.MasteryOverride.student_id.in_(ids),
+                                            m.MasteryOverride.cleared_at.is_(None))
+            .order_by(m.MasteryOverride.id))}
+        self.existing = {(r.student_id, r.competency_id): r for r in session.scalars(
+            select(m.MasteryRecord).where(m.MasteryRecord.student_id.in_(ids)))}
+        self.new_rows: list[dict[str, Any]] = []
+
+    def remove(self, pair: Pair) -> None:
+        current = self.existing.get(pair)
+        if current is not None:
+            self.session.execute(delete(m.MasteryRecord).where(m.MasteryRecord.id == current.id))
+            self.result.removed += 1
+            self.result.changed_pairs.add(pair)
+
+    def write(self, pair: Pair, values: dict[str, Any]) -> None:
+        self.result.computed += 1
+        digest = content_hash(values)
+        current = self.existing.get(pair)
+        if current is None:
+            self.new_rows.append({**values, "student_id": pair[0], "competency_id": pair[1],
+                                  "district_id": self.district_id, "input_hash": digest,
+                                  "computed_at": self.now})
+            self.result.inserted += 1
+        elif current.input_hash != digest:
+            for name, value in values.items():
+                setattr(current, name, value)
+            current.input_hash, current.computed_at = digest, self.now
+            self.result.updated += 1
+        else:
+            self.result.unchanged += 1
+            return
+        self.result.changed_pairs.add(pair)
+
+    def flush(self) -> None:
+        if self.new_rows:  # a plain executemany: no ORM objects, no ids to read back
+            self.session.execute(insert(m.MasteryRecord), self.new_rows)
+        self.session.flush()
 
 
 def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, set[int]]
@@ -228,14 +285,14 @@ def record_values(outcome: MasteryResult, ids: dict[str, int], scale: Proficienc
     return values
 
 
-def record_policy_versions(session: Session, policies: Iterable[MasteryPolicy]) -> None:
-    """Keep the rules behind every version a record can name."""
-    unique = {p.version: p for p in policies}
+def record_policy_versions(session: Session, versions: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Keep the rules behind every version a record can name (policies and roll-up rules)."""
+    unique = dict(versions)
     known = set(session.scalars(select(m.MasteryPolicyVersion.version).where(
         m.MasteryPolicyVersion.version.in_(list(unique)))))
-    for version, policy in sorted(unique.items()):
+    for version, definition in sorted(unique.items()):
         if version not in known:
-            session.add(m.MasteryPolicyVersion(version=version, definition=policy.as_dict()))
+            session.add(m.MasteryPolicyVersion(version=version, definition=definition))
     session.flush()
 
 

@@ -74,7 +74,7 @@ def run_job(
     # content hashes now look unchanged.
     unclean = last_status not in (None, SUCCEEDED, WITH_REJECTIONS)
     evidence_changed = unclean or previous.get("evidence") != fingerprints["evidence"]
-    scale_changed = unclean or previous.get("scale") != fingerprints["scale"]
+    scale_changed = unclean or any(previous.get(k) != fingerprints[k] for k in ("scale", "rollups"))
     dok_changed: set[str] = set()
 
     def step(name: str, body: Callable[[Session], T]) -> T | None:
@@ -128,7 +128,8 @@ def config_fingerprints(settings: Settings) -> dict[str, str]:
 
     ``evidence``: how scores become evidence (scale, sources' evidence defaults and
     conversions, crosswalk, DOK patterns). ``scale``: the levels and labels records
-    carry. Mastery policies are not here: each record names its policy version.
+    carry. ``rollups``: which parents roll up (a new rule has no records to compare
+    yet). Mastery policies are not here: each record names its policy version.
     """
     scale = settings.district.scale
     sources = [(s.key, s.kind, s.evidence, s.conversion, dict(s.options))
@@ -137,6 +138,7 @@ def config_fingerprints(settings: Settings) -> dict[str, str]:
         "evidence": content_hash([scale, sources, list(settings.crosswalk),
                                   list(settings.district.dok_patterns)]),
         "scale": content_hash(scale),
+        "rollups": content_hash(settings.district.rollups),
     }
 
 

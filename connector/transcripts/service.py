@@ -25,6 +25,7 @@ from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
 from connector.errors import DataError
 from connector.mastery.policy import policy_from_definition
+from connector.mastery.rollup import rule_from_definition
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.transcripts.build import (
@@ -65,13 +66,18 @@ def method_sentences(session: Session, settings: Settings) -> list[str]:
     definitions = {v.version: v.definition for v in session.scalars(select(m.MasteryPolicyVersion))}
     if not used or any(row[3] not in definitions for row in used):
         return _configured_sentences(session, settings)
+    rolled = [row for row in used if "rollup" in definitions[row[3]]]
+    used = [row for row in used if "rollup" not in definitions[row[3]]]
     # The policy most records use is "the" rule; frameworks and competencies that differ follow.
     counts: dict[str, int] = defaultdict(int)
     for *_, version, count in used:
         counts[version] += count
-    main = max(sorted(counts), key=lambda v: counts[v])
-    sentences = list(policy_from_definition(definitions[main]).describe(scale))
-    seen = {main}
+    sentences: list[str] = []
+    seen: set[str] = set()
+    if counts:
+        main = max(sorted(counts), key=lambda v: counts[v])
+        sentences = list(policy_from_definition(definitions[main]).describe(scale))
+        seen.add(main)
     for key, title, _kind, version, _count in sorted(used, key=lambda r: (r[0], r[3])):
         if version in seen:
             continue
@@ -79,6 +85,13 @@ def method_sentences(session: Session, settings: Settings) -> list[str]:
         described = " ".join(policy_from_definition(definitions[version]).describe(scale))
         sentences.append(f"For {title or key} (some competencies): {described}"
                          if _several(used, key) else f"For {title or key}: {described}")
+    for key, title, _kind, version, _count in sorted(rolled, key=lambda r: (r[0], r[3])):
+        if version in seen:
+            continue
+        seen.add(version)
+        rule = rule_from_definition(definitions[version])
+        sentences.append(f"In {title or key}, a competency that groups others is "
+                         f"{rule.describe('parts')}.")
     return sentences
 
 

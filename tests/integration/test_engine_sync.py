@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config.loader import load_settings
@@ -174,4 +174,52 @@ def test_changing_a_method_recomputes_exactly_the_records_it_governs(
     moved = {pair for pair in before if after[pair][1] != before[pair][1]}
     assert moved <= habits  # only habits records were rewritten (and only those that changed)
     # a rerun with the new policy recomputes nothing
+    assert _sync(factory, workspace)["mastery"]["recomputed"] == 0
+
+
+def _level(factory: sessionmaker[Session], sis_id: str, code: str) -> m.MasteryRecord:
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        return session.execute(
+            select(m.MasteryRecord).join(m.Student, m.Student.id == m.MasteryRecord.student_id)
+            .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id)
+            .where(m.Student.sourced_id == sis_id, m.Competency.human_coding_scheme == code)
+        ).scalar_one()
+
+
+def test_a_child_change_reaches_every_rolled_up_ancestor(tmp_path: Path,
+                                                        factory: sessionmaker[Session]) -> None:
+    from connector.sync.overrides import set_override
+
+    workspace = _workspace(tmp_path / "ws")
+    _sync(factory, workspace)
+    settings = load_settings(workspace / "config")
+    topic, competency = _level(factory, "S100001", "CR.MA.RP.1"), _level(factory, "S100001",
+                                                                         "CR.MA.RP")
+    assert topic.method == "rollup_all_proficient" and topic.level_code is not None
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session, session.begin():
+        set_override(session, settings, "S100001", "CR.MA.RP.1.a", level="1",
+                     reason="reassessed in conference", by="teacher-12")
+    topic, competency = _level(factory, "S100001", "CR.MA.RP.1"), _level(factory, "S100001",
+                                                                         "CR.MA.RP")
+    assert topic.level_code == "1" and competency.level_code == "1"
+    assert any(c["code"] == "CR.MA.RP.1.a" and c["level"] == "1"
+               for c in topic.decisions[0]["children"])
+
+    # Changing the framework's roll-up rule recomputes its parents and nothing else.
+    path = workspace / DISTRICT_YAML
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rollups"]["frameworks"]["math-ela"] = {"rule": "mean"}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    report = _sync(factory, workspace)
+    with tenant_session(factory, district) as session:
+        parents = session.scalar(
+            select(func.count()).select_from(m.MasteryRecord)
+            .where(m.MasteryRecord.method.like("rollup_%"))) or 0
+    assert report["evidence"]["inserted"] + report["evidence"]["updated"] == 0
+    assert 0 < report["mastery"]["updated"] <= parents
+    assert _level(factory, "S100001", "CR.MA.RP.1").method == "rollup_mean"
     assert _sync(factory, workspace)["mastery"]["recomputed"] == 0

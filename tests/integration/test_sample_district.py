@@ -31,9 +31,12 @@ from connector.sync.district import find_district
 from tests.conftest import ROOT, SampleDistrict
 
 # The sample is deterministic (seed 2026, 150 students), so these are exact.
-# Same-day scores are ordered by due date before their keys (engine 0.2.0), which moves five
-# records from the 0.1.0 figures ({"1": 196, "2": 1315, "3": 1202}).
-EXPECTED_DISTRIBUTION = {"1": 195, "2": 1313, "3": 1205, "4": 328, "insufficient_evidence": 89}
+# Learning targets and habit indicators (3,130 records: 1: 195, 2: 1313, 3: 1205, 4: 328,
+# insufficient evidence: 89) plus the measurement topics, competencies and habits rolled up
+# from them (2,681 records). Engine 0.2.0 orders same-day scores by due date before their
+# keys, which moved five target records from the 0.1.0 figures.
+EXPECTED_DISTRIBUTION = {"1": 483, "2": 2602, "3": 1949, "4": 515, "insufficient_evidence": 104,
+                         "not_yet": 158}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,9 @@ def test_first_run_counts(first_run: dict, factory: sessionmaker[Session]) -> No
     assert first_run["mastery"]["distribution"] == EXPECTED_DISTRIBUTION
     assert first_run["rejections"] == 2
     assert [fw["items"] for fw in first_run["frameworks"]] == [4, 33, 8]
-    assert first_run["push"][0]["written"] == sum(EXPECTED_DISTRIBUTION.values())
+    # Results go to the SIS for the competencies each class assesses (the learning targets and
+    # habit indicators), not for the rolled-up parents no class item aligns to.
+    assert first_run["push"][0]["written"] == 3130
 
 
 def test_rejections_name_file_row_field(first_run: dict, factory: sessionmaker[Session]) -> None:

@@ -1,0 +1,207 @@
+"""Progress reports from the store: academic levels, pace, exceptions, credit, time to proficiency.
+
+Everything here reads mastery records and calls the pure rules in
+:mod:`connector.mastery.progress`; nothing is written. Domains come from
+``progress.domains`` in district.yaml, or, when none are configured, one domain
+per top-level competency of each academic framework with levels from the CASE
+``educationLevel`` of its learning targets.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.config.model import Settings
+from connector.domain.framework import FrameworkKind
+from connector.errors import ConfigurationError, DataError
+from connector.mastery.progress import (
+    Domain,
+    DomainPace,
+    credit,
+    days_to_proficiency,
+    domain_pace,
+    exception_reasons,
+)
+from connector.persistence import models as m
+
+
+@dataclass(frozen=True)
+class Target:
+    """An academic competency that progress counts: a leaf of an academic framework."""
+
+    id: int
+    identifier: str
+    code: str
+    root: str
+    education_levels: tuple[str, ...]
+
+
+@dataclass
+class StudentProgress:
+    sis_id: str
+    name: str
+    grade: str
+    domains: list[DomainPace] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"student": self.sis_id, "name": self.name, "grade": self.grade,
+                "domains": [asdict(d) for d in self.domains], "exceptions": self.reasons}
+
+
+def targets(session: Session) -> list[Target]:
+    """Leaves of academic frameworks: what levels, pace and credit are counted in."""
+    kinds = dict(session.execute(select(m.Framework.id, m.Framework.kind)).all())
+    rows = [c for c in session.scalars(select(m.Competency).where(m.Competency.deprecated.is_(False)))
+            if (kinds.get(c.framework_id) or FrameworkKind.ACADEMIC.value)
+            == FrameworkKind.ACADEMIC.value]
+    parents = {c.parent_identifier for c in rows if c.parent_identifier}
+    return [Target(c.id, c.identifier, c.human_coding_scheme, c.root_identifier or c.identifier,
+                   tuple(str(x) for x in c.education_levels or ()))
+            for c in rows if c.identifier not in parents]
+
+
+def domains(session: Session, settings: Settings, found: Sequence[Target]) -> list[Domain]:
+    """The configured domains with patterns resolved, or one per top-level competency."""
+    configured = settings.district.progress.domains
+    if configured:
+        out = []
+        for d in configured:
+            levels = []
+            for name, patterns in d.levels:
+                ids = frozenset(t.identifier for t in found if any(_matches(t, p) for p in patterns))
+                if not ids:
+                    raise ConfigurationError(f"progress domain {d.key!r}, level {name!r}: no "
+                                             f"academic competency matches {list(patterns)}")
+                levels.append((name, ids))
+            out.append(Domain(d.key, d.title, tuple(levels), d.graduation_level))
+        return out
+    titles = dict(session.execute(select(m.Competency.identifier, m.Competency.full_statement)))
+    codes = dict(session.execute(select(m.Competency.identifier, m.Competency.human_coding_scheme)))
+    by_root: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for t in found:
+        level = min(t.education_levels, default="-")
+        by_root[t.root][level].add(t.identifier)
+    return [Domain(codes.get(root) or root, titles.get(root, root),
+                   tuple((name, frozenset(ids)) for name, ids in sorted(levels.items())))
+            for root, levels in sorted(by_root.items(), key=lambda kv: codes.get(kv[0]) or kv[0])]
+
+
+def _matches(target: Target, pattern: str) -> bool:
+    if pattern.endswith("*"):
+        return fnmatch.fnmatchcase(target.code, pattern)
+    return pattern in (target.code, target.identifier)
+
+
+def _students(session: Session, sis_ids: Sequence[str] | None) -> list[m.Student]:
+    query = select(m.Student).order_by(m.Student.sourced_id)
+    if sis_ids:
+        query = query.where(m.Student.sourced_id.in_(list(sis_ids)))
+    found = list(session.scalars(query))
+    missing = sorted(set(sis_ids or ()) - {s.sourced_id for s in found})
+    if missing:
+        raise DataError(f"no student with SIS id {', '.join(missing)}")
+    return found
+
+
+def _since(session: Session, wanted: Sequence[Target]
+           ) -> tuple[dict[int, dict[str, datetime | None]], dict[int, datetime | None]]:
+    """Per student: proficient-since by competency identifier, and the first evidence date."""
+    by_id = {t.id: t.identifier for t in wanted}
+    since: dict[int, dict[str, datetime | None]] = defaultdict(dict)
+    first: dict[int, datetime | None] = {}
+    for sid, cid, prof, start in session.execute(select(
+            m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
+            m.MasteryRecord.proficient_since, m.MasteryRecord.first_evidence_at)):
+        if cid in by_id:
+            since[sid][by_id[cid]] = prof
+            earliest = first.get(sid)
+            if start is not None and (earliest is None or start < earliest):
+                first[sid] = start
+    return since, first
+
+
+def progress(session: Session, settings: Settings, as_of: date,
+             sis_ids: Sequence[str] | None = None) -> list[StudentProgress]:
+    """Academic level and pace per domain, and the exception reasons, for each student."""
+    found = targets(session)
+    resolved = domains(session, settings, found)
+    rules = settings.district.progress.pace
+    since, first = _since(session, found)
+    out = []
+    for student in _students(session, sis_ids):
+        mine = since.get(student.id, {})
+        paces = [domain_pace(d, mine, as_of, rules) for d in resolved]
+        row = StudentProgress(student.sourced_id, f"{student.given_name} {student.family_name}",
+                              student.grade, paces)
+        row.reasons = exception_reasons(mine, paces, as_of, rules,
+                                        has_evidence=first.get(student.id) is not None)
+        out.append(row)
+    return out
+
+
+def credit_report(session: Session, settings: Settings,
+                  sis_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Course credit by mastery: every required competency proficient -> earned, with the date.
+
+    A course's required competencies are the ones configured for it, or else every
+    academic competency its classes' items are aligned to.
+    """
+    configured = {c.course: c for c in settings.district.progress.courses}
+    courses = list(session.scalars(select(m.Course).order_by(m.Course.sourced_id)))
+    if configured:
+        courses = [c for c in courses if c.sourced_id in configured or c.course_code in configured]
+    leaf_ids = {t.id: t for t in targets(session)}
+    assessed: dict[str, set[str]] = defaultdict(set)
+    for course_id, cid in session.execute(
+            select(m.ClassSection.course_sourced_id, m.Alignment.competency_id)
+            .join(m.SourceItem, m.SourceItem.class_sourced_id == m.ClassSection.sourced_id)
+            .join(m.Alignment, m.Alignment.source_item_id == m.SourceItem.id).distinct()):
+        if cid in leaf_ids:
+            assessed[course_id].add(leaf_ids[cid].identifier)
+    enrolled: dict[str, set[str]] = defaultdict(set)
+    for course_id, user in session.execute(
+            select(m.ClassSection.course_sourced_id, m.Enrollment.user_sourced_id)
+            .join(m.Enrollment, m.Enrollment.class_sourced_id == m.ClassSection.sourced_id)
+            .where(m.Enrollment.role == "student")):
+        enrolled[course_id].add(user)
+    since, _ = _since(session, list(leaf_ids.values()))
+    students = {s.sourced_id: s for s in _students(session, sis_ids)}
+    by_code = {t.code: t.identifier for t in leaf_ids.values() if t.code}
+    rows = []
+    for course in courses:
+        setting = configured.get(course.sourced_id) or configured.get(course.course_code)
+        required = ({by_code.get(c, c) for c in setting.competencies}
+                    if setting and setting.competencies else assessed.get(course.sourced_id, set()))
+        for sis_id in sorted(enrolled.get(course.sourced_id, set()) & set(students)):
+            status = credit(required, since.get(students[sis_id].id, {}))
+            rows.append({"student": sis_id, "course": course.course_code or course.sourced_id,
+                         "title": course.title, "credits": setting.credits if setting else 1.0,
+                         "earned": status.earned, "earned_on": status.earned_on,
+                         "required": len(required), "missing": len(status.missing)})
+    return rows
+
+
+def time_to_proficiency(session: Session) -> list[dict[str, Any]]:
+    """Per competency: how many students are proficient, and the days it took (median, mean)."""
+    codes = dict(session.execute(select(m.Competency.id, m.Competency.human_coding_scheme)).all())
+    days: dict[int, list[int]] = defaultdict(list)
+    for cid, first, since in session.execute(select(
+            m.MasteryRecord.competency_id, m.MasteryRecord.first_evidence_at,
+            m.MasteryRecord.proficient_since)):
+        taken = days_to_proficiency(first, since)
+        if taken is not None:
+            days[cid].append(taken)
+    return [{"competency": codes.get(cid) or cid, "proficient": len(values),
+             "median_days": round(float(statistics.median(values)), 1),
+             "mean_days": round(statistics.fmean(values), 1)}
+            for cid, values in sorted(days.items(), key=lambda kv: str(codes.get(kv[0])))]

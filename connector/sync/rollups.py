@@ -1,0 +1,110 @@
+"""Roll-up records: parents computed from their children's records, deepest first.
+
+A parent with a roll-up rule (district.yaml ``rollups``) gets its record from its
+children's records rather than from evidence aligned to it directly; such
+evidence is kept and named in the explanation. Whenever a child's record is
+recomputed, its ancestors are too, deepest first, so a learning target's new
+level reaches its measurement topic and competency in the same step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.config.model import Settings
+from connector.mastery.rollup import ChildResult, RollupRule
+from connector.persistence import models as m
+
+Pair = tuple[int, int]
+
+
+@dataclass
+class Hierarchy:
+    """The competency tree with the rule of every rolled-up parent."""
+
+    parent: dict[int, int] = field(default_factory=dict)
+    children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    depth: dict[int, int] = field(default_factory=dict)
+    rules: dict[int, RollupRule] = field(default_factory=dict)
+
+    def ancestors(self, competency_id: int) -> list[int]:
+        found = []
+        current = self.parent.get(competency_id)
+        while current is not None and current not in found:
+            found.append(current)
+            current = self.parent.get(current)
+        return found
+
+
+def hierarchy(session: Session, settings: Settings) -> Hierarchy:
+    """Parent links of the live competencies, and which parents roll up by which rule."""
+    frameworks = dict(session.execute(select(m.Framework.id, m.Framework.key)).all())
+    rows = session.execute(select(
+        m.Competency.id, m.Competency.identifier, m.Competency.human_coding_scheme,
+        m.Competency.parent_identifier, m.Competency.framework_id, m.Competency.depth,
+        m.Competency.deprecated)).all()
+    by_identifier = {r.identifier: r.id for r in rows}
+    tree = Hierarchy()
+    for r in rows:
+        tree.depth[r.id] = r.depth
+        parent = by_identifier.get(r.parent_identifier) if r.parent_identifier else None
+        if parent is not None and not r.deprecated:
+            tree.parent[r.id] = parent
+            tree.children[parent].append(r.id)
+    for r in rows:
+        if tree.children.get(r.id) and not r.deprecated:
+            rule = settings.district.rollups.rule_for(frameworks.get(r.framework_id) or "",
+                                                      r.identifier, r.human_coding_scheme)
+            if rule is not None:
+                tree.rules[r.id] = rule
+    return tree
+
+
+def parents_to_compute(tree: Hierarchy, pairs: Iterable[Pair]) -> set[Pair]:
+    """The rolled-up parents among ``pairs`` and every rolled-up ancestor of them."""
+    out: set[Pair] = set()
+    for student_id, competency_id in pairs:
+        if competency_id in tree.rules:
+            out.add((student_id, competency_id))
+        out.update((student_id, a) for a in tree.ancestors(competency_id) if a in tree.rules)
+    return out
+
+
+def children_results(session: Session, tree: Hierarchy, student_ids: Iterable[int]
+                     ) -> dict[Pair, ChildResult]:
+    """Current records of these students as roll-up inputs, keyed by (student, competency)."""
+    codes = dict(session.execute(select(m.Competency.id, m.Competency.human_coding_scheme)).all())
+    identifiers = dict(session.execute(select(m.Competency.id, m.Competency.identifier)).all())
+    out: dict[Pair, ChildResult] = {}
+    ids = sorted(set(student_ids))
+    for start in range(0, len(ids), 500):
+        for r in session.scalars(select(m.MasteryRecord).where(
+                m.MasteryRecord.student_id.in_(ids[start:start + 500]))):
+            out[(r.student_id, r.competency_id)] = ChildResult(
+                identifier=identifiers[r.competency_id], code=codes.get(r.competency_id) or "",
+                state=r.state, level_code=r.level_code, proficient=r.proficient,
+                achieved_at=r.achieved_at, proficient_since=r.proficient_since,
+                first_evidence_at=r.first_evidence_at)
+    return out
+
+
+def direct_evidence(session: Session, pairs: Iterable[Pair]) -> dict[Pair, int]:
+    """How many pieces of evidence are aligned to these parents themselves (kept, not used)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    students = sorted({s for s, _ in wanted})
+    counts: dict[Pair, int] = {}
+    for start in range(0, len(students), 500):
+        for s, c, n in session.execute(
+                select(m.Evidence.student_id, m.Evidence.competency_id, func.count())
+                .where(m.Evidence.student_id.in_(students[start:start + 500]))
+                .group_by(m.Evidence.student_id, m.Evidence.competency_id)):
+            if (s, c) in wanted:
+                counts[(s, c)] = n
+    return counts

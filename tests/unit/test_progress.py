@@ -1,0 +1,108 @@
+"""Academic levels, pace codes, exceptions, credit and time to proficiency (pure rules)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from connector.errors import MasteryError
+from connector.mastery.progress import (
+    Domain,
+    PaceRules,
+    academic_level,
+    credit,
+    days_to_proficiency,
+    domain_pace,
+    exception_reasons,
+    level_dates,
+)
+
+MATH = Domain("math", "Mathematics", (
+    ("6", frozenset({"a", "b"})), ("7", frozenset({"c", "d"})), ("8", frozenset({"e", "f"}))),
+    graduation_level="7")
+RULES = PaceRules(year_start_month=8, year_start_day=25, school_year_days=300, on_pace=1.0,
+                  can_catch_up=0.7, minimum_days=28, window_days=42)
+START = datetime(2025, 8, 25, 12, tzinfo=UTC)
+
+
+def on(day: int) -> datetime:
+    return START + timedelta(days=day)
+
+
+def test_academic_level_needs_every_lower_level() -> None:
+    assert academic_level(MATH, set()) is None
+    assert academic_level(MATH, {"a", "b", "c"}) == "6"
+    assert academic_level(MATH, {"a", "b", "c", "d", "e"}) == "7"
+    assert academic_level(MATH, {"c", "d", "e", "f"}) is None  # level 6 is not done
+
+
+def test_level_dates_are_the_last_date_needed() -> None:
+    since = {"a": on(10), "b": on(40), "c": on(20), "d": on(30)}
+    assert level_dates(MATH, since, on(100)) == (("6", on(40)), ("7", on(40)), ("8", None))
+    assert level_dates(MATH, since, on(35)) == (("6", None), ("7", None), ("8", None))
+
+
+@pytest.mark.parametrize(("mastered", "code", "label"), [
+    # 171 days of 300 -> 2 targets per level * 1 level a year * 0.57 = 1.14 expected
+    (2, 3, "on pace"), (1, 2, "can catch up"), (0, 1, "needs support")])
+def test_pace_codes_follow_the_thresholds(mastered: int, code: int, label: str) -> None:
+    since = {cid: on(5 + i) for i, cid in enumerate(["a", "b"][:mastered])}
+    pace = domain_pace(MATH, since, on(170).date(), RULES)
+    assert pace.expected_by_now == 1.14
+    assert (pace.code, pace.label) == (code, label)
+    assert pace.mastered_this_year == mastered
+
+
+def test_last_years_proficiency_counts_for_the_level_not_this_years_pace() -> None:
+    since = {"a": on(-200), "b": on(-150), "c": on(20)}
+    pace = domain_pace(MATH, since, on(149).date(), RULES)
+    assert pace.academic_level == "6" and pace.working_level == "7"
+    assert pace.mastered == 3 and pace.mastered_this_year == 1
+    assert pace.graduation_met is False
+
+
+def test_early_in_the_year_pace_is_not_judged_and_complete_domains_are_on_pace() -> None:
+    assert domain_pace(MATH, {}, on(10).date(), RULES).label == "too early to tell"
+    done = {cid: on(-30) for cid in "abcdef"}
+    pace = domain_pace(MATH, done, on(200).date(), RULES)
+    assert (pace.code, pace.label, pace.graduation_met) == (3, "complete", True)
+
+
+def test_exceptions_stalled_slowing_and_several_domains() -> None:
+    as_of = on(140).date()
+    stalled = exception_reasons({"a": on(50)}, [], as_of, RULES, has_evidence=True)
+    assert stalled and stalled[0].startswith("stalled") and "last 2025-10-14" in stalled[0]
+    # 4 in days 57-98, 1 in days 99-140: slowing, not stalled
+    since = {"a": on(60), "b": on(70), "c": on(80), "d": on(90), "e": on(120)}
+    slowing = exception_reasons(since, [], as_of, RULES, has_evidence=True)
+    assert slowing == ["slowing: 1 competencies in the last 42 days against 4 in the 42 before"]
+    behind = [domain_pace(MATH, {}, as_of, RULES), domain_pace(
+        Domain("ela", "ELA", (("6", frozenset({"x"})),)), {}, as_of, RULES)]
+    reasons = exception_reasons({"a": on(130)}, behind, as_of, RULES, has_evidence=True)
+    assert reasons == ["needs support in 2 domains: ela, math"]
+    assert exception_reasons({}, [], as_of, RULES, has_evidence=False) == []
+
+
+def test_credit_is_earned_on_the_last_required_date() -> None:
+    status = credit(["a", "b"], {"a": on(3), "b": on(9), "c": None})
+    assert status.earned and status.earned_on == on(9)
+    missing = credit(["a", "c"], {"a": on(3), "c": None})
+    assert not missing.earned and missing.missing == ("c",)
+    assert not credit([], {}).earned
+
+
+def test_days_to_proficiency() -> None:
+    assert days_to_proficiency(on(0), on(21)) == 21
+    assert days_to_proficiency(on(0), None) is None
+
+
+def test_rules_are_validated() -> None:
+    with pytest.raises(MasteryError, match="can_catch_up <= on_pace"):
+        PaceRules(on_pace=0.5, can_catch_up=0.7)
+    with pytest.raises(ValueError):
+        PaceRules(year_start_month=2, year_start_day=30)
+    with pytest.raises(MasteryError, match="graduation level '9'"):
+        Domain("x", "X", (("6", frozenset({"a"})),), graduation_level="9")
+    assert RULES.year_start(date(2026, 3, 1)) == date(2025, 8, 25)
+    assert RULES.year_start(date(2025, 8, 25)) == date(2025, 8, 25)
