@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_mastery
 import bench_sync
 import bench_transcripts
 
@@ -37,6 +38,7 @@ NOTES = [
 def main() -> None:
     rows = bench_transcripts.measure(count=200, processes=2)
     rows += bench_sync.measure([150, 1000, 3000])
+    rows += bench_mastery.measure(students=25_000, competencies=40, per_pair=10)
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, {platform.system()}")
     lines = [
@@ -44,7 +46,9 @@ def main() -> None:
         "",
         "Measured with `make bench` (`bench/run_all.py`); numbers are wall-clock on the machine",
         "named below and move by 10-20% between runs on a shared machine. Targets come from the",
-        "issues: at least 40 transcripts per second on 2 cores.",
+        "issues: at least 40 transcripts per second on 2 cores; for the mastery engine on a",
+        "25,000-student district (10 million pieces of evidence), compute within 3x of DuckDB,",
+        "a full recompute within 30 s on SQLite, a 1% change within 2% of that.",
         "",
         f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}.",
         "",

@@ -31,8 +31,8 @@ class StepSchema(Schema):
 
 
 class InputSchema(Schema):
-    key = fields.String()
     evidence_id = fields.Integer(allow_none=True)
+    key = fields.String()
     label = fields.String()
     value = fields.Float()
     assessed_at = fields.String()

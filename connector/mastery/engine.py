@@ -34,6 +34,9 @@ from connector.mastery.methods import Fit, Undetermined, fit_true_score
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.registry import ENGINE_PARAMETERS, MethodSpec, get_method
 
+#: How far past the scale a method's value must be before the record says it was held.
+HELD_TOLERANCE = 1e-9
+
 
 def order_key(order_by: str) -> Callable[[EvidencePiece], tuple[datetime, datetime, datetime, str]]:
     """Sort key for evidence: the chosen date, then the other dates, then the key.
@@ -146,7 +149,8 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         note(Decision("undetermined", {"state": raw.state.value, "reason": raw.reason, **detail}))
         return done(raw.state)
     score = round_half_up(min(max(raw, limits[0]), limits[1]))
-    clamped = not limits[0] <= raw <= limits[1]
+    # Float noise (0.9999999999999999 for a mean of ones) is not "held within the scale".
+    clamped = not limits[0] - HELD_TOLERANCE <= raw <= limits[1] + HELD_TOLERANCE
     note(Decision("method", {"score": score, **({"raw": round(raw, 6)} if clamped else {}),
                              **detail}))
     level = scale.level_for_value(score)
@@ -155,13 +159,14 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
     if policy.dok_gate and target_dok is not None and scale.is_proficient(level):
         threshold = scale.proficient.value
         qualifying = [
-            use for _, use in counted
-            if use.dok is not None and use.dok >= target_dok
+            index for index, use in enumerate(uses)
+            if use.counted and use.dok is not None and use.dok >= target_dok
             and use.evidence_type in policy.qualifying_evidence_types
             and (use.used_value if use.used_value is not None else use.value) >= threshold
         ]
         if qualifying:
-            note(Decision("dok_gate_met", {"target": target_dok, "key": qualifying[-1].key}))
+            # Decisions name inputs by position, so a stored record explains itself.
+            note(Decision("dok_gate_met", {"target": target_dok, "input": qualifying[-1]}))
         elif scale.proficient == scale.levels[0]:
             # No level below proficient to hold the student at: the record is "not yet".
             note(Decision("dok_gate_capped", {"target": target_dok, "level": None,
@@ -192,7 +197,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         for i in superseded:
             status[i] = InputStatus.SUPERSEDED
         if superseded:
-            note(Decision("superseded", {"keys": [ordered[i].key for i in superseded]}))
+            note(Decision("superseded", {"count": len(superseded)}))
     if policy.recency_days and ordered:
         newest = max(p.observed_at for p in ordered)
         since = newest - timedelta(days=policy.recency_days)

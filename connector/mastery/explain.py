@@ -28,7 +28,6 @@ class _Context:
     def __init__(self, inputs: Sequence[EvidenceUse], scale: ProficiencyScale, method: str,
                  parameters: Mapping[str, Any]) -> None:
         self.inputs = inputs
-        self.by_key = {u.key: u for u in inputs}
         self.scale = scale
         self.method = method
         self.parameters = parameters
@@ -68,7 +67,7 @@ def _evidence(_: Mapping[str, Any], c: _Context) -> str:
 
 
 def _superseded(d: Mapping[str, Any], _: _Context) -> str:
-    return (f"{len(d['keys'])} earlier attempt(s) on the same item are replaced by the "
+    return (f"{d['count']} earlier attempt(s) on the same item are replaced by the "
             f"latest attempt and do not count.")
 
 
@@ -120,8 +119,8 @@ def _level(d: Mapping[str, Any], c: _Context) -> str:
 
 
 def _gate_met(d: Mapping[str, Any], c: _Context) -> str:
-    use = c.by_key.get(d["key"])
-    shown = describe_piece(use) if use else str(d["key"])
+    index = d["input"]
+    shown = describe_piece(c.inputs[index]) if 0 <= index < len(c.inputs) else f"input {index}"
     return f"Target DOK {d['target']} is met by {shown}."
 
 

@@ -9,6 +9,7 @@ the engine would have written.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,14 +18,14 @@ from connector.domain.evidence import Decision, EvidenceUse, InputStatus, Master
 from connector.domain.scale import ProficiencyScale
 from connector.mastery.explain import render_steps
 
-#: Column order of one stored input row.
-INPUT_COLUMNS = ("key", "evidence_id", "value", "assessed_at", "dok", "type", "status",
-                 "counted_as")
+#: Column order of one stored input row. The evidence id leads to the score's natural key
+#: and item when a record is shown; the rest is what the engine saw.
+INPUT_COLUMNS = ("evidence_id", "value", "assessed_at", "dok", "type", "status", "counted_as")
 
 
 def input_rows(inputs: Sequence[EvidenceUse], ids: Mapping[str, int]) -> list[list[Any]]:
     """Inputs as compact rows, in the order the engine saw them."""
-    return [[u.key, ids.get(u.key), u.value, u.observed_at.isoformat(), u.dok, u.evidence_type,
+    return [[ids.get(u.key), u.value, u.observed_at.isoformat(), u.dok, u.evidence_type,
              u.status.value, u.used_value] for u in inputs]
 
 
@@ -36,9 +37,9 @@ def inputs_from_rows(rows: Sequence[Sequence[Any]],
                      labels: Mapping[int, str] | None = None) -> list[EvidenceUse]:
     """Rebuild the inputs; ``labels`` (evidence id -> item title) makes sentences readable."""
     labels = labels or {}
-    return [EvidenceUse(key=r[0], value=r[2], observed_at=datetime.fromisoformat(r[3]), dok=r[4],
-                        evidence_type=r[5], status=InputStatus(r[6]), used_value=r[7],
-                        label=labels.get(r[1], "") if r[1] is not None else "")
+    return [EvidenceUse(key=str(r[0]), value=r[1], observed_at=datetime.fromisoformat(r[2]),
+                        dok=r[3], evidence_type=r[4], status=InputStatus(r[5]), used_value=r[6],
+                        label=labels.get(r[0], "") if r[0] is not None else "")
             for r in rows]
 
 
@@ -65,3 +66,48 @@ def result_rows(result: MasteryResult, ids: Mapping[str, int]) -> tuple[list[lis
                                                                            list[dict[str, Any]]]:
     """Both halves of a result's explanation, ready to store."""
     return input_rows(result.inputs, ids), decision_rows(result.decisions)
+
+
+# ---- the input digest -------------------------------------------------------------------------
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def mix64(value: int) -> int:
+    """SplitMix64's finaliser: spreads every input bit over the 64 output bits."""
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & MASK
+    return value ^ (value >> 31)
+
+
+def evidence_word(content_hash: str) -> int:
+    """A piece of evidence as 64 bits: the head of its content hash (hex)."""
+    return int(content_hash[:16], 16)
+
+
+def context_word(*parts: object) -> int:
+    """What besides evidence a result depends on, as 64 bits.
+
+    That is the engine version, the policy version, the target DOK, the scale and the
+    active override.
+    """
+    text = "|".join(str(p) for p in parts)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
+
+
+def input_digest(words: Sequence[int], context: int) -> str:
+    """A digest of what a record was computed from: the evidence in the engine's order.
+
+    Equal digests mean equal inputs, and the engine is deterministic, so a record
+    whose digest has not changed is not rewritten. Position is mixed into each
+    piece, so reordering changes the digest. The batch path computes the same
+    value with numpy (``connector.mastery.batch``).
+
+    >>> input_digest([1, 2], 7) != input_digest([2, 1], 7)
+    True
+    """
+    acc = 0
+    for position, word in enumerate(words, start=1):
+        acc ^= mix64(word ^ ((position * GOLDEN) & MASK))
+    return f"{mix64(acc ^ context):016x}"

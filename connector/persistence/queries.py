@@ -30,26 +30,35 @@ def unmapped_items(session: Session) -> list[dict[str, Any]]:
 
 def evidence_labels(session: Session, evidence_ids: Iterable[int]) -> dict[int, str]:
     """Evidence id -> the title of the item it scores, for readable explanations."""
-    labels: dict[int, str] = {}
+    return {eid: title for eid, (title, _) in evidence_sources(session, evidence_ids).items()}
+
+
+def evidence_sources(session: Session, evidence_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Evidence id -> (item title, the score's natural key ``source:sourced_id``)."""
+    found: dict[int, tuple[str, str]] = {}
     ids = sorted(set(evidence_ids))
     for start in range(0, len(ids), 500):
-        labels.update((eid, title) for eid, title in session.execute(
-            select(m.Evidence.id, m.SourceItem.title)
-            .join(m.SourceItem, m.SourceItem.id == m.Evidence.source_item_id)
-            .where(m.Evidence.id.in_(ids[start:start + 500]))))
-    return labels
+        for eid, title, source, sourced_id in session.execute(
+                select(m.Evidence.id, m.SourceItem.title, m.RawScore.source_system,
+                       m.RawScore.sourced_id)
+                .join(m.RawScore, m.RawScore.id == m.Evidence.raw_score_id)
+                .join(m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id)
+                .where(m.Evidence.id.in_(ids[start:start + 500]))):
+            found[eid] = (title, f"{source}:{sourced_id}")
+    return found
 
 
 def record_evidence_ids(records: Iterable[m.MasteryRecord]) -> set[int]:
-    return {row[1] for r in records for row in r.inputs if row[1] is not None}
+    return {row[0] for r in records for row in r.inputs if row[0] is not None}
 
 
 def explained(record: m.MasteryRecord, scale: ProficiencyScale,
-              labels: Mapping[int, str]) -> dict[str, Any]:
+              labels: Mapping[int, str], keys: Mapping[int, str] | None = None) -> dict[str, Any]:
     """A record's explanation as the engine would word it, and its inputs as objects."""
     steps = explain_record(record.inputs, record.decisions, scale=scale, method=record.method,
                            parameters=record.parameters, labels=labels)
-    inputs = [dict(zip(INPUT_COLUMNS, row, strict=True)) | {"label": labels.get(row[1], "")}
+    inputs = [dict(zip(INPUT_COLUMNS, row, strict=True))
+              | {"label": labels.get(row[0], ""), "key": (keys or {}).get(row[0], "")}
               for row in record.inputs]
     return {"steps": [{"code": s.code, "message": s.message} for s in steps],
             "explanation": " ".join(s.message for s in steps), "inputs": inputs}
@@ -92,7 +101,9 @@ def student_mastery(session: Session, sis_id: str, scale: ProficiencyScale,
     if competency_id is not None:
         query = query.where(m.MasteryRecord.competency_id == competency_id)
     rows = session.execute(query).all()
-    labels = evidence_labels(session, record_evidence_ids(r for r, _, _ in rows))
+    sources = evidence_sources(session, record_evidence_ids(r for r, _, _ in rows))
+    labels = {eid: title for eid, (title, _) in sources.items()}
+    keys = {eid: key for eid, (_, key) in sources.items()}
     overrides = {o.id: o for o in session.scalars(select(m.MasteryOverride).where(
         m.MasteryOverride.student_id == student.id, m.MasteryOverride.cleared_at.is_(None)))}
     out = []
@@ -100,7 +111,7 @@ def student_mastery(session: Session, sis_id: str, scale: ProficiencyScale,
         override = overrides.get(record.override_id) if record.override_id else None
         out.append({
             **{c.key: getattr(record, c.key) for c in m.MasteryRecord.__table__.columns},
-            **explained(record, scale, labels),
+            **explained(record, scale, labels, keys),
             "competency_identifier": comp.identifier, "code": comp.human_coding_scheme,
             "statement": comp.full_statement, "framework": title,
             "target_dok": comp.target_dok, "student": sis_id,

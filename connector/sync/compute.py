@@ -24,12 +24,18 @@ from connector.domain.hashing import content_hash
 from connector.domain.scale import MasteryState, ProficiencyScale
 from connector.mastery.engine import compute_mastery
 from connector.mastery.policy import MasteryPolicy
-from connector.mastery.record import override_decision, result_rows
+from connector.mastery.record import (
+    context_word,
+    evidence_word,
+    input_digest,
+    override_decision,
+    result_rows,
+)
 from connector.mastery.rollup import roll_up
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import session_district
-from connector.sync import rollups
+from connector.sync import batch_compute, rollups
 from connector.sync.util import chunks
 
 Pair = tuple[int, int]
@@ -97,28 +103,45 @@ def all_pairs(session: Session) -> set[Pair]:
     return pairs
 
 
-def recompute(session: Session, settings: Settings, pairs: Iterable[Pair]) -> ComputeResult:
-    """Recompute these pairs, then every rolled-up parent above them, and write what changed."""
+def recompute(session: Session, settings: Settings, pairs: Iterable[Pair], *,
+              committed: bool = False) -> ComputeResult:
+    """Recompute these pairs, then every rolled-up parent above them, and write what changed.
+
+    ``committed``: the evidence read is committed (the sync's mastery step), which lets
+    the batch path read it on a faster, separate connection.
+    """
     wanted = set(pairs)
     tree = rollups.hierarchy(session, settings)
     result = ComputeResult()
     _recompute_from_evidence(session, settings, {p for p in wanted if p[1] not in tree.rules},
-                             result)
+                             result, committed)
     _recompute_rollups(session, settings, tree, rollups.parents_to_compute(tree, wanted), result)
     return result
 
 
 def _recompute_from_evidence(session: Session, settings: Settings, pairs: set[Pair],
-                             result: ComputeResult) -> None:
+                             result: ComputeResult, committed: bool) -> None:
     scale = settings.district.scale
     policies = policies_by_competency(session, settings)
     record_policy_versions(session, [(p.version, p.as_dict()) for p in policies.values()])
     target = dict(session.execute(select(m.Competency.id, m.Competency.target_dok)).all())
+    scale_hash = content_hash(scale)
+    eligible = batch_compute.eligible_pairs(session, pairs, policies)
+    if eligible:
+        counts, handled = batch_compute.recompute(session, eligible, scale=scale,
+                                                  policies=policies, target=target,
+                                                  scale_hash=scale_hash, committed=committed)
+        result.computed += counts.computed
+        result.inserted += counts.inserted
+        result.updated += counts.updated
+        result.unchanged += counts.unchanged
+        result.changed_pairs |= counts.changed
+        pairs = pairs - handled  # pairs left without evidence are removed below
     by_student: dict[int, set[int]] = defaultdict(set)
     for student_id, competency_id in pairs:
         by_student[student_id].add(competency_id)
     for student_chunk in chunks(sorted(by_student), 200):
-        evidence, ids = _read_evidence(session, student_chunk, by_student)
+        evidence, ids, words = _read_evidence(session, student_chunk, by_student)
         writer = _Writer(session, student_chunk, result)
         for student_id in student_chunk:
             for competency_id in sorted(by_student[student_id]):
@@ -132,7 +155,12 @@ def _recompute_from_evidence(session: Session, settings: Settings, pairs: set[Pa
                 outcome = compute_mastery(pieces, scale=scale, policy=policy,
                                           target_dok=target.get(competency_id),
                                           engine_version=ENGINE_VERSION)
-                writer.write(pair, record_values(outcome, ids.get(pair, {}), scale, override))
+                digest = input_digest(
+                    [words[pair][k] for k in outcome.evidence_keys],
+                    context_word(ENGINE_VERSION, policy.version, target.get(competency_id),
+                                 scale_hash, override.id if override else ""))
+                writer.write(pair, record_values(outcome, ids.get(pair, {}), scale, override),
+                             digest)
         writer.flush()
 
 
@@ -162,7 +190,8 @@ def _recompute_rollups(session: Session, settings: Settings, tree: rollups.Hiera
                                   engine_version=ENGINE_VERSION,
                                   total_children=len(tree.children[parent_id]),
                                   direct_evidence=direct.get(pair, 0))
-                writer.write(pair, record_values(outcome, {}, scale, override))
+                values = record_values(outcome, {}, scale, override)
+                writer.write(pair, values, content_hash(values))
             writer.flush()
 
 
@@ -189,9 +218,9 @@ class _Writer:
             self.result.removed += 1
             self.result.changed_pairs.add(pair)
 
-    def write(self, pair: Pair, values: dict[str, Any]) -> None:
+    def write(self, pair: Pair, values: dict[str, Any], digest: str) -> None:
+        """Insert or update ``values`` unless the stored record has the same ``digest``."""
         self.result.computed += 1
-        digest = content_hash(values)
         current = self.existing.get(pair)
         if current is None:
             self.new_rows.append({**values, "student_id": pair[0], "competency_id": pair[1],
@@ -215,19 +244,25 @@ class _Writer:
 
 
 def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, set[int]]
-                   ) -> tuple[dict[Pair, list[EvidencePiece]], dict[Pair, dict[str, int]]]:
-    """The evidence of these students on the competencies asked for, as engine input."""
+                   ) -> tuple[dict[Pair, list[EvidencePiece]], dict[Pair, dict[str, int]],
+                              dict[Pair, dict[str, int]]]:
+    """The evidence of these students on the competencies asked for, as engine input.
+
+    Also returns, per pair and by the piece's key, each piece's evidence id and its
+    64-bit word for the input digest.
+    """
     evidence: dict[Pair, list[EvidencePiece]] = defaultdict(list)
     ids: dict[Pair, dict[str, int]] = defaultdict(dict)
+    words: dict[Pair, dict[str, int]] = defaultdict(dict)
     e = m.Evidence
     rows = session.execute(
         select(e.id, e.student_id, e.competency_id, e.value, e.observed_at, e.dok,
                e.evidence_type, e.weight, e.source_item_id, e.attempt, e.submitted_at, e.due_at,
-               m.RawScore.source_system, m.RawScore.sourced_id)
+               e.content_hash, m.RawScore.source_system, m.RawScore.sourced_id)
         .join(m.RawScore, m.RawScore.id == e.raw_score_id)
         .where(e.student_id.in_(list(students))))
     for (eid, sid, cid, value, observed, dok, etype, weight, item, attempt, submitted, due,
-         source, sourced_id) in rows:
+         digest, source, sourced_id) in rows:
         if cid not in wanted[sid]:
             continue
         key = f"{source}:{sourced_id}"
@@ -236,7 +271,8 @@ def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, 
             weight=weight, item_key=str(item or ""), attempt=attempt, submitted_at=submitted,
             due_at=due))
         ids[(sid, cid)][key] = eid
-    return evidence, ids
+        words[(sid, cid)][key] = evidence_word(digest)
+    return evidence, ids, words
 
 
 def record_values(outcome: MasteryResult, ids: dict[str, int], scale: ProficiencyScale,

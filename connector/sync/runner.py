@@ -294,7 +294,8 @@ def _mastery(session: Session, settings: Settings, staged: StageResult,
         pairs |= built.affected_pairs
     if rebuild_all:
         pairs |= compute.all_pairs(session)
-    result = compute.recompute(session, settings, pairs)
+    # The evidence step committed in its own transaction: what this step reads is committed.
+    result = compute.recompute(session, settings, pairs, committed=True)
     report.mastery = {"recomputed": result.computed, "inserted": result.inserted,
                       "updated": result.updated, "unchanged": result.unchanged,
                       "removed": result.removed,

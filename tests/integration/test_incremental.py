@@ -82,7 +82,7 @@ def test_one_changed_score_flows_through_to_one_delta_result(
     after = _record(factory, "CR.MA.RP.1.a", student)
     assert after.score is not None and before.score is not None and after.score != before.score
     assert after.decisions != before.decisions
-    assert [row[1] for row in after.inputs] == [row[1] for row in before.inputs]
+    assert [row[0] for row in after.inputs] == [row[0] for row in before.inputs]
     push = second.push[0]
     # The student is in one math class, and CR.MA.RP.1.a is reported there: one result at most.
     assert push["written"] == (0 if after.level_code == before.level_code else 1)
