@@ -1,4 +1,4 @@
-"""``connector reports``: exceptions, pace and academic levels, credit, time to proficiency."""
+"""``connector reports``: exceptions, pace, snapshots, summaries, credit, time to proficiency."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import click
 
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
-from connector.sync.progress import credit_report, progress, time_to_proficiency
+from connector.sync.progress import (
+    content_summary,
+    credit_report,
+    progress,
+    time_to_proficiency,
+)
 from connector.transcripts.service import district_today
 
 
@@ -94,6 +99,29 @@ def reports_snapshot(ctx: CliContext, sis_id: str, as_of: str | None, as_json: b
 def _cell(levels: tuple[tuple[str, object], ...], name: str) -> str:
     when = dict(levels).get(name, "")
     return when.date().isoformat() if hasattr(when, "date") else ("" if when == "" else "-")
+
+
+@reports.command("summary")
+@AS_OF
+@click.option("--student", "students", multiple=True, help="SIS id (repeatable); default all.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def reports_summary(ctx: CliContext, as_of: str | None, students: tuple[str, ...],
+                    as_json: bool) -> None:
+    """Content-area summary: targets at each level or state per domain, and graduation status."""
+    day = _as_of(ctx, as_of)
+    with ctx.session() as session:
+        rows = content_summary(session, ctx.settings, day, list(students) or None)
+    if as_json:
+        echo_json({"as_of": day, "rows": rows})
+        return
+    click.echo(table(("student", "domain", "level", "proficient", "by level or state",
+                      "graduation"),
+                     [(r["student"], r["domain"], r["academic_level"] or "-",
+                       f"{r['proficient']}/{r['targets']}",
+                       ", ".join(f"{k}: {v}" for k, v in r["counts"].items()),
+                       "-" if r["graduation_met"] is None else
+                       "met" if r["graduation_met"] else "not yet") for r in rows]))
 
 
 @reports.command("credit")

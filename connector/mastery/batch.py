@@ -114,7 +114,12 @@ def engine_order(cols: Columns, order_by: str) -> Array:
     first, second, third = {"submitted": (cols.submitted, cols.assessed, cols.due),
                             "due": (cols.due, cols.assessed, cols.submitted)}.get(
         order_by, (cols.assessed, cols.submitted, cols.due))
-    order = np.lexsort((third, second, first, cols.pair))
+    # Dates a source does not have equal the assessed date: they cannot reorder anything.
+    later = [k for k in (second, third) if not np.array_equal(k, first)]
+    if _ascending(cols.pair, first, later):  # rows usually arrive in order already
+        order = np.arange(len(cols.pair))
+    else:
+        order = np.lexsort((*reversed(later), first, cols.pair))
     # Rows equal on pair and all three dates are put in key order (rare outside date-only data).
     p, a, b, c = cols.pair[order], first[order], second[order], third[order]
     same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1]) & (c[1:] == c[:-1])
@@ -122,10 +127,34 @@ def engine_order(cols: Columns, order_by: str) -> Array:
         run_start = np.flatnonzero(np.r_[True, ~same])
         run_id = np.repeat(np.arange(len(run_start)), np.diff(np.r_[run_start, len(order)]))
         tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
-        keys = keys_at(cols.key, order[tied])
-        within = np.lexsort((keys, run_id[tied]))
+        within = np.lexsort((keys_at(cols.key, order[tied]), run_id[tied]))
         order[tied] = order[tied][within]
     return order
+
+
+def _ascending(pair: Array, first: Array, keys: list[Array]) -> bool:
+    """Whether rows are already sorted by pair, then date, then ``keys``.
+
+    ``keys`` are the remaining dates, most significant first.
+    """
+    if len(pair) < 2:
+        return True
+    step = np.diff(pair)
+    if (step < 0).any():
+        return False
+    same = step == 0
+    later = np.diff(first)
+    if (same & (later < 0)).any():
+        return False
+    tied = same & (later == 0)
+    for key in keys:
+        if not tied.any():
+            return True
+        more = np.diff(key)
+        if (tied & (more < 0)).any():
+            return False
+        tied &= more == 0
+    return True
 
 
 def round_half_up(values: Array) -> Array:

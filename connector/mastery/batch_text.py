@@ -37,9 +37,9 @@ def _distinct(values: Array, format_: Any) -> Array:
     """``format_`` applied to each distinct value once, spread back over ``values``."""
     if not len(values):
         return np.zeros(0, dtype=_S)
-    unique, which = np.unique(values, return_inverse=True)
+    unique = np.unique(values)
     formatted: Array = format_(unique)
-    return formatted[which.reshape(-1)]
+    return formatted[np.searchsorted(unique, values)]
 
 
 def iso_utc(micros: Array) -> Array:
@@ -52,8 +52,10 @@ def iso_utc(micros: Array) -> Array:
 
 def sql_datetime(micros: Array) -> Array:
     """Instants in the text form SQLite stores them in ('2025-09-05 14:00:00.000000')."""
-    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").astype(_S)
-    return np.strings.replace(text, "T", " ")
+    def format_(unique: Array) -> Array:
+        text = np.datetime_as_string(unique.astype("datetime64[us]"), unit="us").astype(_S)
+        return np.strings.replace(text, "T", " ")
+    return _distinct(micros, format_)
 
 
 @dataclass

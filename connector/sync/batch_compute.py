@@ -42,6 +42,7 @@ class Counts:
 
     def __init__(self) -> None:
         self.computed = self.inserted = self.updated = self.unchanged = 0
+        self.codes: set[int] = set()  # pair codes of the records written
         self.changed: set[Pair] = set()
 
 
@@ -65,7 +66,7 @@ def recompute(session: Session, pairs: set[Pair], *, scale: ProficiencyScale,
     it on a separate, faster connection (see :mod:`connector.sync.bulk_io`).
     """
     counts = Counts()
-    handled: set[Pair] = set()
+    handled: set[int] = set()  # pair codes
     district_id = session_district(session)
     wanted = np.array(sorted(s * SHIFT + c for s, c in pairs), dtype=np.int64)
     for table in _reads(session, district_id, pairs, committed):
@@ -77,8 +78,16 @@ def recompute(session: Session, pairs: set[Pair], *, scale: ProficiencyScale,
                                            row_words[rows])
         if not len(cols):
             continue
-        students = sorted(set((cols.pair // SHIFT).tolist()))
-        existing = bulk_io.existing(session, district_id, students)
+        present = np.unique(cols.pair)
+        students = sorted(set((present // SHIFT).tolist()))
+        listed = None if len(pairs) > PAIRS_BY_LIST else [
+            (code // SHIFT, code % SHIFT) for code in present.tolist()]
+        existing = bulk_io.existing(session, district_id, students, listed)
+        known = np.array(sorted(s * SHIFT + c for s, c in existing), dtype=np.int64)
+        known_id = np.array([existing[(k // SHIFT, k % SHIFT)][0] for k in known.tolist()],
+                            dtype=np.int64)
+        known_digest = np.array([existing[(k // SHIFT, k % SHIFT)][1] for k in known.tolist()],
+                                dtype=object)
         postgres = session.get_bind().dialect.name == "postgresql"
         now = utcnow()
         stamp = now.isoformat() if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -92,22 +101,19 @@ def recompute(session: Session, pairs: set[Pair], *, scale: ProficiencyScale,
                                 target_dok=target.get(competency_id))
             digests = batch.digests(out, row_words[rows], context_word(
                 ENGINE_VERSION, policy.version, target.get(competency_id), scale_hash, ""))
-            write = np.zeros(len(out.pairs), dtype=bool)
-            for i, code in enumerate(out.pairs.tolist()):
-                pair = (code // SHIFT, code % SHIFT)
-                handled.add(pair)
-                current = existing.get(pair)
-                if current is not None and current[1] == digests[i]:
-                    counts.unchanged += 1
-                    continue
-                write[i] = True
-                counts.changed.add(pair)
-                if current is None:
-                    counts.inserted += 1
-                else:
-                    counts.updated += 1
-                    replaced.append(current[0])
+            handled.update(out.pairs.tolist())
+            at = np.searchsorted(known, out.pairs)
+            found = at < len(known)
+            found[found] = known[at[found]] == out.pairs[found]
+            same = found.copy()
+            same[found] = known_digest[at[found]] == np.array(digests, dtype=object)[found]
+            write = ~same
             counts.computed += len(out.pairs)
+            counts.unchanged += int(same.sum())
+            counts.inserted += int((~found).sum())
+            counts.updated += int((found & ~same).sum())
+            replaced += known_id[at[found & ~same]].tolist()
+            counts.codes.update(out.pairs[write].tolist())
             if write.any():
                 text = batch_text.record_text(out, sub, scale=scale, policy=policy,
                                               target_dok=target.get(competency_id))
@@ -116,7 +122,8 @@ def recompute(session: Session, pairs: set[Pair], *, scale: ProficiencyScale,
                                                postgres)
         bulk_io.write(session, district_id, inserts, replaced)
     session.flush()
-    return counts, handled
+    counts.changed = {(code // SHIFT, code % SHIFT) for code in counts.codes}
+    return counts, {(code // SHIFT, code % SHIFT) for code in handled}
 
 
 def _reads(session: Session, district_id: int, pairs: set[Pair], committed: bool

@@ -47,7 +47,7 @@ _COLUMNS = ("id", "student_id", "competency_id", "value", "observed_at", "submit
             "due_at", "dok", "evidence_type", "weight", "content_hash", "key")
 
 
-def _select(where: str, postgres: bool) -> str:
+def _select(where: str, postgres: bool, source: str = "evidence e") -> str:
     def moment(column: str) -> str:
         return (f"CAST(EXTRACT(EPOCH FROM e.{column}) * 1000000 AS BIGINT)" if postgres
                 else f"e.{column}")
@@ -55,15 +55,22 @@ def _select(where: str, postgres: bool) -> str:
             f" {moment('submitted_at')}, {moment('due_at')}, COALESCE(e.dok, 0) AS dok,"
             " e.evidence_type, e.weight, e.content_hash,"
             " r.source_system || ':' || r.sourced_id AS key"
-            " FROM evidence e JOIN raw_score r ON r.id = e.raw_score_id"
+            f" FROM {source} JOIN raw_score r ON r.id = e.raw_score_id"
             f" WHERE {where}")
 
 
 def read_pairs(session: Session, district_id: int, pairs: Sequence[Pair]) -> pa.Table | None:
-    """The evidence of these pairs, read in the session (inside its transaction)."""
+    """The evidence of these pairs, read in the session (inside its transaction).
+
+    The pairs drive the join (``CROSS JOIN`` keeps that order in SQLite), so each is
+    one lookup in the (student, competency) index rather than a scan of the district.
+    """
     values = ",".join(f"({int(s)},{int(c)})" for s, c in pairs)
-    return _read_in_session(session, f"e.district_id = {int(district_id)} AND"
-                                     f" (e.student_id, e.competency_id) IN (VALUES {values})")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    select = _select(f"e.student_id = wanted.s AND e.competency_id = wanted.c"
+                     f" AND e.district_id = {int(district_id)}", postgres,
+                     source="wanted CROSS JOIN evidence e")
+    return _read_in_session(session, f"WITH wanted(s, c) AS (VALUES {values}) {select}")
 
 
 def read_ranges(session: Session, district_id: int, ranges: Sequence[tuple[int, int]], *,
@@ -75,22 +82,30 @@ def read_ranges(session: Session, district_id: int, ranges: Sequence[tuple[int, 
     if bind.dialect.name == "sqlite" and committed and database and database != ":memory:":
         yield from _helper(database, district_id, ranges)
         return
+    postgres = bind.dialect.name == "postgresql"
     for first, last in ranges:
-        where = (f"e.district_id = {int(district_id)} AND e.student_id BETWEEN {int(first)}"
+        # "+e.district_id": SQLite must range over the student index, not scan the district's.
+        where = (f"+e.district_id = {int(district_id)} AND e.student_id BETWEEN {int(first)}"
                  f" AND {int(last)}")
-        table = _read_in_session(session, where)
+        table = _read_in_session(session, _select(where, postgres))
         if table is not None:
             yield table
 
 
-def _read_in_session(session: Session, where: str) -> pa.Table | None:
+def _read_in_session(session: Session, select: str) -> pa.Table | None:
     if session.get_bind().dialect.name == "postgresql":
-        return _read_copy(session, _select(where, postgres=True))
-    rows = session.execute(text(_select(where, postgres=False))).all()
+        return _read_copy(session, select)
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        rows = cursor.execute(select).fetchall()
+    finally:
+        cursor.close()
     if not rows:
         return None
     cols = list(zip(*rows, strict=True))
-    return pa.table({name: pa.array([None if v is None else str(v) for v in col])
+    return pa.table({name: pa.array(col, type=pa.string())
                      if name in ("observed_at", "submitted_at", "due_at") else pa.array(col)
                      for name, col in zip(_COLUMNS, cols, strict=True)})
 
@@ -238,10 +253,20 @@ def _words(hashes: pa.ChunkedArray) -> Array:
     return np.concatenate(out) if out else np.zeros(0, dtype=np.uint64)
 
 
-def existing(session: Session, district_id: int, students: Sequence[int]
-             ) -> dict[Pair, tuple[int, str]]:
-    """(record id, input digest) of the records these students already have."""
+def existing(session: Session, district_id: int, students: Sequence[int],
+             pairs: Sequence[Pair] | None = None) -> dict[Pair, tuple[int, str]]:
+    """(record id, input digest) of the records of these students, or only of these pairs."""
     found: dict[Pair, tuple[int, str]] = {}
+    if pairs is not None:
+        for start in range(0, len(pairs), 5000):
+            values = ",".join(f"({int(s)},{int(c)})" for s, c in pairs[start:start + 5000])
+            rows = session.execute(text(
+                f"WITH wanted(s, c) AS (VALUES {values}) SELECT m.id, m.student_id,"
+                " m.competency_id, m.input_hash FROM wanted CROSS JOIN mastery_record m"
+                " WHERE m.student_id = wanted.s AND m.competency_id = wanted.c"
+                " AND m.district_id = :district"), {"district": district_id})
+            found.update(((s, c), (rid, digest)) for rid, s, c, digest in rows)
+        return found
     statement = text(
         "SELECT id, student_id, competency_id, input_hash FROM mastery_record"
         " WHERE district_id = :district AND student_id IN :students"
@@ -268,17 +293,18 @@ def record_rows(district_id: int, method: str, policy_version: str, engine_versi
     """The rows to insert for the pairs where ``keep`` is true, in RECORD_COLUMNS order."""
     def moments(micros: Array) -> list[str | None]:
         shown = (sql_datetime(micros).tolist() if not postgres else
-                 np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist())
-        suffix = "+00:00" if postgres else ""
-        return [None if m < 0 else f"{t}{suffix}" for m, t in zip(micros.tolist(), shown,
-                                                                     strict=True)]
-    first, since, achieved = (moments(records.first), moments(records.since),
-                              moments(records.achieved))
+                 [None if t is None else t.replace(" ", "T") + "+00:00"
+                  for t in sql_datetime(micros).tolist()])
+        return [None if m < 0 else t for m, t in zip(micros.tolist(), shown, strict=True)]
     chosen = np.flatnonzero(keep)
-    pairs = records.pairs[chosen]
+    everything = len(chosen) == len(keep)
 
-    def pick(values: Sequence[Any]) -> list[Any]:
-        return [values[i] for i in chosen.tolist()]
+    def pick(values: Sequence[Any]) -> Sequence[Any]:
+        return values if everything else [values[i] for i in chosen.tolist()]
+
+    def moments_of(micros: Array) -> list[str | None]:
+        return moments(micros if everything else micros[chosen])
+    pairs = records.pairs[chosen]
     state, code, score = pick(records.state), pick(records.level_code), pick(records.score)
     n = len(chosen)
     return list(zip([district_id] * n, (pairs // SHIFT).tolist(), (pairs % SHIFT).tolist(),
@@ -286,8 +312,8 @@ def record_rows(district_id: int, method: str, policy_version: str, engine_versi
                     state, code, score, [None] * n, [method] * n, [records.parameters] * n,
                     pick(records.inputs), pick(records.decisions), pick(records.evidence_count),
                     pick(records.highest_dok), [engine_version] * n, [policy_version] * n,
-                    pick(first), pick(since), pick(achieved), [now] * n, pick(digests),
-                    strict=True))
+                    moments_of(records.first), moments_of(records.since),
+                    moments_of(records.achieved), [now] * n, pick(digests), strict=True))
 
 
 def write(session: Session, district_id: int, rows: list[tuple[Any, ...]],

@@ -25,7 +25,8 @@ SELECT = (
     "SELECT e.id, e.student_id, e.competency_id, CAST(e.value AS REAL), e.observed_at,"
     " COALESCE(e.submitted_at, ''), COALESCE(e.due_at, ''), COALESCE(e.dok, 0),"
     " e.evidence_type, CAST(e.weight AS REAL), substr(e.content_hash, 1, 16) FROM evidence e"
-    " WHERE e.district_id = {district} AND e.student_id BETWEEN {first} AND {last}")
+    # "+e.district_id": SQLite must range over the student index, not scan the district's.
+    " WHERE +e.district_id = {district} AND e.student_id BETWEEN {first} AND {last}")
 NAMES = ("id", "student_id", "competency_id", "value", "observed_at", "submitted_at", "due_at",
          "dok", "evidence_type", "weight", "content_hash")
 

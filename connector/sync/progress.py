@@ -205,3 +205,33 @@ def time_to_proficiency(session: Session) -> list[dict[str, Any]]:
              "median_days": round(float(statistics.median(values)), 1),
              "mean_days": round(statistics.fmean(values), 1)}
             for cid, values in sorted(days.items(), key=lambda kv: str(codes.get(kv[0])))]
+
+
+def content_summary(session: Session, settings: Settings, as_of: date,
+                    sis_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Per student and domain: how many targets sit at each level or state, and the academic level.
+
+    The summary a report card or a student-led conference starts from: counts, not
+    averages, so "not yet" stays visible as a state.
+    """
+    found = targets(session)
+    resolved = domains(session, settings, found)
+    by_identifier = {t.identifier: t.id for t in found}
+    records: dict[tuple[int, int], str] = {}
+    for sid, cid, state, level in session.execute(select(
+            m.MasteryRecord.student_id, m.MasteryRecord.competency_id, m.MasteryRecord.state,
+            m.MasteryRecord.level_code)):
+        records[(sid, cid)] = level if state == "level" and level else state
+    rows = {p.sis_id: p for p in progress(session, settings, as_of, sis_ids)}
+    out = []
+    for student in _students(session, sis_ids):
+        for domain, pace in zip(resolved, rows[student.sourced_id].domains, strict=True):
+            counts: dict[str, int] = defaultdict(int)
+            for identifier in domain.competencies:
+                counts[records.get((student.id, by_identifier[identifier]), "no_evidence")] += 1
+            out.append({"student": student.sourced_id, "grade": student.grade,
+                        "domain": domain.key, "title": domain.title,
+                        "academic_level": pace.academic_level, "proficient": pace.mastered,
+                        "targets": pace.total, "counts": dict(sorted(counts.items())),
+                        "graduation_met": pace.graduation_met})
+    return out

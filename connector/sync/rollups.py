@@ -68,6 +68,8 @@ def hierarchy(session: Session, settings: Settings) -> Hierarchy:
 def parents_to_compute(tree: Hierarchy, pairs: Iterable[Pair]) -> set[Pair]:
     """The rolled-up parents among ``pairs`` and every rolled-up ancestor of them."""
     out: set[Pair] = set()
+    if not tree.rules:
+        return out
     for student_id, competency_id in pairs:
         if competency_id in tree.rules:
             out.add((student_id, competency_id))

@@ -138,3 +138,17 @@ def test_api_progress(client: FlaskClient) -> None:
     assert {c["course"] for c in body["credit"]} == {"MA06", "ELA06"}
     assert client.get(f"{base}/S100001/progress?as_of=soon", headers=auth).status_code == 400
     assert client.get(f"{base}/S0/progress", headers=auth).status_code == 404
+
+
+def test_content_summary_counts_every_target_once(sample_district: SampleDistrict,
+                                                  module_db_url: str) -> None:
+    result = run(sample_district, module_db_url, "summary", "--student", "S100001", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert {r["domain"] for r in rows} == {"math", "ela"}
+    for row in rows:
+        assert sum(row["counts"].values()) == row["targets"]
+        assert row["proficient"] == row["counts"].get("3", 0) + row["counts"].get("4", 0)
+        assert row["graduation_met"] in (True, False)
+    text = run(sample_district, module_db_url, "summary", "--student", "S100001")
+    assert "S100001" in text.output and "math" in text.output
