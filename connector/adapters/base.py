@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +21,12 @@ from connector.domain.records import Record
 from connector.errors import Rejection
 
 PathResolver = Callable[[str], Path]
+#: (environment reference, what it is for) -> the secret's value, looked up when needed.
+SecretResolver = Callable[[str, str], str]
+
+
+def _no_secrets(reference: str, purpose: str) -> str:
+    raise LookupError(f"{purpose}: this adapter was not given a way to read secrets")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class AdapterContext:
 
     resolve_path: PathResolver
     timezone: str = "UTC"
+    resolve_secret: SecretResolver = _no_secrets
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,14 @@ class SourceAdapter(ABC):
         """A cheap description of the input (paths, sizes) for the run report."""
         return ""
 
+    def resume_from(self, cursor: Mapping[str, Any]) -> None:
+        """Where the last complete read ended; incremental sources start from there."""
+        return None
+
+    def cursor(self) -> Mapping[str, Any]:
+        """Where this read ended, saved by the shell only if the read completed cleanly."""
+        return {}
+
 
 @dataclass(frozen=True)
 class OutboundLineItem:
@@ -75,6 +90,11 @@ class OutboundLineItem:
     result_value_max: float
     assign_date: datetime
     due_date: datetime
+    #: For SIS APIs that key sections by course and session (Ed-Fi).
+    competency_code: str = ""
+    course_code: str = ""
+    term_title: str = ""
+    term_school_year: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +111,10 @@ class OutboundResult:
     score_date: datetime
     comment: str
     payload_hash: str
+    level_code: str = ""
+    state: str = ""
+    #: When the student joined the class (Ed-Fi keys a section association by it).
+    enrollment_begin: date | None = None
 
 
 @dataclass(frozen=True)

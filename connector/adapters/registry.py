@@ -14,9 +14,12 @@ from connector.errors import ConfigurationError
 SOURCES = {
     "oneroster_csv": "connector.adapters.sources.oneroster_csv:OneRosterCsvSource",
     "adaptive_csv": "connector.adapters.sources.adaptive_csv:AdaptiveCsvSource",
+    "oneroster_rest": "connector.adapters.sources.oneroster_rest:OneRosterRestSource",
 }
 DESTINATIONS = {
     "oneroster_csv_results": "connector.adapters.destinations.oneroster_csv:OneRosterCsvResults",
+    "oneroster_rest": "connector.adapters.destinations.oneroster_rest:OneRosterRestDestination",
+    "edfi": "connector.adapters.destinations.edfi:EdFiDestination",
 }
 
 

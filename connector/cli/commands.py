@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from connector.cli.context import CliContext, pass_context
 from connector.cli.mastery import mastery
 from connector.cli.output import echo_json, table
+from connector.cli.push import push
 from connector.cli.reports import reports
 from connector.config.loader import validate
 from connector.domain.framework import FrameworkKind
@@ -320,5 +321,5 @@ def serve(ctx: CliContext, host: str, port: int) -> None:
     app.run(host=host, port=port)
 
 
-ALL = [db, config, framework, sync, runs, mapping, mastery, reports, transcripts, sample, demo,
-       scheduler, serve]
+ALL = [db, config, framework, sync, runs, mapping, mastery, reports, push, transcripts, sample,
+       demo, scheduler, serve]

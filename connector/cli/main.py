@@ -72,3 +72,7 @@ def main() -> None:
 
 
 __all__ = ["CliContext", "cli", "main"]
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from connector.adapters.options import SecretRef
 from connector.config.model import (
     DestinationConfig,
     DistrictConfig,
@@ -32,7 +33,6 @@ from connector.config.model import (
     TranscriptSettings,
 )
 from connector.config.progress_schemas import ProgressSchema, RollupsSchema
-from connector.config.secrets import is_env_reference
 from connector.domain.evidence import EvidenceType
 from connector.domain.framework import FrameworkKind
 from connector.domain.scale import DEFAULT_STATE_LABELS, Level, ProficiencyScale
@@ -49,19 +49,6 @@ EVIDENCE_TYPES = [t.value for t in EvidenceType]
 class Strict(Schema):
     class Meta:
         unknown = RAISE
-
-
-class SecretRef(fields.String):
-    """A secret: must be an environment reference; shown masked."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = str(super()._deserialize(value, attr, data, **kwargs))
-        if not is_env_reference(text):
-            raise ValidationError(
-                "secrets must be environment references like ${DISTRICT_API_TOKEN}; "
-                "never put the value itself in a config file"
-            )
-        return text
 
 
 class LevelSchema(Strict):

@@ -10,15 +10,11 @@ from __future__ import annotations
 import os
 import re
 
+from connector.adapters.options import ENV_REF
 from connector.errors import ConfigurationError
 
-ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ANY_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MASK = "********"
-
-
-def is_env_reference(value: object) -> bool:
-    return isinstance(value, str) and bool(ENV_REF.match(value.strip()))
 
 
 def resolve_secret(reference: str, *, purpose: str) -> str:

@@ -108,6 +108,8 @@ class Enrollment:
     primary: bool | None = None
     begin_date: date | None = None
     end_date: date | None = None
+    #: The source asked for this enrollment to be removed (OneRoster "tobedeleted").
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

@@ -358,6 +358,9 @@ class SourceSystem(TenantMixin, Base):
     key: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255), default="")
+    #: Where an incremental source resumes (e.g. the newest dateLastModified per resource),
+    #: saved only after a read that finished without errors.
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class SourceItem(Sourced, Base):
@@ -597,6 +600,54 @@ class PushLedger(TenantMixin, Base):
     pushed_at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id", ondelete="SET NULL"))
     location: Mapped[str] = mapped_column(Text, default="")
+    #: For API destinations: the resource and the id the API addresses the record by.
+    resource: Mapped[str] = mapped_column(String(60), default="")
+    remote_id: Mapped[str] = mapped_column(Text, default="")
+
+
+class PushRun(TenantMixin, Base):
+    """One push to, or restore of, an API destination: who started it and how it ended."""
+
+    __tablename__ = "push_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    destination: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))  # push | restore
+    actor: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(30), default="running")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: For a restore: the push run whose before-images it put back.
+    restores_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_run.id", ondelete="SET NULL"))
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class PushAudit(TenantMixin, Base):
+    """Every record a push touched: the state before, what was sent, the state after.
+
+    The row is written with its before-image *before* the write goes out, so a
+    push killed mid-write still leaves what is needed to put the record back.
+    """
+
+    __tablename__ = "push_audit"
+    __table_args__ = (Index("ix_push_audit_run_seq", "run_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("push_run.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    resource: Mapped[str] = mapped_column(String(60))
+    record_key: Mapped[str] = mapped_column(String(255))
+    remote_id: Mapped[str] = mapped_column(Text)  # Ed-Fi: the natural key, which can be long
+    action: Mapped[str] = mapped_column(String(20))  # create | update | delete | restore
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sent: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: pending (before-image kept, write not confirmed) | ok | rejected | mismatch | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 TENANT_MODELS = tuple(

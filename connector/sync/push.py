@@ -11,14 +11,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.adapters.base import (
-    AdapterContext,
     OutboundLineItem,
     OutboundResult,
     PushPlan,
@@ -30,6 +29,7 @@ from connector.domain.hashing import content_hash
 from connector.domain.scale import MasteryState
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
+from connector.sync.util import adapter_context
 
 
 @dataclass
@@ -63,11 +63,14 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
     classes = {c.sourced_id: c for c in session.scalars(select(m.ClassSection))}
     sessions = {s.sourced_id: s for s in session.scalars(select(m.AcademicSession))}
     students = dict(session.execute(select(m.Student.sourced_id, m.Student.id)).all())
+    courses = dict(session.execute(select(m.Course.sourced_id, m.Course.course_code)).all())
     roster: dict[str, list[str]] = defaultdict(list)
-    for class_id, user in session.execute(select(m.Enrollment.class_sourced_id,
-                                                 m.Enrollment.user_sourced_id)
-                                          .where(m.Enrollment.role == "student")):
+    joined: dict[tuple[str, str], date | None] = {}
+    for class_id, user, begin in session.execute(
+            select(m.Enrollment.class_sourced_id, m.Enrollment.user_sourced_id,
+                   m.Enrollment.begin_date).where(m.Enrollment.role == "student")):
         roster[class_id].append(user)
+        joined[(class_id, user)] = begin
     records = {(r.student_id, r.competency_id): r for r in session.scalars(select(m.MasteryRecord))}
 
     out: list[OutboundResult] = []
@@ -94,6 +97,10 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                 result_value_max=scale.max_value,
                 assign_date=start or datetime(1970, 1, 1, tzinfo=UTC),
                 due_date=end or start or datetime(1970, 1, 1, tzinfo=UTC),
+                competency_code=comp.human_coding_scheme or "",
+                course_code=courses.get(section.course_sourced_id) or "",
+                term_title=term.title if term else "",
+                term_school_year=(term.school_year or "") if term else "",
             )
             for user in sorted(set(roster.get(class_id, []))):
                 record = records.get((students.get(user, -1), competency_id))
@@ -124,6 +131,10 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                     score_date=score_date,
                     comment="",
                     payload_hash=content_hash(payload),
+                    level_code=record.level_code or "",
+                    state=record.state,
+                    enrollment_begin=joined.get((class_id, user)) or (
+                        term.start_date if term else None),
                 ))
     return out
 
@@ -145,7 +156,7 @@ def push_destination(
                     source_system_name=f"mastery-connector ({settings.district.name})")
     adapter = destination_class(destination.kind)(
         destination.key, destination.options,
-        AdapterContext(settings.resolve_path, settings.district.timezone))
+        adapter_context(settings))
     outcome = adapter.push(plan)
     by_key = {r.record_key: r for r in changed}
     now = utcnow()

@@ -12,12 +12,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.adapters.base import AdapterContext, Envelope, SourceAdapter
+from connector.adapters.base import Envelope, SourceAdapter
 from connector.adapters.registry import source_class
 from connector.config.model import JobConfig, Settings
 from connector.config.secrets import resolve_secret
@@ -26,13 +26,14 @@ from connector.errors import ConfigurationError, ConnectorError, Rejection
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
-from connector.sync import compute, evidence
+from connector.sync import compute, evidence, safe_push
 from connector.sync.align import AlignResult, align_items
 from connector.sync.district import ensure_district
 from connector.sync.framework_import import fetch_package, import_framework
 from connector.sync.push import push_destination
 from connector.sync.report import FAILED, SUCCEEDED, WITH_REJECTIONS, RunReport
 from connector.sync.staging import StageResult, stage_batch
+from connector.sync.util import adapter_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,7 +115,10 @@ def run_job(
                                 rebuild_all=scale_changed, dok_changed=dok_changed,
                                 report=report))
         for key in job.destinations:
-            step(f"push {key}", partial(_push, settings=settings, key=key, report=report))
+            if safe_push.is_record_destination(settings, key):
+                _push_records(factory, district_id, settings, key, job.key, report)
+            else:
+                step(f"push {key}", partial(_push, settings=settings, key=key, report=report))
         hook = (hooks or {}).get(job.kind)
         if hook is not None:
             step(job.kind, lambda session: hook(session, settings, job, report))
@@ -166,11 +170,13 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                  staged: StageResult, report: RunReport, batch_size: int) -> None:
     config = settings.sources[key]
     adapter: SourceAdapter = source_class(config.kind)(
-        key, config.options, AdapterContext(settings.resolve_path, settings.district.timezone))
+        key, config.options, adapter_context(settings))
     with tenant_session(factory, district_id) as session, session.begin():
         system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).first()
         if system is None:
             session.add(m.SourceSystem(key=key, kind=config.kind, name=config.name))
+        else:
+            adapter.resume_from(system.cursor or {})
     local = StageResult()
     batch: list[Envelope] = []
     pending: list[Rejection] = []
@@ -205,6 +211,7 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
             if len(batch) + len(pending) >= batch_size:
                 commit()
         commit()
+        _save_cursor(factory, district_id, key, adapter.cursor())
     except ConnectorError as exc:
         report.errors.append(f"source {key}: {exc}")
         log.warning("run %s: source %s failed: %s", report.run_id, key, type(exc).__name__)
@@ -245,6 +252,41 @@ def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> No
         for table in _ANALYZED:
             connection.exec_driver_sql(f"ANALYZE {table}")
         connection.commit()
+
+
+def _save_cursor(factory: sessionmaker[Session], district_id: int, key: str,
+                 cursor: Mapping[str, Any]) -> None:
+    """Only a read that got to the end moves the cursor: a failed one is read again in full."""
+    if not cursor:
+        return
+    with tenant_session(factory, district_id) as session, session.begin():
+        system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).one()
+        system.cursor = dict(cursor)
+
+
+def _push_records(factory: sessionmaker[Session], district_id: int, settings: Settings,
+                  key: str, job: str, report: RunReport) -> None:
+    """An API destination pushes in its own transactions, audited (see safe_push)."""
+    started = time.perf_counter()
+    try:
+        pushed = safe_push.run(factory, district_id, settings, key, actor=f"job:{job}",
+                               sync_run_id=report.run_id)
+    except ConnectorError as exc:
+        report.errors.append(f"push {key}: {exc}")
+        return
+    finally:
+        report.timings[f"push {key}"] = round(time.perf_counter() - started, 3)
+    counts = pushed.counts
+    written = counts["create"] + counts["update"] + counts["delete"]
+    report.push.append({"destination": key, "planned": written + counts["rejected"]
+                        + counts["mismatch"] + counts["failed"], "written": written,
+                        "unchanged": counts["unchanged"], "location": f"push run {pushed.run_id}"})
+    report.changes += written
+    if pushed.status == "failed":
+        report.errors.append(f"push {key}: {pushed.message}")
+    # Records the SIS refused are the push's rejected rows: the run goes on, the report
+    # says which, and 'connector push audit' has the server's words for each.
+    report.rejections += len(pushed.problems)
 
 
 def _push(session: Session, settings: Settings, key: str, report: RunReport) -> None:

@@ -205,13 +205,24 @@ def _demographics(session: Session, items: list[Envelope], result: StageResult) 
 
 
 def _enrollments(session: Session, items: list[Envelope], result: StageResult) -> None:
+    typed = _typed(items, r.Enrollment)
+    # A delta feed's "tobedeleted" enrollment takes the student out of the class roster.
+    gone: dict[str, list[str]] = defaultdict(list)
+    for _, rec in typed:
+        if rec.deleted:
+            gone[rec.source_system].append(rec.sourced_id)
+    for source, ids in gone.items():
+        for chunk in chunks(ids):
+            removed = session.execute(delete(m.Enrollment).where(
+                m.Enrollment.source_system == source, m.Enrollment.sourced_id.in_(chunk)))
+            result.counts["enrollments"].deleted += int(getattr(removed, "rowcount", 0) or 0)
     _upsert(session, m.Enrollment, "enrollments", [(e, {
         **_key(rec), "class_sourced_id": rec.class_sourced_id,
         "school_sourced_id": rec.school_sourced_id,
         "user_sourced_id": rec.user_sourced_id, "role": rec.role,
         "primary": rec.primary, "begin_date": rec.begin_date,
         "end_date": rec.end_date,
-    }) for e, rec in _typed(items, r.Enrollment)], result)
+    }) for e, rec in typed if not rec.deleted], result)
 
 
 def _categories(session: Session, items: list[Envelope], result: StageResult) -> None:

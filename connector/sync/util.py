@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
+from connector.adapters.base import AdapterContext
+from connector.config.model import Settings
+from connector.config.secrets import resolve_secret
+
 T = TypeVar("T")
 
 #: Keys per ``IN (...)`` clause: well under SQLite's and PostgreSQL's parameter limits.
@@ -15,3 +19,9 @@ def chunks(values: Iterable[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
     items = list(values)
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def adapter_context(settings: Settings) -> AdapterContext:
+    """What adapters learn about the district: paths, time zone, and how to read secrets."""
+    return AdapterContext(settings.resolve_path, settings.district.timezone,
+                          lambda reference, purpose: resolve_secret(reference, purpose=purpose))

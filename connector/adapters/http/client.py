@@ -12,13 +12,21 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
 from connector.errors import FatalSourceError, RetriableSourceError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class TokenProvider(Protocol):
+    """Gives a current access token and forgets it when the server says it expired."""
+
+    def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ def raise_for_status(response: requests.Response, *, system: str) -> None:
     if status < 400:
         return
     detail = _detail(response)
-    context = {"system": system, "status": status, "url": response.url}
+    context = {"system": system, "status": status, "url": _no_query(response.url)}
     if status in RETRY_STATUSES:
         raise RetriableSourceError(f"{system} is busy or failing (HTTP {status}){detail}", **context)
     if status in (401, 403):
@@ -52,20 +60,29 @@ def _detail(response: requests.Response) -> str:
     except ValueError:
         return ""
     if isinstance(body, Mapping):
-        for key in ("imsx_description", "message", "error_description", "error"):
+        for key in ("imsx_description", "detail", "message", "error_description", "error"):
             if isinstance(body.get(key), str) and body[key]:
                 return f": {body[key]}"
     return ""
 
 
 class HttpClient:
-    """GET with timeouts, bounded retries and optional bearer auth."""
+    """Requests with timeouts, bounded retries and optional bearer or OAuth2 auth.
+
+    ``send`` retries what asking again can fix (connection errors, timeouts,
+    429 and 5xx) and returns every other answer to the caller, so a destination
+    can report a 400 or 409 per record and carry on. ``get`` raises on anything
+    that is not a success. With a token provider, a 401 invalidates the cached
+    token and the request is sent once more with a fresh one: tokens expire
+    mid-run, and that is not an error worth a failed sync.
+    """
 
     def __init__(
         self,
         system: str,
         *,
         token: str | None = None,
+        auth: TokenProvider | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
@@ -76,31 +93,59 @@ class HttpClient:
         self.retry = retry
         self.session = session or requests.Session()
         self.sleep = sleep
+        self.auth = auth
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        last: Exception | None = None
-        for attempt in range(1, self.retry.attempts + 1):
+        response = self.send("GET", url, **kwargs)
+        raise_for_status(response, system=self.system)
+        return response
+
+    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """The server's answer after retrying transient failures; raises only when they persist."""
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = dict(kwargs.pop("headers", None) or {})
+            if self.auth is not None:
+                headers["Authorization"] = f"Bearer {self.auth.token()}"
             try:
-                response = self.session.get(url, timeout=self.timeout, **kwargs)
-                raise_for_status(response, system=self.system)
-                return response
-            except RetriableSourceError as exc:
-                last = exc
-                delay = _retry_after(response)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = RetriableSourceError(f"{self.system} did not answer: {exc}", url=url)
+                response = self.session.request(method, url, timeout=self.timeout,
+                                                headers=headers, **kwargs)
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                failure: RetriableSourceError = RetriableSourceError(
+                    f"{self.system} did not answer: {type(exc).__name__}", url=_no_query(url))
                 delay = None
-            if attempt == self.retry.attempts:
-                break
+            else:
+                if response.status_code == 401 and self.auth is not None and not refreshed:
+                    self.auth.invalidate()
+                    refreshed = True
+                    attempt -= 1
+                    kwargs["headers"] = headers
+                    continue
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                try:
+                    raise_for_status(response, system=self.system)
+                except RetriableSourceError as exc:
+                    failure = exc
+                delay = _retry_after(response)
+            kwargs["headers"] = headers
+            if attempt >= self.retry.attempts:
+                raise failure
             self.sleep(self._backoff(attempt) if delay is None else delay)
-        assert last is not None
-        raise last
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
         return random.uniform(0, cap)
+
+
+def _no_query(url: str) -> str:
+    """URLs in errors and logs without their query: filters can carry student ids."""
+    return url.split("?", 1)[0]
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, validate
 from connector.adapters.base import Envelope, SourceAdapter
 from connector.adapters.bundle import Bundle
 from connector.adapters.csvfiles import CsvRow, MissingColumns, read_rows
-from connector.adapters.sources.oneroster_csv import parse
+from connector.adapters.oneroster import parse
 from connector.adapters.values import required
 from connector.domain.records import LearningObjectiveRef, Record
 from connector.errors import DataError, Rejection

@@ -1,4 +1,7 @@
-"""One function per OneRoster CSV file: a row in, a canonical record out.
+"""One function per OneRoster record type: a row in, a canonical record out.
+
+A row is a CSV line or a REST object flattened to the CSV column names
+(:mod:`connector.adapters.oneroster.flatten`).
 
 Column names follow the 1EdTech CSV binding (1.1 "CSV Tables", 1.2.1 "CSV
 Binding"). Where 1.1 and 1.2 differ the parser accepts both (``role`` on
@@ -140,6 +143,7 @@ def enrollment(row: CsvRow, source: str) -> Enrollment:
         primary=parse_bool(row.get("primary"), "primary"),
         begin_date=parse_date(row.get("beginDate"), "beginDate"),
         end_date=parse_date(row.get("endDate"), "endDate"),
+        deleted=row.get("status") == "tobedeleted",
     )
 
 
@@ -173,6 +177,30 @@ def line_item(
         result_value_max=high,
         learning_objectives=objectives,
     )
+
+
+def assessment_line_item(row: CsvRow, source: str, tz: str,
+                         objectives: tuple[LearningObjectiveRef, ...]) -> SourceItem:
+    """A 1.2 assessment line item: scored like a line item, but not tied to one class."""
+    low = parse_float(row.get("resultValueMin"), "resultValueMin")
+    high = parse_float(row.get("resultValueMax"), "resultValueMax")
+    return SourceItem(
+        source_system=source,
+        sourced_id=required(row.get("sourcedId"), "sourcedId"),
+        title=required(row.get("title"), "title"),
+        kind="assessment",
+        description=row.get("description"),
+        class_sourced_id=row.get("classSourcedId"),
+        result_value_min=low,
+        result_value_max=high,
+        learning_objectives=objectives,
+    )
+
+
+def assessment_result(row: CsvRow, source: str, tz: str) -> Score:
+    """A 1.2 assessment result reads as a result whose line item is the assessment."""
+    values = {**row.values, "lineItemSourcedId": row.get("assessmentLineItemSourcedId")}
+    return result(CsvRow(row.file, row.row, values), source, tz)
 
 
 def result(row: CsvRow, source: str, tz: str) -> Score:

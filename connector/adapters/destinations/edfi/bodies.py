@@ -1,0 +1,221 @@
+"""The Ed-Fi Data Standard 5.x resources a district's mastery becomes (pure).
+
+- ``competencyObjectives``: each pushed competency, so the records that refer to
+  it resolve (parents first);
+- ``studentCompetencyObjectives``: a student's level on a competency in a
+  grading period at a school, its CompetencyLevelDescriptor mapped from the
+  district scale in config;
+- ``grades`` (when configured): per student and section a grade whose
+  ``learningStandardGrades`` carry the level of each competency the section
+  assesses;
+- ``gradebookEntries`` and ``studentGradebookEntries`` (when configured): per
+  section a gradebook entry for each competency it assesses, aligned to the
+  learning standard, and per student the level as a CompetencyLevelDescriptor.
+
+Ed-Fi addresses records by server ids but identifies them by natural key, so a
+record's ``remote_id`` here is its natural key as the query that finds it
+(DS 5.x: grading periods are keyed by name, not sequence; decision 0011).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connector.adapters.base import OutboundResult
+from connector.adapters.destinations.records import RemoteRecord
+
+ORDER = {"competencyObjectives": 1, "studentCompetencyObjectives": 3, "grades": 3,
+         "gradebookEntries": 2, "studentGradebookEntries": 3}
+
+
+@dataclass(frozen=True)
+class EdFiMapping:
+    """What the district's config says about its Ed-Fi identifiers and descriptors."""
+
+    education_organization_id: int
+    school_year: int
+    schools: Mapping[str, int]  # OneRoster org sourcedId -> Ed-Fi schoolId
+    grading_period_descriptor: str
+    grading_period_name: str
+    objective_grade_level: str
+    competency_levels: Mapping[str, str]  # scale level code or state -> descriptor URI
+    grades: bool
+    grade_type: str
+    learning_standard_id: str  # identifier | code
+    #: The namespace of gradebook entries we own; None when they are not pushed.
+    gradebook_namespace: str | None = None
+
+
+def natural_key(resource: str, query: Mapping[str, Any]) -> str:
+    return json.dumps({"resource": resource, **query}, sort_keys=True, separators=(",", ":"))
+
+
+def key_query(remote_id: str) -> dict[str, Any]:
+    query = dict(json.loads(remote_id))
+    query.pop("resource", None)
+    return query
+
+
+def _record(resource: str, query: dict[str, Any], body: dict[str, Any],
+            label: str) -> RemoteRecord:
+    """Keyed by a digest of the natural key (a ledger key stays short); addressed by the key."""
+    remote = natural_key(resource, query)
+    digest = hashlib.sha256(remote.encode()).hexdigest()[:40]
+    return RemoteRecord(resource, f"{resource}:{digest}", remote, body, ORDER[resource], label)
+
+
+def objective(result: OutboundResult) -> str:
+    """Ed-Fi's objective is at most 60 characters: the competency's code, else its title."""
+    li = result.line_item
+    return (li.competency_code or li.title)[:60]
+
+
+def records(results: Iterable[OutboundResult], mapping: EdFiMapping,
+            skipped: list[tuple[str, str]]) -> list[RemoteRecord]:
+    """The wanted records; results that cannot be mapped are listed in ``skipped`` with why."""
+    out: list[RemoteRecord] = []
+    objectives: set[str] = set()
+    entries: set[str] = set()
+    seen: set[str] = set()
+    per_section: dict[str, list[tuple[OutboundResult, str]]] = defaultdict(list)
+    for r in results:
+        li = r.line_item
+        school = mapping.schools.get(li.school_sourced_id)
+        if school is None:
+            skipped.append((r.record_key, f"no Ed-Fi schoolId configured for org "
+                                          f"{li.school_sourced_id!r} (destination option schools)"))
+            continue
+        level = mapping.competency_levels.get(r.level_code if r.state == "level" else r.state)
+        if level is None:
+            skipped.append((r.record_key, f"no CompetencyLevelDescriptor for "
+                                          f"{r.level_code or r.state!r} (option competency_levels)"))
+            continue
+        name = objective(r)
+        objective_ref = {"educationOrganizationId": mapping.education_organization_id,
+                         "objective": name,
+                         "objectiveGradeLevelDescriptor": mapping.objective_grade_level}
+        if name not in objectives:
+            objectives.add(name)
+            query = {"educationOrganizationId": mapping.education_organization_id,
+                     "objective": name,
+                     "objectiveGradeLevelDescriptor": mapping.objective_grade_level}
+            out.append(_record("competencyObjectives", query, {
+                "educationOrganizationReference": {
+                    "educationOrganizationId": mapping.education_organization_id},
+                "objective": name,
+                "objectiveGradeLevelDescriptor": mapping.objective_grade_level,
+                "competencyObjectiveId": li.competency_identifier[:60],
+                "description": li.description[:1024],
+            }, name))
+        period = {"gradingPeriodDescriptor": mapping.grading_period_descriptor,
+                  "gradingPeriodName": mapping.grading_period_name,
+                  "schoolId": school, "schoolYear": mapping.school_year}
+        query = {"studentUniqueId": r.student_sourced_id, "objective": name,
+                 "objectiveEducationOrganizationId": mapping.education_organization_id,
+                 "objectiveGradeLevelDescriptor": mapping.objective_grade_level,
+                 "gradingPeriodDescriptor": mapping.grading_period_descriptor,
+                 "gradingPeriodName": mapping.grading_period_name,
+                 "gradingPeriodSchoolId": school,
+                 "gradingPeriodSchoolYear": mapping.school_year}
+        remote = natural_key("studentCompetencyObjectives", query)
+        # A student assessed on a competency in two classes at one school: one record.
+        if remote not in seen:
+            seen.add(remote)
+            out.append(_record("studentCompetencyObjectives", query, {
+                "studentReference": {"studentUniqueId": r.student_sourced_id},
+                "objectiveCompetencyObjectiveReference": objective_ref,
+                "gradingPeriodReference": period,
+                "competencyLevelDescriptor": level,
+                "diagnosticStatement": r.text_score[:1024],
+            }, f"{name} for student {r.student_sourced_id}"))
+        if mapping.grades:
+            per_section[f"{li.class_sourced_id}|{r.student_sourced_id}"].append((r, level))
+        if mapping.gradebook_namespace:
+            out.extend(_gradebook(r, level, mapping, mapping.gradebook_namespace, entries))
+    for section_key in sorted(per_section):
+        grade = _grade(per_section[section_key], mapping, skipped)
+        if grade is not None:
+            out.append(grade)
+    return out
+
+
+def _standard(r: OutboundResult, mapping: EdFiMapping) -> str:
+    li = r.line_item
+    if mapping.learning_standard_id == "code" and li.competency_code:
+        return li.competency_code
+    return li.competency_identifier
+
+
+def _gradebook(r: OutboundResult, level: str, mapping: EdFiMapping, namespace: str,
+               entries: set[str]) -> list[RemoteRecord]:
+    """The section's gradebook entry for the competency (once) and the student's entry."""
+    li = r.line_item
+    entry = {"gradebookEntryIdentifier": li.sourced_id[:60], "namespace": namespace}
+    out = []
+    if li.sourced_id not in entries:
+        entries.add(li.sourced_id)
+        out.append(_record("gradebookEntries", dict(entry), {
+            **entry, "dateAssigned": li.assign_date.date().isoformat(),
+            "sourceSectionIdentifier": li.class_sourced_id, "title": li.title[:100],
+            "description": li.description[:1024],
+            "learningStandards": [{"learningStandardReference": {
+                "learningStandardId": _standard(r, mapping)}}],
+        }, f"{li.competency_code or li.competency_identifier} in section {li.class_sourced_id}"))
+    body: dict[str, Any] = {
+        "gradebookEntryReference": dict(entry),
+        "studentReference": {"studentUniqueId": r.student_sourced_id},
+        "competencyLevelDescriptor": level, "letterGradeEarned": r.text_score[:20],
+        "dateFulfilled": r.score_date.date().isoformat()}
+    if r.score is not None:
+        body["numericGradeEarned"] = r.score
+    out.append(_record("studentGradebookEntries",
+                       {**entry, "studentUniqueId": r.student_sourced_id}, body,
+                       f"{li.competency_code or li.competency_identifier} for student "
+                       f"{r.student_sourced_id} in section {li.class_sourced_id}"))
+    return out
+
+
+def _grade(items: list[tuple[OutboundResult, str]], mapping: EdFiMapping,
+           skipped: list[tuple[str, str]]) -> RemoteRecord | None:
+    first = items[0][0]
+    li = first.line_item
+    school = mapping.schools[li.school_sourced_id]
+    missing = [name for name, value in (("the course code", li.course_code),
+                                        ("the term title", li.term_title),
+                                        ("the enrollment begin date", first.enrollment_begin))
+               if not value]
+    if missing:
+        skipped.append((f"grade {li.class_sourced_id}|{first.student_sourced_id}",
+                        "the section association cannot be named without " + ", ".join(missing)))
+        return None
+    assert first.enrollment_begin is not None
+    section_id = li.class_sourced_id
+    association = {"beginDate": first.enrollment_begin.isoformat(),
+                   "localCourseCode": li.course_code, "schoolId": school,
+                   "schoolYear": mapping.school_year, "sectionIdentifier": section_id,
+                   "sessionName": li.term_title, "studentUniqueId": first.student_sourced_id}
+    standards = []
+    for r, _level in sorted(items, key=lambda item: item[0].line_item.competency_identifier):
+        entry: dict[str, Any] = {"learningStandardReference": {
+                                     "learningStandardId": _standard(r, mapping)},
+                                 "letterGradeEarned": r.text_score[:20]}
+        if r.score is not None:
+            entry["numericGradeEarned"] = r.score
+        standards.append(entry)
+    query = {**association, "gradeTypeDescriptor": mapping.grade_type,
+             "gradingPeriodDescriptor": mapping.grading_period_descriptor,
+             "gradingPeriodName": mapping.grading_period_name,
+             "gradingPeriodSchoolYear": mapping.school_year}
+    return _record("grades", query, {
+        "studentSectionAssociationReference": association,
+        "gradingPeriodReference": {"gradingPeriodDescriptor": mapping.grading_period_descriptor,
+                                   "gradingPeriodName": mapping.grading_period_name,
+                                   "schoolId": school, "schoolYear": mapping.school_year},
+        "gradeTypeDescriptor": mapping.grade_type,
+        "learningStandardGrades": standards,
+    }, f"grade for student {first.student_sourced_id} in section {section_id}")

@@ -1,0 +1,177 @@
+"""Ed-Fi ODS/API destination: POST upserts by natural key, reads by natural-key query.
+
+The ODS/API answers a POST with 201 (created) or 200 (updated the record with
+the same natural key), so writing is idempotent without knowing server ids. A
+record is read with the collection query its natural key makes (0 or 1 items);
+a delete reads the server id first, as the API deletes by id only. Errors come
+back in the API's own words, 7.2+ problem details or the older ``message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from connector.adapters.base import PushPlan
+from connector.adapters.destinations.edfi import bodies
+from connector.adapters.destinations.records import (
+    Answer,
+    HttpRecordClient,
+    PushContext,
+    RecordDestination,
+    RemoteRecord,
+)
+from connector.adapters.options import PushOptions
+
+DATA = "/data/v3/ed-fi"
+SERVER_FIELDS = frozenset({"id", "_etag", "_lastModifiedDate", "link"})
+
+
+class GradesOptions(Schema):
+    enabled = fields.Boolean(load_default=False)
+    grade_type = fields.String(load_default="uri://ed-fi.org/GradeTypeDescriptor#Grading Period")
+    learning_standard_id = fields.String(load_default="identifier",
+                                         validate=validate.OneOf(["identifier", "code"]))
+
+
+class GradebookOptions(Schema):
+    enabled = fields.Boolean(load_default=False)
+    namespace = fields.String(load_default="uri://mastery-connector/gradebook",
+                              validate=validate.Length(min=5, max=255))
+
+
+class EdFiOptions(PushOptions):
+    education_organization_id = fields.Integer(required=True)
+    school_year = fields.Integer(required=True)
+    schools = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    grading_period = fields.Dict(required=True, metadata={
+        "description": "descriptor (URI) and name of the grading period results belong to"})
+    objective_grade_level = fields.String(required=True)
+    competency_levels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    grades = fields.Nested(GradesOptions, load_default=lambda: GradesOptions().load({}))
+    gradebook = fields.Nested(GradebookOptions,
+                              load_default=lambda: GradebookOptions().load({}))
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        period = data.get("grading_period") or {}
+        if not period.get("descriptor") or not period.get("name"):
+            raise ValidationError("grading_period needs 'descriptor' (a URI) and 'name' "
+                                  "(Data Standard 5 keys grading periods by name)",
+                                  "grading_period")
+        for key, uri in list(data.get("competency_levels", {}).items()) + [
+                ("objective_grade_level", data.get("objective_grade_level", "")),
+                ("grading_period", period.get("descriptor", ""))]:
+            if not str(uri).startswith("uri://") or "#" not in str(uri):
+                raise ValidationError(f"{key}: descriptors are URIs like "
+                                      f"uri://ed-fi.org/CompetencyLevelDescriptor#Proficient, "
+                                      f"not {uri!r}")
+
+
+class EdFiDestination(RecordDestination):
+    """Pushes competency levels (StudentCompetencyObjective) and per-standard grades."""
+
+    kind = "edfi"
+    options_schema = EdFiOptions
+    system = "Ed-Fi destination"
+    api_path = DATA
+    server_fields = SERVER_FIELDS
+
+    def mapping(self) -> bodies.EdFiMapping:
+        o = self.options
+        grades = o.get("grades") or {}
+        gradebook = o.get("gradebook") or {}
+        return bodies.EdFiMapping(
+            education_organization_id=int(o["education_organization_id"]),
+            school_year=int(o["school_year"]),
+            schools={str(k): int(v) for k, v in o["schools"].items()},
+            grading_period_descriptor=str(o["grading_period"]["descriptor"]),
+            grading_period_name=str(o["grading_period"]["name"]),
+            objective_grade_level=str(o["objective_grade_level"]),
+            competency_levels={str(k): str(v) for k, v in o["competency_levels"].items()},
+            grades=bool(grades.get("enabled", False)),
+            grade_type=str(grades.get("grade_type",
+                                      "uri://ed-fi.org/GradeTypeDescriptor#Grading Period")),
+            learning_standard_id=str(grades.get("learning_standard_id", "identifier")),
+            gradebook_namespace=(str(gradebook.get("namespace"))
+                                 if gradebook.get("enabled") else None),
+        )
+
+    def desired(self, plan: PushPlan, context: PushContext) -> list[RemoteRecord]:
+        self.skipped = []
+        return bodies.records(plan.results, self.mapping(), self.skipped)
+
+
+class EdFiRecords(HttpRecordClient):
+    def _find(self, resource: str, remote_id: str) -> tuple[Answer, str]:
+        response = self.http.send("GET", f"{self.root}/{resource}",
+                                  params={**bodies.key_query(remote_id), "limit": 2})
+        if response.status_code != 200:
+            return Answer(False, response.status_code, problem_message(response)), ""
+        try:
+            items = response.json()
+        except ValueError:
+            return Answer(False, 200, "the answer was not JSON"), ""
+        if not isinstance(items, list) or len(items) > 1:
+            return Answer(False, 200, "the natural-key query did not return 0 or 1 items"), ""
+        if not items:
+            return Answer(True, 200, body=None), ""
+        return Answer(True, 200, body=items[0]), str(items[0].get("id", ""))
+
+    def read(self, record: RemoteRecord) -> Answer:
+        return self._find(record.resource, record.remote_id)[0]
+
+    def write(self, record: RemoteRecord) -> Answer:
+        return self._post(record.resource, dict(record.body), record.remote_id)
+
+    def put_back(self, resource: str, remote_id: str, body: Mapping[str, Any]) -> Answer:
+        return self._post(resource, _strip(body), remote_id)
+
+    def _post(self, resource: str, body: dict[str, Any], remote_id: str) -> Answer:
+        response = self.http.send("POST", f"{self.root}/{resource}", json=body)
+        if response.status_code in (200, 201):
+            return Answer(True, response.status_code, remote_id=remote_id)
+        return Answer(False, response.status_code, problem_message(response))
+
+    def delete(self, resource: str, remote_id: str) -> Answer:
+        found, server_id = self._find(resource, remote_id)
+        if not found.ok:
+            return found
+        if found.body is None:
+            return Answer(True, 404)
+        response = self.http.send("DELETE", f"{self.root}/{resource}/{server_id}")
+        if response.status_code in (200, 204, 404):
+            return Answer(True, response.status_code)
+        return Answer(False, response.status_code, problem_message(response))
+
+
+
+EdFiDestination.client_class = EdFiRecords
+
+def _strip(value: Any) -> Any:
+    """A record as read, without what the server adds (ids, etags, links), to post back."""
+    if isinstance(value, Mapping):
+        return {k: _strip(v) for k, v in value.items() if k not in SERVER_FIELDS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def problem_message(response: requests.Response) -> str:
+    """The ODS/API's words: problem details (detail, validationErrors, errors) or message."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:300]}"
+    if not isinstance(payload, Mapping):
+        return f"HTTP {response.status_code}: {str(payload)[:300]}"
+    parts = [str(payload.get("detail") or payload.get("message") or "")]
+    for path, messages in (payload.get("validationErrors") or {}).items():
+        parts.append(f"{path}: {'; '.join(map(str, messages))}")
+    parts.extend(str(e) for e in payload.get("errors") or [])
+    kind = payload.get("type")
+    text = " | ".join(p for p in parts if p)
+    return f"HTTP {response.status_code}" + (f" [{kind}]" if kind else "") + f": {text}"

@@ -1,0 +1,166 @@
+"""The pure parts of SIS pushes and REST pulls: diffing, matching, bodies, flattening."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.adapters.base import OutboundLineItem, OutboundResult
+from connector.adapters.destinations.edfi import bodies as edfi
+from connector.adapters.destinations.oneroster_rest import bodies as oneroster
+from connector.adapters.destinations.records import PushContext, RemoteRecord, matches
+from connector.adapters.oneroster.flatten import flatten, objective_ids, objective_results
+from connector.sync.push_diff import LedgerEntry, diff
+from tests.fakes.oneroster_server import SCHEMAS
+
+CONTEXT = PushContext("cedar-ridge", "cr-4", "Cedar Ridge 4-level",
+                      (("1", "Beginning", 1.0), ("2", "Developing", 2.0),
+                       ("3", "Proficient", 3.0), ("4", "Advanced", 4.0)))
+MOMENT = datetime(2026, 1, 15, 17, 5, tzinfo=UTC)
+
+
+def result(student: str = "S1", klass: str = "C1", level: str | None = "3",
+           state: str = "level", competency: str = "uuid-1") -> OutboundResult:
+    item = OutboundLineItem(
+        sourced_id=f"li-{klass}-{competency}", title="RP.1 Ratios", description="Ratios",
+        class_sourced_id=klass, school_sourced_id="org-1", academic_session_sourced_id="t1",
+        competency_identifier=competency, result_value_min=1, result_value_max=4,
+        assign_date=MOMENT, due_date=MOMENT, competency_code="RP.1", course_code="MA06",
+        term_title="Semester 1", term_school_year="2026")
+    return OutboundResult(
+        record_key=f"{klass}|{competency}|{student}", sourced_id=f"r-{klass}-{student}",
+        line_item=item, student_sourced_id=student,
+        score=float(level) if level else None, text_score="Proficient" if level else "Not yet",
+        score_status="fully graded" if level else "partially graded", score_date=MOMENT,
+        comment="", payload_hash="", level_code=level or "", state=state,
+        enrollment_begin=date(2025, 8, 25))
+
+
+def record(key: str, body: dict[str, object], order: int = 3) -> RemoteRecord:
+    return RemoteRecord("results", key, key, body, order)
+
+
+def test_diff_creates_updates_deletes_in_dependency_order() -> None:
+    wanted = [record("b", {"v": 2}), record("a", {"v": 1}), record("p", {"v": 0}, order=1)]
+    ledger = {"a": LedgerEntry("a", "results", "a", record("a", {"v": 1}).digest),
+              "b": LedgerEntry("b", "results", "b", "old"),
+              "gone": LedgerEntry("gone", "lineItems", "gone", "x"),
+              "gone-child": LedgerEntry("gone-child", "results", "gone-child", "x")}
+    plan = diff(wanted, ledger)
+    assert [(c.action, c.key) for c in plan.changes] == [
+        ("create", "p"), ("update", "b"), ("delete", "gone-child"), ("delete", "gone")]
+    assert plan.unchanged == 1
+    assert [c.key for c in diff(wanted, ledger, deletes=False).changes] == ["p", "b"]
+    with pytest.raises(ValueError, match="share the key"):
+        diff([record("a", {}), record("a", {"v": 1})], {})
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=3), st.integers(), max_size=6),
+       st.sets(st.text(min_size=1, max_size=3), max_size=6))
+def test_diff_then_ledger_of_the_same_records_plans_nothing(
+        bodies: dict[str, int], stale: set[str]) -> None:
+    wanted = [record(k, {"v": v}) for k, v in bodies.items()]
+    ledger = {k: LedgerEntry(k, "results", k, "x") for k in stale}
+    first = diff(wanted, ledger)
+    assert {c.key for c in first.changes if c.action != "delete"} == set(bodies)
+    assert {c.key for c in first.changes if c.action == "delete"} == stale - set(bodies)
+    after = {r.key: LedgerEntry(r.key, "results", r.key, r.digest) for r in wanted}
+    assert diff(wanted, after).changes == ()
+
+
+def test_matching_ignores_server_fields_and_number_spelling() -> None:
+    sent = {"score": 4, "ref": {"sourcedId": "x"}, "note": None, "list": [1, 2]}
+    held = {"score": 4.0, "ref": {"sourcedId": "x", "link": {"href": "/x"}}, "list": [1, 2],
+            "dateLastModified": "now", "extra": True}
+    assert matches(sent, held, frozenset({"link"}))
+    assert not matches({**sent, "score": 3}, held, frozenset({"link"}))
+    assert not matches({**sent, "list": [2, 1]}, held, frozenset({"link"}))
+    assert not matches({"flag": True}, {"flag": 1}, frozenset())
+    assert not matches(sent, None, frozenset())
+
+
+def test_oneroster_bodies_follow_the_binding_schemas() -> None:
+    records = oneroster.records([result("S1"), result("S2", level=None, state="not_yet")],
+                                CONTEXT, layout="results", category_title="Mastery")
+    by_resource: dict[str, list[RemoteRecord]] = {}
+    for r in records:
+        by_resource.setdefault(r.resource, []).append(r)
+    assert {k: len(v) for k, v in by_resource.items()} == {
+        "categories": 1, "scoreScales": 1, "lineItems": 1, "results": 2}
+    for r in records:
+        jsonschema.validate(dict(r.body), SCHEMAS[r.resource])
+    scored, not_yet = by_resource["results"]
+    assert scored.body["learningObjectiveSet"] == [{"source": "case", "learningObjectiveResults": [
+        {"learningObjectiveId": "uuid-1", "score": 3.0, "textScore": "Proficient"}]}]
+    assert "score" not in not_yet.body and not_yet.body["scoreStatus"] == "partially graded"
+    assert scored.body["scoreDate"] == "2026-01-15"
+    assert by_resource["lineItems"][0].body["learningObjectiveSet"] == [
+        {"source": "case", "learningObjectiveIds": ["uuid-1"]}]
+    again = oneroster.records([result("S1")], CONTEXT, layout="results", category_title="Mastery")
+    assert [r.remote_id for r in again] == [r.remote_id for r in records[:3]] + [scored.remote_id]
+
+
+def test_assessment_layout_gives_one_result_per_student_and_competency() -> None:
+    records = oneroster.records([result("S1", klass="C1"), result("S1", klass="C2")], CONTEXT,
+                                layout="assessment", category_title="")
+    assert [r.resource for r in records] == ["assessmentLineItems", "assessmentResults"]
+    for r in records:
+        jsonschema.validate(dict(r.body), SCHEMAS[r.resource])
+
+
+def test_edfi_records_map_levels_and_list_what_cannot_be_mapped() -> None:
+    mapping = edfi.EdFiMapping(
+        education_organization_id=255901, school_year=2026, schools={"org-1": 255901001},
+        grading_period_descriptor="uri://ed-fi.org/GradingPeriodDescriptor#End of Year",
+        grading_period_name="2025-2026 End of Year",
+        objective_grade_level="uri://ed-fi.org/GradeLevelDescriptor#Sixth grade",
+        competency_levels={"3": "uri://ed-fi.org/CompetencyLevelDescriptor#Proficient"},
+        grades=True, grade_type="uri://ed-fi.org/GradeTypeDescriptor#Grading Period",
+        learning_standard_id="code")
+    skipped: list[tuple[str, str]] = []
+    records = edfi.records([result("S1", klass="C1"), result("S1", klass="C2"),
+                            result("S2", level=None, state="not_yet")], mapping, skipped)
+    kinds = [r.resource for r in records]
+    assert kinds.count("competencyObjectives") == 1
+    assert kinds.count("studentCompetencyObjectives") == 1  # one per student, not per class
+    assert kinds.count("grades") == 2  # one per student and section
+    assert [why for _k, why in skipped] == [
+        "no CompetencyLevelDescriptor for 'not_yet' (option competency_levels)"]
+    sco = next(r for r in records if r.resource == "studentCompetencyObjectives")
+    assert sco.body["gradingPeriodReference"] == {
+        "gradingPeriodDescriptor": "uri://ed-fi.org/GradingPeriodDescriptor#End of Year",
+        "gradingPeriodName": "2025-2026 End of Year", "schoolId": 255901001, "schoolYear": 2026}
+    assert edfi.key_query(sco.remote_id)["gradingPeriodSchoolId"] == 255901001
+    assert len(sco.key) < 255
+    grade = next(r for r in records if r.resource == "grades")
+    assert grade.body["learningStandardGrades"] == [{
+        "learningStandardReference": {"learningStandardId": "RP.1"},
+        "letterGradeEarned": "Proficient", "numericGradeEarned": 3.0}]
+
+
+def test_flatten_reads_both_learning_objective_shapes() -> None:
+    official = {"sourcedId": "r1", "learningObjectiveSet": [{"source": "case",
+                "learningObjectiveResults": [{"learningObjectiveId": "u1", "score": 3}]}]}
+    vendor = {"sourcedId": "r1", "learningObjectiveSet": {"source": "case",
+              "learningObjectiveIds": [{"learningObjectiveId": "u1", "score": 3}]}}
+    assert objective_results(official) == objective_results(vendor)
+    assert objective_ids({"learningObjectiveSet": [{"source": "case",
+                          "learningObjectiveIds": ["u1", {"learningObjectiveId": "u2"}]}]}
+                         ) == tuple(objective_ids({"learningObjectiveSet": [
+                             {"source": "case", "learningObjectiveIds": ["u1", "u2"]}]}))
+
+
+def test_flatten_turns_references_roles_and_lists_into_csv_columns() -> None:
+    row = flatten({
+        "sourcedId": "u1", "enabledUser": True, "grades": ["06", "07"],
+        "roles": [{"roleType": "secondary", "role": "aide", "org": {"sourcedId": "o2"}},
+                  {"roleType": "primary", "role": "student", "org": {"sourcedId": "o1"}}],
+        "terms": [{"sourcedId": "t1"}, {"sourcedId": "t2"}], "course": {"sourcedId": "c1"},
+        "score": 4.0, "userIds": [{"type": "SIS", "identifier": "x"}]})
+    assert row == {"sourcedId": "u1", "enabledUser": "true", "grades": "06,07",
+                   "role": "student", "orgSourcedIds": "o1", "termSourcedIds": "t1,t2",
+                   "courseSourcedId": "c1", "score": "4"}
