@@ -105,7 +105,9 @@ def results(classes: int, generation: int) -> list[OutboundResult]:
     return out
 
 
-def measure(count: int = 100_000, concurrency: int = 4, batch: int = 200) -> list[dict[str, Any]]:
+def measure(count: int = 100_000, concurrency: int = 4, batch: int = 200,
+            on_row: Any = None) -> list[dict[str, Any]]:
+    """Both passes; ``on_row`` sees each row as soon as its pass ends (a pass can take minutes)."""
     classes = max(1, count // (STUDENTS_PER_CLASS * COMPETENCIES_PER_CLASS))
     os.environ["BENCH_ID"], os.environ["BENCH_SECRET"] = "bench", "bench-secret"
     ctx = multiprocessing.get_context("spawn")
@@ -152,6 +154,8 @@ def measure(count: int = 100_000, concurrency: int = 4, batch: int = 200) -> lis
                     "s_per_1000": round(1000 * seconds / records, 2),
                     "concurrency": concurrency, "batch": batch,
                 })
+                if on_row is not None:
+                    on_row(rows[-1])
     finally:
         server.terminate()
     return rows
@@ -168,8 +172,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    for row in measure(args.results, args.concurrency, args.batch):
-        print(json.dumps(row))
+    measure(args.results, args.concurrency, args.batch,
+            on_row=lambda row: print(json.dumps(row), flush=True))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,10 @@ class RetriableDestinationError(DestinationError):
     """The write may succeed later; nothing was recorded as sent."""
 
 
+class BusyError(ConnectorError):
+    """Another process is doing the same work right now: wait for it to end, then rerun."""
+
+
 class TenancyError(ConnectorError):
     """Code tried to read or write another district's data: a bug, never user input."""
 

@@ -47,6 +47,19 @@ class Envelope:
     row: int | None
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Everything yielded before this may be committed, and a rerun need not read it again.
+
+    The shell stores ``cursor`` in the same transaction as the records before it,
+    so a run killed after a checkpoint resumes from it (:meth:`SourceAdapter.resume_from`)
+    with nothing lost and nothing staged twice. Long pulls (an LMS, course by course)
+    yield one after each unit of work.
+    """
+
+    cursor: Mapping[str, Any]
+
+
 class SourceAdapter(ABC):
     """Reads one configured source. Subclasses declare ``kind`` and ``options_schema``."""
 
@@ -59,7 +72,7 @@ class SourceAdapter(ABC):
         self.context = context
 
     @abstractmethod
-    def read(self) -> Iterator[Envelope | Rejection]:
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         """Yield every record and rejection, streaming, in dependency order."""
 
     def fingerprint(self) -> str:

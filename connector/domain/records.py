@@ -143,6 +143,8 @@ class SourceItem:
     result_value_min: float | None = None
     result_value_max: float | None = None
     learning_objectives: tuple[LearningObjectiveRef, ...] = ()
+    #: The source asked for this item to be removed (OneRoster "tobedeleted"): its scores go too.
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

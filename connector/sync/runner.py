@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.adapters.base import Envelope, SourceAdapter
+from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
 from connector.adapters.registry import source_class
 from connector.config.model import JobConfig, Settings
 from connector.config.secrets import resolve_secret
@@ -183,7 +183,7 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
 
     batches = 0
 
-    def commit() -> None:
+    def commit(cursor: Mapping[str, Any] | None = None) -> None:
         nonlocal batches
         batches += 1
         if batches & (batches - 1) == 0:  # batches 1, 2, 4, 8...: tables double between checks
@@ -196,11 +196,16 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                                             row=rejection.row, field=rejection.field,
                                             reason=rejection.reason,
                                             record_key=rejection.record_key[:255]))
+            if cursor is not None:  # with the records before it, or not at all
+                _store_cursor(session, key, cursor)
         batch.clear()
         pending.clear()
 
     try:
         for item in adapter.read():
+            if isinstance(item, Checkpoint):
+                commit(item.cursor)
+                continue
             if isinstance(item, Rejection):
                 stream = _stream_of(item.file)
                 local.counts[stream].read += 1
@@ -260,8 +265,12 @@ def _save_cursor(factory: sessionmaker[Session], district_id: int, key: str,
     if not cursor:
         return
     with tenant_session(factory, district_id) as session, session.begin():
-        system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).one()
-        system.cursor = dict(cursor)
+        _store_cursor(session, key, cursor)
+
+
+def _store_cursor(session: Session, key: str, cursor: Mapping[str, Any]) -> None:
+    system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).one()
+    system.cursor = dict(cursor)
 
 
 def _push_records(factory: sessionmaker[Session], district_id: int, settings: Settings,

@@ -26,6 +26,7 @@ import getpass
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ from connector.adapters.registry import destination_class
 from connector.config.model import Settings
 from connector.errors import ConfigurationError, ConnectorError, SourceError
 from connector.persistence import models as m
+from connector.persistence.locks import exclusive
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
 from connector.sync.push import plan_results
@@ -145,14 +147,22 @@ def run(factory: sessionmaker[Session], district_id: int, settings: Settings, ke
         actor: str | None = None, sync_run_id: int | None = None) -> PushReport:
     """Send the plan; every record read before, verified after and audited."""
     adapter = record_destination(settings, key)
-    return send(factory, district_id, adapter, plan(factory, district_id, settings, key),
-                actor=actor, sync_run_id=sync_run_id)
+    with _one_at_a_time(factory, district_id, key):  # the plan too: it must be current
+        return _send(factory, district_id, adapter, plan(factory, district_id, settings, key),
+                     actor=actor, sync_run_id=sync_run_id)
 
 
 def send(factory: sessionmaker[Session], district_id: int, adapter: RecordDestination,
          changes: PushDiff, *, actor: str | None = None,
          sync_run_id: int | None = None) -> PushReport:
     """Send one computed plan to the destination (``run`` computes it from the ledger)."""
+    with _one_at_a_time(factory, district_id, adapter.key):
+        return _send(factory, district_id, adapter, changes, actor=actor,
+                     sync_run_id=sync_run_id)
+
+
+def _send(factory: sessionmaker[Session], district_id: int, adapter: RecordDestination,
+          changes: PushDiff, *, actor: str | None, sync_run_id: int | None) -> PushReport:
     report = _open_run(factory, district_id, adapter.key, "push", actor, sync_run_id=sync_run_id)
     report.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": changes.unchanged,
                      "rejected": 0, "mismatch": 0, "failed": 0, "skipped": len(changes.skipped)}
@@ -181,6 +191,16 @@ def restore(factory: sessionmaker[Session], district_id: int, settings: Settings
         target = session.get(m.PushRun, run_id)
         if target is None:
             raise ConfigurationError(f"no push run {run_id} in this district")
+        destination = target.destination
+    with _one_at_a_time(factory, district_id, destination):
+        return _restore(factory, district_id, settings, run_id, actor=actor, force=force)
+
+
+def _restore(factory: sessionmaker[Session], district_id: int, settings: Settings, run_id: int,
+             *, actor: str | None, force: bool) -> PushReport:
+    with tenant_session(factory, district_id) as session:
+        target = session.get(m.PushRun, run_id)
+        assert target is not None
         rows = list(session.scalars(select(m.PushAudit).where(
             m.PushAudit.run_id == run_id,
             m.PushAudit.status.in_(("ok", "pending", "mismatch", "failed")))
@@ -235,11 +255,22 @@ def _batches(changes: Sequence[Change], size: int) -> Iterator[list[Change]]:
         yield batch
 
 
+@contextmanager
+def _one_at_a_time(factory: sessionmaker[Session], district_id: int,
+                   destination: str) -> Iterator[None]:
+    """One push or restore per destination: two at once would each plan without the other."""
+    engine = factory.kw["bind"]
+    with exclusive(engine, f"push:{district_id}:{destination}",
+                   f"a push or restore for destination {destination!r}"):
+        yield
+
+
 def _open_run(factory: sessionmaker[Session], district_id: int, destination: str, kind: str,
               actor: str | None, *, restores: int | None = None,
               sync_run_id: int | None = None) -> PushReport:
     with tenant_session(factory, district_id) as session, session.begin():
-        # A run still marked running was killed: say so, so the audit reads truthfully.
+        # We hold the destination's lock, so a run still marked running had its process
+        # killed: say so, so the audit reads truthfully.
         for stale in session.scalars(select(m.PushRun).where(
                 m.PushRun.destination == destination, m.PushRun.status == "running")):
             stale.status = "interrupted"

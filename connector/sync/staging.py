@@ -231,6 +231,10 @@ def _categories(session: Session, items: list[Envelope], result: StageResult) ->
 
 
 def _items(session: Session, items: list[Envelope], result: StageResult) -> None:
+    typed = _typed(items, r.SourceItem)
+    gone = [rec for _, rec in typed if rec.deleted]
+    if gone:
+        _delete_items(session, gone, result)
     _upsert(session, m.SourceItem, "items", [(e, {
         **_key(rec), "kind": rec.kind, "title": rec.title,
         "description": rec.description, "class_sourced_id": rec.class_sourced_id,
@@ -240,7 +244,31 @@ def _items(session: Session, items: list[Envelope], result: StageResult) -> None
         "result_value_max": rec.result_value_max,
         "learning_objectives": [[lo.source, lo.identifier]
                                 for lo in rec.learning_objectives],
-    }) for e, rec in _typed(items, r.SourceItem)], result)
+    }) for e, rec in typed if not rec.deleted], result)
+
+
+def _delete_items(session: Session, gone: list[r.SourceItem], result: StageResult) -> None:
+    """A deleted item takes its scores, their evidence and its alignments with it.
+
+    The (student, competency) pairs that lose evidence are recomputed, so a level
+    resting on a deleted assignment does not outlive it.
+    """
+    ids = list(_ids_by_key(session, m.SourceItem,
+                           [(rec.source_system, rec.sourced_id) for rec in gone]).values())
+    result.counts["items"].unchanged += len(gone) - len(ids)  # never staged: nothing to do
+    for chunk in chunks(ids):
+        result.deleted_pairs.update(session.execute(
+            select(m.Evidence.student_id, m.Evidence.competency_id).where(
+                m.Evidence.source_item_id.in_(chunk))).all())
+        scores = select(m.RawScore.id).where(m.RawScore.source_item_id.in_(chunk))
+        session.execute(delete(m.Evidence).where(m.Evidence.raw_score_id.in_(scores)))
+        session.execute(delete(m.RawScoreObjective).where(
+            m.RawScoreObjective.raw_score_id.in_(scores)))
+        removed = session.execute(delete(m.RawScore).where(m.RawScore.source_item_id.in_(chunk)))
+        result.counts["scores"].deleted += int(getattr(removed, "rowcount", 0) or 0)
+        session.execute(delete(m.Alignment).where(m.Alignment.source_item_id.in_(chunk)))
+        session.execute(delete(m.SourceItem).where(m.SourceItem.id.in_(chunk)))
+    result.counts["items"].deleted += len(ids)
 
 
 def _scores(session: Session, items: list[Envelope], result: StageResult) -> None:
@@ -258,6 +286,9 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
     for e, rec in scores:
         item_id = item_ids.get((rec.source_system, rec.item_sourced_id))
         student_id = students.get((rec.student.kind, rec.student.value), 0)
+        if item_id is None and rec.deleted:
+            result.counts["scores"].unchanged += 1  # its item was deleted, and it with it
+            continue
         if item_id is None:
             result.reject("scores", Rejection(e.file, e.row, "lineItemSourcedId",
                           f"unknown item {rec.item_sourced_id!r} (not in this source's items)",

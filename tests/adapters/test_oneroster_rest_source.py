@@ -261,3 +261,78 @@ def test_a_sync_from_the_rest_provider_gives_the_same_mastery_as_the_csv_export(
     assert reads and all(c.status == 200 for c in reads)
     assert sum(again.sources["sis-gradebook"][s]["read"] for s in again.sources["sis-gradebook"]
                ) == 0
+
+    # The SIS deletes a line item: its scores and their evidence go, and the levels that
+    # rested on them are recomputed.
+    district = ensure_district(factory, settings.district)
+    with tenant_session(factory, district) as session:
+        item_id, item_key = session.execute(
+            select(m.SourceItem.id, m.SourceItem.sourced_id)
+            .join(m.Evidence, m.Evidence.source_item_id == m.SourceItem.id)
+            .where(m.SourceItem.source_system == "sis-gradebook")
+            .order_by(m.SourceItem.sourced_id).limit(1)).one()
+        hit = dict(session.execute(select(m.Evidence.id, m.Evidence.competency_id)
+                                   .where(m.Evidence.source_item_id == item_id)).all())
+
+        def cited(session: Any) -> set[int]:
+            """Evidence ids the levels of the touched competencies rest on."""
+            return {row[0] for inputs in session.scalars(select(m.MasteryRecord.inputs).where(
+                m.MasteryRecord.competency_id.in_(set(hit.values())))) for row in inputs}
+
+        assert set(hit) & cited(session)
+    deleted = {**fake.store["lineItems"][item_key], "status": "tobedeleted",
+               "dateLastModified": "2026-03-01T00:00:00.000Z"}
+    fake.load("lineItems", [deleted])
+    gone = definitions.run(factory, settings, "nightly-sync")
+    assert not gone.errors, gone.errors
+    assert gone.sources["sis-gradebook"]["items"]["deleted"] == 1
+    with tenant_session(factory, district) as session:
+        assert session.scalar(select(m.SourceItem.id).where(
+            m.SourceItem.sourced_id == item_key)) is None
+        assert not session.scalars(select(m.RawScore.id).where(
+            m.RawScore.source_item_id == item_id)).all()
+        assert not session.scalars(select(m.Evidence.id).where(
+            m.Evidence.source_item_id == item_id)).all()
+        assert not set(hit) & cited(session)
+    # The deletion is idempotent: the next run finds nothing to do.
+    assert definitions.run(factory, settings, "nightly-sync").changes == 0
+
+
+def test_text_only_results_take_their_number_from_the_score_scale(
+        provider: tuple[FakeOneRoster, str]) -> None:
+    fake, url = provider
+    ref = {"href": "/x", "type": "class", "sourcedId": "cls-crms-ma06"}
+    fake.load("scoreScales", [
+        {"sourcedId": "scale-4", "status": "active", "title": "District scale", "type": "mastery",
+         "class": ref, "dateLastModified": "2026-01-01T00:00:00.000Z", "scoreScaleValue": [
+             {"itemValueLHS": "Beginning", "itemValueRHS": "1"},
+             {"itemValueLHS": "Proficient", "itemValueRHS": "3"},
+             {"itemValueLHS": "4", "itemValueRHS": "Advanced"},  # written the other way round
+             {"itemValueLHS": "B", "itemValueRHS": "80-89"}]},  # a range: no number to take
+        {"sourcedId": "scale-old", "status": "tobedeleted", "title": "Old", "type": "x",
+         "class": ref, "dateLastModified": "2026-01-01T00:00:00.000Z",
+         "scoreScaleValue": [{"itemValueLHS": "Proficient", "itemValueRHS": "99"}]}])
+    item = dict(next(iter(fake.store["lineItems"].values())))
+    item["scoreScale"] = {"href": "/s", "type": "scoreScale", "sourcedId": "scale-4"}
+    fake.load("lineItems", [item])
+    student = {"href": "/u", "type": "user", "sourcedId": "S100001"}
+    line_item = {"href": "/l", "type": "lineItem", "sourcedId": item["sourcedId"]}
+    base = {"status": "active", "scoreStatus": "fully graded", "student": student,
+            "lineItem": line_item, "dateLastModified": "2026-01-20T00:00:00.000Z"}
+    fake.load("results", [
+        {**base, "sourcedId": "t-1", "textScore": "proficient"},
+        {**base, "sourcedId": "t-2", "textScore": "Advanced"},
+        {**base, "sourcedId": "t-3", "textScore": "B"},
+        {**base, "sourcedId": "t-4", "textScore": "Proficient", "score": 2.0},
+        {**base, "sourcedId": "t-5", "textScore": "Proficient",
+         "scoreScale": {"href": "/s", "type": "scoreScale", "sourcedId": "scale-old"}}])
+    adapter = source(url, collections=["lineItems", "results"])
+    # Scales are a lookup, read in full every time: a cursor saying none changed is ignored.
+    adapter.resume_from({"scoreScales": "2099-01-01T00:00:00.000Z"})
+    envelopes, rejected = read(adapter)
+    assert rejected == []
+    scores = {e.record.sourced_id: e.record.score for e in envelopes
+              if isinstance(e.record, r.Score) and e.record.sourced_id.startswith("t-")}
+    # The scale by label (any case), reversed pairs, no guess for a range, a score the
+    # result carries wins, and a deleted scale gives nothing.
+    assert scores == {"t-1": 3.0, "t-2": 4.0, "t-3": None, "t-4": 2.0, "t-5": None}

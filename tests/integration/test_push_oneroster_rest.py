@@ -30,7 +30,9 @@ from connector.cli.main import cli
 from connector.config.model import DestinationConfig, Settings
 from connector.config.secrets import resolve_secret
 from connector.domain import records as r
+from connector.errors import BusyError
 from connector.persistence import models as m
+from connector.persistence.locks import exclusive
 from connector.persistence.tenancy import tenant_session
 from connector.sync import safe_push
 from connector.sync.district import ensure_district
@@ -369,3 +371,33 @@ def test_a_client_without_the_write_scope_is_refused_record_by_record(
     (problem,) = report.problems
     assert problem.http_status == 403 and "gradebook.createput" in problem.message
     assert "forbidden" in problem.message and fake.store["categories"] == {}
+
+
+def test_a_second_push_to_a_destination_is_refused_while_one_is_running(
+        sample_district: SampleDistrict, sis: tuple[FakeOneRoster, str],
+        module_db_url: str, tmp_path: Path) -> None:
+    """Two pushes at once would each plan without the other; the second waits its turn."""
+    fake, url = sis
+    factory = sample_district.factory
+    settings = with_destination(sample_district.settings, "gb-busy", url)
+    district = ensure_district(factory, settings.district)
+    with tenant_session(factory, district) as session, session.begin():
+        live = m.PushRun(destination="gb-busy", kind="push", actor="job:nightly-sync")
+        session.add(live)
+    # The live run's process holds the destination's lock (another open file here).
+    with exclusive(factory.kw["bind"], f"push:{district}:gb-busy", "the live run"):
+        with pytest.raises(BusyError, match="destination 'gb-busy' is already running"):
+            safe_push.run(factory, district, settings, "gb-busy")
+        config = _config_with_api(make_workspace(tmp_path), url, "gb-busy")
+        refused = CliRunner().invoke(cli, ["--config-dir", str(config), "--database-url",
+                                           module_db_url, "push", "run", "gb-busy"])
+        assert refused.exit_code == 1 and "already running" in refused.output
+        with tenant_session(factory, district) as session:
+            assert session.get(m.PushRun, live.id).status == "running"  # not ours to judge
+        assert fake.writes() == []
+    # Once the lock is free, a run still marked running was a killed one.
+    report = safe_push.send(factory, district, safe_push.record_destination(settings, "gb-busy"),
+                            diff([], {}))
+    assert report.status == "completed"
+    with tenant_session(factory, district) as session:
+        assert session.get(m.PushRun, live.id).status == "interrupted"

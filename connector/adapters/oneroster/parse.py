@@ -158,6 +158,8 @@ def category(row: CsvRow, source: str) -> Category:
 def line_item(
     row: CsvRow, source: str, tz: str, objectives: tuple[LearningObjectiveRef, ...]
 ) -> SourceItem:
+    if row.get("status") == "tobedeleted":
+        return _deleted_item(row, source, "assignment")
     low = parse_float(row.get("resultValueMin"), "resultValueMin")
     high = parse_float(row.get("resultValueMax"), "resultValueMax")
     if low is not None and high is not None and high <= low:
@@ -182,6 +184,8 @@ def line_item(
 def assessment_line_item(row: CsvRow, source: str, tz: str,
                          objectives: tuple[LearningObjectiveRef, ...]) -> SourceItem:
     """A 1.2 assessment line item: scored like a line item, but not tied to one class."""
+    if row.get("status") == "tobedeleted":
+        return _deleted_item(row, source, "assessment")
     low = parse_float(row.get("resultValueMin"), "resultValueMin")
     high = parse_float(row.get("resultValueMax"), "resultValueMax")
     return SourceItem(
@@ -195,6 +199,13 @@ def assessment_line_item(row: CsvRow, source: str, tz: str,
         result_value_max=high,
         learning_objectives=objectives,
     )
+
+
+def _deleted_item(row: CsvRow, source: str, kind: str) -> SourceItem:
+    """Only the key matters for a deletion; providers often strip the rest of the record."""
+    key = required(row.get("sourcedId"), "sourcedId")
+    return SourceItem(source_system=source, sourced_id=key, title=row.get("title") or key,
+                      kind=kind, deleted=True)
 
 
 def assessment_result(row: CsvRow, source: str, tz: str) -> Score:

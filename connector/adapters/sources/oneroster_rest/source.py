@@ -6,11 +6,15 @@ dependency order, so staging sees orgs before classes and line items before
 results (and, in 1.2, assessment line items and results: scored evidence not
 tied to one class). Incremental pulls ask only for what changed after the newest
 ``dateLastModified`` the last complete pull saw (decision 0011 on why ``>``).
-``status: tobedeleted`` deletes a result or an enrollment.
+``status: tobedeleted`` deletes a result, an enrollment, or a line item with
+its scores. Score scales (1.2) are read in full on every pull: they are small,
+and a result that carries only a ``textScore`` takes its number from its scale
+(the result's own, else its line item's).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -43,7 +47,8 @@ COLLECTIONS_12 = (
     ("orgs", "rostering/v1p2/orgs"), ("academicSessions", "rostering/v1p2/academicSessions"),
     ("courses", "rostering/v1p2/courses"), ("classes", "rostering/v1p2/classes"),
     ("users", "rostering/v1p2/users"), ("enrollments", "rostering/v1p2/enrollments"),
-    ("categories", "gradebook/v1p2/categories"), ("lineItems", "gradebook/v1p2/lineItems"),
+    ("categories", "gradebook/v1p2/categories"), ("scoreScales", "gradebook/v1p2/scoreScales"),
+    ("lineItems", "gradebook/v1p2/lineItems"),
     ("results", "gradebook/v1p2/results"),
     ("assessmentLineItems", "gradebook/v1p2/assessmentLineItems"),
     ("assessmentResults", "gradebook/v1p2/assessmentResults"),
@@ -52,6 +57,8 @@ COLLECTIONS_11 = tuple((name, "v1p1/" + name) for name in (
     "orgs", "academicSessions", "courses", "classes", "users", "enrollments", "categories",
     "lineItems", "results"))
 MAX_PAGES = 100_000
+#: Collections that are lookups for the ones after them, not records: always read in full.
+LOOKUPS = frozenset({"scoreScales"})
 
 
 class OneRosterRestOptions(ApiOptions):
@@ -71,6 +78,9 @@ class OneRosterRestSource(SourceAdapter):
         super().__init__(key, options, context)
         self._resume: dict[str, str] = {}
         self._newest: dict[str, str] = {}
+        #: scoreScale sourcedId -> {text score, lower case: number}; line item -> its scale.
+        self._scales: dict[str, dict[str, float]] = {}
+        self._item_scales: dict[str, str] = {}
 
     def resume_from(self, cursor: Mapping[str, Any]) -> None:
         self._resume = {k: str(v) for k, v in cursor.items()} if self.options.get(
@@ -98,14 +108,19 @@ class OneRosterRestSource(SourceAdapter):
             "users": lambda r, _o: parse.person(r, src, r.get("role") or "unknown"),
             "enrollments": lambda r, _o: parse.enrollment(r, src),
             "categories": lambda r, _o: parse.category(r, src),
-            "lineItems": lambda r, o: parse.line_item(r, src, tz, objective_ids(o)),
-            "results": lambda r, _o: parse.result(r, src, tz),
+            "lineItems": lambda r, o: parse.line_item(self._scaled_item(r), src, tz,
+                                                      objective_ids(o)),
+            "results": lambda r, _o: parse.result(self._scored(r), src, tz),
             "assessmentLineItems": lambda r, o: parse.assessment_line_item(
-                r, src, tz, objective_ids(o)),
-            "assessmentResults": lambda r, _o: parse.assessment_result(r, src, tz),
+                self._scaled_item(r), src, tz, objective_ids(o)),
+            "assessmentResults": lambda r, _o: parse.assessment_result(self._scored(r), src, tz),
         }
         try:
             for name, path in COLLECTIONS_11 if version == "1.1" else COLLECTIONS_12:
+                if name in LOOKUPS:
+                    if not wanted or {"results", "assessmentResults"} & set(wanted):
+                        self._scales = score_scales(self._objects(http, root + path, name))
+                    continue
                 if wanted and name not in wanted:
                     continue
                 yield from self._collection(http, root + path, name, parsers[name])
@@ -139,9 +154,30 @@ class OneRosterRestSource(SourceAdapter):
             if name in ("results", "assessmentResults"):
                 yield from self._objective_scores(obj, key, label, index)
 
+    def _scaled_item(self, row: CsvRow) -> CsvRow:
+        """Remember the item's score scale, for its results that carry only a text score."""
+        scale = row.get("scoreScaleSourcedId")
+        if scale:
+            self._item_scales[row.get("sourcedId")] = scale
+        return row
+
+    def _scored(self, row: CsvRow) -> CsvRow:
+        """A result with a textScore and no score gets the number its score scale gives it."""
+        if row.get("score") or not row.get("textScore"):
+            return row
+        item = row.get("lineItemSourcedId") or row.get("assessmentLineItemSourcedId")
+        scale = row.get("scoreScaleSourcedId") or self._item_scales.get(item, "")
+        number = self._scales.get(scale, {}).get(row.get("textScore").strip().lower())
+        if number is None:
+            return row  # the source's score_conversion in config may still place it
+        return CsvRow(row.file, row.row, {**row.values, "score": text(number)})
+
     def _objective_scores(self, obj: Mapping[str, Any], result_id: str, label: str,
                           index: int) -> Iterator[Envelope | Rejection]:
+        scale = self._scales.get(flatten(obj).get("scoreScaleSourcedId", ""), {})
         for ref, score, text_score in objective_results(obj):
+            if not score and text_score and text_score.strip().lower() in scale:
+                score = text(scale[text_score.strip().lower()])
             try:
                 value = parse_float(score, "learningObjectiveResults.score")
             except DataError as exc:
@@ -153,7 +189,7 @@ class OneRosterRestSource(SourceAdapter):
     def _objects(self, http: Any, url: str, name: str) -> Iterator[Mapping[str, Any]]:
         limit = int(self.options.get("page_size", 100))
         params: dict[str, Any] = {"limit": limit, "offset": 0}
-        since = self._resume.get(name)
+        since = None if name in LOOKUPS else self._resume.get(name)
         if since:
             params["filter"] = f"dateLastModified>'{since}'"
         host = urlsplit(url).netloc
@@ -180,6 +216,42 @@ class OneRosterRestSource(SourceAdapter):
                 continue
             next_url, params = (None, params) if via_links else _next_offset(
                 response, url, params, len(items))
+
+
+def score_scales(objects: Iterator[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Each active scale's text values with their numbers.
+
+    1.2 pairs a label (``itemValueLHS``, "Proficient") with its value
+    (``itemValueRHS``, "3"). Some providers write the pair the other way round, so a
+    numeric left side with a text right side is read reversed. Pairs with no number
+    on either side (a letter against a range, "B" / "80-89") are left out: which number
+    a range stands for is the district's call, made in its ``score_conversion``.
+    """
+    scales: dict[str, dict[str, float]] = {}
+    for obj in objects:
+        if obj.get("status") == "tobedeleted" or not obj.get("sourcedId"):
+            continue
+        values: dict[str, float] = {}
+        for pair in obj.get("scoreScaleValue") or []:
+            if not isinstance(pair, Mapping):
+                continue
+            left, right = text(pair.get("itemValueLHS")).strip(), text(
+                pair.get("itemValueRHS")).strip()
+            for label, number in ((left, right), (right, left)):
+                value = _number(number)
+                if label and value is not None and _number(label) is None:
+                    values.setdefault(label.lower(), value)
+                    break
+        scales[text(obj["sourcedId"])] = values
+    return scales
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _next_offset(response: requests.Response, url: str, params: dict[str, Any],
