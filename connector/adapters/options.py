@@ -31,19 +31,24 @@ class SecretRef(fields.String):
         return text
 
 
-class ApiOptions(Schema):
-    """Where an OAuth2-protected API is and how patiently to talk to it."""
+class HttpOptions(Schema):
+    """Where an API is and how patiently to talk to it."""
 
     base_url = fields.Url(required=True, require_tld=False,
                           metadata={"description": "the API root; standard paths are appended"})
+    timeout = fields.Float(load_default=30.0)
+    retries = fields.Integer(load_default=4, validate=validate.Range(min=1, max=10))
+    retry_delay = fields.Float(load_default=0.5)
+
+
+class ApiOptions(HttpOptions):
+    """An OAuth2 client-credentials API (OneRoster, Ed-Fi)."""
+
     token_url = fields.Url(load_default=None, require_tld=False)
     client_id = SecretRef(required=True)
     client_secret = SecretRef(required=True)
     scopes = fields.List(fields.String(), load_default=None)
     token_auth = fields.String(load_default="basic", validate=validate.OneOf(["basic", "body"]))
-    timeout = fields.Float(load_default=30.0)
-    retries = fields.Integer(load_default=4, validate=validate.Range(min=1, max=10))
-    retry_delay = fields.Float(load_default=0.5)
 
 
 class PushOptions(ApiOptions):

@@ -15,6 +15,7 @@ SOURCES = {
     "oneroster_csv": "connector.adapters.sources.oneroster_csv:OneRosterCsvSource",
     "adaptive_csv": "connector.adapters.sources.adaptive_csv:AdaptiveCsvSource",
     "oneroster_rest": "connector.adapters.sources.oneroster_rest:OneRosterRestSource",
+    "canvas": "connector.adapters.sources.canvas:CanvasSource",
 }
 DESTINATIONS = {
     "oneroster_csv_results": "connector.adapters.destinations.oneroster_csv:OneRosterCsvResults",

@@ -16,9 +16,13 @@ from typing import Any, Protocol
 
 import requests
 
+from connector.adapters.http.throttle import Throttle
 from connector.errors import FatalSourceError, RetriableSourceError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Throttling refusals waited out before giving up: throttling slows a pull, it does not fail it,
+#: but a server that refuses every request for this long is not throttling any more.
+MAX_REFUSALS = 200
 
 
 class TokenProvider(Protocol):
@@ -63,6 +67,14 @@ def _detail(response: requests.Response) -> str:
         for key in ("imsx_description", "detail", "message", "error_description", "error"):
             if isinstance(body.get(key), str) and body[key]:
                 return f": {body[key]}"
+        errors = body.get("errors")  # Canvas: a list of {"message"}, or field -> message
+        if isinstance(errors, list):
+            messages = [str(e.get("message")) for e in errors
+                        if isinstance(e, Mapping) and e.get("message")]
+            if messages:
+                return ": " + "; ".join(messages)
+        if isinstance(errors, Mapping) and errors:
+            return ": " + "; ".join(f"{k}: {v}" for k, v in errors.items())
     return ""
 
 
@@ -87,6 +99,7 @@ class HttpClient:
         retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        throttle: Throttle | None = None,
     ) -> None:
         self.system = system
         self.timeout = timeout
@@ -94,6 +107,7 @@ class HttpClient:
         self.session = session or requests.Session()
         self.sleep = sleep
         self.auth = auth
+        self.throttle = throttle or Throttle()
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -105,12 +119,13 @@ class HttpClient:
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """The server's answer after retrying transient failures; raises only when they persist."""
         refreshed = False
-        attempt = 0
+        attempt = refusals = 0
         while True:
             attempt += 1
             headers = dict(kwargs.pop("headers", None) or {})
             if self.auth is not None:
                 headers["Authorization"] = f"Bearer {self.auth.token()}"
+            self.throttle.before()
             try:
                 response = self.session.request(method, url, timeout=self.timeout,
                                                 headers=headers, **kwargs)
@@ -120,6 +135,14 @@ class HttpClient:
                     f"{self.system} did not answer: {type(exc).__name__}", url=_no_query(url))
                 delay = None
             else:
+                self.throttle.after(response)
+                wait = self.throttle.refused(response)
+                if wait is not None and refusals < MAX_REFUSALS:
+                    refusals += 1
+                    attempt -= 1  # throttling is not a failure: it does not use up a retry
+                    kwargs["headers"] = headers
+                    self.sleep(_retry_after(response) or wait)
+                    continue
                 if response.status_code == 401 and self.auth is not None and not refreshed:
                     self.auth.invalidate()
                     refreshed = True

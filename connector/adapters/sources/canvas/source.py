@@ -1,0 +1,323 @@
+"""Pull teacher evidence from Canvas LMS: assignments, rubric criteria and grades.
+
+The SIS is the roster of record, so Canvas gives evidence only: assignments
+(items) and submissions (scores), never students or enrollments of its own.
+Students are named by the SIS id Canvas holds for them (``sis_user_id``, read
+from the course's student enrollments) or by the district's crosswalk; a student
+with neither is rejected with the reason, never matched by name.
+
+Per course, in one pass:
+
+1. student enrollments (Canvas user id -> SIS id);
+2. assignments. Published ones become items; a rubric criterion aligned to an
+   outcome whose ``vendor_guid`` is a CASE id becomes an item of its own (kind
+   ``rubric_criterion``, scored on the criterion's points), so each competency
+   gets the evidence scored against it and not the whole assignment's points.
+   Items seen before and now gone (deleted or unpublished in Canvas) are deleted
+   with their scores;
+3. submissions in bulk (``students/submissions?student_ids[]=all``), only those
+   graded since the last pass (``graded_since``, exclusive, as Canvas applies it).
+   Excused work is exempt (it leaves the evidence), a grade that was cleared
+   deletes the score.
+
+After each course a :class:`~connector.adapters.base.Checkpoint` carries the
+cursor, so a pull killed in course 40 of 50 resumes at course 40, and nothing
+staged before is read or written again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import fields, validate
+
+from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
+from connector.adapters.crosswalk import Crosswalk, load_crosswalk
+from connector.adapters.http.client import HttpClient, RetryPolicy
+from connector.adapters.http.paging import link_pages
+from connector.adapters.http.throttle import LeakyBucket
+from connector.adapters.options import HttpOptions, SecretRef
+from connector.adapters.values import parse_datetime
+from connector.domain.records import LearningObjectiveRef, Score, SourceItem, StudentRef
+from connector.errors import DataError, FatalSourceError, Rejection
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+STUDENT_STATES = ("active", "invited", "completed", "inactive")
+
+
+class CanvasOptions(HttpOptions):
+    token = SecretRef(required=True, metadata={"description": "an API access token"})
+    account_id = fields.String(load_default="self")
+    enrollment_term_id = fields.String(load_default=None)
+    course_ids = fields.List(fields.Integer(), load_default=None)
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
+    incremental = fields.Boolean(load_default=True)
+    #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
+    rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
+    rate_limit_margin = fields.Float(load_default=150.0, validate=validate.Range(min=0))
+    crosswalk = fields.String(load_default=None)
+
+
+class CanvasSource(SourceAdapter):
+    kind = "canvas"
+    options_schema = CanvasOptions
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
+        super().__init__(key, options, context)
+        #: course id -> {"graded_since": iso or "", "items": [item ids yielded last pass]}
+        self._courses: dict[str, dict[str, Any]] = {}
+        #: Courses finished in a pass that has not ended (a killed run resumes after them).
+        self._done: list[str] = []
+
+    def resume_from(self, cursor: Mapping[str, Any]) -> None:
+        self._courses = {str(k): dict(v) for k, v in (cursor.get("courses") or {}).items()}
+        self._done = [str(c) for c in cursor.get("pass_done") or []]
+        if not self.options.get("incremental", True):
+            for state in self._courses.values():
+                state["graded_since"] = ""
+
+    def cursor(self) -> Mapping[str, Any]:
+        return {"courses": self._courses}
+
+    def fingerprint(self) -> str:
+        return f"{self.options['base_url']} Canvas account {self.options.get('account_id')}"
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        system = f"Canvas source {self.key!r}"
+        token = self.context.resolve_secret(str(self.options["token"]), f"{system} token")
+        throttle = LeakyBucket(outflow=float(self.options.get("rate_limit_outflow", 10.0)),
+                               margin=float(self.options.get("rate_limit_margin", 150.0)))
+        http = HttpClient(system, token=token, timeout=float(self.options.get("timeout", 30.0)),
+                          retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
+                                            base_delay=float(self.options.get("retry_delay", 0.5))),
+                          throttle=throttle)
+        crosswalk_path = self.options.get("crosswalk")
+        crosswalk = load_crosswalk(
+            self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
+        api = str(self.options["base_url"]).rstrip("/") + "/api/v1"
+        try:
+            done = set(self._done)
+            for course in self._course_list(http, api, system):
+                cid = str(course["id"])
+                if cid in done:
+                    continue
+                state = self._courses.get(cid, {})
+                reader = _CourseReader(self, http, api, system, course, crosswalk, state)
+                yield from reader.read()
+                self._courses[cid] = reader.state
+                self._done.append(cid)
+                yield Checkpoint({"courses": self._courses, "pass_done": list(self._done)})
+            self._done = []
+        finally:
+            http.session.close()
+
+    def _course_list(self, http: HttpClient, api: str, system: str) -> list[Mapping[str, Any]]:
+        wanted = self.options.get("course_ids")
+        params: list[tuple[str, Any]] = [("per_page", self._per_page())]
+        term = self.options.get("enrollment_term_id")
+        if term:
+            params.append(("enrollment_term_id", term))
+        courses: list[Mapping[str, Any]] = []
+        account = self.options.get("account_id", "self")
+        for page in link_pages(http, f"{api}/accounts/{account}/courses", params,
+                               system=system, what="courses"):
+            for course in _json_list(page, "courses", system):
+                if not wanted or int(course.get("id", 0)) in wanted:
+                    courses.append(course)
+        return courses
+
+    def _per_page(self) -> int:
+        return int(self.options.get("per_page", 100))
+
+
+class _CourseReader:
+    """One course's items and scores, and the state the next pass starts from."""
+
+    def __init__(self, source: CanvasSource, http: HttpClient, api: str, system: str,
+                 course: Mapping[str, Any], crosswalk: Crosswalk,
+                 state: Mapping[str, Any]) -> None:
+        self.source, self.http, self.system = source, http, system
+        self.course = course
+        self.base = f"{api}/courses/{course['id']}"
+        self.crosswalk = crosswalk
+        self.previous = state
+        self.state: dict[str, Any] = {"graded_since": state.get("graded_since", ""),
+                                      "items": list(state.get("items", []))}
+        self.label = f"Canvas course {course['id']}"
+
+    def read(self) -> Iterator[Envelope | Rejection]:
+        key = self.source.key
+        students = self._students()
+        class_id = self._class_id()
+        items: dict[str, SourceItem] = {}
+        criteria: dict[str, dict[str, SourceItem]] = {}  # assignment id -> criterion id -> item
+        index = 0
+        for assignment in self._pages("assignments", [], "assignments"):
+            index += 1
+            if not assignment.get("published", True) or assignment.get(
+                    "workflow_state") in ("unpublished", "deleted"):
+                continue  # not visible to students: if it was before, it is deleted below
+            try:
+                item, aligned = self._items(assignment, class_id)
+            except DataError as exc:
+                yield Rejection(f"{self.label} assignments", index,
+                                str(exc.context.get("field", "")), exc.message,
+                                str(assignment.get("id", "")))
+                continue
+            items[item.sourced_id] = item
+            criteria[item.sourced_id] = aligned
+            yield Envelope(item, f"{self.label} assignments", index)
+            for sub_item in aligned.values():
+                yield Envelope(sub_item, f"{self.label} assignments", index)
+        current = set(items) | {c.sourced_id for group in criteria.values() for c in group.values()}
+        for gone in sorted(set(self.previous.get("items", [])) - current):
+            yield Envelope(SourceItem(key, gone, gone, deleted=True),
+                           f"{self.label} assignments", None)
+        self.state["items"] = sorted(current)
+
+        since = str(self.previous.get("graded_since") or "")
+        params: list[tuple[str, Any]] = [("student_ids[]", "all"),
+                                         ("include[]", "rubric_assessment")]
+        if since:
+            params.append(("graded_since", since))
+        newest = since
+        label = f"{self.label} submissions"
+        pages = self._pages("students/submissions", params, "submissions")
+        for index, sub in enumerate(pages, start=1):
+            graded = str(sub.get("graded_at") or "")
+            if graded and _later(graded, newest):
+                newest = graded
+            yield from self._scores(sub, items, criteria, students, label, index)
+        self.state["graded_since"] = newest
+
+    # -- pieces -------------------------------------------------------------------------
+
+    def _pages(self, path: str, params: list[tuple[str, Any]],
+               what: str) -> Iterator[Mapping[str, Any]]:
+        query = [*params, ("per_page", self.source._per_page())]
+        for page in link_pages(self.http, f"{self.base}/{path}", query, system=self.system,
+                               what=f"{self.label} {what}"):
+            yield from _json_list(page, what, self.system)
+
+    def _students(self) -> dict[str, str | None]:
+        """Canvas user id -> SIS id (crosswalk first), for every student of the course."""
+        params = [("type[]", "StudentEnrollment"), *(("state[]", s) for s in STUDENT_STATES)]
+        found: dict[str, str | None] = {}
+        for enrollment in self._pages("enrollments", params, "enrollments"):
+            user_id = str(enrollment.get("user_id", ""))
+            user = enrollment.get("user") or {}
+            sis = (self.crosswalk.get("user", user_id) or enrollment.get("sis_user_id")
+                   or (user.get("sis_user_id") if isinstance(user, Mapping) else None))
+            if sis or user_id not in found:
+                found[user_id] = str(sis) if sis else None
+        return found
+
+    def _class_id(self) -> str:
+        """The SIS class this course's evidence belongs to: crosswalk, else sis_course_id."""
+        return (self.crosswalk.get("class", self.course["id"])
+                or str(self.course.get("sis_course_id") or ""))
+
+    def _items(self, assignment: Mapping[str, Any],
+               class_id: str) -> tuple[SourceItem, dict[str, SourceItem]]:
+        key = self.source.key
+        aid = str(assignment["id"])
+        tz = self.source.context.timezone
+        due = parse_datetime(str(assignment.get("due_at") or ""), "due_at", tz)
+        points = assignment.get("points_possible")
+        maximum = float(points) if isinstance(points, int | float) and points > 0 else None
+        aligned: dict[str, SourceItem] = {}
+        for criterion in assignment.get("rubric") or []:
+            guid = str(criterion.get("vendor_guid") or "").strip()
+            crit_points = criterion.get("points")
+            if not UUID.match(guid) or not isinstance(crit_points, int | float) or crit_points <= 0:
+                continue  # not aligned to a CASE competency: the assignment's score stands
+            cid = str(criterion.get("id"))
+            aligned[cid] = SourceItem(
+                key, f"{aid}:{cid}", f"{assignment.get('name', '')}: "
+                f"{criterion.get('description', '')}", kind="rubric_criterion",
+                class_sourced_id=class_id, due_date=due, result_value_min=0.0,
+                result_value_max=float(crit_points),
+                learning_objectives=(LearningObjectiveRef("case", guid.lower()),))
+        item = SourceItem(key, aid, str(assignment.get("name") or aid), kind="assignment",
+                          class_sourced_id=class_id, due_date=due,
+                          result_value_min=0.0 if maximum else None, result_value_max=maximum)
+        return item, aligned
+
+    def _scores(self, sub: Mapping[str, Any], items: Mapping[str, SourceItem],
+                criteria: Mapping[str, Mapping[str, SourceItem]],
+                students: Mapping[str, str | None], label: str,
+                index: int) -> Iterator[Envelope | Rejection]:
+        key = self.source.key
+        aid, user_id, sid = (str(sub.get("assignment_id", "")), str(sub.get("user_id", "")),
+                             str(sub.get("id", "")))
+        if aid not in items:
+            return  # an assignment Canvas no longer publishes: its item was deleted above
+        sis = students.get(user_id)
+        if not sis:
+            why = ("is not a student of the course" if user_id not in students else
+                   "has no SIS id in Canvas and no entry in the crosswalk")
+            yield Rejection(label, index, "user_id", f"Canvas user {user_id} {why}; add the "
+                            f"student to the identity crosswalk or fix sis_user_id in Canvas",
+                            sid)
+            return
+        tz = self.source.context.timezone
+        try:
+            graded = parse_datetime(str(sub.get("graded_at") or ""), "graded_at", tz)
+            submitted = parse_datetime(str(sub.get("submitted_at") or ""), "submitted_at", tz)
+        except DataError as exc:
+            yield Rejection(label, index, str(exc.context.get("field", "")), exc.message, sid)
+            return
+        score = sub.get("score")
+        excused = bool(sub.get("excused"))
+        student = StudentRef("sourced_id", sis)
+        attempt = int(sub.get("attempt") or 1)
+        if score is None and not excused:
+            if sub.get("workflow_state") != "graded":
+                return  # not graded yet: nothing to say
+            cleared = True  # graded with no score: the teacher cleared the grade
+        else:
+            cleared = False
+        status = "exempt" if excused else "fully graded"
+        value = None if excused or score is None else float(score)
+        yield Envelope(Score(key, sid, aid, student, value, status, graded,
+                             max_score=items[aid].result_value_max, attempt=attempt,
+                             submitted_at=submitted, deleted=cleared), label, index)
+        assessment = sub.get("rubric_assessment") or {}
+        for cid, criterion_item in criteria.get(aid, {}).items():
+            rated = assessment.get(cid) if isinstance(assessment, Mapping) else None
+            points = rated.get("points") if isinstance(rated, Mapping) else None
+            if points is None and not excused and not cleared:
+                continue  # this criterion was not rated
+            yield Envelope(Score(
+                key, f"{sid}:{cid}", criterion_item.sourced_id, student,
+                None if excused or points is None else float(points), status, graded,
+                max_score=criterion_item.result_value_max, attempt=attempt,
+                submitted_at=submitted, deleted=cleared),
+                label, index)
+
+
+def _later(a: str, b: str) -> bool:
+    if not b:
+        return True
+    try:
+        return _instant(a) > _instant(b)
+    except ValueError:
+        return a > b
+
+
+def _instant(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _json_list(response: Any, what: str, system: str) -> list[Mapping[str, Any]]:
+    try:
+        payload = response.json()
+    except ValueError:
+        raise FatalSourceError(f"{what}: the server's answer is not JSON", system=system) from None
+    if not isinstance(payload, list):
+        raise FatalSourceError(f"{what}: expected a list from the server", system=system)
+    return [p for p in payload if isinstance(p, Mapping)]

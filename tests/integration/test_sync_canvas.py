@@ -1,0 +1,163 @@
+"""Canvas evidence through a whole sync: aligned by vendor_guid, resumable when killed.
+
+The roster comes from the sample district's SIS export (the module's first
+nightly sync); the Canvas job reads only Canvas, from the fake in this process,
+while the sync itself runs in a child process that the test kills.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from connector.config.loader import load_settings
+from connector.jobs import definitions
+from connector.persistence import models as m
+from connector.persistence.tenancy import tenant_session
+from connector.sync.district import ensure_district
+from tests.conftest import ROOT, SampleDistrict, _store, make_workspace
+from tests.fakes.canvas_seed import expected_scores, sample_plan, seed
+from tests.fakes.canvas_server import FakeCanvas
+from tests.fakes.server import serve
+
+SAMPLE = ROOT / "examples" / "sample-district" / "oneroster"
+
+
+@pytest.fixture(scope="module", params=["sqlite"])
+def module_db_url(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The embedded store: the engine under test here is the runner's, the same on both."""
+    yield from _store(request, tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture
+def canvas(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeCanvas, str]]:
+    monkeypatch.setenv("CANVAS_TOKEN", "canvas-token")
+    fake = FakeCanvas(throttling=False)
+    seed(fake, sample_plan(SAMPLE))
+    with serve(fake.app) as url:
+        yield fake, url
+
+
+def with_canvas(folder: Path, url: str, key: str, **options: Any) -> Path:
+    """The sample config plus a Canvas source and a job that reads only it."""
+    config = make_workspace(folder) / "config"
+    district = config / "districts" / "cedar-ridge"
+    sources = yaml.safe_load((district / "sources.yaml").read_text())
+    sources["sources"].append({
+        "key": key, "kind": "canvas", "name": "Cedar Ridge Canvas", "base_url": url,
+        "token": "${CANVAS_TOKEN}", "retry_delay": 0.01, **options,
+        "evidence": {"evidence_type": "teacher_task", "dok": 2},
+        "score_conversion": {"cuts": [{"min_percent": 0, "level": "1"},
+                                      {"min_percent": 50, "level": "2"},
+                                      {"min_percent": 75, "level": "3"},
+                                      {"min_percent": 100, "level": "4"}]}})
+    (district / "sources.yaml").write_text(yaml.safe_dump(sources))
+    jobs = yaml.safe_load((district / "jobs.yaml").read_text())
+    jobs["jobs"].append({"key": "lms-pull", "kind": "sync", "schedule": "0 * * * *",
+                         "sources": [key]})
+    (district / "jobs.yaml").write_text(yaml.safe_dump(jobs))
+    return config
+
+
+def staged(district: SampleDistrict, key: str) -> dict[str, tuple[str, float | None, str]]:
+    with tenant_session(district.factory, ensure_district(
+            district.factory, district.settings.district)) as session:
+        return {sid: (item, score, status) for sid, item, score, status in session.execute(
+            select(m.RawScore.sourced_id, m.SourceItem.sourced_id, m.RawScore.score,
+                   m.RawScore.status)
+            .join(m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id)
+            .where(m.RawScore.source_system == key))}
+
+
+def test_canvas_evidence_aligns_by_vendor_guid_and_reaches_mastery(
+        sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path) -> None:
+    fake, url = canvas
+    settings = load_settings(with_canvas(tmp_path, url, "canvas-a"))
+    report = definitions.run(sample_district.factory, settings, "lms-pull")
+    assert not report.errors and report.rejections == 0, report.errors
+    want = expected_scores(fake)
+    assert staged(sample_district, "canvas-a") == {k: (v[0], v[2], v[3]) for k, v in want.items()}
+    district = ensure_district(sample_district.factory, settings.district)
+    with tenant_session(sample_district.factory, district) as session:
+        rows = session.execute(
+            select(m.SourceItem.kind, m.SourceItem.learning_objectives, m.Competency.identifier,
+                   m.Alignment.evidence_type, m.Alignment.dok)
+            .join(m.Alignment, m.Alignment.source_item_id == m.SourceItem.id)
+            .join(m.Competency, m.Competency.id == m.Alignment.competency_id)
+            .where(m.SourceItem.source_system == "canvas-a")).all()
+        cited = {row[0] for inputs in session.scalars(select(m.MasteryRecord.inputs))
+                 for row in inputs}
+        canvas_evidence = set(session.scalars(
+            select(m.Evidence.id).join(m.RawScore, m.RawScore.id == m.Evidence.raw_score_id)
+            .where(m.RawScore.source_system == "canvas-a")))
+    # Every aligned criterion is aligned to exactly the competency its vendor_guid names.
+    assert rows and all(kind == "rubric_criterion" and [["case", ident]] == objectives
+                        for kind, objectives, ident, _t, _d in rows)
+    assert {(t, d) for *_x, t, d in rows} == {("teacher_task", 2)}
+    assert canvas_evidence and canvas_evidence <= cited  # the levels rest on it
+    again = definitions.run(sample_district.factory, settings, "lms-pull")
+    assert again.changes == 0 and not again.errors
+
+
+def test_a_sync_killed_at_random_points_ends_with_every_record_once(
+        sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path,
+        module_db_url: str) -> None:
+    fake, url = canvas
+    # A throttled Canvas, so that the pull takes long enough to be killed in the middle.
+    fake.throttling, fake.cost = True, 40.0
+    fake.bucket_settings = {"hwm": 600.0, "outflow": 200.0, "up_front": 50.0}
+    config = with_canvas(tmp_path, url, "canvas-kill", rate_limit_outflow=200.0, per_page=25)
+    env = {**os.environ, "CONNECTOR_DATABASE_URL": module_db_url, "CANVAS_TOKEN": "canvas-token"}
+    command = [sys.executable, "-m", "connector.cli.main", "--config-dir", str(config),
+               "sync", "run", "lms-pull"]
+    rng = random.Random(4)
+    settings = load_settings(config)
+    district = ensure_district(sample_district.factory, settings.district)
+    total = 0
+    for _ in range(3):
+        kill_after = rng.randint(4, 15)  # requests Canvas sees before the kill
+        before = len(fake.calls)
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while len(fake.calls) - before < kill_after and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert process.poll() is None, "the sync ended before it could be killed"
+        process.kill()
+        process.wait()
+        total += len(fake.calls) - before
+    with tenant_session(sample_district.factory, district) as session:
+        cursor = session.scalars(select(m.SourceSystem.cursor).where(
+            m.SourceSystem.key == "canvas-kill")).one() or {}
+    finished_courses = cursor.get("pass_done", [])
+    assert finished_courses, "no course finished before the kills: nothing resumed"
+    fake.calls.clear()
+    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    # Courses finished before a kill were not read again.
+    assert not any(f"/courses/{c}/" in path for c in finished_courses
+                   for _m, path, _s in fake.calls)
+    want = expected_scores(fake)
+    assert staged(sample_district, "canvas-kill") == {
+        k: (v[0], v[2], v[3]) for k, v in want.items()}
+    # Evidence and mastery caught up with what the killed runs staged but never built.
+    with tenant_session(sample_district.factory, district) as session:
+        built = session.scalars(
+            select(m.RawScore.sourced_id).join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
+            .where(m.RawScore.source_system == "canvas-kill")).all()
+    criteria = {k for k in want if ":" in k}
+    assert set(built) == criteria and len(built) == len(criteria)
+    assert total > 0
