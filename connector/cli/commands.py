@@ -219,6 +219,26 @@ def runs_rejections(ctx: CliContext, run_id: int, as_json: bool) -> None:
                          [(d["file"], d["row"], d["field"], d["reason"]) for d in data]))
 
 
+@click.command("exceptions")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def exceptions(ctx: CliContext, as_json: bool) -> None:
+    """Students a source could not match to the SIS roster, from each job's latest run.
+
+    Fix each with an entry in the identity crosswalk (system,kind,external_id,sis_id)
+    or with the SIS id in the vendor's system; nothing is matched by name.
+    """
+    with ctx.session() as session:
+        data = queries.identity_exceptions(session)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(table(("job", "run", "records", "where", "why"),
+                     [(d["job"], d["run"], d["records"], d["where"], d["reason"])
+                      for d in data]))
+    click.echo(f"{len(data)} unmatched student(s)")
+
+
 @click.group("mapping")
 def mapping() -> None:
     """Alignments of source items to competencies."""
@@ -321,5 +341,5 @@ def serve(ctx: CliContext, host: str, port: int) -> None:
     app.run(host=host, port=port)
 
 
-ALL = [db, config, framework, sync, runs, mapping, mastery, reports, push, transcripts, sample,
+ALL = [db, config, framework, sync, runs, exceptions, mapping, mastery, reports, push, transcripts, sample,
        demo, scheduler, serve]

@@ -28,6 +28,32 @@ def unmapped_items(session: Session) -> list[dict[str, Any]]:
             for r in rows]
 
 
+#: Rejection fields that mean "this student could not be matched to the SIS roster":
+#: ``user_id`` from LMS adapters (no SIS id, no crosswalk entry), ``student`` from staging
+#: (an id no rostered student has).
+IDENTITY_FIELDS = ("user_id", "student")
+
+
+def identity_exceptions(session: Session) -> list[dict[str, Any]]:
+    """Unmatched students in each job's latest run: one row per student and reason.
+
+    Nothing here is ever matched by name: each row says who is unmatched and how
+    many records wait for them, and the fix is a crosswalk entry or the vendor's
+    SIS id.
+    """
+    latest = select(func.max(m.SyncRun.id)).group_by(m.SyncRun.job)
+    rows = session.execute(
+        select(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.reason,
+               func.count(m.SyncRejection.id), func.min(m.SyncRejection.file))
+        .join(m.SyncRun, m.SyncRun.id == m.SyncRejection.run_id)
+        .where(m.SyncRejection.run_id.in_(latest),
+               m.SyncRejection.field.in_(IDENTITY_FIELDS))
+        .group_by(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.reason)
+        .order_by(m.SyncRun.job, m.SyncRejection.reason)).all()
+    return [{"job": r[0], "run": r[1], "reason": r[2], "records": r[3], "where": r[4]}
+            for r in rows]
+
+
 def evidence_labels(session: Session, evidence_ids: Iterable[int]) -> dict[int, str]:
     """Evidence id -> the title of the item it scores, for readable explanations."""
     return {eid: title for eid, (title, _) in evidence_sources(session, evidence_ids).items()}

@@ -237,6 +237,6 @@ def test_students_without_a_sis_id_are_rejected_until_the_crosswalk_names_them(
         "system,kind,external_id,sis_id\n"
         f"canvas-lms,user,{enrollment['user_id']},{sis}\n"
         "another-lms,user,1,S1\n")
-    records, rejected, _ = read(source(url, tmp_path, crosswalk="crosswalk.csv"))
+    records, rejected, _ = read(source(url, tmp_path, identity_crosswalk="crosswalk.csv"))
     assert rejected == []
     assert sis in students_scored(records)

@@ -7,6 +7,7 @@ while the sync itself runs in a child process that the test kills.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -18,8 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from connector.cli.main import cli
 from connector.config.loader import load_settings
 from connector.jobs import definitions
 from connector.persistence import models as m
@@ -161,3 +164,52 @@ def test_a_sync_killed_at_random_points_ends_with_every_record_once(
     criteria = {k for k in want if ":" in k}
     assert set(built) == criteria and len(built) == len(criteria)
     assert total > 0
+
+
+def test_unmatched_students_are_listed_by_connector_exceptions_until_the_crosswalk_names_them(
+        sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path,
+        module_db_url: str) -> None:
+    fake, url = canvas
+    course = min(fake.courses)
+    nameless, stranger = fake.enrollments[course][0], fake.enrollments[course][1]
+    sis = nameless["sis_user_id"]
+    nameless["sis_user_id"] = nameless["user"]["sis_user_id"] = None
+    stranger["sis_user_id"] = stranger["user"]["sis_user_id"] = "S999999"  # not on the roster
+    crosswalk = tmp_path / "identity.csv"
+    crosswalk.write_text("system,kind,external_id,sis_id\n")
+    config = with_canvas(tmp_path, url, "canvas-x", identity_crosswalk=str(crosswalk))
+    base = ["--config-dir", str(config), "--database-url", module_db_url]
+    runner = CliRunner()
+    ran = runner.invoke(cli, [*base, "sync", "run", "lms-pull"],
+                        env={"CANVAS_TOKEN": "canvas-token"})
+    assert ran.exit_code == 0, ran.output
+
+    shown = runner.invoke(cli, [*base, "exceptions", "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = [r for r in json.loads(shown.output) if r["job"] == "lms-pull"]
+    per_student = 3 * 3  # three assignments, each a score and two criterion scores
+    by_reason = {r["reason"]: r["records"] for r in rows}
+    assert by_reason == {
+        f"Canvas user {nameless['user_id']} has no SIS id in Canvas and no entry in the "
+        "crosswalk; add the student to the identity crosswalk or fix sis_user_id in Canvas": 3,
+        "unknown student: no student on the roster has sourced_id 'S999999'": per_student}
+    table_view = runner.invoke(cli, [*base, "exceptions"])
+    assert f"{len(json.loads(shown.output))} unmatched student(s)" in table_view.output
+    assert "lms-pull" in table_view.output and "S999999" in table_view.output
+    assert "Student " not in table_view.output  # no names, only ids
+
+    crosswalk.write_text("system,kind,external_id,sis_id\n"
+                         f"canvas-x,user,{nameless['user_id']},{sis}\n")
+    stranger["sis_user_id"] = stranger["user"]["sis_user_id"] = sis_of_second(fake, course)
+    fixed = runner.invoke(cli, [*base, "sync", "run", "lms-pull"],
+                          env={"CANVAS_TOKEN": "canvas-token"})
+    assert fixed.exit_code == 0, fixed.output
+    after = runner.invoke(cli, [*base, "exceptions", "--json"])
+    assert [r for r in json.loads(after.output) if r["job"] == "lms-pull"] == []
+
+
+def sis_of_second(fake: FakeCanvas, course: int) -> str:
+    """The second student's real SIS id, as the seed enrolled them."""
+    plan = sample_plan(SAMPLE)
+    klass = fake.courses[course]["sis_course_id"]
+    return plan[klass][0][1]

@@ -58,7 +58,7 @@ class CanvasOptions(HttpOptions):
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     rate_limit_margin = fields.Float(load_default=150.0, validate=validate.Range(min=0))
-    crosswalk = fields.String(load_default=None)
+    identity_crosswalk = fields.String(load_default=None)
 
 
 class CanvasSource(SourceAdapter):
@@ -94,7 +94,7 @@ class CanvasSource(SourceAdapter):
                           retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                                             base_delay=float(self.options.get("retry_delay", 0.5))),
                           throttle=throttle)
-        crosswalk_path = self.options.get("crosswalk")
+        crosswalk_path = self.options.get("identity_crosswalk")
         crosswalk = load_crosswalk(
             self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
         api = str(self.options["base_url"]).rstrip("/") + "/api/v1"
