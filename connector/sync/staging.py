@@ -284,11 +284,11 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
             students[(kind, value)] = sid
     rows = []
     for e, rec in scores:
+        if rec.deleted:  # by its own key: whose it was no longer matters
+            _delete_score(session, rec, result)
+            continue
         item_id = item_ids.get((rec.source_system, rec.item_sourced_id))
         student_id = students.get((rec.student.kind, rec.student.value), 0)
-        if item_id is None and rec.deleted:
-            result.counts["scores"].unchanged += 1  # its item was deleted, and it with it
-            continue
         if item_id is None:
             result.reject("scores", Rejection(e.file, e.row, "lineItemSourcedId",
                           f"unknown item {rec.item_sourced_id!r} (not in this source's items)",
@@ -298,9 +298,6 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
             result.reject("scores", Rejection(e.file, e.row, "student",
                           _unknown_student(rec.student.value, student_id, rec.student.kind),
                           rec.sourced_id))
-            continue
-        if rec.deleted:
-            _delete_score(session, rec, result)
             continue
         rows.append((e, {
             **_key(rec), "source_item_id": item_id, "student_id": student_id,

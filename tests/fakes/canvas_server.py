@@ -74,6 +74,8 @@ class FakeCanvas:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     #: (method, path with query, status) per request, in arrival order.
     calls: list[tuple[str, str, int]] = field(default_factory=list)
+    #: When each of ``calls`` was answered (time.monotonic), for pacing measurements.
+    answered: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -134,6 +136,7 @@ class FakeCanvas:
             with self.lock:
                 self.calls.append((request.method, request.full_path.rstrip("?"),
                                    response.status_code))
+                self.answered.append(time.monotonic())
             return response
 
         @app.get("/api/v1/accounts/<account>/courses")

@@ -41,7 +41,7 @@ class LeakyBucket(Throttle):
     """Canvas-style budget read from ``X-Rate-Limit-Remaining`` (see module docstring)."""
 
     outflow: float = 10.0  # units per second the server drains
-    margin: float = 150.0  # keep this much of the budget free (three up-front reservations)
+    margin: float = 100.0  # keep this much of the budget free (two up-front reservations)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     remaining: float | None = None

@@ -35,6 +35,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
+from connector.adapters.course_pass import CoursePass, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy
 from connector.adapters.http.paging import link_pages
@@ -57,7 +58,7 @@ class CanvasOptions(HttpOptions):
     incremental = fields.Boolean(load_default=True)
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
-    rate_limit_margin = fields.Float(load_default=150.0, validate=validate.Range(min=0))
+    rate_limit_margin = fields.Float(load_default=100.0, validate=validate.Range(min=0))
     identity_crosswalk = fields.String(load_default=None)
 
 
@@ -67,20 +68,14 @@ class CanvasSource(SourceAdapter):
 
     def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
         super().__init__(key, options, context)
-        #: course id -> {"graded_since": iso or "", "items": [item ids yielded last pass]}
-        self._courses: dict[str, dict[str, Any]] = {}
-        #: Courses finished in a pass that has not ended (a killed run resumes after them).
-        self._done: list[str] = []
+        #: Per course: {"graded_since": newest graded_at, "items": item ids yielded}.
+        self._pass = CoursePass()
 
     def resume_from(self, cursor: Mapping[str, Any]) -> None:
-        self._courses = {str(k): dict(v) for k, v in (cursor.get("courses") or {}).items()}
-        self._done = [str(c) for c in cursor.get("pass_done") or []]
-        if not self.options.get("incremental", True):
-            for state in self._courses.values():
-                state["graded_since"] = ""
+        self._pass.resume_from(cursor, incremental=bool(self.options.get("incremental", True)))
 
     def cursor(self) -> Mapping[str, Any]:
-        return {"courses": self._courses}
+        return self._pass.cursor()
 
     def fingerprint(self) -> str:
         return f"{self.options['base_url']} Canvas account {self.options.get('account_id')}"
@@ -89,7 +84,7 @@ class CanvasSource(SourceAdapter):
         system = f"Canvas source {self.key!r}"
         token = self.context.resolve_secret(str(self.options["token"]), f"{system} token")
         throttle = LeakyBucket(outflow=float(self.options.get("rate_limit_outflow", 10.0)),
-                               margin=float(self.options.get("rate_limit_margin", 150.0)))
+                               margin=float(self.options.get("rate_limit_margin", 100.0)))
         http = HttpClient(system, token=token, timeout=float(self.options.get("timeout", 30.0)),
                           retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                                             base_delay=float(self.options.get("retry_delay", 0.5))),
@@ -99,18 +94,14 @@ class CanvasSource(SourceAdapter):
             self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
         api = str(self.options["base_url"]).rstrip("/") + "/api/v1"
         try:
-            done = set(self._done)
             for course in self._course_list(http, api, system):
-                cid = str(course["id"])
-                if cid in done:
+                if self._pass.is_done(course["id"]):
                     continue
-                state = self._courses.get(cid, {})
-                reader = _CourseReader(self, http, api, system, course, crosswalk, state)
+                reader = _CourseReader(self, http, api, system, course, crosswalk,
+                                       self._pass.state(course["id"]))
                 yield from reader.read()
-                self._courses[cid] = reader.state
-                self._done.append(cid)
-                yield Checkpoint({"courses": self._courses, "pass_done": list(self._done)})
-            self._done = []
+                yield self._pass.finish(course["id"], reader.state)
+            self._pass.end()
         finally:
             http.session.close()
 
@@ -173,8 +164,8 @@ class _CourseReader:
             for sub_item in aligned.values():
                 yield Envelope(sub_item, f"{self.label} assignments", index)
         current = set(items) | {c.sourced_id for group in criteria.values() for c in group.values()}
-        for gone in sorted(set(self.previous.get("items", [])) - current):
-            yield Envelope(SourceItem(key, gone, gone, deleted=True),
+        for item_id in gone(self.previous.get("items", []), current):
+            yield Envelope(SourceItem(key, item_id, item_id, deleted=True),
                            f"{self.label} assignments", None)
         self.state["items"] = sorted(current)
 
