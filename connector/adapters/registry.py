@@ -16,6 +16,8 @@ SOURCES = {
     "adaptive_csv": "connector.adapters.sources.adaptive_csv:AdaptiveCsvSource",
     "oneroster_rest": "connector.adapters.sources.oneroster_rest:OneRosterRestSource",
     "canvas": "connector.adapters.sources.canvas:CanvasSource",
+    "google_classroom": "connector.adapters.sources.google_classroom:GoogleClassroomSource",
+    "schoology": "connector.adapters.sources.schoology:SchoologySource",
 }
 DESTINATIONS = {
     "oneroster_csv_results": "connector.adapters.destinations.oneroster_csv:OneRosterCsvResults",

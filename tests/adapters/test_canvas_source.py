@@ -240,3 +240,21 @@ def test_students_without_a_sis_id_are_rejected_until_the_crosswalk_names_them(
     records, rejected, _ = read(source(url, tmp_path, identity_crosswalk="crosswalk.csv"))
     assert rejected == []
     assert sis in students_scored(records)
+
+
+def test_an_assignment_published_again_brings_its_earlier_grades(
+        canvas: tuple[FakeCanvas, str]) -> None:
+    fake, url = canvas
+    course = min(fake.courses)
+    hidden = min(a for a in fake.assignments if fake.assignments[a]["course_id"] == course)
+    fake.assignments[hidden].update(published=False, workflow_state="unpublished")
+    first = source(url)
+    read(first)
+    fake.assignments[hidden].update(published=True, workflow_state="published")
+    second = source(url)
+    second.resume_from(first.cursor())
+    records, rejected, _ = read(second)
+    assert rejected == []
+    got = {k: v for k, v in scores(records).items() if v[0].split(":")[0] == str(hidden)}
+    assert got and got == {k: v for k, v in expected_scores(fake).items()
+                           if v[0].split(":")[0] == str(hidden)}

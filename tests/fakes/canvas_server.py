@@ -191,6 +191,14 @@ class FakeCanvas:
                                  400)
             published = {a["id"] for a in self.course_assignments(course_id)
                          if a["workflow_state"] == "published"}
+            asked = {int(a) for a in request.args.getlist("assignment_ids[]") if a.isdigit()}
+            if len(request.args.getlist("assignment_ids[]")) > 100:
+                return _json({"message": "Request contains too many assignment_ids.  "
+                                         "Limit 100"}, 400)
+            if asked - published:
+                return _json({"error": "invalid assignment ids requested"}, 403)
+            if asked:
+                published = asked
             students = {e["user_id"] for e in self.enrollments.get(course_id, [])
                         if e["type"] == "StudentEnrollment" and e["enrollment_state"] != "deleted"}
             rubric = "rubric_assessment" in request.args.getlist("include[]")

@@ -85,3 +85,44 @@ def is_rate_limited(response: requests.Response) -> bool:
     if response.status_code == 429:
         return True
     return response.status_code == 403 and "rate limit exceeded" in response.text[:200].lower()
+
+
+@dataclass
+class QuotaWindow(Throttle):
+    """A per-minute request quota (Google: per user and per project) kept on our side.
+
+    Google counts requests over a moving window and answers 429 RESOURCE_EXHAUSTED,
+    without ``Retry-After``, past the quota. Sending at most ``limit`` requests in any
+    ``window`` seconds keeps us under it; a refusal anyway (another client on the same
+    project) waits until our oldest request in the window has left it.
+    """
+
+    limit: int = 1000
+    window: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    sent: list[float] = field(default_factory=list)
+    refusals: int = 0
+    waited: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def before(self) -> None:
+        with self.lock:
+            now = self.clock()
+            self.sent = [t for t in self.sent if t > now - self.window]
+            delay = 0.0
+            if len(self.sent) >= self.limit:
+                delay = self.sent[len(self.sent) - self.limit] + self.window - now
+            self.sent.append(now + max(delay, 0.0))
+        if delay > 0:
+            self.waited += delay
+            self.sleep(delay)
+
+    def refused(self, response: requests.Response) -> float | None:
+        if response.status_code != 429:
+            return None
+        with self.lock:
+            self.refusals += 1
+            now = self.clock()
+            oldest = min((t for t in self.sent if t > now - self.window), default=now)
+        return max(oldest + self.window - now, 1.0)

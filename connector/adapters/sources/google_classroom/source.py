@@ -1,0 +1,239 @@
+"""Pull teacher evidence from Google Classroom: graded course work and returned grades.
+
+Like every LMS source this gives evidence only. Classroom knows its users by
+Google ids; the roster knows their school email, so a student is named by the
+email on their Classroom profile (which the ``classroom.profile.emails`` scope
+reveals), or by the district's identity crosswalk. A course is tied to its SIS
+class by a domain alias (``d:<SIS class id>``, the form SIS rostering tools
+create) or by the crosswalk.
+
+Per course: aliases, students, published course work with points
+(``maxPoints`` absent or 0 means ungraded: not evidence), and every submission
+at once (``courseWork/-/studentSubmissions``). Only ``assignedGrade`` is a
+grade: ``draftGrade`` is the teacher's unreturned draft. Classroom has no
+"changed since" filter, so each pass reads each course in full; staging writes
+only what changed (content hashes), and what the last pass yielded and this one
+no longer finds (course work deleted, a grade withdrawn) is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from marshmallow import fields, validate
+
+from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
+from connector.adapters.course_pass import CoursePass, gone
+from connector.adapters.crosswalk import Crosswalk, load_crosswalk
+from connector.adapters.http.client import HttpClient, RetryPolicy
+from connector.adapters.http.google_auth import DelegatedToken, service_account_info
+from connector.adapters.http.throttle import QuotaWindow
+from connector.adapters.options import HttpOptions, SecretRef
+from connector.adapters.values import parse_datetime
+from connector.domain.records import Score, SourceItem, StudentRef
+from connector.errors import DataError, FatalSourceError, Rejection
+
+SCOPES = (
+    "https://www.googleapis.com/auth/classroom.courses.readonly",
+    "https://www.googleapis.com/auth/classroom.rosters.readonly",
+    "https://www.googleapis.com/auth/classroom.profile.emails",
+    "https://www.googleapis.com/auth/classroom.coursework.students.readonly",
+)
+
+
+class GoogleClassroomOptions(HttpOptions):
+    base_url = fields.Url(load_default="https://classroom.googleapis.com", require_tld=False)
+    #: Environment reference to the service-account key (its JSON, or the key file's path).
+    service_account_key = SecretRef(required=True)
+    #: The Workspace user the service account acts as (an administrator sees every course).
+    subject = fields.Email(required=True)
+    course_states = fields.List(fields.String(), load_default=lambda: ["ACTIVE"])
+    course_ids = fields.List(fields.String(), load_default=None)
+    page_size = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
+    #: Below Google's 1,200 read requests per minute per user, so we never meet the quota.
+    requests_per_minute = fields.Integer(load_default=1000, validate=validate.Range(min=1))
+    quota_window_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=0.01))
+    identity_crosswalk = fields.String(load_default=None)
+
+
+class GoogleClassroomSource(SourceAdapter):
+    kind = "google_classroom"
+    options_schema = GoogleClassroomOptions
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
+        super().__init__(key, options, context)
+        #: Per course: {"items": course work ids, "scores": graded submission ids}.
+        self._pass = CoursePass()
+
+    def resume_from(self, cursor: Mapping[str, Any]) -> None:
+        self._pass.resume_from(cursor)
+
+    def cursor(self) -> Mapping[str, Any]:
+        return self._pass.cursor()
+
+    def fingerprint(self) -> str:
+        return f"Google Classroom as {self.options.get('subject')}"
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        system = f"Google Classroom source {self.key!r}"
+        secret = self.context.resolve_secret(str(self.options["service_account_key"]),
+                                             f"{system} service-account key")
+        info = service_account_info(secret, system=system)
+        http = HttpClient(
+            system, auth=DelegatedToken(info, SCOPES, str(self.options["subject"]),
+                                        system=system),
+            timeout=float(self.options.get("timeout", 30.0)),
+            retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
+                              base_delay=float(self.options.get("retry_delay", 0.5))),
+            throttle=QuotaWindow(limit=int(self.options.get("requests_per_minute", 1000)),
+                                 window=float(self.options.get("quota_window_seconds", 60.0))))
+        crosswalk_path = self.options.get("identity_crosswalk")
+        crosswalk = load_crosswalk(
+            self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
+        api = str(self.options["base_url"]).rstrip("/") + "/v1"
+        try:
+            states = [("courseStates", s) for s in self.options.get("course_states") or []]
+            wanted = self.options.get("course_ids")
+            courses = [c for c in self._list(http, f"{api}/courses", "courses", states)
+                       if not wanted or str(c.get("id")) in wanted]
+            for course in courses:
+                if self._pass.is_done(course["id"]):
+                    continue
+                reader = _CourseReader(self, http, f"{api}/courses/{course['id']}", course,
+                                       crosswalk, self._pass.state(course["id"]))
+                yield from reader.read()
+                yield self._pass.finish(course["id"], reader.state)
+            self._pass.end()
+        finally:
+            http.session.close()
+
+    def _list(self, http: HttpClient, url: str, member: str,
+              params: list[tuple[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        """Every page, by ``nextPageToken``: the server may send fewer than asked, or none."""
+        size = int(self.options.get("page_size", 1000))
+        token = ""
+        seen: set[str] = set()
+        while True:
+            query = [*params, ("pageSize", size)] + ([("pageToken", token)] if token else [])
+            payload = http.get(url, params=query).json()
+            if not isinstance(payload, Mapping):
+                raise FatalSourceError(f"{member}: expected an object from the server",
+                                       system=self.key)
+            for entry in payload.get(member) or []:  # an empty list comes back as {}
+                if isinstance(entry, Mapping):
+                    yield entry
+            token = str(payload.get("nextPageToken") or "")
+            if not token:
+                return
+            if token in seen:
+                raise FatalSourceError(f"{member}: the server's paging does not end (it sent "
+                                       f"a page token twice)", system=self.key)
+            seen.add(token)
+
+
+class _CourseReader:
+    def __init__(self, source: GoogleClassroomSource, http: HttpClient, base: str,
+                 course: Mapping[str, Any], crosswalk: Crosswalk,
+                 state: Mapping[str, Any]) -> None:
+        self.source, self.http, self.base, self.course = source, http, base, course
+        self.crosswalk, self.previous = crosswalk, state
+        self.state: dict[str, Any] = {"items": [], "scores": []}
+        self.label = f"Classroom course {course['id']}"
+
+    def read(self) -> Iterator[Envelope | Rejection]:
+        key = self.source.key
+        tz = self.source.context.timezone
+        class_id = self._class_id()
+        students = self._students()
+        items: dict[str, SourceItem] = {}
+        label = f"{self.label} courseWork"
+        params = [("courseWorkStates", "PUBLISHED")]
+        for index, work in enumerate(self.source._list(self.http, f"{self.base}/courseWork",
+                                                       "courseWork", params), start=1):
+            points = work.get("maxPoints")
+            if not isinstance(points, int | float) or points <= 0:
+                continue  # ungraded course work carries no evidence
+            try:
+                due = _due(work, tz)
+            except DataError as exc:
+                yield Rejection(label, index, "dueDate", exc.message, str(work.get("id", "")))
+                continue
+            item = SourceItem(key, str(work["id"]), str(work.get("title") or work["id"]),
+                              kind="assignment", class_sourced_id=class_id, due_date=due,
+                              result_value_min=0.0, result_value_max=float(points))
+            items[item.sourced_id] = item
+            yield Envelope(item, label, index)
+        for item_id in gone(self.previous.get("items", []), items):
+            yield Envelope(SourceItem(key, item_id, item_id, deleted=True), label, None)
+
+        graded: list[str] = []
+        label = f"{self.label} studentSubmissions"
+        for index, sub in enumerate(self.source._list(
+                self.http, f"{self.base}/courseWork/-/studentSubmissions",
+                "studentSubmissions", []), start=1):
+            work_id, sid = str(sub.get("courseWorkId", "")), str(sub.get("id", ""))
+            grade = sub.get("assignedGrade")  # draftGrade is not returned to the student yet
+            if work_id not in items or not isinstance(grade, int | float):
+                continue
+            user_id = str(sub.get("userId", ""))
+            student = students.get(user_id)
+            if student is None:
+                why = (self._unmatched(user_id) if user_id in students else
+                       f"Google user {user_id} is not a student of the course")
+                yield Rejection(label, index, "user_id", why, sid)
+                continue
+            try:
+                when = parse_datetime(str(sub.get("updateTime") or ""), "updateTime", tz)
+            except DataError as exc:
+                yield Rejection(label, index, "updateTime", exc.message, sid)
+                continue
+            graded.append(sid)
+            yield Envelope(Score(key, sid, work_id, student, float(grade), "fully graded",
+                                 when, max_score=items[work_id].result_value_max,
+                                 submitted_at=None), label, index)
+        for score_id in gone(self.previous.get("scores", []), graded):
+            yield Envelope(Score(key, score_id, "", StudentRef("sourced_id", ""), None,
+                                 "fully graded", None, deleted=True), label, None)
+        self.state = {"items": sorted(items), "scores": sorted(graded)}
+
+    def _class_id(self) -> str:
+        mapped = self.crosswalk.get("class", self.course["id"])
+        if mapped:
+            return mapped
+        for alias in self.source._list(self.http, f"{self.base}/aliases", "aliases", []):
+            name = str(alias.get("alias") or "")
+            if name.startswith("d:"):
+                return name[2:]
+        return ""
+
+    def _students(self) -> dict[str, StudentRef | None]:
+        """Google user id -> how staging finds the student: crosswalk SIS id, else email."""
+        found: dict[str, StudentRef | None] = {}
+        for entry in self.source._list(self.http, f"{self.base}/students", "students", []):
+            user_id = str(entry.get("userId", ""))
+            profile = entry.get("profile") or {}
+            email = str(profile.get("emailAddress") or "") if isinstance(profile, Mapping) else ""
+            sis = self.crosswalk.get("user", user_id)
+            found[user_id] = (StudentRef("sourced_id", sis) if sis else
+                              StudentRef("email", email) if email else None)
+        return found
+
+    def _unmatched(self, user: str) -> str:
+        return (f"Google user {user} has no email on their Classroom profile (is the "
+                f"classroom.profile.emails scope delegated?) and no entry in the crosswalk; "
+                f"add the student to the identity crosswalk")
+
+
+def _due(work: Mapping[str, Any], tz: str) -> datetime | None:
+    """``dueDate`` {year, month, day} and ``dueTime`` {hours, minutes}, both in UTC."""
+    day = work.get("dueDate")
+    if not isinstance(day, Mapping):
+        return None
+    clock = work.get("dueTime") if isinstance(work.get("dueTime"), Mapping) else {}
+    assert isinstance(clock, Mapping)
+    text = (f"{int(day.get('year', 0)):04d}-{int(day.get('month', 0)):02d}-"
+            f"{int(day.get('day', 0)):02d}T{int(clock.get('hours', 0)):02d}:"
+            f"{int(clock.get('minutes', 0)):02d}:00Z")
+    return parse_datetime(text, "dueDate", tz)

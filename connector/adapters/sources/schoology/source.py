@@ -1,0 +1,289 @@
+"""Pull teacher evidence from Schoology: published assignments and their grades, per section.
+
+Schoology signs every request with two-legged OAuth 1.0a (consumer key and
+secret, no token; requests-oauthlib, HMAC-SHA1, a fresh nonce per request).
+Lists page by ``start``/``limit``, at most 200 a page, following ``links.next``.
+Its request limit (about 50 requests per 5 seconds per key, not officially
+published) is kept on our side; a refusal (429, or the limit's message in the
+body) is waited out.
+
+Students are named by ``school_uid`` (the SIS id Schoology holds), found through
+the section's enrollments because grades refer to enrollments, not users; the
+section is tied to its SIS class by ``section_school_code``. The identity
+crosswalk overrides both. Grades are read per section; after a first pass only
+those changed since (``timestamp``, the only date filter Schoology has).
+Assignments are listed in full every pass: one that disappeared was deleted,
+and takes its grades with it. Excused grades are exempt; incomplete and missing
+ones carry no score and are not evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from marshmallow import fields, validate
+from requests_oauthlib import OAuth1
+
+from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
+from connector.adapters.course_pass import CoursePass, gone
+from connector.adapters.crosswalk import Crosswalk, load_crosswalk
+from connector.adapters.http.client import HttpClient, RetryPolicy
+from connector.adapters.http.throttle import QuotaWindow
+from connector.adapters.options import HttpOptions, SecretRef
+from connector.adapters.values import parse_datetime
+from connector.domain.records import Score, SourceItem, StudentRef
+from connector.errors import DataError, FatalSourceError, Rejection
+
+PAGE_LIMIT = 200
+LIMIT_MESSAGE = "request limit"
+EXCUSED, INCOMPLETE, MISSING = 1, 2, 3
+
+
+class SchoologyOptions(HttpOptions):
+    base_url = fields.Url(load_default="https://api.schoology.com/v1", require_tld=False)
+    consumer_key = SecretRef(required=True)
+    consumer_secret = SecretRef(required=True)
+    course_ids = fields.List(fields.String(), load_default=None)
+    building_id = fields.String(load_default=None)
+    incremental = fields.Boolean(load_default=True)
+    #: Schoology allows about 50 requests in 5 seconds per key; stay under it.
+    requests_per_window = fields.Integer(load_default=40, validate=validate.Range(min=1))
+    window_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0.01))
+    identity_crosswalk = fields.String(load_default=None)
+
+
+class SchoologyQuota(QuotaWindow):
+    """Schoology's limit, refused as 429 or as its message in an otherwise normal body."""
+
+    def refused(self, response: requests.Response) -> float | None:
+        if response.status_code == 429 or (
+                response.status_code == 200 and len(response.content) < 300
+                and LIMIT_MESSAGE in response.text and "api" in response.text.lower()):
+            with self.lock:
+                self.refusals += 1
+            return self.window
+        return None
+
+
+class SchoologySource(SourceAdapter):
+    kind = "schoology"
+    options_schema = SchoologyOptions
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
+        super().__init__(key, options, context)
+        #: Per section: {"since": newest grade timestamp, "items": assignment ids}.
+        self._pass = CoursePass()
+
+    def resume_from(self, cursor: Mapping[str, Any]) -> None:
+        self._pass.resume_from(cursor, incremental=bool(self.options.get("incremental", True)))
+
+    def cursor(self) -> Mapping[str, Any]:
+        return self._pass.cursor()
+
+    def fingerprint(self) -> str:
+        return f"{self.options.get('base_url')} Schoology"
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        system = f"Schoology source {self.key!r}"
+        key = self.context.resolve_secret(str(self.options["consumer_key"]),
+                                          f"{system} consumer key")
+        secret = self.context.resolve_secret(str(self.options["consumer_secret"]),
+                                             f"{system} consumer secret")
+        session = requests.Session()
+        session.auth = OAuth1(key, client_secret=secret, signature_type="AUTH_HEADER")
+        session.headers["Accept"] = "application/json"
+        http = HttpClient(
+            system, session=session, timeout=float(self.options.get("timeout", 30.0)),
+            retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
+                              base_delay=float(self.options.get("retry_delay", 0.5))),
+            throttle=SchoologyQuota(limit=int(self.options.get("requests_per_window", 40)),
+                                    window=float(self.options.get("window_seconds", 5.0))))
+        crosswalk_path = self.options.get("identity_crosswalk")
+        crosswalk = load_crosswalk(
+            self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
+        api = str(self.options["base_url"]).rstrip("/")
+        try:
+            for section in self._sections(http, api):
+                if self._pass.is_done(section["id"]):
+                    continue
+                reader = _SectionReader(self, http, f"{api}/sections/{section['id']}", section,
+                                        crosswalk, self._pass.state(section["id"]))
+                yield from reader.read()
+                yield self._pass.finish(section["id"], reader.state)
+            self._pass.end()
+        finally:
+            session.close()
+
+    def _sections(self, http: HttpClient, api: str) -> list[Mapping[str, Any]]:
+        wanted = self.options.get("course_ids")
+        params = {"building_id": self.options["building_id"]} if self.options.get(
+            "building_id") else {}
+        sections: list[Mapping[str, Any]] = []
+        for course in self.pages(http, f"{api}/courses", "course", params):
+            if wanted and str(course.get("id")) not in wanted:
+                continue
+            sections.extend(self.pages(http, f"{api}/courses/{course['id']}/sections",
+                                       "section", {}))
+        return [s for s in sections if str(s.get("active", 1)) != "0"]
+
+    def pages(self, http: HttpClient, url: str, member: str,
+              params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """Every page of a list, ``limit`` 200, by ``links.next`` on the same host."""
+        host = urlsplit(url).netloc
+        query: Mapping[str, Any] | None = {**params, "start": 0, "limit": PAGE_LIMIT}
+        asked: set[str] = set()
+        next_url: str | None = url
+        while next_url is not None:
+            key = f"{next_url}?{sorted((query or {}).items())}"
+            if key in asked:
+                raise FatalSourceError(f"{member}: the server's paging does not end (it sent "
+                                       f"us back to a page we already read)", system=self.key)
+            asked.add(key)
+            payload = _json(http.get(next_url, params=query), member, self.key)
+            entries = payload.get(member) or []
+            if isinstance(entries, Mapping):  # grades: {"grades": {"grade": [...]}}
+                entries = [entries]
+            yield from (e for e in entries if isinstance(e, Mapping))
+            links = payload.get("links")
+            link = links.get("next") if isinstance(links, Mapping) else None
+            if not link:
+                return
+            target = urljoin(next_url, str(link))
+            if urlsplit(target).netloc != host:
+                raise FatalSourceError(f"{member}: the next-page link points at another host "
+                                       f"({urlsplit(target).netloc}); refusing to follow it",
+                                       system=self.key)
+            next_url, query = target, None
+
+
+class _SectionReader:
+    def __init__(self, source: SchoologySource, http: HttpClient, base: str,
+                 section: Mapping[str, Any], crosswalk: Crosswalk,
+                 state: Mapping[str, Any]) -> None:
+        self.source, self.http, self.base, self.section = source, http, base, section
+        self.crosswalk, self.previous = crosswalk, state
+        self.state: dict[str, Any] = {"items": [], "since": state.get("since", 0)}
+        self.label = f"Schoology section {section['id']}"
+
+    def read(self) -> Iterator[Envelope | Rejection]:
+        key, tz = self.source.key, self.source.context.timezone
+        class_id = (self.crosswalk.get("class", self.section["id"])
+                    or str(self.section.get("section_school_code") or ""))
+        students = self._students()
+        items: dict[str, SourceItem] = {}
+        label = f"{self.label} assignments"
+        for index, work in enumerate(self.source.pages(
+                self.http, f"{self.base}/assignments", "assignment", {}), start=1):
+            if str(work.get("published", 1)) == "0":
+                continue
+            try:
+                points = float(work.get("max_points") or 0)
+                due = parse_datetime(str(work.get("due") or ""), "due", tz,
+                                     fmt="%Y-%m-%d %H:%M:%S")
+            except DataError as exc:
+                yield Rejection(label, index, "due", exc.message, str(work.get("id", "")))
+                continue
+            except ValueError:
+                yield Rejection(label, index, "max_points", "'max_points' is not a number",
+                                str(work.get("id", "")))
+                continue
+            if points <= 0:
+                continue  # not scored: not evidence
+            item = SourceItem(key, str(work["id"]), str(work.get("title") or work["id"]),
+                              kind="assignment", class_sourced_id=class_id, due_date=due,
+                              result_value_min=0.0, result_value_max=points)
+            items[item.sourced_id] = item
+            yield Envelope(item, label, index)
+        for item_id in gone(self.previous.get("items", []), items):
+            yield Envelope(SourceItem(key, item_id, item_id, deleted=True), label, None)
+        self.state["items"] = sorted(items)
+
+        since = int(self.previous.get("since") or 0)
+        newest = since
+        label = f"{self.label} grades"
+        for index, row in enumerate(self._changed_grades(since, items), start=1):
+            aid, enrollment = str(row.get("assignment_id", "")), str(row.get("enrollment_id", ""))
+            if aid not in items:
+                continue
+            stamp = int(row.get("timestamp") or 0)
+            newest = max(newest, stamp)
+            score_id = f"{self.section['id']}:{aid}:{enrollment}"
+            student = students.get(enrollment)
+            if student is None:
+                why = (f"Schoology enrollment {enrollment} has no school_uid and no entry in "
+                       f"the crosswalk; add the student to the identity crosswalk"
+                       if enrollment in students else
+                       f"Schoology enrollment {enrollment} is not a student of the section")
+                yield Rejection(label, index, "user_id", why, score_id)
+                continue
+            exception = int(row.get("exception") or 0)
+            grade = row.get("grade")
+            when = parse_datetime(_iso(stamp), "timestamp", tz) if stamp else None
+            if exception == EXCUSED:
+                yield Envelope(Score(key, score_id, aid, student, None, "exempt", when,
+                                     max_score=items[aid].result_value_max), label, index)
+            elif exception in (INCOMPLETE, MISSING) or grade in (None, ""):
+                yield Envelope(Score(key, score_id, aid, student, None, "fully graded", when,
+                                     deleted=True), label, index)  # no grade (any more)
+            else:
+                try:
+                    value = float(grade)
+                except (TypeError, ValueError):
+                    yield Rejection(label, index, "grade", f"'grade' is not a number: {grade!r}",
+                                    score_id)
+                    continue
+                maximum = row.get("max_points")
+                yield Envelope(Score(
+                    key, score_id, aid, student, value, "fully graded", when,
+                    max_score=float(maximum) if maximum not in (None, "") else
+                    items[aid].result_value_max, comment=str(row.get("comment") or "")),
+                    label, index)
+        self.state["since"] = newest
+
+    def _changed_grades(self, since: int,
+                        items: Mapping[str, SourceItem]) -> Iterator[Mapping[str, Any]]:
+        """Grades changed since the last pass, and every grade of an assignment new to us.
+
+        An assignment published (or restored) after the last pass may hold grades
+        entered before it, which a ``timestamp`` filter would never return.
+        """
+        if not since:
+            yield from self._grade_rows({})
+            return
+        yield from self._grade_rows({"timestamp": since})
+        for aid in sorted(set(items) - set(self.previous.get("items", []))):
+            yield from self._grade_rows({"assignment_id": aid})
+
+    def _grade_rows(self, params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        for block in self.source.pages(self.http, f"{self.base}/grades", "grades", params):
+            rows = block.get("grade") or []
+            yield from (r for r in rows if isinstance(r, Mapping))
+
+    def _students(self) -> dict[str, StudentRef | None]:
+        """Enrollment id -> student (grades name enrollments): crosswalk, else school_uid."""
+        found: dict[str, StudentRef | None] = {}
+        for entry in self.source.pages(self.http, f"{self.base}/enrollments", "enrollment", {}):
+            if str(entry.get("admin", 0)) == "1":
+                continue  # teachers and section admins
+            uid = str(entry.get("uid", ""))
+            sis = self.crosswalk.get("user", uid) or str(entry.get("school_uid") or "")
+            found[str(entry.get("id", ""))] = StudentRef("sourced_id", sis) if sis else None
+        return found
+
+
+def _json(response: requests.Response, member: str, system: str) -> Mapping[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        raise FatalSourceError(f"{member}: the server's answer is not JSON", system=system) from None
+    if not isinstance(payload, Mapping):
+        raise FatalSourceError(f"{member}: expected an object from the server", system=system)
+    return payload
+
+
+def _iso(stamp: int) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat()

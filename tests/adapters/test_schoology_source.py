@@ -1,0 +1,154 @@
+"""The Schoology source against the fake Schoology: OAuth 1.0a, 200-row pages, request limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from connector.adapters.base import AdapterContext, Checkpoint, Envelope
+from connector.adapters.sources.schoology import SchoologySource
+from connector.config.secrets import resolve_secret
+from connector.domain import records as r
+from connector.errors import FatalSourceError, Rejection
+from tests.conftest import ROOT
+from tests.fakes.canvas_seed import generated_plan, sample_plan
+from tests.fakes.schoology_seed import expected_scores, seed
+from tests.fakes.schoology_server import FakeSchoology
+from tests.fakes.server import serve
+
+SAMPLE = ROOT / "examples" / "sample-district" / "oneroster"
+CONTEXT = AdapterContext(lambda p: ROOT / p, "America/Denver",
+                         lambda ref, purpose: resolve_secret(ref, purpose=purpose))
+
+
+@pytest.fixture
+def schoology(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeSchoology, str]]:
+    monkeypatch.setenv("SGY_KEY", "district-key")
+    monkeypatch.setenv("SGY_SECRET", "district-secret")
+    fake = FakeSchoology()
+    seed(fake, sample_plan(SAMPLE))
+    with serve(fake.app) as url:
+        yield fake, url + "/v1"
+
+
+def source(url: str, **options: Any) -> SchoologySource:
+    return SchoologySource("schoology", {
+        "base_url": url, "consumer_key": "${SGY_KEY}", "consumer_secret": "${SGY_SECRET}",
+        "retry_delay": 0.01, **options}, CONTEXT)
+
+
+def read(adapter: SchoologySource) -> tuple[list[Any], list[Rejection]]:
+    records, rejections = [], []
+    for item in adapter.read():
+        if isinstance(item, Rejection):
+            rejections.append(item)
+        elif isinstance(item, Envelope):
+            records.append(item.record)
+        else:
+            assert isinstance(item, Checkpoint)
+    return records, rejections
+
+
+def scores(records: list[Any]) -> dict[str, tuple[str, str, float | None, str]]:
+    return {s.sourced_id: (s.item_sourced_id, s.student.value, s.score, s.status)
+            for s in records if isinstance(s, r.Score) and not s.deleted}
+
+
+def test_a_full_pull_gives_every_grade_by_school_uid(
+        schoology: tuple[FakeSchoology, str]) -> None:
+    fake, url = schoology
+    records, rejected = read(source(url))
+    assert rejected == []
+    assert scores(records) == expected_scores(fake)
+    items = [i for i in records if isinstance(i, r.SourceItem)]
+    assert len(items) == 3 * len(fake.sections)  # not the unpublished one, not the unscored
+    assert {i.class_sourced_id for i in items} == {
+        s[0]["section_school_code"] for s in fake.sections.values()}
+    assert all("limit=200" in p for _m, p, _s in fake.calls if "/grades" not in p)
+
+
+def test_two_hundred_per_page_and_every_page_followed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGY_KEY", "district-key")
+    monkeypatch.setenv("SGY_SECRET", "district-secret")
+    fake = FakeSchoology()
+    seed(fake, generated_plan(2, 450))  # 451 enrollments a section: three pages
+    with serve(fake.app) as url:
+        records, rejected = read(source(url + "/v1"))
+    assert rejected == [] and scores(records) == expected_scores(fake)
+    pages = [p for _m, p, _s in fake.calls if "/enrollments" in p]
+    assert len(pages) == 2 * 3
+
+
+def test_the_request_limit_slows_the_pull_and_never_fails_it(
+        schoology: tuple[FakeSchoology, str]) -> None:
+    fake, url = schoology
+    clean, _ = read(source(url))
+    fake.quota, fake.window = 6, 0.3
+    fake.calls.clear()
+    records, rejected = read(source(url, window_seconds=0.3, requests_per_window=50))
+    assert fake.refused() > 0 and rejected == [] and scores(records) == scores(clean)
+    fake.calls.clear()
+    fake.sent.clear()
+    records, rejected = read(source(url, window_seconds=0.3, requests_per_window=5))
+    assert fake.refused() == 0 and rejected == [] and scores(records) == scores(clean)
+
+
+def test_a_wrong_secret_is_a_clear_error(schoology: tuple[FakeSchoology, str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake, url = schoology
+    monkeypatch.setenv("SGY_SECRET", "not-the-secret")
+    with pytest.raises(FatalSourceError) as caught:
+        read(source(url))
+    assert "Schoology source 'schoology'" in str(caught.value)
+    assert "not-the-secret" not in str(caught.value)
+
+
+def test_the_next_pull_reads_changed_grades_and_drops_deleted_assignments(
+        schoology: tuple[FakeSchoology, str]) -> None:
+    fake, url = schoology
+    first = source(url)
+    read(first)
+    section = min(fake.grades)
+    scored = {a["id"] for a in fake.assignments[section]
+              if a["published"] and float(a["max_points"]) > 0}
+    newest = max(g["timestamp"] for g in fake.grades[section] if g["assignment_id"] in scored)
+    regraded = fake.grades[section][0]
+    regraded.update(grade=24, timestamp=1800000000)
+    deleted = fake.assignments[section].pop(1)
+    second = source(url)
+    second.resume_from(first.cursor())
+    fake.calls.clear()
+    records, rejected = read(second)
+    assert rejected == []
+    changed = scores(records)
+    key = f"{section}:{regraded['assignment_id']}:{regraded['enrollment_id']}"
+    assert changed[key][2] == 24.0
+    # Only grades changed since the last pass came back for that section (Schoology's filter
+    # includes its bound, so the last pass's newest grades come again, unchanged).
+    again = {f"{section}:{g['assignment_id']}:{g['enrollment_id']}" for g in fake.grades[section]
+             if g["timestamp"] == newest and g["assignment_id"] in scored}
+    assert {k for k in changed if k.startswith(f"{section}:")} <= {key} | again
+    assert len(again) < len(fake.grades[section]) // 3
+    assert {i.sourced_id for i in records if isinstance(i, r.SourceItem) and i.deleted} == {
+        str(deleted["id"])}
+    assert any("timestamp=" in p for _m, p, _s in fake.calls if "/grades" in p)
+
+
+def test_an_assignment_published_after_a_pass_brings_its_older_grades(
+        schoology: tuple[FakeSchoology, str]) -> None:
+    fake, url = schoology
+    first = source(url)
+    read(first)
+    section = min(fake.grades)
+    late = next(a for a in fake.assignments[section] if a["published"] == 0)
+    late["published"] = 1  # its grades were entered long before the last pass
+    second = source(url)
+    second.resume_from(first.cursor())
+    records, rejected = read(second)
+    assert rejected == []
+    got = {k for k, v in scores(records).items() if v[0] == str(late["id"])}
+    assert got == {k for k, v in expected_scores(fake).items() if v[0] == str(late["id"])}
+    assert got
