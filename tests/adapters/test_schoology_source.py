@@ -59,9 +59,16 @@ def scores(records: list[Any]) -> dict[str, tuple[str, str, float | None, str]]:
 def test_a_full_pull_gives_every_grade_by_school_uid(
         schoology: tuple[FakeSchoology, str]) -> None:
     fake, url = schoology
+    section = min(fake.grades)
+    excused, incomplete = fake.grades[section][0], fake.grades[section][1]
+    excused.update(grade=None, exception=1)
+    incomplete.update(grade=None, exception=2)
     records, rejected = read(source(url))
     assert rejected == []
     assert scores(records) == expected_scores(fake)
+    got = scores(records)
+    assert got[f"{section}:{excused['assignment_id']}:{excused['enrollment_id']}"][3] == "exempt"
+    assert f"{section}:{incomplete['assignment_id']}:{incomplete['enrollment_id']}" not in got
     items = [i for i in records if isinstance(i, r.SourceItem)]
     assert len(items) == 3 * len(fake.sections)  # not the unpublished one, not the unscored
     assert {i.class_sourced_id for i in items} == {

@@ -11,15 +11,13 @@ tests/fakes/canvas_server.py), apart from the adapter's code.
 from __future__ import annotations
 
 import csv
-import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from tests.fakes.canvas_server import FakeCanvas
-
-START = datetime(2025, 9, 1, 15, 0, tzinfo=UTC)
+from tests.fakes.lms_district import POINTS, due, iso, marks, title
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -54,7 +52,7 @@ def generated_plan(courses: int, students: int,
 
 def seed(fake: FakeCanvas, plan: dict[str, tuple[list[str], list[str]]], *,
          assignments: int = 3, criteria: int = 2, seed_value: int = 2026) -> None:
-    rng = random.Random(seed_value)
+    graded = marks(plan, tasks=assignments, criteria=criteria, seed_value=seed_value)
     user_ids: dict[str, int] = {}
     enrollment_id = assignment_id = submission_id = outcome_id = 0
     for number, (klass, (students, competencies)) in enumerate(sorted(plan.items())):
@@ -83,7 +81,6 @@ def seed(fake: FakeCanvas, plan: dict[str, tuple[list[str], list[str]]], *,
         fake.enrollments[course_id] = rows
         for a in range(assignments):
             assignment_id += 1
-            due = START + timedelta(days=7 * a + number)
             rubric = []
             for k in range(criteria):
                 outcome_id += 1
@@ -100,30 +97,26 @@ def seed(fake: FakeCanvas, plan: dict[str, tuple[list[str], list[str]]], *,
                            "long_description": "", "criterion_use_range": False,
                            "ratings": [{"id": "_9001", "points": 2.0, "description": "Neat"}]})
             fake.assignments[assignment_id] = {
-                "id": assignment_id, "name": f"Task {a + 1} ({klass})", "course_id": course_id,
-                "points_possible": 10.0, "grading_type": "points",
-                "due_at": due.isoformat().replace("+00:00", "Z"), "published": True,
+                "id": assignment_id, "name": title(klass, a), "course_id": course_id,
+                "points_possible": POINTS, "grading_type": "points",
+                "due_at": iso(due(number, a)), "published": True,
                 "workflow_state": "published", "omit_from_final_grade": False,
                 "assignment_group_id": 1, "position": a + 1,
                 "submission_types": ["online_upload"], "use_rubric_for_grading": True,
                 "rubric": rubric, "rubric_settings": {"id": assignment_id, "points_possible": 10.0}}
             for sis in students:
                 submission_id += 1
-                graded = due + timedelta(days=2, minutes=submission_id % 997)
-                assessment = {c["id"]: {"rating_id": None, "comments": "",
-                                        "points": float(rng.randint(1, 4))}
-                              for c in rubric if "vendor_guid" in c}
+                mark = graded[(klass, a, sis)]
+                assessment = {c["id"]: {"rating_id": None, "comments": "", "points": points}
+                              for c, points in zip(rubric, mark.criteria, strict=False)}
                 assessment["_9000"] = {"rating_id": "_9001", "comments": "", "points": 2.0}
                 fake.submissions[submission_id] = {
                     "id": submission_id, "assignment_id": assignment_id,
-                    "user_id": user_ids[sis], "score": float(rng.randint(4, 10)),
-                    "grade": None, "excused": False, "missing": False, "late": False,
+                    "user_id": user_ids[sis], "score": mark.points, "grade": f"{mark.points:g}",
+                    "excused": False, "missing": False, "late": False,
                     "workflow_state": "graded", "attempt": 1,
-                    "submitted_at": (due - timedelta(hours=3)).isoformat().replace("+00:00", "Z"),
-                    "graded_at": graded.isoformat().replace("+00:00", "Z"),
-                    "rubric_assessment": assessment}
-                fake.submissions[submission_id]["grade"] = str(
-                    fake.submissions[submission_id]["score"])
+                    "submitted_at": iso(due(number, a) - timedelta(hours=3)),
+                    "graded_at": iso(mark.graded_at), "rubric_assessment": assessment}
 
 
 def expected_scores(fake: FakeCanvas) -> dict[str, tuple[str, str, float | None, str]]:

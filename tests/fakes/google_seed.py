@@ -2,16 +2,15 @@
 
 Each SIS class is a Classroom course with the domain alias ``d:<class id>``; its
 students carry their roster email on their profile; each course has graded
-course work (and one ungraded announcement-like item, and a draft) with
-returned grades, some still only drafted by the teacher.
+course work with returned grades (the shared district's tasks and marks,
+tests/fakes/lms_district.py), one ungraded item and one draft.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakes.google_server import FakeClassroom
+from tests.fakes.lms_district import POINTS, due, iso, marks, title
 
 ADMIN = "sync-admin@cedar-ridge.example"
-START = datetime(2025, 9, 1, 15, 0, tzinfo=UTC)
 
 
 def service_account(token_uri: str) -> tuple[str, str]:
@@ -44,8 +43,9 @@ def emails(oneroster: Path) -> dict[str, str]:
 
 
 def seed(fake: FakeClassroom, plan: dict[str, tuple[list[str], list[str]]],
-         email_of: dict[str, str], *, graded: int = 3, seed_value: int = 7) -> None:
-    rng = random.Random(seed_value)
+         email_of: dict[str, str], *, graded: int = 3, seed_value: int = 2026) -> None:
+    """The shared district's tasks and marks, plus an ungraded item and a draft per course."""
+    common = marks(plan, tasks=graded, seed_value=seed_value)
     user_ids: dict[str, str] = {}
     for number, (klass, (students, _competencies)) in enumerate(sorted(plan.items())):
         course_id = str(600000000000 + number)
@@ -66,14 +66,14 @@ def seed(fake: FakeClassroom, plan: dict[str, tuple[list[str], list[str]]],
         work = []
         for k in range(graded + 2):
             wid = f"{course_id}{k:03d}"
-            due = START + timedelta(days=7 * k + number)
+            when = due(number, k)
             entry: dict[str, Any] = {
-                "courseId": course_id, "id": wid, "title": f"Task {k + 1} ({klass})",
-                "state": "PUBLISHED", "workType": "ASSIGNMENT", "maxPoints": 20,
+                "courseId": course_id, "id": wid, "title": title(klass, k),
+                "state": "PUBLISHED", "workType": "ASSIGNMENT", "maxPoints": POINTS,
                 "creationTime": "2025-08-25T16:00:00.000Z",
-                "updateTime": (due - timedelta(days=3)).isoformat().replace("+00:00", "Z"),
-                "dueDate": {"year": due.year, "month": due.month, "day": due.day},
-                "dueTime": {"hours": due.hour, "minutes": due.minute}}
+                "updateTime": iso(when - timedelta(days=3)),
+                "dueDate": {"year": when.year, "month": when.month, "day": when.day},
+                "dueTime": {"hours": when.hour, "minutes": when.minute}}
             if k == graded:
                 entry.pop("maxPoints")  # ungraded: not evidence
             if k == graded + 1:
@@ -81,21 +81,19 @@ def seed(fake: FakeClassroom, plan: dict[str, tuple[list[str], list[str]]],
             work.append(entry)
         fake.course_work[course_id] = work
         subs = []
-        for entry in work:
+        for k, entry in enumerate(work):
             for sis in students:
                 uid = user_ids[sis]
                 sub: dict[str, Any] = {
                     "courseId": course_id, "courseWorkId": entry["id"],
                     "id": f"Cg{entry['id']}{uid[-4:]}", "userId": uid,
                     "creationTime": "2025-09-01T16:00:00.000Z",
-                    "updateTime": entry["updateTime"], "state": "RETURNED",
+                    "updateTime": entry["updateTime"], "state": "TURNED_IN",
                     "courseWorkType": "ASSIGNMENT", "associatedWithDeveloper": False}
-                if "maxPoints" in entry:
-                    points = rng.randint(8, 20)
-                    if rng.random() < 0.1:
-                        sub["state"], sub["draftGrade"] = "TURNED_IN", points  # not returned
-                    else:
-                        sub["assignedGrade"] = sub["draftGrade"] = points
+                if k < graded:
+                    mark = common[(klass, k, sis)]
+                    sub.update(state="RETURNED", assignedGrade=mark.points,
+                               draftGrade=mark.points, updateTime=iso(mark.graded_at))
                 subs.append(sub)
         fake.submissions[course_id] = subs
 

@@ -2,24 +2,22 @@
 
 The section's ``section_school_code`` is the class's sourcedId; students are
 enrolled with their SIS id as ``school_uid``, beside a teacher (``admin: 1``);
-each section has published assignments on points (one unpublished, one with no
-points) and a grade per student, a few excused.
+each section has published assignments on points (the shared district's tasks and
+marks, tests/fakes/lms_district.py), one unpublished, one with no points.
 """
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.fakes.lms_district import POINTS, due, marks, title
 from tests.fakes.schoology_server import FakeSchoology
-
-START = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
 
 
 def seed(fake: FakeSchoology, plan: dict[str, tuple[list[str], list[str]]], *,
-         graded: int = 3, seed_value: int = 11) -> None:
-    rng = random.Random(seed_value)
+         graded: int = 3, seed_value: int = 2026) -> None:
+    """The shared district's tasks and marks, plus an unscored and an unpublished one."""
+    common = marks(plan, tasks=graded, seed_value=seed_value)
     enrollment_id = 44000000
     for number, (klass, (students, _competencies)) in enumerate(sorted(plan.items())):
         course_id, section_id = str(1400000 + number), str(4300000 + number)
@@ -43,22 +41,22 @@ def seed(fake: FakeSchoology, plan: dict[str, tuple[list[str], list[str]]], *,
         fake.enrollments[section_id] = rows
         work = []
         for k in range(graded + 2):
-            due = START + timedelta(days=7 * k + number)
             work.append({
-                "id": 5600000 + number * 10 + k, "title": f"Task {k + 1} ({klass})",
-                "due": due.strftime("%Y-%m-%d %H:%M:%S"), "grading_scale": "0",
-                "max_points": "0" if k == graded else "25", "published": 0 if k == graded + 1
-                else 1, "type": "assignment", "grading_category": "4341"})
+                "id": 5600000 + number * 10 + k, "title": title(klass, k),
+                "due": due(number, k).strftime("%Y-%m-%d %H:%M:%S"), "grading_scale": "0",
+                "max_points": "0" if k == graded else f"{POINTS:g}",
+                "published": 0 if k == graded + 1 else 1, "type": "assignment",
+                "grading_category": "4341"})
         fake.assignments[section_id] = work
         grades = []
-        for entry in work:
+        for k, entry in enumerate(work):
             for sis in students:
-                excused = rng.random() < 0.05
+                mark = common.get((klass, k, sis))
                 grades.append({
                     "enrollment_id": by_student[sis], "assignment_id": entry["id"],
-                    "grade": None if excused else rng.randint(10, 25),
-                    "exception": 1 if excused else 0, "max_points": int(entry["max_points"]),
-                    "is_final": 0, "timestamp": 1757000000 + number * 1000 + entry["id"] % 10,
+                    "grade": mark.points if mark else 5, "exception": 0,
+                    "max_points": int(entry["max_points"]), "is_final": 0,
+                    "timestamp": int(mark.graded_at.timestamp()) if mark else 1757000000,
                     "comment": "", "type": "assignment", "school_uid": sis})
         fake.grades[section_id] = grades
 
@@ -76,7 +74,7 @@ def expected_scores(fake: FakeSchoology) -> dict[str, tuple[str, str, float | No
             key = f"{section_id}:{g['assignment_id']}:{g['enrollment_id']}"
             if g["exception"] == 1:
                 out[key] = (str(g["assignment_id"]), sis[g["enrollment_id"]], None, "exempt")
-            elif g["grade"] is not None:
+            elif g["grade"] is not None and g["exception"] == 0:
                 out[key] = (str(g["assignment_id"]), sis[g["enrollment_id"]],
                             float(g["grade"]), "fully graded")
     return out
