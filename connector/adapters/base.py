@@ -87,6 +87,10 @@ class SourceAdapter(ABC):
         """Where this read ended, saved by the shell only if the read completed cleanly."""
         return {}
 
+    def read_in_full(self) -> None:
+        """Read everything this time, not only what changed since the cursor."""
+        return None
+
 
 @dataclass(frozen=True)
 class OutboundLineItem:

@@ -28,6 +28,13 @@ class CoursePass:
             for state in self.courses.values():
                 state.pop("graded_since", None)
 
+    def read_in_full(self) -> None:
+        """Forget the "changed since" marks and any pass in progress; keep ids to diff against."""
+        self.done = []
+        for state in self.courses.values():
+            state.pop("graded_since", None)
+            state.pop("since", None)
+
     def cursor(self) -> dict[str, Any]:
         return {"courses": self.courses}
 

@@ -173,10 +173,13 @@ def _print_report(report: RunReport, as_json: bool) -> None:
 @sync.command("run")
 @click.argument("job")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--full", is_flag=True,
+              help="Read every source in full, not only what changed since the last run "
+                   "(after fixing the roster or the identity crosswalk).")
 @pass_context
-def sync_run(ctx: CliContext, job: str, as_json: bool) -> None:
+def sync_run(ctx: CliContext, job: str, as_json: bool, full: bool) -> None:
     """Run JOB once now. Exits 1 only when the run as a whole failed."""
-    report = definitions.run(ctx.factory, ctx.settings, job)
+    report = definitions.run(ctx.factory, ctx.settings, job, full=full)
     _print_report(report, as_json)
     if report.failed:
         sys.exit(1)
@@ -237,6 +240,9 @@ def exceptions(ctx: CliContext, as_json: bool) -> None:
                      [(d["job"], d["run"], d["records"], d["where"], d["reason"])
                       for d in data]))
     click.echo(f"{len(data)} unmatched student(s)")
+    if data:
+        click.echo("after fixing the roster or the identity crosswalk, run the job once with "
+                   "`connector sync run JOB --full` so that scores refused before are read again")
 
 
 @click.group("mapping")

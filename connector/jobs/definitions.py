@@ -23,5 +23,6 @@ def transcripts_step(session: Session, settings: Settings, job: JobConfig,
 HOOKS: dict[str, JobHook] = {"transcripts": transcripts_step}
 
 
-def run(factory: sessionmaker[Session], settings: Settings, job_key: str) -> RunReport:
-    return run_job(factory, settings, job_key, hooks=HOOKS)
+def run(factory: sessionmaker[Session], settings: Settings, job_key: str, *,
+        full: bool = False) -> RunReport:
+    return run_job(factory, settings, job_key, hooks=HOOKS, full=full)

@@ -50,8 +50,14 @@ def run_job(
     *,
     batch_size: int = BATCH_SIZE,
     hooks: Mapping[str, JobHook] | None = None,
+    full: bool = False,
 ) -> RunReport:
-    """Run one job to completion and return its report (failures are in the report)."""
+    """Run one job to completion and return its report (failures are in the report).
+
+    ``full`` reads every source in full once, whatever its cursor says: after the
+    roster or the identity crosswalk was fixed, scores a source sent before and
+    staging refused (an unknown student) are only read again this way.
+    """
     job = settings.jobs.get(job_key)
     if job is None:
         raise ConfigurationError(f"no job {job_key!r}; configured jobs: {sorted(settings.jobs)}")
@@ -102,7 +108,8 @@ def run_job(
         staged = StageResult()
         for key in job.sources:
             started = time.perf_counter()
-            _read_source(factory, district_id, settings, key, staged, report, batch_size)
+            _read_source(factory, district_id, settings, key, staged, report, batch_size,
+                         full=full)
             report.timings[f"source {key}"] = round(time.perf_counter() - started, 3)
         report.rejections += len(staged.rejections)
         _refresh_statistics(factory, len(staged.changed_scores))
@@ -167,7 +174,8 @@ def _import_framework(session: Session, settings: Settings, key: str,
 
 
 def _read_source(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str,
-                 staged: StageResult, report: RunReport, batch_size: int) -> None:
+                 staged: StageResult, report: RunReport, batch_size: int, *,
+                 full: bool = False) -> None:
     config = settings.sources[key]
     adapter: SourceAdapter = source_class(config.kind)(
         key, config.options, adapter_context(settings))
@@ -177,6 +185,8 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
             session.add(m.SourceSystem(key=key, kind=config.kind, name=config.name))
         else:
             adapter.resume_from(system.cursor or {})
+        if full:
+            adapter.read_in_full()
     local = StageResult()
     batch: list[Envelope] = []
     pending: list[Rejection] = []

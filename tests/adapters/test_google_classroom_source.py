@@ -176,3 +176,28 @@ def test_students_without_an_email_are_rejected_until_the_crosswalk_names_them(
     assert rejected == []
     assert r.StudentRef("sourced_id", sis) in {s.student for s in records
                                                if isinstance(s, r.Score)}
+
+
+def test_a_killed_pass_resumes_after_the_last_finished_course(
+        classroom: tuple[FakeClassroom, str]) -> None:
+    fake, url = classroom
+    stream = source(url).read()
+    checkpoint = None
+    early: list[Any] = []
+    for entry in stream:
+        if isinstance(entry, Checkpoint):
+            checkpoint = entry
+            if len(entry.cursor["pass_done"]) == 3:
+                break  # the process dies here
+        elif isinstance(entry, Envelope):
+            early.append(entry.record)
+    stream.close()
+    assert checkpoint is not None
+    resumed = source(url)
+    resumed.resume_from(checkpoint.cursor)
+    fake.calls.clear()
+    rest, _ = read(resumed)
+    done = checkpoint.cursor["pass_done"]
+    assert not any(f"/courses/{c}/" in p for c in done for _m, p, _s in fake.calls)
+    assert scores(early) | scores(rest) == expected_scores(fake, sis_by_user(fake))
+    assert not set(scores(early)) & set(scores(rest))

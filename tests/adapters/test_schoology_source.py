@@ -159,3 +159,28 @@ def test_an_assignment_published_after_a_pass_brings_its_older_grades(
     got = {k for k, v in scores(records).items() if v[0] == str(late["id"])}
     assert got == {k for k, v in expected_scores(fake).items() if v[0] == str(late["id"])}
     assert got
+
+
+def test_a_killed_pass_resumes_after_the_last_finished_section(
+        schoology: tuple[FakeSchoology, str]) -> None:
+    fake, url = schoology
+    stream = source(url).read()
+    checkpoint = None
+    early: list[Any] = []
+    for entry in stream:
+        if isinstance(entry, Checkpoint):
+            checkpoint = entry
+            if len(entry.cursor["pass_done"]) == 4:
+                break  # the process dies here
+        elif isinstance(entry, Envelope):
+            early.append(entry.record)
+    stream.close()
+    assert checkpoint is not None
+    resumed = source(url)
+    resumed.resume_from(checkpoint.cursor)
+    fake.calls.clear()
+    rest, _ = read(resumed)
+    done = checkpoint.cursor["pass_done"]
+    assert not any(f"/sections/{s}/" in p for s in done for _m, p, _s in fake.calls)
+    assert {**scores(early), **scores(rest)} == expected_scores(fake)
+    assert not set(scores(early)) & set(scores(rest))

@@ -170,9 +170,9 @@ def test_unmatched_students_are_listed_by_connector_exceptions_until_the_crosswa
         sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path,
         module_db_url: str) -> None:
     fake, url = canvas
-    course = min(fake.courses)
-    nameless, stranger = fake.enrollments[course][0], fake.enrollments[course][1]
-    sis = nameless["sis_user_id"]
+    first, second = sorted(fake.courses)[:2]
+    nameless, stranger = fake.enrollments[first][0], fake.enrollments[second][0]
+    sis, real = nameless["sis_user_id"], stranger["sis_user_id"]
     nameless["sis_user_id"] = nameless["user"]["sis_user_id"] = None
     stranger["sis_user_id"] = stranger["user"]["sis_user_id"] = "S999999"  # not on the roster
     crosswalk = tmp_path / "identity.csv"
@@ -180,8 +180,8 @@ def test_unmatched_students_are_listed_by_connector_exceptions_until_the_crosswa
     config = with_canvas(tmp_path, url, "canvas-x", identity_crosswalk=str(crosswalk))
     base = ["--config-dir", str(config), "--database-url", module_db_url]
     runner = CliRunner()
-    ran = runner.invoke(cli, [*base, "sync", "run", "lms-pull"],
-                        env={"CANVAS_TOKEN": "canvas-token"})
+    env = {"CANVAS_TOKEN": "canvas-token"}
+    ran = runner.invoke(cli, [*base, "sync", "run", "lms-pull"], env=env)
     assert ran.exit_code == 0, ran.output
 
     shown = runner.invoke(cli, [*base, "exceptions", "--json"])
@@ -196,20 +196,31 @@ def test_unmatched_students_are_listed_by_connector_exceptions_until_the_crosswa
     table_view = runner.invoke(cli, [*base, "exceptions"])
     assert f"{len(json.loads(shown.output))} unmatched student(s)" in table_view.output
     assert "lms-pull" in table_view.output and "S999999" in table_view.output
+    assert "--full" in table_view.output
     assert "Student " not in table_view.output  # no names, only ids
 
+    # The crosswalk names the first student; Canvas gets the second's SIS id right.
     crosswalk.write_text("system,kind,external_id,sis_id\n"
                          f"canvas-x,user,{nameless['user_id']},{sis}\n")
-    stranger["sis_user_id"] = stranger["user"]["sis_user_id"] = sis_of_second(fake, course)
-    fixed = runner.invoke(cli, [*base, "sync", "run", "lms-pull"],
-                          env={"CANVAS_TOKEN": "canvas-token"})
+    stranger["sis_user_id"] = stranger["user"]["sis_user_id"] = real
+
+    def staged_for(student: str) -> int:
+        return len(set(staged(sample_district, "canvas-x")) & held_back[student])
+
+    held_back = {
+        sis: {k for k, v in expected_scores(fake).items() if v[1] == sis
+              and fake.assignments[int(v[0].split(":")[0])]["course_id"] == first},
+        real: {k for k, v in expected_scores(fake).items() if v[1] == real
+               and fake.assignments[int(v[0].split(":")[0])]["course_id"] == second}}
+    fixed = runner.invoke(cli, [*base, "sync", "run", "lms-pull"], env=env)
     assert fixed.exit_code == 0, fixed.output
+    # The adapter asked again for the work it had refused: the crosswalk brings it in.
+    assert staged_for(sis) == len(held_back[sis]) == per_student
+    # Staging refused the other student's work after Canvas had sent it: only a full read
+    # brings that back, which is what the exceptions report says to run.
+    assert staged_for(real) == 0
+    full = runner.invoke(cli, [*base, "sync", "run", "lms-pull", "--full"], env=env)
+    assert full.exit_code == 0, full.output
+    assert staged_for(real) == len(held_back[real]) == per_student
     after = runner.invoke(cli, [*base, "exceptions", "--json"])
     assert [r for r in json.loads(after.output) if r["job"] == "lms-pull"] == []
-
-
-def sis_of_second(fake: FakeCanvas, course: int) -> str:
-    """The second student's real SIS id, as the seed enrolled them."""
-    plan = sample_plan(SAMPLE)
-    klass = fake.courses[course]["sis_course_id"]
-    return plan[klass][0][1]

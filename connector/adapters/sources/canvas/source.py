@@ -77,6 +77,9 @@ class CanvasSource(SourceAdapter):
     def cursor(self) -> Mapping[str, Any]:
         return self._pass.cursor()
 
+    def read_in_full(self) -> None:
+        self._pass.read_in_full()
+
     def fingerprint(self) -> str:
         return f"{self.options['base_url']} Canvas account {self.options.get('account_id')}"
 
@@ -175,13 +178,18 @@ class _CourseReader:
         if since:
             params.append(("graded_since", since))
         newest = since
+        held = False
         label = f"{self.label} submissions"
         for index, sub in enumerate(self._submissions(params, since, items), start=1):
             graded = str(sub.get("graded_at") or "")
             if graded and _later(graded, newest):
                 newest = graded
-            yield from self._scores(sub, items, criteria, students, label, index)
-        self.state["graded_since"] = newest
+            for entry in self._scores(sub, items, criteria, students, label, index):
+                held = held or isinstance(entry, Rejection)
+                yield entry
+        # Work refused here (an unmatched student) is asked for again next time, so that a
+        # crosswalk entry brings it in and until then `connector exceptions` still lists it.
+        self.state["graded_since"] = since if held else newest
 
     # -- pieces -------------------------------------------------------------------------
 

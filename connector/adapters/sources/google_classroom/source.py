@@ -73,6 +73,9 @@ class GoogleClassroomSource(SourceAdapter):
     def cursor(self) -> Mapping[str, Any]:
         return self._pass.cursor()
 
+    def read_in_full(self) -> None:
+        self._pass.read_in_full()
+
     def fingerprint(self) -> str:
         return f"Google Classroom as {self.options.get('subject')}"
 

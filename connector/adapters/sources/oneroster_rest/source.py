@@ -89,6 +89,9 @@ class OneRosterRestSource(SourceAdapter):
     def cursor(self) -> Mapping[str, Any]:
         return {**self._resume, **self._newest}
 
+    def read_in_full(self) -> None:
+        self._resume = {}
+
     def fingerprint(self) -> str:
         return f"{self.options['base_url']} OneRoster {self.options.get('version', '1.2')}"
 

@@ -84,6 +84,9 @@ class SchoologySource(SourceAdapter):
     def cursor(self) -> Mapping[str, Any]:
         return self._pass.cursor()
 
+    def read_in_full(self) -> None:
+        self._pass.read_in_full()
+
     def fingerprint(self) -> str:
         return f"{self.options.get('base_url')} Schoology"
 
@@ -204,6 +207,7 @@ class _SectionReader:
 
         since = int(self.previous.get("since") or 0)
         newest = since
+        held = False  # a refused grade keeps the mark: it is asked for again next time
         label = f"{self.label} grades"
         for index, row in enumerate(self._changed_grades(since, items), start=1):
             aid, enrollment = str(row.get("assignment_id", "")), str(row.get("enrollment_id", ""))
@@ -218,6 +222,7 @@ class _SectionReader:
                        f"the crosswalk; add the student to the identity crosswalk"
                        if enrollment in students else
                        f"Schoology enrollment {enrollment} is not a student of the section")
+                held = True
                 yield Rejection(label, index, "user_id", why, score_id)
                 continue
             exception = int(row.get("exception") or 0)
@@ -233,6 +238,7 @@ class _SectionReader:
                 try:
                     value = float(grade)
                 except (TypeError, ValueError):
+                    held = True
                     yield Rejection(label, index, "grade", f"'grade' is not a number: {grade!r}",
                                     score_id)
                     continue
@@ -242,7 +248,7 @@ class _SectionReader:
                     max_score=float(maximum) if maximum not in (None, "") else
                     items[aid].result_value_max, comment=str(row.get("comment") or "")),
                     label, index)
-        self.state["since"] = newest
+        self.state["since"] = since if held else newest
 
     def _changed_grades(self, since: int,
                         items: Mapping[str, SourceItem]) -> Iterator[Mapping[str, Any]]:
