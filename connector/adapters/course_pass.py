@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from connector.adapters.base import Checkpoint
+from connector.adapters.base import AdapterContext, Checkpoint, SourceAdapter
 
 
 class CoursePass:
@@ -58,3 +58,20 @@ class CoursePass:
 def gone(previous: Iterable[str], current: Iterable[str]) -> list[str]:
     """Ids yielded by the last pass and absent now: deleted at the source."""
     return sorted(set(previous) - set(current))
+
+
+class CoursePassSource(SourceAdapter):
+    """A source that reads course by course and keeps a :class:`CoursePass` as its cursor."""
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
+        super().__init__(key, options, context)
+        self._pass = CoursePass()
+
+    def resume_from(self, cursor: Mapping[str, Any]) -> None:
+        self._pass.resume_from(cursor, incremental=bool(self.options.get("incremental", True)))
+
+    def cursor(self) -> Mapping[str, Any]:
+        return self._pass.cursor()
+
+    def read_in_full(self) -> None:
+        self._pass.read_in_full()

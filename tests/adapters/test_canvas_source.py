@@ -19,6 +19,7 @@ from connector.adapters.sources.canvas import CanvasSource
 from connector.config.secrets import resolve_secret
 from connector.domain import records as r
 from connector.errors import FatalSourceError, Rejection
+from tests.adapters.lms_support import read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import expected_scores, sample_plan, seed
 from tests.fakes.canvas_server import FakeCanvas
@@ -190,16 +191,7 @@ def test_the_next_pull_reads_only_what_changed_and_removes_what_went(
 def test_a_killed_pass_resumes_after_the_last_finished_course(
         canvas: tuple[FakeCanvas, str]) -> None:
     fake, url = canvas
-    adapter = source(url)
-    stream = adapter.read()
-    checkpoint = None
-    for item in stream:
-        if isinstance(item, Checkpoint):
-            checkpoint = item
-            if len(item.cursor["pass_done"]) == 2:
-                break  # the process dies here
-    stream.close()
-    assert checkpoint is not None
+    checkpoint, _ = read_until_killed(source(url).read(), 2)
     resumed = source(url)
     resumed.resume_from(checkpoint.cursor)
     fake.calls.clear()

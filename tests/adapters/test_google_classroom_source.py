@@ -12,6 +12,7 @@ from connector.adapters.sources.google_classroom import GoogleClassroomSource
 from connector.config.secrets import resolve_secret
 from connector.domain import records as r
 from connector.errors import FatalSourceError, Rejection
+from tests.adapters.lms_support import read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import sample_plan
 from tests.fakes.google_seed import ADMIN, emails, expected_scores, seed, service_account
@@ -181,18 +182,7 @@ def test_students_without_an_email_are_rejected_until_the_crosswalk_names_them(
 def test_a_killed_pass_resumes_after_the_last_finished_course(
         classroom: tuple[FakeClassroom, str]) -> None:
     fake, url = classroom
-    stream = source(url).read()
-    checkpoint = None
-    early: list[Any] = []
-    for entry in stream:
-        if isinstance(entry, Checkpoint):
-            checkpoint = entry
-            if len(entry.cursor["pass_done"]) == 3:
-                break  # the process dies here
-        elif isinstance(entry, Envelope):
-            early.append(entry.record)
-    stream.close()
-    assert checkpoint is not None
+    checkpoint, early = read_until_killed(source(url).read(), 3)
     resumed = source(url)
     resumed.resume_from(checkpoint.cursor)
     fake.calls.clear()

@@ -12,6 +12,7 @@ from connector.adapters.sources.schoology import SchoologySource
 from connector.config.secrets import resolve_secret
 from connector.domain import records as r
 from connector.errors import FatalSourceError, Rejection
+from tests.adapters.lms_support import read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import generated_plan, sample_plan
 from tests.fakes.schoology_seed import expected_scores, seed
@@ -164,18 +165,7 @@ def test_an_assignment_published_after_a_pass_brings_its_older_grades(
 def test_a_killed_pass_resumes_after_the_last_finished_section(
         schoology: tuple[FakeSchoology, str]) -> None:
     fake, url = schoology
-    stream = source(url).read()
-    checkpoint = None
-    early: list[Any] = []
-    for entry in stream:
-        if isinstance(entry, Checkpoint):
-            checkpoint = entry
-            if len(entry.cursor["pass_done"]) == 4:
-                break  # the process dies here
-        elif isinstance(entry, Envelope):
-            early.append(entry.record)
-    stream.close()
-    assert checkpoint is not None
+    checkpoint, early = read_until_killed(source(url).read(), 4)
     resumed = source(url)
     resumed.resume_from(checkpoint.cursor)
     fake.calls.clear()

@@ -34,8 +34,8 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
-from connector.adapters.course_pass import CoursePass, gone
+from connector.adapters.base import Checkpoint, Envelope
+from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy
 from connector.adapters.http.paging import link_pages
@@ -62,23 +62,11 @@ class CanvasOptions(HttpOptions):
     identity_crosswalk = fields.String(load_default=None)
 
 
-class CanvasSource(SourceAdapter):
+class CanvasSource(CoursePassSource):
+    """The cursor holds per course {"graded_since": newest graded_at, "items": item ids}."""
+
     kind = "canvas"
     options_schema = CanvasOptions
-
-    def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
-        super().__init__(key, options, context)
-        #: Per course: {"graded_since": newest graded_at, "items": item ids yielded}.
-        self._pass = CoursePass()
-
-    def resume_from(self, cursor: Mapping[str, Any]) -> None:
-        self._pass.resume_from(cursor, incremental=bool(self.options.get("incremental", True)))
-
-    def cursor(self) -> Mapping[str, Any]:
-        return self._pass.cursor()
-
-    def read_in_full(self) -> None:
-        self._pass.read_in_full()
 
     def fingerprint(self) -> str:
         return f"{self.options['base_url']} Canvas account {self.options.get('account_id')}"

@@ -24,8 +24,8 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
-from connector.adapters.course_pass import CoursePass, gone
+from connector.adapters.base import Checkpoint, Envelope
+from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy
 from connector.adapters.http.google_auth import DelegatedToken, service_account_info
@@ -58,23 +58,11 @@ class GoogleClassroomOptions(HttpOptions):
     identity_crosswalk = fields.String(load_default=None)
 
 
-class GoogleClassroomSource(SourceAdapter):
+class GoogleClassroomSource(CoursePassSource):
+    """The cursor holds per course {"items": course work ids, "scores": graded submissions}."""
+
     kind = "google_classroom"
     options_schema = GoogleClassroomOptions
-
-    def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
-        super().__init__(key, options, context)
-        #: Per course: {"items": course work ids, "scores": graded submission ids}.
-        self._pass = CoursePass()
-
-    def resume_from(self, cursor: Mapping[str, Any]) -> None:
-        self._pass.resume_from(cursor)
-
-    def cursor(self) -> Mapping[str, Any]:
-        return self._pass.cursor()
-
-    def read_in_full(self) -> None:
-        self._pass.read_in_full()
 
     def fingerprint(self) -> str:
         return f"Google Classroom as {self.options.get('subject')}"

@@ -28,8 +28,8 @@ import requests
 from marshmallow import fields, validate
 from requests_oauthlib import OAuth1
 
-from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
-from connector.adapters.course_pass import CoursePass, gone
+from connector.adapters.base import Checkpoint, Envelope
+from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy
 from connector.adapters.http.throttle import QuotaWindow
@@ -69,23 +69,11 @@ class SchoologyQuota(QuotaWindow):
         return None
 
 
-class SchoologySource(SourceAdapter):
+class SchoologySource(CoursePassSource):
+    """The cursor holds per section {"since": newest grade timestamp, "items": assignment ids}."""
+
     kind = "schoology"
     options_schema = SchoologyOptions
-
-    def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
-        super().__init__(key, options, context)
-        #: Per section: {"since": newest grade timestamp, "items": assignment ids}.
-        self._pass = CoursePass()
-
-    def resume_from(self, cursor: Mapping[str, Any]) -> None:
-        self._pass.resume_from(cursor, incremental=bool(self.options.get("incremental", True)))
-
-    def cursor(self) -> Mapping[str, Any]:
-        return self._pass.cursor()
-
-    def read_in_full(self) -> None:
-        self._pass.read_in_full()
 
     def fingerprint(self) -> str:
         return f"{self.options.get('base_url')} Schoology"
