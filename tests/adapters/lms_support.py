@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connector.adapters.base import Checkpoint, Envelope
+from connector.errors import Rejection
 
 
 def read_until_killed(stream: Iterator[Any], finished: int) -> tuple[Checkpoint, list[Any]]:
@@ -27,3 +28,16 @@ def read_until_killed(stream: Iterator[Any], finished: int) -> tuple[Checkpoint,
         close()
     assert checkpoint is not None, "no course finished"
     return checkpoint, records
+
+
+def read(adapter: Any) -> tuple[list[Any], list[Rejection]]:
+    """Every record and every rejection of one full read."""
+    records, rejections = [], []
+    for item in adapter.read():
+        if isinstance(item, Rejection):
+            rejections.append(item)
+        elif isinstance(item, Envelope):
+            records.append(item.record)
+        else:
+            assert isinstance(item, Checkpoint)
+    return records, rejections

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from connector.adapters.base import AdapterContext, Checkpoint, Envelope
+from connector.adapters.base import AdapterContext, Envelope
 from connector.adapters.sources.google_classroom import GoogleClassroomSource
 from connector.config.secrets import resolve_secret
 from connector.domain import records as r
-from connector.errors import FatalSourceError, Rejection
-from tests.adapters.lms_support import read_until_killed
+from connector.errors import FatalSourceError
+from tests.adapters.lms_support import read, read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import sample_plan
 from tests.fakes.google_seed import ADMIN, emails, expected_scores, seed, service_account
@@ -39,18 +39,6 @@ def source(url: str, **options: Any) -> GoogleClassroomSource:
     return GoogleClassroomSource("classroom", {
         "base_url": url, "service_account_key": "${CLASSROOM_KEY}", "subject": ADMIN,
         "retry_delay": 0.01, **options}, CONTEXT)
-
-
-def read(adapter: GoogleClassroomSource) -> tuple[list[Any], list[Rejection]]:
-    records, rejections = [], []
-    for item in adapter.read():
-        if isinstance(item, Rejection):
-            rejections.append(item)
-        elif isinstance(item, Envelope):
-            records.append(item.record)
-        else:
-            assert isinstance(item, Checkpoint)
-    return records, rejections
 
 
 def sis_by_user(fake: FakeClassroom) -> dict[str, str]:

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from connector.adapters.base import AdapterContext, Checkpoint, Envelope
+from connector.adapters.base import AdapterContext
 from connector.adapters.sources.schoology import SchoologySource
 from connector.config.secrets import resolve_secret
 from connector.domain import records as r
-from connector.errors import FatalSourceError, Rejection
-from tests.adapters.lms_support import read_until_killed
+from connector.errors import FatalSourceError
+from tests.adapters.lms_support import read, read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import generated_plan, sample_plan
 from tests.fakes.schoology_seed import expected_scores, seed
@@ -38,18 +38,6 @@ def source(url: str, **options: Any) -> SchoologySource:
     return SchoologySource("schoology", {
         "base_url": url, "consumer_key": "${SGY_KEY}", "consumer_secret": "${SGY_SECRET}",
         "retry_delay": 0.01, **options}, CONTEXT)
-
-
-def read(adapter: SchoologySource) -> tuple[list[Any], list[Rejection]]:
-    records, rejections = [], []
-    for item in adapter.read():
-        if isinstance(item, Rejection):
-            rejections.append(item)
-        elif isinstance(item, Envelope):
-            records.append(item.record)
-        else:
-            assert isinstance(item, Checkpoint)
-    return records, rejections
 
 
 def scores(records: list[Any]) -> dict[str, tuple[str, str, float | None, str]]:
