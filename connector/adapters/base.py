@@ -75,6 +75,17 @@ class SourceAdapter(ABC):
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         """Yield every record and rejection, streaming, in dependency order."""
 
+    @classmethod
+    def config_defaults(cls, entry: Mapping[str, Any], resolve_path: PathResolver,
+                        codes: Sequence[str], proficient: str) -> dict[str, Any]:
+        """Common source settings (``evidence``, ``score_conversion``) the adapter can supply.
+
+        A vendor profile knows its product's usual evidence type, DOK and cut
+        scores; the district's own settings in the source entry always win.
+        ``codes`` are the district scale's level codes, lowest first.
+        """
+        return {}
+
     def fingerprint(self) -> str:
         """A cheap description of the input (paths, sizes) for the run report."""
         return ""

@@ -51,12 +51,23 @@ def _bad_bytes(text: str) -> str | None:
     return None
 
 
+def _delimiter_hint(header: Sequence[str], delimiter: str) -> str:
+    """Say so when the header looks split by another delimiter (a tab or ';' export)."""
+    if len(header) != 1:
+        return ""
+    for other, label in (("\t", "tabs"), (";", "semicolons"), ("|", "'|'"), (",", "commas")):
+        if other != delimiter and other in header[0]:
+            return f"; the file looks delimited by {label}, not {delimiter!r}"
+    return ""
+
+
 def read_rows(
     opener: Opener,
     name: str,
     *,
     required_columns: Sequence[str] = (),
     encoding: str = "utf-8-sig",
+    delimiter: str = ",",
 ) -> Iterator[CsvRow | Rejection]:
     """Yield each row of ``name`` as a :class:`CsvRow`, or a :class:`Rejection` for a bad row.
 
@@ -64,7 +75,7 @@ def read_rows(
     """
     with opener() as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
-        reader = csv.reader(text, strict=True)
+        reader = csv.reader(text, strict=True, delimiter=delimiter)
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
@@ -81,7 +92,8 @@ def read_rows(
         if missing:
             raise MissingColumns(
                 Rejection(name, 1, missing[0],
-                          f"required column(s) {missing} missing from the header {header}")
+                          f"required column(s) {missing} missing from the header {header}"
+                          f"{_delimiter_hint(header, delimiter)}")
             )
         number = 1
         while True:

@@ -14,6 +14,7 @@ from connector.errors import ConfigurationError
 SOURCES = {
     "oneroster_csv": "connector.adapters.sources.oneroster_csv:OneRosterCsvSource",
     "adaptive_csv": "connector.adapters.sources.adaptive_csv:AdaptiveCsvSource",
+    "file_drop": "connector.adapters.sources.file_drop:FileDropSource",
     "oneroster_rest": "connector.adapters.sources.oneroster_rest:OneRosterRestSource",
     "canvas": "connector.adapters.sources.canvas:CanvasSource",
     "google_classroom": "connector.adapters.sources.google_classroom:GoogleClassroomSource",

@@ -18,12 +18,14 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 from marshmallow import Schema, ValidationError
 
+from connector.adapters.base import PathResolver
 from connector.adapters.registry import destination_class, source_class
 from connector.config.model import (
     DestinationConfig,
@@ -41,6 +43,7 @@ from connector.config.schemas import (
     make_source,
 )
 from connector.config.secrets import expand_references
+from connector.domain.scale import ProficiencyScale
 from connector.errors import ConfigurationError
 from connector.mapping.crosswalk import CROSSWALK_COLUMNS, CrosswalkEntry, parse_crosswalk
 
@@ -65,6 +68,12 @@ class InvalidConfiguration(ConfigurationError):
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"configuration has {len(problems)} problem(s):\n{lines}")
         self.problems = problems
+
+
+def _resolve(base: Path, value: str) -> Path:
+    """A config path: environment references expanded, relative to the config's parent."""
+    path = Path(expand_references(value))
+    return path if path.is_absolute() else base / path
 
 
 def config_root(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -102,11 +111,13 @@ def load_settings(root: Path, district: str | None = None) -> Settings:
            for name in FILES}
     district_cfg = _load(DistrictFileSchema(), raw["district.yaml"], f"{key}/district.yaml",
                          problems)
-    sources = _load_adapters(raw["sources.yaml"], "sources", f"{key}/sources.yaml", problems)
+    base_dir = root.parent
+    sources = _load_adapters(raw["sources.yaml"], "sources", f"{key}/sources.yaml", problems,
+                             scale=district_cfg.scale if isinstance(district_cfg, DistrictConfig)
+                             else None, resolve_path=partial(_resolve, base_dir))
     destinations = _load_adapters(raw["destinations.yaml"], "destinations",
                                   f"{key}/destinations.yaml", problems)
     jobs = _load_jobs(raw["jobs.yaml"], f"{key}/jobs.yaml", problems)
-    base_dir = root.parent
     crosswalk = _load_crosswalks(raw["sources.yaml"], base_dir, f"{key}/sources.yaml", problems)
 
     if isinstance(district_cfg, DistrictConfig):
@@ -197,13 +208,30 @@ def _entries(data: Any, section: str, label: str, problems: list[ConfigProblem])
     return entries
 
 
-def _load_adapters(data: Any, section: str, label: str,
-                   problems: list[ConfigProblem]) -> dict[str, Any]:
+def _with_defaults(entry: Mapping[str, Any], scale: ProficiencyScale, resolve_path: PathResolver,
+                   label: str, prefix: str, problems: list[ConfigProblem]) -> Mapping[str, Any]:
+    """A source entry with what its adapter supplies (a vendor profile's cut scores) filled in."""
+    try:
+        cls = source_class(str(entry.get("kind", "")))
+        defaults = cls.config_defaults(entry, resolve_path, [lv.code for lv in scale.levels],
+                                       scale.proficient_code)
+    except ConfigurationError as exc:
+        if "unknown source kind" not in exc.message:
+            problems.append(ConfigProblem(label, prefix, exc.message))
+        return entry
+    return {**defaults, **entry}
+
+
+def _load_adapters(data: Any, section: str, label: str, problems: list[ConfigProblem],
+                   scale: ProficiencyScale | None = None,
+                   resolve_path: PathResolver = Path) -> dict[str, Any]:
     loaded: dict[str, SourceConfig | DestinationConfig] = {}
     is_source = section == "sources"
     common_schema: Schema = SourceSchema() if is_source else DestinationSchema()
     for index, entry in enumerate(_entries(data, section, label, problems)):
         prefix = f"{section}[{index}]"
+        if is_source and isinstance(entry, Mapping) and scale is not None:
+            entry = _with_defaults(entry, scale, resolve_path, label, f"{prefix}", problems)
         common = _load(common_schema, entry, label, problems, prefix)
         if common is None:
             continue

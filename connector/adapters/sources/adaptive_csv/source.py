@@ -10,14 +10,15 @@ crosswalk like any assignment.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from connector.adapters.base import Envelope, SourceAdapter
 from connector.adapters.csvfiles import MissingColumns, read_rows
-from connector.adapters.values import parse_datetime, parse_float, required
-from connector.domain.records import Score, ScoreStatus, SourceItem, StudentRef
+from connector.adapters.vendor_profiles.profile import ScoreMeaning, VendorProfile, read_row
+from connector.domain.records import Score, SourceItem
 from connector.errors import DataError, FatalSourceError, Rejection
 
 STUDENT_MATCH = ["sourced_id", "username", "email", "identifier"]
@@ -64,8 +65,7 @@ class AdaptiveCsvSource(SourceAdapter):
         path = self.context.resolve_path(self.options["path"])
         if not path.is_file():
             raise FatalSourceError(f"adaptive export not found: {path}", path=str(path))
-        cols = self.options["columns"]
-        needed = [cols[k] for k in ("student", "skill", "score", "date")]
+        needed = self._reader.required_columns
         name = path.name
         skills: set[str] = set()
         seen: dict[str, int] = {}
@@ -93,47 +93,20 @@ class AdaptiveCsvSource(SourceAdapter):
         except MissingColumns as exc:
             yield exc.rejection
 
-    def _parse(self, values: dict[str, str], name: str) -> tuple[SourceItem, Score]:
+    @cached_property
+    def _reader(self) -> VendorProfile:
+        """The column map as an inline vendor profile, so one row reader serves both sources."""
         cols = self.options["columns"]
+        roles = {"id": "record_id"}
+        return VendorProfile(
+            key=self.key, vendor=self.key, title=self.key,
+            columns={roles.get(k, k): v for k, v in cols.items() if v},
+            score=ScoreMeaning(kind=self.options["score_kind"], max=self.options["max_score"]),
+            evidence_type="adaptive_practice", dok=None, cuts=(),
+            student_match=self.options["student_match"], date_format=self.options["date_format"],
+            encoding=self.options["encoding"], item_kind=self.options["item_kind"])
 
-        def cell(key: str) -> str:
-            column = cols.get(key)
-            return values.get(column, "").strip() if column else ""
-
-        student = required(cell("student"), cols["student"])
-        skill = required(cell("skill"), cols["skill"])
-        score = parse_float(cell("score"), cols["score"])
-        if score is None:
-            raise DataError(f"'{cols['score']}' is required", field=cols["score"])
-        when = parse_datetime(cell("date"), cols["date"], self.context.timezone,
-                              self.options["date_format"])
-        if when is None:
-            raise DataError(f"'{cols['date']}' is required", field=cols["date"])
-        max_score: float | None = None
-        if self.options["score_kind"] == "points":
-            max_score = parse_float(cell("max_score"), cols.get("max_score") or "max_score") \
-                or self.options["max_score"]
-        limit = 100.0 if max_score is None else max_score
-        if not 0 <= score <= limit:
-            raise DataError(f"'{cols['score']}' must be between 0 and {limit:g}: {score:g}",
-                            field=cols["score"])
-        sourced_id = cell("id") or f"{student}|{skill}|{when.isoformat()}"
-        item = SourceItem(
-            source_system=self.key,
-            sourced_id=skill,
-            title=cell("skill_name") or skill,
-            kind=self.options["item_kind"],
-            result_value_max=max_score,
-        )
-        record = Score(
-            source_system=self.key,
-            sourced_id=sourced_id,
-            item_sourced_id=skill,
-            student=StudentRef(self.options["student_match"], student),
-            score=score,
-            status=ScoreStatus.FULLY_GRADED.value,
-            scored_at=when,
-            max_score=max_score,
-        )
-        return item, record
-
+    def _parse(self, values: dict[str, str], name: str) -> tuple[SourceItem, Score]:
+        parsed = read_row(self._reader, values, source=self.key, timezone=self.context.timezone)
+        assert parsed is not None  # blank scores are rejected, never skipped, here
+        return parsed

@@ -1,0 +1,202 @@
+"""Vendor exports picked up from a drop folder, read through a vendor profile.
+
+Each settled file in the inbox is hashed first. A file whose content was read
+before (the vendor re-sent yesterday's export, or an operator dropped it twice)
+is archived as a duplicate and changes nothing. Otherwise its rows are streamed
+through the profile; the file's hash is recorded in the source's cursor by a
+:class:`Checkpoint`, in the same transaction as its last records, and only
+then is the file moved to ``archive/`` with a report. A file that cannot be
+read at all (wrong delimiter, missing columns, not UTF-8, empty) goes to
+``quarantine/`` with the reason, and is not remembered: dropped again after a
+fix, it is read.
+
+A run killed mid-file leaves the file in the inbox; the next run reads it
+again, and staging's upserts make the second read change only what the first
+did not commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from marshmallow import Schema, fields, validate
+
+from connector.adapters.base import (
+    AdapterContext,
+    Checkpoint,
+    Envelope,
+    PathResolver,
+    SourceAdapter,
+)
+from connector.adapters.csvfiles import MissingColumns, read_rows
+from connector.adapters.sources.file_drop.inbox import DropFile, LocalInbox, content_sha256
+from connector.adapters.vendor_profiles.profile import (
+    COLUMN_ROLES,
+    STUDENT_MATCH,
+    VendorProfile,
+    conversion_defaults,
+    date_in_file_name,
+    find_profile,
+    read_row,
+)
+from connector.errors import ConfigurationError, DataError, Rejection
+
+#: Rejections kept in a file's report; the run's rejection table holds them all.
+REPORT_REJECTIONS = 200
+
+
+class FileDropOptions(Schema):
+    profile = fields.String(required=True)
+    columns = fields.Dict(keys=fields.String(validate=validate.OneOf(COLUMN_ROLES)),
+                          values=fields.String(), load_default=dict)
+    inbox = fields.String(required=True)
+    archive = fields.String(load_default=None)
+    quarantine = fields.String(load_default=None)
+    pattern = fields.String(load_default="*.csv")
+    #: Files younger than this are still being written by the vendor's upload: next run.
+    settle_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
+    #: Values for roles the export has no column for, e.g. ``{skill: iready-math}``.
+    fixed = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    student_match = fields.String(load_default=None, validate=validate.OneOf(STUDENT_MATCH))
+    date_format = fields.String(load_default=None)
+
+
+class FileDropSource(SourceAdapter):
+    """Every new export in a drop folder, read through one vendor profile."""
+
+    kind = "file_drop"
+    options_schema = FileDropOptions
+    profile_option: ClassVar[str] = "profile"
+
+    def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
+        super().__init__(key, options, context)
+        self._files: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def config_defaults(cls, entry: Mapping[str, Any], resolve_path: PathResolver,
+                        codes: Sequence[str], proficient: str) -> dict[str, Any]:
+        """The profile's evidence type, DOK and cut scores, unless the source sets its own."""
+        name = entry.get(cls.profile_option)
+        if not isinstance(name, str):
+            return {}
+        return conversion_defaults(find_profile(name, resolve_path), codes, proficient)
+
+    def profile(self) -> VendorProfile:
+        profile = find_profile(self.options["profile"], self.context.resolve_path)
+        profile = profile.with_columns(self.options["columns"])
+        changes: dict[str, Any] = {k: self.options[k] for k in ("student_match", "date_format")
+                                   if self.options[k]}
+        if self.options["fixed"]:
+            changes["fixed"] = {**profile.fixed, **self.options["fixed"]}
+        if changes:
+            profile = replace(profile, **changes)
+        return profile
+
+    def _inbox(self) -> LocalInbox:
+        inbox = self.context.resolve_path(self.options["inbox"])
+        archive = self.options["archive"]
+        quarantine = self.options["quarantine"]
+        return LocalInbox(
+            inbox,
+            self.context.resolve_path(archive) if archive else inbox / "archive",
+            self.context.resolve_path(quarantine) if quarantine else inbox / "quarantine",
+            pattern=self.options["pattern"], settle_seconds=self.options["settle_seconds"])
+
+    def fingerprint(self) -> str:
+        waiting = list(self._inbox().waiting())
+        return f"{len(waiting)} file(s) waiting, {sum(f.size for f in waiting)} bytes"
+
+    def resume_from(self, cursor: Mapping[str, Any]) -> None:
+        self._files = dict(cursor.get("files", {}))
+
+    def cursor(self) -> Mapping[str, Any]:
+        return {"files": self._files}
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        profile = self.profile()
+        inbox = self._inbox()
+        if not inbox.inbox.is_dir():  # a typo in the path must not look like "no new files"
+            raise ConfigurationError(f"drop folder not found: {inbox.inbox}")
+        for file in inbox.waiting():
+            yield from self._one_file(inbox, profile, file)
+
+    def _one_file(self, inbox: LocalInbox, profile: VendorProfile,
+                  file: DropFile) -> Iterator[Envelope | Rejection | Checkpoint]:
+        sha = content_sha256(file.path)
+        report: dict[str, Any] = {
+            "file": file.name, "sha256": sha, "bytes": file.size, "profile": profile.key,
+            "source": self.key, "read_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        earlier = self._files.get(sha)
+        if earlier is not None:
+            report.update(outcome="duplicate", note=(
+                f"same content as {earlier['file']!r}, read {earlier['read_at']}; nothing read"))
+            inbox.settle(file, sha, "duplicate", report)
+            return
+        counts = {"rows": 0, "scores": 0, "skipped_blank": 0, "rejected": 0}
+        kept: list[dict[str, Any]] = []
+        fatal: Rejection | None = None
+        for item in self._rows(profile, file, counts):
+            if isinstance(item, Rejection):
+                counts["rejected"] += 1
+                if len(kept) < REPORT_REJECTIONS:
+                    kept.append({"row": item.row, "field": item.field, "reason": item.reason})
+                if item.row == 1:  # the header: nothing in the file can be read
+                    fatal = item
+            yield item
+        report.update(counts, rejections=kept)
+        if fatal is not None or (counts["rows"] and counts["rows"] == counts["rejected"]):
+            report.update(outcome="quarantined", reason=(
+                fatal.reason if fatal else "no row could be read; check the profile's columns, "
+                "date format and score meaning"))
+            inbox.settle(file, sha, "quarantined", report)
+            return
+        self._files[sha] = {"file": file.name, "read_at": report["read_at"],
+                            "rows": counts["rows"], "rejected": counts["rejected"]}
+        # Committed with the file's last records; only then does the file leave the inbox.
+        yield Checkpoint(self.cursor())
+        report["outcome"] = "archived"
+        inbox.settle(file, sha, "archived", report)
+
+    def _rows(self, profile: VendorProfile, file: DropFile,
+              counts: dict[str, int]) -> Iterator[Envelope | Rejection]:
+        skills: set[str] = set()
+        name = file.name
+        path: Path = file.path
+        file_date = None
+        if profile.date_from_file_name:
+            file_date = date_in_file_name(name, self.context.timezone)
+            if file_date is None:
+                yield Rejection(name, 1, "date", f"profile {profile.key!r} takes the date from "
+                                "the file name (YYYYMMDD or YYYY-MM-DD), and this name has none")
+                return
+        try:
+            rows = read_rows(lambda: open(path, "rb"), name,  # noqa: SIM115 - read_rows closes it
+                             required_columns=profile.required_columns,
+                             encoding=profile.encoding, delimiter=profile.delimiter)
+            for row in rows:
+                if isinstance(row, Rejection):
+                    counts["rows"] += (row.row or 0) > 1
+                    yield row
+                    continue
+                counts["rows"] += 1
+                try:
+                    parsed = read_row(profile, row.values, source=self.key,
+                                      timezone=self.context.timezone, file_date=file_date)
+                except DataError as exc:
+                    yield Rejection(name, row.row, str(exc.context.get("field", "")), exc.message)
+                    continue
+                if parsed is None:
+                    counts["skipped_blank"] += 1
+                    continue
+                item, score = parsed
+                if item.sourced_id not in skills:
+                    skills.add(item.sourced_id)
+                    yield Envelope(item, name, row.row)
+                counts["scores"] += 1
+                yield Envelope(score, name, row.row)
+        except MissingColumns as exc:
+            yield exc.rejection
