@@ -12,7 +12,11 @@ from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
 from connector.domain.records import LearningObjectiveRef
 from connector.mapping.alignment import ItemFacts, resolve_alignments
-from connector.mapping.competency_index import CompetencyIndex, CompetencyRef
+from connector.mapping.competency_index import (
+    CompetencyIndex,
+    CompetencyRef,
+    exact_match_aliases,
+)
 from connector.mapping.crosswalk import Crosswalk
 from connector.persistence import models as m
 
@@ -34,12 +38,28 @@ def assessable_competencies(session: Session) -> list[m.Competency]:
             m.Framework.kind != FrameworkKind.REFERENCE.value)))
 
 
+def _exact_matches(session: Session) -> list[tuple[str, str]]:
+    """Standard codes that name district competencies through CASE ``exactMatchOf``."""
+    rows = session.execute(select(
+        m.CompetencyAssociation.origin_identifier, m.CompetencyAssociation.destination_identifier,
+        m.CompetencyAssociation.destination_title).where(
+        m.CompetencyAssociation.association_type == "exactMatchOf",
+        m.CompetencyAssociation.deprecated.is_(False))).all()
+    if not rows:
+        return []
+    codes = dict(session.execute(select(m.Competency.identifier,
+                                        m.Competency.human_coding_scheme)).tuples().all())
+    return exact_match_aliases([(o, d, t or "") for o, d, t in rows],
+                               {k: v or "" for k, v in codes.items()})
+
+
 def align_items(session: Session, settings: Settings) -> AlignResult:
     """Resolve every item's alignments; only differences are written."""
     result = AlignResult()
     competencies = assessable_competencies(session)
     index = CompetencyIndex(
-        CompetencyRef(c.identifier, c.human_coding_scheme, c.target_dok) for c in competencies)
+        (CompetencyRef(c.identifier, c.human_coding_scheme, c.target_dok) for c in competencies),
+        aliases=_exact_matches(session))
     ids = {c.identifier: c.id for c in competencies}
     crosswalk = Crosswalk(settings.crosswalk)
     categories = {(c.source_system, c.sourced_id): c.title

@@ -16,7 +16,11 @@ from connector.mapping.alignment import (
     resolve_alignments,
 )
 from connector.mapping.codes import find_codes, find_dok
-from connector.mapping.competency_index import CompetencyIndex, CompetencyRef
+from connector.mapping.competency_index import (
+    CompetencyIndex,
+    CompetencyRef,
+    exact_match_aliases,
+)
 from connector.mapping.crosswalk import Crosswalk, CrosswalkEntry, parse_crosswalk
 from connector.mapping.normalise import CutScore, ScoreConversion, text_to_level, to_level
 from tests.strategies import FOUR_POINT
@@ -449,3 +453,39 @@ def test_unknown_text_score_names_what_is_understood() -> None:
     assert "'Excellent' has no level" in caught.value.message
     assert "'M'" in caught.value.message and "'Proficient'" in caught.value.message
     assert "text_levels" in caught.value.message
+
+
+# --- skill crosswalks through CASE exactMatchOf ---------------------------------------------
+
+
+def test_a_vendor_skills_standard_code_reaches_the_competency_that_exactly_matches_it() -> None:
+    common_core = "c0c0c0c0-0000-4000-8000-000000000001"
+    codes = {RP1A_ID: RP1A, RP1B_ID: RP1B, common_core: "6.RP.A.1"}
+    aliases = exact_match_aliases(
+        [(RP1A_ID, common_core, "Understand the concept of a ratio"),  # code from the import
+         (RP1B_ID, "not-imported", "6.RP.A.2"),                        # code from the title
+         (RP2_ID, "also-not-imported", "Unit rates and ratios")],      # prose: no alias
+        codes)
+    index = CompetencyIndex([CompetencyRef(RP1A_ID, RP1A), CompetencyRef(RP1B_ID, RP1B),
+                             CompetencyRef(RP2_ID, RP2)], aliases=aliases)
+    facts = ItemFacts("ixl", "F.7", "Understand ratios", "Standard 6.RP.A.1")
+    resolved = resolve_alignments(facts, crosswalk=Crosswalk([]), index=index,
+                                  defaults=EvidenceDefaults("adaptive_practice", 1))
+    assert [(a.competency_identifier, a.dok, a.origin) for a in resolved.alignments] == \
+        [(RP1A_ID, 1, ORIGIN_CODE)]
+    assert index.resolve("6.rp.a.2") == CompetencyRef(RP1B_ID, RP1B)
+    assert index.resolve("Unit rates and ratios") is None
+    # A crosswalk row may name the standard instead of the district code.
+    row = entry("ixl", "G.*", "6.RP.A.2")
+    by_row = resolve_alignments(ItemFacts("ixl", "G.2", "Equivalent ratios"),
+                                crosswalk=Crosswalk([row]), index=index,
+                                defaults=EvidenceDefaults("adaptive_practice", 1))
+    assert [a.competency_identifier for a in by_row.alignments] == [RP1B_ID]
+
+
+def test_an_alias_never_overrides_a_code_and_a_shared_alias_is_ambiguous() -> None:
+    index = CompetencyIndex(
+        [CompetencyRef(RP1A_ID, RP1A), CompetencyRef(RP1B_ID, RP1B)],
+        aliases=[(RP1B, RP1A_ID), ("6.RP.A.3", RP1A_ID), ("6.RP.A.3", RP1B_ID)])
+    assert index.resolve(RP1B) == CompetencyRef(RP1B_ID, RP1B)
+    assert index.resolve("6.RP.A.3") is None
