@@ -30,12 +30,31 @@ def _no_secrets(reference: str, purpose: str) -> str:
 
 
 @dataclass(frozen=True)
+class StoredEvent:
+    """A learning event the intake endpoints stored, in arrival order (``seq``)."""
+
+    seq: int
+    spec: str  # xapi | caliper
+    payload: Mapping[str, Any]
+    voided: bool = False
+
+
+#: (provider key, after this seq, at most this many) -> the next stored events, in order.
+EventReader = Callable[[str, int, int], Sequence[StoredEvent]]
+
+
+def _no_events(provider: str, after: int, limit: int) -> Sequence[StoredEvent]:
+    raise LookupError("this adapter was not given a way to read stored learning events")
+
+
+@dataclass(frozen=True)
 class AdapterContext:
     """What the shell tells an adapter about its district: where paths start, its time zone."""
 
     resolve_path: PathResolver
     timezone: str = "UTC"
     resolve_secret: SecretResolver = _no_secrets
+    events: EventReader = _no_events
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ SOURCES = {
     "oneroster_csv": "connector.adapters.sources.oneroster_csv:OneRosterCsvSource",
     "adaptive_csv": "connector.adapters.sources.adaptive_csv:AdaptiveCsvSource",
     "file_drop": "connector.adapters.sources.file_drop:FileDropSource",
+    "learning_events": "connector.adapters.sources.learning_events:LearningEventsSource",
     "oneroster_rest": "connector.adapters.sources.oneroster_rest:OneRosterRestSource",
     "canvas": "connector.adapters.sources.canvas:CanvasSource",
     "google_classroom": "connector.adapters.sources.google_classroom:GoogleClassroomSource",

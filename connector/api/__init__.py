@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from connector.api import mastery, resources, store
+from connector.api import intake, mastery, resources, store
 
 
 def _json_error(exc: HTTPException) -> Any:
@@ -19,3 +19,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _json_error)
     app.register_blueprint(resources.blueprint)
     app.register_blueprint(mastery.blueprint)
+    app.register_blueprint(intake.blueprint)

@@ -650,6 +650,32 @@ class PushAudit(TenantMixin, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LearningEvent(TenantMixin, Base):
+    """An xAPI statement or Caliper event as its provider sent it, until a sync reads it.
+
+    Intake only validates and stores; a sync's ``learning_events`` source turns
+    stored events into scores in arrival order (``id``), so the endpoint answers
+    fast and a provider's retry never reaches the evidence twice.
+    """
+
+    __tablename__ = "learning_event"
+    __table_args__ = (
+        UniqueConstraint("district_id", "provider", "event_id", name="uq_learning_event_natural"),
+        Index("ix_learning_event_provider_order", "district_id", "provider", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    #: The statement id or Caliper event id (a UUID, lower case).
+    event_id: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[str] = mapped_column(String(20))  # xapi | caliper
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The event a voiding statement voids ("" for every other event).
+    voids: Mapped[str] = mapped_column(String(64), default="")
+    #: A voiding statement for this one was received (before or after it).
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 TENANT_MODELS = tuple(
     mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin)
 )

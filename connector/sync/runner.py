@@ -30,6 +30,7 @@ from connector.sync import compute, evidence, safe_push
 from connector.sync.align import AlignResult, align_items
 from connector.sync.district import ensure_district
 from connector.sync.framework_import import fetch_package, import_framework
+from connector.sync.intake import stored_events
 from connector.sync.push import push_destination
 from connector.sync.report import FAILED, SUCCEEDED, WITH_REJECTIONS, RunReport
 from connector.sync.staging import StageResult, stage_batch
@@ -178,7 +179,8 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                  full: bool = False) -> None:
     config = settings.sources[key]
     adapter: SourceAdapter = source_class(config.kind)(
-        key, config.options, adapter_context(settings))
+        key, config.options,
+        adapter_context(settings, events=partial(stored_events, factory, district_id)))
     with tenant_session(factory, district_id) as session, session.begin():
         system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).first()
         if system is None:

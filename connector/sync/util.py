@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
-from connector.adapters.base import AdapterContext
+from connector.adapters.base import AdapterContext, EventReader
 from connector.config.model import Settings
 from connector.config.secrets import resolve_secret
 
@@ -21,7 +22,11 @@ def chunks(values: Iterable[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
         yield items[start:start + size]
 
 
-def adapter_context(settings: Settings) -> AdapterContext:
-    """What adapters learn about the district: paths, time zone, and how to read secrets."""
-    return AdapterContext(settings.resolve_path, settings.district.timezone,
-                          lambda reference, purpose: resolve_secret(reference, purpose=purpose))
+def adapter_context(settings: Settings, events: EventReader | None = None) -> AdapterContext:
+    """What adapters learn about the district: paths, time zone, how to read secrets.
+
+    Sources of posted learning events also get a reader for the events stored for them.
+    """
+    context = AdapterContext(settings.resolve_path, settings.district.timezone,
+                             lambda reference, purpose: resolve_secret(reference, purpose=purpose))
+    return context if events is None else replace(context, events=events)

@@ -1,0 +1,191 @@
+"""Event intake: an xAPI 1.0.3 statement resource and a Caliper 1.1/1.2 endpoint per district.
+
+Each provider is a ``learning_events`` source in the district's config with its
+own token, so a leaked token lets one provider post as itself and nothing else,
+and a provider's events become evidence under its own source key. Intake
+validates and stores; the district's sync job turns stored events into evidence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from connector.adapters.sources.learning_events import caliper, xapi
+from connector.api.store import store
+from connector.config.secrets import resolve_secret
+from connector.errors import ConfigurationError
+from connector.persistence.tenancy import tenant_session
+from connector.sync.district import find_district
+from connector.sync.intake import Conflict, find_statement, store_caliper, store_statements
+
+blueprint = Blueprint("intake", __name__)
+PREFIX = "/api/v1/districts/<key>"
+MAX_BYTES = 10 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+@blueprint.after_request
+def _version_header(response: Response) -> Response:
+    if "/xapi/" in request.path:
+        response.headers["X-Experience-API-Version"] = xapi.VERSION
+    return response
+
+
+def _provider(key: str, spec: str) -> str:
+    """The source key of the provider whose token the request carries, or 401."""
+    settings = store().settings(key)
+    header = request.headers.get("Authorization", "")
+    username, given = None, ""
+    if header.lower().startswith("bearer "):
+        given = header[7:].strip()
+    elif header.lower().startswith("basic "):
+        try:
+            username, _, given = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            given = ""
+    for source in settings.sources.values():
+        if source.kind != "learning_events" or source.options["spec"] != spec:
+            continue
+        if username is not None and username != source.key:
+            continue
+        try:
+            expected = resolve_secret(source.options["token"], purpose=f"{source.key} token")
+        except ConfigurationError:
+            continue  # this provider's variable is unset on the server: it cannot post
+        if given and hmac.compare_digest(given.encode(), expected.encode()):
+            return source.key
+    response = jsonify(error="Unauthorized", message="missing or wrong provider token")
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Basic realm="xAPI", Bearer'
+    abort(response)
+
+
+def _district(key: str) -> int:
+    district_id = find_district(store().factory, key)
+    if district_id is None:
+        abort(404, description=f"district {key!r} has no data yet: run a sync first")
+    return district_id
+
+
+def _json_body() -> Any:
+    if (request.content_length or 0) > MAX_BYTES:
+        abort(413, description=f"request body over {MAX_BYTES} bytes: send smaller batches")
+    if request.mimetype == "multipart/mixed":
+        abort(400, description="statements with attachments are not accepted")
+    if request.mimetype != "application/json":
+        abort(400, description="Content-Type must be application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        abort(400, description="the body is not valid JSON")
+    return body
+
+
+def _check_version() -> None:
+    version = request.headers.get("X-Experience-API-Version", "")
+    if not version.startswith("1.0"):
+        abort(400, description="X-Experience-API-Version header must be 1.0.x "
+                               f"(got {version or 'none'})")
+
+
+@blueprint.get(f"{PREFIX}/xapi/about")
+def xapi_about(key: str) -> Any:
+    store().settings(key)
+    return jsonify(version=[xapi.VERSION])
+
+
+def _store(key: str, provider: str, statements: list[Any]) -> list[str]:
+    for n, statement in enumerate(statements):
+        try:
+            xapi.check_statement(statement, f"statements[{n}]" if len(statements) > 1
+                                 else "statement")
+        except xapi.InvalidStatement as exc:
+            abort(400, description=str(exc))
+    district_id = _district(key)
+    for attempt in (1, 2):  # a concurrent retry of the same batch can race on the unique key
+        try:
+            with tenant_session(store().factory, district_id) as session, session.begin():
+                ids = store_statements(session, provider, statements)
+            log.info("xapi intake: %s stored %d statement(s)", provider, len(ids))
+            return ids
+        except xapi.InvalidStatement as exc:
+            abort(400, description=str(exc))
+        except Conflict as exc:
+            abort(409, description=str(exc))
+        except IntegrityError:
+            if attempt == 2:
+                abort(409, description="a statement in this batch was stored at the same time "
+                                       "with other content")
+    raise AssertionError("unreachable")
+
+
+@blueprint.post(f"{PREFIX}/xapi/statements")
+def post_statements(key: str) -> Any:
+    _check_version()
+    provider = _provider(key, "xapi")
+    body = _json_body()
+    statements = body if isinstance(body, list) else [body]
+    if not statements:
+        abort(400, description="no statements in the body")
+    return jsonify(_store(key, provider, statements))
+
+
+@blueprint.put(f"{PREFIX}/xapi/statements")
+def put_statement(key: str) -> Any:
+    _check_version()
+    provider = _provider(key, "xapi")
+    statement_id = request.args.get("statementId", "")
+    if not statement_id:
+        abort(400, description="PUT needs the statementId parameter")
+    body = _json_body()
+    if not isinstance(body, dict):
+        abort(400, description="PUT takes one statement")
+    if "id" in body and str(body["id"]).lower() != statement_id.lower():
+        abort(400, description="the statement's id differs from the statementId parameter")
+    _store(key, provider, [{**body, "id": statement_id}])
+    return Response(status=204)
+
+
+@blueprint.get(f"{PREFIX}/xapi/statements")
+def get_statement(key: str) -> Any:
+    """One statement by ``statementId`` (or ``voidedStatementId``); listing is not offered."""
+    _check_version()
+    provider = _provider(key, "xapi")
+    wanted = request.args.get("statementId") or request.args.get("voidedStatementId")
+    if not wanted:
+        abort(400, description="this LRS answers statementId or voidedStatementId queries only")
+    with tenant_session(store().factory, _district(key)) as session:
+        found = find_statement(session, provider, wanted)
+        voided_query = "voidedStatementId" in request.args
+        if found is None or found.voided != voided_query:
+            abort(404, description=f"no {'voided ' if voided_query else ''}statement {wanted}")
+        return jsonify(found.payload)
+
+
+@blueprint.post(f"{PREFIX}/caliper")
+def post_caliper(key: str) -> Any:
+    provider = _provider(key, "caliper")
+    if request.mimetype != "application/json":
+        abort(415, description="Caliper envelopes must be sent as application/json")
+    body = _json_body()
+    try:
+        events = caliper.check_envelope(body)
+    except xapi.InvalidStatement as exc:
+        abort(400, description=str(exc))
+    district_id = _district(key)
+    try:
+        with tenant_session(store().factory, district_id) as session, session.begin():
+            new = store_caliper(session, provider, events, caliper.event_key)
+    except xapi.InvalidStatement as exc:
+        abort(400, description=str(exc))
+    except (Conflict, IntegrityError) as exc:
+        abort(409, description=str(exc) if isinstance(exc, Conflict) else
+              "an event in this envelope was stored at the same time")
+    log.info("caliper intake: %s stored %d new event(s)", provider, new)
+    return jsonify(received=len(events), new=new)
