@@ -18,7 +18,7 @@ from connector.api.store import district_session, store
 from connector.errors import DataError
 from connector.persistence import models as m
 from connector.persistence import queries
-from connector.sync import progress
+from connector.sync import evidence_views, progress
 from connector.transcripts.service import district_today
 
 blueprint = Blueprint("api", __name__)
@@ -87,6 +87,27 @@ def student_progress(key: str, sis_id: str) -> Any:
     except DataError as exc:
         abort(404, description=exc.message)
     return jsonify(_iso({"as_of": as_of, **row.as_dict(), "credit": credit}))
+
+
+@blueprint.get(f"{PREFIX}/students/<sis_id>/evidence/<competency>")
+def side_by_side(key: str, sis_id: str, competency: str) -> Any:
+    """Adaptive and teacher evidence on one competency apart, with what adaptive alone can show."""
+    settings, session = district_session(key)
+    try:
+        view = evidence_views.side_by_side(session, settings, sis_id, competency)
+    except DataError as exc:
+        abort(404, description=exc.message)
+    return jsonify(_iso(view))
+
+
+@blueprint.get(f"{PREFIX}/reports/dok-exposure")
+def dok_exposure(key: str) -> Any:
+    """The share of evidence at each DOK level, per school or class and source."""
+    settings, session = district_session(key)
+    by = request.args.get("by", "school")
+    if by not in ("school", "class"):
+        abort(400, description=f"by must be school or class: {by!r}")
+    return jsonify(by=by, rows=evidence_views.dok_exposure(session, settings, by))
 
 
 def _iso(value: Any) -> Any:

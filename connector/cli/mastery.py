@@ -15,6 +15,7 @@ from connector.mastery.calculator import as_json, calculate
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.registry import METHODS
 from connector.persistence import queries
+from connector.sync.evidence_views import side_by_side
 from connector.sync.overrides import (
     OVERRIDE_STATES,
     clear_override,
@@ -182,3 +183,36 @@ def mastery_overrides(ctx: CliContext, sis_id: str, competency: str, as_json_fla
                        h["computed_level"] or h["computed_state"] or "", h["reason"][:40],
                        f"{h['cleared_at']:%Y-%m-%d} by {h['cleared_by']}" if h["cleared_at"]
                        else "active") for h in history]))
+
+
+@mastery.command("side-by-side")
+@click.argument("sis_id")
+@click.argument("competency")
+@click.option("--json", "as_json_flag", is_flag=True)
+@pass_context
+def mastery_side_by_side(ctx: CliContext, sis_id: str, competency: str, as_json_flag: bool) -> None:
+    """A student's adaptive and teacher evidence on one competency, apart."""
+    with ctx.session() as session:
+        try:
+            view = side_by_side(session, ctx.settings, sis_id, competency)
+        except DataError as exc:
+            raise click.ClickException(exc.message) from None
+    if as_json_flag:
+        echo_json(view)
+        return
+    comp = view["competency"]
+    click.echo(f"{comp['code']} (target DOK {comp['target_dok'] or '-'}): {comp['statement']}")
+    for side in ("teacher", "adaptive"):
+        part = view[side]
+        click.echo(f"\n{side} evidence: {part['count']}, highest DOK "
+                   f"{part['highest_dok'] or '-'}, highest level {part['highest_level'] or '-'}")
+        click.echo(table(("date", "source", "item", "type", "DOK", "level"),
+                         [(e["observed_at"].date(), e["source"], e["item"], e["type"],
+                           e["dok"], e["label"]) for e in part["evidence"]]))
+    alone = view["adaptive_alone"]
+    click.echo(f"\nadaptive evidence alone can reach: {alone['label'] or 'nothing'} "
+               f"({alone['why']})")
+    record = view["record"]
+    if record:
+        click.echo(f"record: {record['label'] or record['state']}"
+                   f"{' (held by the DOK gate)' if record['dok_gate'] == 'capped' else ''}")

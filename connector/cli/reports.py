@@ -8,6 +8,7 @@ import click
 
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
+from connector.sync.evidence_views import dok_exposure
 from connector.sync.progress import (
     content_summary,
     credit_report,
@@ -154,4 +155,21 @@ def reports_time(ctx: CliContext, as_json: bool) -> None:
         return
     click.echo(table(("competency", "proficient", "median days", "mean days"),
                      [(r["competency"], r["proficient"], r["median_days"], r["mean_days"])
+                      for r in rows]))
+
+
+@reports.command("dok-exposure")
+@click.option("--by", type=click.Choice(["school", "class"]), default="school", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def reports_dok_exposure(ctx: CliContext, by: str, as_json: bool) -> None:
+    """The share of evidence at each DOK level, per school or class and source."""
+    with ctx.session() as session:
+        rows = dok_exposure(session, ctx.settings, by)
+    if as_json:
+        echo_json({"by": by, "rows": rows})
+        return
+    click.echo(table((by, "source", "kind", "evidence", "DOK 1", "DOK 2", "DOK 3", "DOK 4", "none"),
+                     [(r["title"] or r[by], r["source"], r["kind"], r["total"],
+                       *(f"{r['share'][k]:.0%}" for k in ("1", "2", "3", "4", "unknown")))
                       for r in rows]))

@@ -48,7 +48,7 @@ def _exact_matches(session: Session) -> list[tuple[str, str]]:
     if not rows:
         return []
     codes = dict(session.execute(select(m.Competency.identifier,
-                                        m.Competency.human_coding_scheme)).tuples().all())
+                                        m.Competency.human_coding_scheme)).all())
     return exact_match_aliases([(o, d, t or "") for o, d, t in rows],
                                {k: v or "" for k, v in codes.items()})
 

@@ -52,8 +52,39 @@ JOB = """
 #: IXL skills carrying district codes in their "Standard" column align without a crosswalk.
 IXL_SKILLS = [SampleSkill("F.7", "Understand ratios", "CR.MA.RP.1.a"),
               SampleSkill("G.2", "Equivalent ratios", "CR.MA.RP.1.b"),
+              SampleSkill("H.4", "Unit rates", "6.RP.A.3"),
               SampleSkill("Z.9", "Probability of compound events", "7.SP.C.8")]
 KHAN_SKILLS = [SampleSkill("Intro to rates", "Intro to rates")]
+
+
+def _add_exact_match(workspace: Path) -> None:
+    """The district says CR.MA.RP.2.a is an exact match of Common Core 6.RP.A.3 (CASE)."""
+    package = json.loads((ROOT / "examples" / "sample-district" / "case" /
+                          "cedar-ridge-math-ela.json").read_text(encoding="utf-8"))
+    origin = next(i for i in package["CFItems"] if i["humanCodingScheme"] == "CR.MA.RP.2.a")
+    document = package["CFDocument"]
+    common_core = "5f7c0b8e-3d2a-4e61-9c4b-6a1d2e3f4a5b"
+    package["CFAssociations"].append({
+        "identifier": "0b7e4c1a-9f3d-4a2b-8c6e-1d2f3a4b5c6d",
+        "uri": "https://case.cedar-ridge.example/ims/case/v1p0/CFAssociations/"
+               "0b7e4c1a-9f3d-4a2b-8c6e-1d2f3a4b5c6d",
+        "lastChangeDateTime": "2026-11-01T12:00:00+00:00",
+        "associationType": "exactMatchOf",
+        "originNodeURI": {"title": "CR.MA.RP.2.a", "identifier": origin["identifier"],
+                          "uri": origin["uri"]},
+        "destinationNodeURI": {"title": "6.RP.A.3", "identifier": common_core,
+                               "uri": f"https://casenetwork.example/ims/case/v1p0/CFItems/"
+                                      f"{common_core}"},
+        "CFDocumentURI": {"title": document["title"], "identifier": document["identifier"],
+                          "uri": document["uri"]},
+    })
+    copy = workspace / "frameworks" / "math-ela-with-common-core.json"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps(package), encoding="utf-8")
+    district = workspace / "config" / "districts" / "cedar-ridge" / "district.yaml"
+    text = district.read_text(encoding="utf-8")
+    district.write_text(text.replace("examples/sample-district/case/cedar-ridge-math-ela.json",
+                                     str(copy)), encoding="utf-8")
 
 
 def _students() -> list[str]:
@@ -73,6 +104,7 @@ def district(sample_district: SampleDistrict) -> SampleDistrict:
         handle.write(JOB)
     for folder in ("ixl", "khan"):
         (sample_district.workspace / "drops" / folder).mkdir(parents=True)
+    _add_exact_match(sample_district.workspace)
     settings = load_settings(sample_district.workspace / "config")
     return SampleDistrict(sample_district.factory, settings, sample_district.workspace, {})
 
@@ -110,12 +142,12 @@ def _count(district: SampleDistrict, model: type, **where: object) -> int:
 
 def test_export_is_read_archived_and_aligned_by_its_standard_column(
         district: SampleDistrict) -> None:
-    _drop(district, "ixl", "skill-scores.csv")
+    _drop(district, "ixl", "skill-scores.csv", rows=80)
     report = definitions.run(district.factory, district.settings, "vendor-drops")
     assert not report.errors, report.errors
     archived = _reports(district, "ixl", "archive")
     assert [r["outcome"] for r in archived] == ["archived"]
-    assert archived[0]["rows"] == 60 and archived[0]["rejected"] == 0
+    assert archived[0]["rows"] == 80 and archived[0]["rejected"] == 0
     assert not (district.workspace / "drops" / "ixl" / "skill-scores.csv").exists()
     assert _count(district, m.RawScore, source_system="ixl") == archived[0]["scores"]
     district_id = find_district(district.factory, "cedar-ridge")
@@ -128,9 +160,11 @@ def test_export_is_read_archived_and_aligned_by_its_standard_column(
             .join(m.Competency, m.Competency.id == m.Alignment.competency_id)
             .where(m.SourceItem.source_system == "ixl")).all()
         unmapped = {(u["source"], u["item"]): u["scores"] for u in queries.unmapped_items(session)}
-    # The profile's DOK 1 and "adaptive practice" reach every alignment.
+    # The profile's DOK 1 and "adaptive practice" reach every alignment. H.4's Common Core
+    # code reaches the district competency that the framework says is its exact match.
     assert sorted(aligned) == [("F.7", "CR.MA.RP.1.a", 1, "adaptive_practice"),
-                               ("G.2", "CR.MA.RP.1.b", 1, "adaptive_practice")]
+                               ("G.2", "CR.MA.RP.1.b", 1, "adaptive_practice"),
+                               ("H.4", "CR.MA.RP.2.a", 1, "adaptive_practice")]
     # A standard the district's framework does not hold waits in the unmapped queue, counted.
     assert unmapped[("ixl", "Z.9")] == 20
     assert _count(district, m.Evidence) > 0
