@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from connector.adapters.base import (
     AdapterContext,
@@ -33,6 +33,7 @@ from connector.adapters.base import (
     SourceAdapter,
 )
 from connector.adapters.csvfiles import MissingColumns, read_rows
+from connector.adapters.sources.file_drop import sftp
 from connector.adapters.sources.file_drop.inbox import DropFile, LocalInbox, content_sha256
 from connector.adapters.vendor_profiles.profile import (
     COLUMN_ROLES,
@@ -49,6 +50,29 @@ from connector.errors import ConfigurationError, DataError, Rejection
 REPORT_REJECTIONS = 200
 
 
+ENV_REFERENCE = validate.Regexp(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$",
+                                error="must be an environment reference like ${{SFTP_PASSWORD}}")
+
+
+class SftpOptions(Schema):
+    host = fields.String(required=True)
+    port = fields.Integer(load_default=22, validate=validate.Range(min=1, max=65535))
+    username = fields.String(required=True)
+    password = fields.String(load_default=None, validate=ENV_REFERENCE)
+    private_key_file = fields.String(load_default=None)
+    #: An OpenSSH known_hosts file holding the server's host key; required, never skipped.
+    known_hosts = fields.String(required=True)
+    remote_dir = fields.String(load_default=".")
+    #: Move fetched files here on the server; without it they are left and remembered.
+    remote_archive = fields.String(load_default=None)
+
+    @validates_schema
+    def check_credentials(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("password") or data.get("private_key_file")):
+            raise ValidationError("give a password (environment reference) or private_key_file",
+                                  "password")
+
+
 class FileDropOptions(Schema):
     profile = fields.String(required=True)
     columns = fields.Dict(keys=fields.String(validate=validate.OneOf(COLUMN_ROLES)),
@@ -63,6 +87,8 @@ class FileDropOptions(Schema):
     fixed = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     student_match = fields.String(load_default=None, validate=validate.OneOf(STUDENT_MATCH))
     date_format = fields.String(load_default=None)
+    #: Fetch from an SFTP server into ``inbox`` first (host key checked against known_hosts).
+    sftp = fields.Nested(SftpOptions, load_default=None)
 
 
 class FileDropSource(SourceAdapter):
@@ -75,6 +101,7 @@ class FileDropSource(SourceAdapter):
     def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
         super().__init__(key, options, context)
         self._files: dict[str, dict[str, Any]] = {}
+        self._fetched: dict[str, Any] = {}
 
     @classmethod
     def config_defaults(cls, entry: Mapping[str, Any], resolve_path: PathResolver,
@@ -106,19 +133,37 @@ class FileDropSource(SourceAdapter):
             self.context.resolve_path(quarantine) if quarantine else inbox / "quarantine",
             pattern=self.options["pattern"], settle_seconds=self.options["settle_seconds"])
 
+    def _sftp_settings(self) -> sftp.SftpSettings:
+        given = self.options["sftp"]
+        password = given["password"]
+        key_file = given["private_key_file"]
+        return sftp.SftpSettings(
+            host=given["host"], port=given["port"], username=given["username"],
+            known_hosts=self.context.resolve_path(given["known_hosts"]),
+            remote_dir=given["remote_dir"], remote_archive=given["remote_archive"],
+            password=self.context.resolve_secret(password, f"source {self.key} SFTP password")
+            if password else None,
+            private_key_file=self.context.resolve_path(key_file) if key_file else None)
+
     def fingerprint(self) -> str:
         waiting = list(self._inbox().waiting())
         return f"{len(waiting)} file(s) waiting, {sum(f.size for f in waiting)} bytes"
 
     def resume_from(self, cursor: Mapping[str, Any]) -> None:
         self._files = dict(cursor.get("files", {}))
+        self._fetched = dict(cursor.get("fetched", {}))
 
     def cursor(self) -> Mapping[str, Any]:
-        return {"files": self._files}
+        return {"files": self._files, "fetched": self._fetched}
 
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         profile = self.profile()
         inbox = self._inbox()
+        if self.options["sftp"]:
+            self._fetched = sftp.fetch(self._sftp_settings(), inbox.inbox,
+                                       pattern=self.options["pattern"],
+                                       settle_seconds=self.options["settle_seconds"],
+                                       fetched=self._fetched)
         if not inbox.inbox.is_dir():  # a typo in the path must not look like "no new files"
             raise ConfigurationError(f"drop folder not found: {inbox.inbox}")
         for file in inbox.waiting():

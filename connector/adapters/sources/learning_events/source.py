@@ -28,7 +28,7 @@ class LearningEventsOptions(Schema):
     #: The provider's token: an environment reference, never the token itself.
     token = fields.String(required=True, validate=validate.Regexp(
         r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$", error="must be an environment reference like "
-                                                  "${PROVIDER_XAPI_TOKEN}"))
+                                                  "${{PROVIDER_XAPI_TOKEN}}"))
     #: xAPI actors whose account.homePage is this name the student by SIS id (account.name).
     account_home_page = fields.String(load_default=None)
     spec = fields.String(load_default="xapi", validate=validate.OneOf(["xapi", "caliper"]))
