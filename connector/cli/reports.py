@@ -8,6 +8,7 @@ import click
 
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
+from connector.mastery.progress import DomainPace
 from connector.sync.evidence_views import dok_exposure
 from connector.sync.progress import (
     content_summary,
@@ -70,10 +71,18 @@ def reports_pace(ctx: CliContext, as_of: str | None, students: tuple[str, ...],
     click.echo(table(
         ("student", "grade", "domain", "level", "working on", "mastered", "this year",
          "expected", "pace"),
-        [(p.sis_id, p.grade, d.domain, d.academic_level or "-", d.working_level or "-",
+        [(p.sis_id, p.grade, d.domain, _level(d), d.working_level or "-",
           f"{d.mastered}/{d.total}", d.mastered_this_year, d.expected_by_now,
           f"{d.code} {d.label}" if d.code else d.label)
          for p in rows for d in p.domains]))
+
+
+def _level(pace: DomainPace) -> str:
+    """The academic level, marked when a diagnostic placement, not mastery, sets it."""
+    if pace.level_basis == "placement" and pace.placement is not None:
+        return (f"{pace.academic_level} (placed at {pace.placement.level} by "
+                f"{pace.placement.assessment}, {pace.placement.placed_on})")
+    return pace.academic_level or "-"
 
 
 @reports.command("snapshot")

@@ -12,6 +12,7 @@ from connector.domain.scale import ProficiencyScale
 from connector.mapping.alignment import EvidenceDefaults
 from connector.mapping.crosswalk import CrosswalkEntry
 from connector.mapping.normalise import ScoreConversion
+from connector.mastery.placement import PlacementRule
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.progress import PaceRules
 from connector.mastery.rollup import RollupRule
@@ -106,6 +107,8 @@ class ProgressSettings:
     pace: PaceRules = field(default_factory=PaceRules)
     domains: tuple[DomainConfig, ...] = ()
     courses: tuple[CourseCredit, ...] = ()
+    #: Diagnostics that set a student's starting level per domain ("leveling").
+    placement: tuple[PlacementRule, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from connector.config.model import CourseCredit, DomainConfig, ProgressSettings, RollupSettings
 from connector.errors import MasteryError
+from connector.mastery.placement import PlacementCut, PlacementRule
 from connector.mastery.progress import PaceRules
 from connector.mastery.rollup import RULES, RollupRule
 
@@ -119,10 +129,45 @@ class CourseSchema(_Strict):
                             competencies=tuple(data["competencies"]))
 
 
+class PlacementCutSchema(_Strict):
+    min_score = fields.Float(required=True)
+    level = fields.String(required=True)
+
+
+class PlacementSchema(_Strict):
+    source = fields.String(required=True)
+    item = fields.String(load_default="*")
+    domain = fields.String(required=True)
+    cuts = fields.List(fields.Nested(PlacementCutSchema), required=True,
+                       validate=validate.Length(min=1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> PlacementRule:
+        return PlacementRule(data["source"], data["item"], data["domain"],
+                             tuple(PlacementCut(c["min_score"], c["level"]) for c in data["cuts"]))
+
+
 class ProgressSchema(_Strict):
     pace = fields.Nested(PaceSchema, load_default=lambda: PaceSchema().load({}))
     domains = fields.List(fields.Nested(DomainSchema), load_default=list)
     courses = fields.List(fields.Nested(CourseSchema), load_default=list)
+    placement = fields.List(fields.Nested(PlacementSchema), load_default=list)
+
+    @validates_schema
+    def placement_levels(self, data: dict[str, Any], **_: Any) -> None:
+        """A placement names a configured domain and levels that domain has."""
+        domains = {d.key: [name for name, _ in d.levels] for d in data.get("domains", [])}
+        for n, rule in enumerate(data.get("placement", [])):
+            if not domains:
+                continue  # domains come from the frameworks: checked when progress runs
+            if rule.domain not in domains:
+                raise ValidationError(f"placement[{n}]: no domain {rule.domain!r}; "
+                                      f"domains: {sorted(domains)}", "placement")
+            unknown = [c.level for c in rule.cuts if c.level not in domains[rule.domain]]
+            if unknown:
+                raise ValidationError(f"placement[{n}]: levels {unknown} are not levels of "
+                                      f"domain {rule.domain!r} {domains[rule.domain]}",
+                                      "placement")
 
     @validates("domains")
     def unique_keys(self, value: list[DomainConfig], **_: Any) -> None:
@@ -133,4 +178,5 @@ class ProgressSchema(_Strict):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ProgressSettings:
         return ProgressSettings(pace=data["pace"], domains=tuple(data["domains"]),
-                                courses=tuple(data["courses"]))
+                                courses=tuple(data["courses"]),
+                                placement=tuple(data["placement"]))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from connector.errors import MasteryError
+from connector.mastery.placement import Placement, placed_level
 
 #: Lindsay Unified's codes: 3 on pace, 2 can catch up, 1 needs support.
 PACE_LABELS = {3: "on pace", 2: "can catch up", 1: "needs support"}
@@ -134,16 +135,28 @@ class DomainPace:
     label: str
     graduation_met: bool | None
     levels: tuple[tuple[str, datetime | None], ...] = ()
+    #: What the academic level rests on: "mastery", "placement" (a diagnostic) or "none".
+    level_basis: str = "none"
+    placement: Placement | None = None
 
 
 def domain_pace(domain: Domain, since: Mapping[str, datetime | None], as_of: date,
-                rules: PaceRules) -> DomainPace:
-    """Pace in one domain: targets mastered this school year against the expected rate."""
+                rules: PaceRules, placement: Placement | None = None) -> DomainPace:
+    """Pace in one domain: targets mastered this school year against the expected rate.
+
+    A placement taken by ``as_of`` raises the academic level to the level below the
+    one placed at, and work starts at the placed level; mastered counts and pace
+    are unchanged, because a placement shows no competency.
+    """
     moment = end_of(as_of)
     done = proficient_by({k: v for k, v in since.items() if k in domain.competencies}, moment)
-    level = academic_level(domain, done)
     names = [name for name, _ in domain.levels]
-    working = next((n for n, ids in domain.levels if not ids <= done), None)
+    if placement is not None and placement.placed_on > as_of:
+        placement = None
+    mastered_level = academic_level(domain, done)
+    level, basis = placed_level(names, mastered_level, placement)
+    floor = names.index(level) + 1 if level is not None else 0
+    working = next((n for n, ids in domain.levels[floor:] if not ids <= done), None)
     start = datetime.combine(rules.year_start(as_of), time.min, tzinfo=UTC)
     this_year = sum(1 for cid in done if (when := since.get(cid)) is not None and when >= start)
     per_level = len(domain.competencies) / max(len(domain.levels), 1)
@@ -152,19 +165,22 @@ def domain_pace(domain: Domain, since: Mapping[str, datetime | None], as_of: dat
     snapshot = level_dates(domain, since, moment)
     graduation = None
     if domain.graduation_level is not None:
-        graduation = level is not None and names.index(level) >= names.index(domain.graduation_level)
+        # Graduation is shown by mastery alone: a placement shows no competency.
+        graduation = (mastered_level is not None
+                      and names.index(mastered_level) >= names.index(domain.graduation_level))
     if len(done) == len(domain.competencies) and domain.competencies:
         return DomainPace(domain.key, level, None, len(done), len(domain.competencies), this_year,
-                          round(expected, 2), None, 3, "complete", graduation, snapshot)
+                          round(expected, 2), None, 3, "complete", graduation, snapshot,
+                          basis, placement)
     if elapsed < rules.minimum_days or expected <= 0:
         return DomainPace(domain.key, level, working, len(done), len(domain.competencies),
                           this_year, round(expected, 2), None, None, "too early to tell",
-                          graduation, snapshot)
+                          graduation, snapshot, basis, placement)
     ratio = this_year / expected
     code = 3 if ratio >= rules.on_pace else 2 if ratio >= rules.can_catch_up else 1
     return DomainPace(domain.key, level, working, len(done), len(domain.competencies), this_year,
                       round(expected, 2), round(ratio, 2), code, PACE_LABELS[code], graduation,
-                      snapshot)
+                      snapshot, basis, placement)
 
 
 def exception_reasons(since: Mapping[str, datetime | None], paces: Sequence[DomainPace],

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
 from connector.errors import ConfigurationError, DataError
+from connector.mastery.placement import Diagnostic, Placement, place
 from connector.mastery.progress import (
     Domain,
     DomainPace,
@@ -32,6 +33,7 @@ from connector.mastery.progress import (
     exception_reasons,
 )
 from connector.persistence import models as m
+from connector.sync.util import chunks
 
 
 @dataclass(frozen=True)
@@ -137,16 +139,40 @@ def progress(session: Session, settings: Settings, as_of: date,
     resolved = domains(session, settings, found)
     rules = settings.district.progress.pace
     since, first = _since(session, found)
+    students = _students(session, sis_ids)
+    placements = _placements(session, settings, [s.id for s in students], as_of)
     out = []
-    for student in _students(session, sis_ids):
+    for student in students:
         mine = since.get(student.id, {})
-        paces = [domain_pace(d, mine, as_of, rules) for d in resolved]
+        placed = placements.get(student.id, {})
+        paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key)) for d in resolved]
         row = StudentProgress(student.sourced_id, f"{student.given_name} {student.family_name}",
                               student.grade, paces)
         row.reasons = exception_reasons(mine, paces, as_of, rules,
                                         has_evidence=first.get(student.id) is not None)
         out.append(row)
     return out
+
+
+def _placements(session: Session, settings: Settings, student_ids: Sequence[int],
+                as_of: date) -> dict[int, dict[str, Placement]]:
+    """Each student's placement per domain from the diagnostics the district places by."""
+    rules = settings.district.progress.placement
+    if not rules or not student_ids:
+        return {}
+    sources = sorted({r.source for r in rules})
+    taken: dict[int, list[Diagnostic]] = defaultdict(list)
+    for chunk in chunks(student_ids):
+        for student_id, source, item, title, score, when in session.execute(
+                select(m.RawScore.student_id, m.SourceItem.source_system, m.SourceItem.sourced_id,
+                       m.SourceItem.title, m.RawScore.score, m.RawScore.scored_at)
+                .join(m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id)
+                .where(m.SourceItem.source_system.in_(sources),
+                       m.RawScore.student_id.in_(list(chunk)), m.RawScore.score.is_not(None),
+                       m.RawScore.scored_at.is_not(None))):
+            if score is not None and when is not None:  # the query filtered; for the types
+                taken[student_id].append(Diagnostic(source, item, title, score, when))
+    return {sid: place(rules, results, as_of) for sid, results in taken.items()}
 
 
 def credit_report(session: Session, settings: Settings,

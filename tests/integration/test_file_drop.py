@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
 from connector.sample.vendor_exports import SampleSkill, write
 from connector.sync.district import find_district
+from connector.sync.progress import progress
 from tests.conftest import ROOT, SampleDistrict
 
 SOURCES = """
@@ -42,12 +44,24 @@ SOURCES = """
     profile: khan-mastery
     inbox: drops/khan
     settle_seconds: 0
+  - key: map
+    kind: file_drop
+    name: NWEA MAP Growth (drop folder)
+    profile: nwea-map-growth
+    inbox: drops/map
+    settle_seconds: 0
+"""
+PLACEMENT = """
+progress:
+  placement:
+    - {source: map, item: Mathematics, domain: math,
+       cuts: [{min_score: 0, level: "6"}, {min_score: 50, level: "7"}, {min_score: 80, level: "8"}]}
 """
 JOB = """
   - key: vendor-drops
     kind: sync
     frameworks: [dok, math-ela, habits]
-    sources: [ixl, khan]
+    sources: [ixl, khan, map]
 """
 #: IXL skills carrying district codes in their "Standard" column align without a crosswalk.
 IXL_SKILLS = [SampleSkill("F.7", "Understand ratios", "CR.MA.RP.1.a"),
@@ -102,9 +116,13 @@ def district(sample_district: SampleDistrict) -> SampleDistrict:
     (config / "sources.yaml").write_text(sources, encoding="utf-8")
     with open(config / "jobs.yaml", "a", encoding="utf-8") as handle:
         handle.write(JOB)
-    for folder in ("ixl", "khan"):
+    for folder in ("ixl", "khan", "map"):
         (sample_district.workspace / "drops" / folder).mkdir(parents=True)
     _add_exact_match(sample_district.workspace)
+    district = config / "district.yaml"
+    text = district.read_text(encoding="utf-8")
+    assert "\nprogress:\n" in text
+    district.write_text(text.replace("\nprogress:\n", PLACEMENT), encoding="utf-8")
     settings = load_settings(sample_district.workspace / "config")
     return SampleDistrict(sample_district.factory, settings, sample_district.workspace, {})
 
@@ -240,3 +258,43 @@ def test_unreadable_files_are_quarantined_with_the_reason(district: SampleDistri
     os.utime(fixed, (past, past))
     definitions.run(district.factory, district.settings, "vendor-drops")
     assert _count(district, m.RawScore, source_system="khan") > 0
+
+
+def test_a_map_diagnostic_places_a_student_in_a_domain(district: SampleDistrict) -> None:
+    as_of = date(2026, 10, 1)
+    district_id = find_district(district.factory, "cedar-ridge")
+    assert district_id is not None
+    with tenant_session(district.factory, district_id) as session:
+        before = {p.sis_id: p for p in progress(session, district.settings, as_of)}
+    student = next(sis for sis, p in sorted(before.items())
+                   if next(d for d in p.domains if d.domain == "math").academic_level is None)
+    text = ("TermName,StudentID,SchoolName,Subject,Course,TestStartDate,TestRITScore,"
+            "TestPercentile\r\n"
+            f"Winter 2025-2026,{student},Cedar Ridge Middle School,Mathematics,Math K-12,"
+            "1/20/2026,214,40\r\n"
+            f"Fall 2026-2027,{student},Cedar Ridge Middle School,Mathematics,Math K-12,"
+            "9/10/2026,238,85\r\n"
+            f"Fall 2026-2027,{student},Cedar Ridge Middle School,Language Arts,Reading,"
+            "9/11/2026,230,97\r\n")
+    _drop(district, "map", "AssessmentResults.csv", text)
+    report = definitions.run(district.factory, district.settings, "vendor-drops")
+    assert not report.errors, report.errors
+    with tenant_session(district.factory, district_id) as session:
+        (after,) = progress(session, district.settings, as_of, [student])
+        (earlier,) = progress(session, district.settings, date(2026, 9, 1), [student])
+        kinds = set(session.scalars(select(m.Evidence.evidence_type)
+                                    .join(m.RawScore, m.RawScore.id == m.Evidence.raw_score_id)
+                                    .where(m.RawScore.source_system == "map")))
+    math = next(d for d in after.domains if d.domain == "math")
+    assert (math.level_basis, math.academic_level, math.working_level) == ("placement", "7", "8")
+    assert math.placement is not None
+    assert (math.placement.level, math.placement.score, math.placement.placed_on) == \
+        ("8", 85, date(2026, 9, 10))
+    unplaced = next(d for d in before[student].domains if d.domain == "math")
+    assert math.graduation_met is False and math.mastered == unplaced.mastered  # not mastery
+    ela = next(d for d in after.domains if d.domain == "ela")
+    assert ela.placement is None  # no placement rule reads MAP Language Arts
+    # Before the fall test, the winter result (40th percentile) placed the student at 6.
+    old = next(d for d in earlier.domains if d.domain == "math")
+    assert old.placement is not None and old.placement.level == "6"
+    assert kinds <= {"diagnostic"}

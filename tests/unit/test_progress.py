@@ -7,6 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from connector.errors import MasteryError
+from connector.mastery.placement import (
+    Diagnostic,
+    Placement,
+    PlacementCut,
+    PlacementRule,
+    place,
+    placed_level,
+)
 from connector.mastery.progress import (
     Domain,
     PaceRules,
@@ -106,3 +114,56 @@ def test_rules_are_validated() -> None:
         Domain("x", "X", (("6", frozenset({"a"})),), graduation_level="9")
     assert RULES.year_start(date(2026, 3, 1)) == date(2025, 8, 25)
     assert RULES.year_start(date(2025, 8, 25)) == date(2025, 8, 25)
+
+
+# ---- placement ("leveling") ---------------------------------------------------------------
+
+
+def _placed(level: str, day: int, score: float = 240) -> Placement:
+    return Placement("math", level, "map", "MAP Growth Math", score, on(day).date())
+
+
+def test_a_placement_starts_work_at_its_level_without_counting_as_mastery() -> None:
+    pace = domain_pace(MATH, {"a": on(10)}, on(149).date(), RULES, _placed("8", 5))
+    assert (pace.academic_level, pace.working_level, pace.level_basis) == ("7", "8", "placement")
+    assert pace.mastered == 1 and pace.mastered_this_year == 1  # pace counts mastery only
+    assert pace.graduation_met is False  # graduation level 7 is reached by placement only
+    # Mastery beyond the placement takes over; a placement from after the as-of date waits.
+    done = {c: on(20) for c in "abcdef"}
+    assert domain_pace(MATH, done, on(149).date(), RULES, _placed("7", 5)).level_basis == \
+        "mastery"
+    later = domain_pace(MATH, {}, on(149).date(), RULES, _placed("8", 160))
+    assert (later.academic_level, later.level_basis, later.placement) == (None, "none", None)
+
+
+def test_latest_diagnostic_in_a_domain_places() -> None:
+    rules = [PlacementRule("map", "Math*", "math", (PlacementCut(0, "6"), PlacementCut(50, "7"),
+                                                   PlacementCut(80, "8"))),
+             PlacementRule("iready", "*", "ela", (PlacementCut(55, "7"),))]
+    taken = [Diagnostic("map", "Mathematics", "MAP Math", 85, on(-100)),
+             Diagnostic("map", "Mathematics", "MAP Math", 62, on(5)),
+             Diagnostic("map", "Reading", "MAP Reading", 99, on(6)),      # no rule for Reading
+             Diagnostic("iready", "diag-ela", "i-Ready ELA", 30, on(7))]  # below every cut
+    placed = place(rules, taken)
+    assert set(placed) == {"math"}
+    assert (placed["math"].level, placed["math"].score, placed["math"].placed_on) == \
+        ("7", 62, on(5).date())
+    assert placed_level(["6", "7", "8"], None, _placed("6", 1)) == (None, "none")
+
+
+def test_placement_rules_are_checked_against_the_domains() -> None:
+    from marshmallow import ValidationError
+
+    from connector.config.progress_schemas import ProgressSchema
+    domains = [{"key": "math", "title": "Math", "levels": [
+        {"level": "6", "competencies": ["M.6.*"]}, {"level": "7", "competencies": ["M.7.*"]}]}]
+    good = ProgressSchema().load({"domains": domains, "placement": [
+        {"source": "map", "item": "Math*", "domain": "math",
+         "cuts": [{"min_score": 0, "level": "6"}, {"min_score": 60, "level": "7"}]}]})
+    assert good.placement[0].level_for(75) == "7"
+    with pytest.raises(ValidationError, match=r"levels \['9'\] are not levels of domain 'math'"):
+        ProgressSchema().load({"domains": domains, "placement": [
+            {"source": "map", "domain": "math", "cuts": [{"min_score": 0, "level": "9"}]}]})
+    with pytest.raises(ValidationError, match="no domain 'science'"):
+        ProgressSchema().load({"domains": domains, "placement": [
+            {"source": "map", "domain": "science", "cuts": [{"min_score": 0, "level": "6"}]}]})
