@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from connector.cli.context import CliContext, pass_context
 from connector.cli.mastery import mastery
 from connector.cli.output import echo_json, table
+from connector.cli.profiles import profiles
 from connector.cli.push import push
 from connector.cli.reports import reports
 from connector.config.loader import validate
@@ -348,4 +349,4 @@ def serve(ctx: CliContext, host: str, port: int) -> None:
 
 
 ALL = [db, config, framework, sync, runs, exceptions, mapping, mastery, reports, push, transcripts, sample,
-       demo, scheduler, serve]
+       demo, scheduler, serve, profiles]

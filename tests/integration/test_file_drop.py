@@ -242,11 +242,14 @@ def test_unreadable_files_are_quarantined_with_the_reason(district: SampleDistri
     before = _count(district, m.RawScore)
     semicolons = "Student ID;Skill ID;Skill;SmartScore;Last practiced\r\nx;F.7;Ratios;80;10/01/2026\r\n"
     _drop(district, "ixl", "semicolons.csv", semicolons)
+    _drop(district, "ixl", "no-score.csv",
+          "Student ID,Skill ID,Skill,Last practiced\r\nS100001,F.7,Ratios,10/01/2026\r\n")
     _drop(district, "khan", "khan-mastery.csv", profile="khan-mastery", rows=10)
     report = definitions.run(district.factory, district.settings, "vendor-drops")
     assert report.status == "succeeded_with_rejections", report.as_dict()
     quarantined = {r["file"]: r for r in _reports(district, "ixl", "quarantine")}
     assert "semicolons" in str(quarantined["semicolons.csv"]["reason"])
+    assert "['SmartScore'] missing" in str(quarantined["no-score.csv"]["reason"])
     khan = {r["file"]: r for r in _reports(district, "khan", "quarantine")}
     assert "file name" in str(khan["khan-mastery.csv"]["reason"])
     assert _count(district, m.RawScore) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,20 @@ def test_a_district_profile_is_checked_with_every_problem() -> None:
                       "columns: {student: a, skill: b, score: c, date: d}\n"
                       "score: {kind: scale, min: 100}\ncuts: [{min_percent: 0, level: lowest}]\n",
                       "p.yaml")
+
+
+def test_profiles_check_tries_an_export_before_a_sync(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from connector.cli.main import cli
+    good = tmp_path / "Cedar_MasteryProgressStudent_20260901_20260930.csv"
+    good.write_text("Student SIS ID,Skill Name,Current Skill Mastery Level\n"
+                    "S1,Intro to rates,Familiar\nS2,Intro to rates,Expert\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["profiles", "check", "khan-mastery", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows, 1 scores" in result.output and "'Expert'" in result.output
+    renamed = tmp_path / "skills.tsv"
+    renamed.write_text("Learner\tSkill ID\tSmartScore\tLast practiced\nS1\tF.7\t80\t10/01/2026\n",
+                       encoding="utf-8")
+    result = CliRunner().invoke(cli, ["profiles", "check", "ixl-skill-scores", str(renamed)])
+    assert result.exit_code == 1 and "delimited by tabs" in result.output
