@@ -11,15 +11,18 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.app import create_app
 from connector.config.loader import load_settings
 from connector.config.model import Settings
 from connector.jobs import definitions
@@ -134,3 +137,14 @@ def sample_district(module_db_url: str,
     report = definitions.run(factory, settings, "nightly-sync").as_dict()
     yield SampleDistrict(factory, settings, workspace, report)
     engine.dispose()
+
+
+@contextmanager
+def api_client(district: SampleDistrict, database_url: str) -> Iterator[FlaskClient]:
+    """The API over a synced district's configuration and store, as a Flask test client."""
+    app = create_app({"CONNECTOR_CONFIG_DIR": str(district.workspace / "config"),
+                      "CONNECTOR_DATABASE_URL": database_url})
+    try:
+        yield app.test_client()
+    finally:
+        app.extensions["connector"].engine.dispose()

@@ -17,13 +17,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from connector.app import create_app
 from connector.config.loader import load_settings
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
-from tests.conftest import SampleDistrict
+from tests.conftest import SampleDistrict, api_client
 
 BASE = "/api/v1/districts/cedar-ridge"
 HOME = "https://sis.cedar-ridge.example"
@@ -74,10 +73,8 @@ def client(district: SampleDistrict, module_db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     monkeypatch.setenv("TUTOR_XAPI_TOKEN", "tutor-t0ken")
     monkeypatch.setenv("QUIZ_CALIPER_TOKEN", "quiz-t0ken")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(district.workspace / "config"),
-                      "CONNECTOR_DATABASE_URL": module_db_url})
-    yield app.test_client()
-    app.extensions["connector"].engine.dispose()
+    with api_client(district, module_db_url) as client:
+        yield client
 
 
 def _session(district: SampleDistrict) -> Any:

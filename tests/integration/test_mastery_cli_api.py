@@ -12,14 +12,13 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from connector.app import create_app
 from connector.cli.main import cli
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute
 from connector.sync.district import find_district
-from tests.conftest import SampleDistrict
+from tests.conftest import SampleDistrict, api_client
 
 READ = {"Authorization": "Bearer read-t0ken"}
 WRITE = {"Authorization": "Bearer write-t0ken"}
@@ -36,10 +35,8 @@ def client(sample_district: SampleDistrict, module_db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "read-t0ken")
     monkeypatch.setenv("CEDAR_RIDGE_API_WRITE_TOKEN", "write-t0ken")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(sample_district.workspace / "config"),
-                      "CONNECTOR_DATABASE_URL": module_db_url})
-    yield app.test_client()
-    app.extensions["connector"].engine.dispose()
+    with api_client(sample_district, module_db_url) as client:
+        yield client
 
 
 # ---- the calculator: golden values through the CLI and the API -----------------------------------

@@ -13,12 +13,11 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from connector.app import create_app
 from connector.cli.main import cli
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
-from tests.conftest import SampleDistrict
+from tests.conftest import SampleDistrict, api_client
 
 AS_OF = "2025-12-19"  # the end of the sample's first semester
 
@@ -121,10 +120,8 @@ def test_bad_dates_and_students_are_clear_errors(sample_district: SampleDistrict
 def client(sample_district: SampleDistrict, module_db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "read-t0ken")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(sample_district.workspace / "config"),
-                      "CONNECTOR_DATABASE_URL": module_db_url})
-    yield app.test_client()
-    app.extensions["connector"].engine.dispose()
+    with api_client(sample_district, module_db_url) as client:
+        yield client
 
 
 def test_api_progress(client: FlaskClient) -> None:

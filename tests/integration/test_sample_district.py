@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.adapters.destinations.oneroster_csv.binding import HEADERS
-from connector.app import create_app
 from connector.cli.main import cli
 from connector.config.loader import load_settings
 from connector.config.model import Settings
@@ -28,7 +27,7 @@ from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
-from tests.conftest import ROOT, SampleDistrict
+from tests.conftest import ROOT, SampleDistrict, api_client
 
 # The sample is deterministic (seed 2026, 150 students), so these are exact.
 # Learning targets and habit indicators (3,130 records: 1: 195, 2: 1313, 3: 1205, 4: 328,
@@ -179,10 +178,8 @@ def test_transcript_pdf_has_name_competency_and_method(
 def client(district: SampleDistrict, module_db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "t0ken-for-tests")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(district.workspace / "config"),
-                      "CONNECTOR_DATABASE_URL": module_db_url})
-    yield app.test_client()
-    app.extensions["connector"].engine.dispose()
+    with api_client(district, module_db_url) as client:
+        yield client
 
 
 AUTH = {"Authorization": "Bearer t0ken-for-tests"}

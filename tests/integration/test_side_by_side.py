@@ -14,12 +14,11 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from connector.app import create_app
 from connector.cli.main import cli
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
-from tests.conftest import SampleDistrict
+from tests.conftest import SampleDistrict, api_client
 
 READ = {"Authorization": "Bearer read-t0ken"}
 BASE = "/api/v1/districts/cedar-ridge"
@@ -30,10 +29,8 @@ TARGET = "CR.MA.RP.2.b"
 def client(sample_district: SampleDistrict, module_db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "read-t0ken")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(sample_district.workspace / "config"),
-                      "CONNECTOR_DATABASE_URL": module_db_url})
-    yield app.test_client()
-    app.extensions["connector"].engine.dispose()
+    with api_client(sample_district, module_db_url) as client:
+        yield client
 
 
 def _session(district: SampleDistrict) -> tenant_session:  # type: ignore[valid-type]
