@@ -19,6 +19,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         CONNECTOR_CONFIG_DIR=os.environ.get("CONNECTOR_CONFIG_DIR", "config"),
         CONNECTOR_DATABASE_URL=os.environ.get("CONNECTOR_DATABASE_URL") or None,
         JSON_SORT_KEYS=False,
+        # Request bodies larger than this get 413, chunked or not (event batches are small).
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.config.update({k: v for k, v in (overrides or {}).items() if v is not None})
     configure_logging()

@@ -90,9 +90,15 @@ def read_rows(
                                            "re-export the file as UTF-8"))
         missing = [c for c in required_columns if c not in header]
         if missing:
+            if len(missing) == len(required_columns) and len(header) > 1:
+                # No column it needs: perhaps no header at all, and the first row is a
+                # student's data, which must not be copied into reports.
+                found = (f"none of them is in the first row ({len(header)} columns); is the "
+                         f"header row missing?")
+            else:
+                found = f"the header has {header}"
             raise MissingColumns(
-                Rejection(name, 1, missing[0],
-                          f"required column(s) {missing} missing from the header {header}"
+                Rejection(name, 1, missing[0], f"required column(s) {missing} missing: {found}"
                           f"{_delimiter_hint(header, delimiter)}")
             )
         number = 1

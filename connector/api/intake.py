@@ -12,6 +12,7 @@ import base64
 import binascii
 import hmac
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -21,6 +22,7 @@ from connector.adapters.sources.learning_events import caliper, xapi
 from connector.api.store import store
 from connector.config.secrets import resolve_secret
 from connector.errors import ConfigurationError
+from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
 from connector.sync.intake import Conflict, find_statement, store_caliper, store_statements
@@ -28,6 +30,7 @@ from connector.sync.intake import Conflict, find_statement, store_caliper, store
 blueprint = Blueprint("intake", __name__)
 PREFIX = "/api/v1/districts/<key>"
 MAX_BYTES = 10 * 1024 * 1024
+_VERSION = re.compile(r"^1\.0(\.\d+)?$")
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +51,7 @@ def _provider(key: str, spec: str) -> str:
     elif header.lower().startswith("basic "):
         try:
             username, _, given = base64.b64decode(header[6:].strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8: no token
             given = ""
     for source in settings.sources.values():
         if source.kind != "learning_events" or source.options["spec"] != spec:
@@ -89,7 +92,7 @@ def _json_body() -> Any:
 
 def _check_version() -> None:
     version = request.headers.get("X-Experience-API-Version", "")
-    if not version.startswith("1.0"):
+    if not _VERSION.match(version):
         abort(400, description="X-Experience-API-Version header must be 1.0.x "
                                f"(got {version or 'none'})")
 
@@ -157,15 +160,22 @@ def get_statement(key: str) -> Any:
     """One statement by ``statementId`` (or ``voidedStatementId``); listing is not offered."""
     _check_version()
     provider = _provider(key, "xapi")
-    wanted = request.args.get("statementId") or request.args.get("voidedStatementId")
-    if not wanted:
-        abort(400, description="this LRS answers statementId or voidedStatementId queries only")
+    asked = [name for name in ("statementId", "voidedStatementId") if name in request.args]
+    others = sorted(set(request.args) - {"statementId", "voidedStatementId", "attachments",
+                                         "format"})
+    if len(asked) != 1 or others:
+        abort(400, description="this LRS answers one statementId or voidedStatementId query, "
+                               "with no other filter")
+    wanted = request.args[asked[0]]
+    voided_query = asked[0] == "voidedStatementId"
     with tenant_session(store().factory, _district(key)) as session:
         found = find_statement(session, provider, wanted)
-        voided_query = "voidedStatementId" in request.args
         if found is None or found.voided != voided_query:
             abort(404, description=f"no {'voided ' if voided_query else ''}statement {wanted}")
-        return jsonify(found.payload)
+        response = jsonify(found.payload)
+    response.headers["X-Experience-API-Consistent-Through"] = \
+        utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return response
 
 
 @blueprint.post(f"{PREFIX}/caliper")
@@ -179,13 +189,18 @@ def post_caliper(key: str) -> Any:
     except xapi.InvalidStatement as exc:
         abort(400, description=str(exc))
     district_id = _district(key)
-    try:
-        with tenant_session(store().factory, district_id) as session, session.begin():
-            new = store_caliper(session, provider, events, caliper.event_key)
-    except xapi.InvalidStatement as exc:
-        abort(400, description=str(exc))
-    except (Conflict, IntegrityError) as exc:
-        abort(409, description=str(exc) if isinstance(exc, Conflict) else
-              "an event in this envelope was stored at the same time")
+    for attempt in (1, 2):  # a retry racing its first send meets the unique key once
+        try:
+            with tenant_session(store().factory, district_id) as session, session.begin():
+                new = store_caliper(session, provider, events, caliper.event_key)
+            break
+        except xapi.InvalidStatement as exc:
+            abort(400, description=str(exc))
+        except Conflict as exc:
+            abort(409, description=str(exc))
+        except IntegrityError:
+            if attempt == 2:
+                abort(409, description="an event in this envelope was stored at the same time "
+                                       "with other content")
     log.info("caliper intake: %s stored %d new event(s)", provider, new)
     return jsonify(received=len(events), new=new)

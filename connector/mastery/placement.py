@@ -82,22 +82,21 @@ def place(rules: Sequence[PlacementRule], diagnostics: Iterable[Diagnostic],
     >>> place([rule], taken)["math"].level
     '7'
     """
-    latest: dict[str, tuple[datetime, Placement]] = {}
-    for result in diagnostics:
+    latest: dict[str, tuple[Diagnostic, PlacementRule]] = {}
+    ordered = sorted(diagnostics, key=lambda d: (d.taken_at, d.source, d.item, d.score))
+    for result in ordered:  # later results replace earlier ones; ties resolve the same way
         if as_of is not None and result.taken_at.date() > as_of:
             continue
         for rule in rules:
-            if not rule.applies(result.source, result.item):
-                continue
-            level = rule.level_for(result.score)
-            if level is None:
-                continue
-            known = latest.get(rule.domain)
-            if known is None or result.taken_at > known[0]:
-                latest[rule.domain] = (result.taken_at, Placement(
-                    rule.domain, level, result.source, result.title, result.score,
-                    result.taken_at.date()))
-    return {domain: placement for domain, (_, placement) in latest.items()}
+            if rule.applies(result.source, result.item):
+                latest[rule.domain] = (result, rule)
+    out = {}
+    for domain, (result, rule) in latest.items():
+        level = rule.level_for(result.score)
+        if level is not None:  # the latest result below every cut places nowhere
+            out[domain] = Placement(domain, level, result.source, result.title, result.score,
+                                    result.taken_at.date())
+    return out
 
 
 def placed_level(levels: Sequence[str], mastered: str | None,

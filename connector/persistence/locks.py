@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from connector.errors import BusyError
 
@@ -63,3 +64,18 @@ def exclusive(engine: Engine, name: str, what: str) -> Iterator[None]:
 
 def _busy(what: str) -> str:
     return f"{what} is already running in another process; wait for it to finish, then run again"
+
+
+def serialize_transaction(session: Session, name: str) -> None:
+    """Make transactions that call this with ``name`` commit one after another.
+
+    On PostgreSQL a transaction-scoped advisory lock, held until commit: rows one
+    such transaction inserts get ids above every row committed before it, so a
+    reader that remembers "after id N" never steps over a row still in flight.
+    SQLite already serializes writers, and ids follow commit order.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        digest = hashlib.sha256(name.encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest[:8], "big", signed=True)})

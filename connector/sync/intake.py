@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector.adapters.base import StoredEvent
 from connector.adapters.sources.learning_events import xapi
 from connector.persistence import models as m
+from connector.persistence.locks import serialize_transaction
 from connector.persistence.models import utcnow
-from connector.persistence.tenancy import tenant_session
+from connector.persistence.tenancy import session_district, tenant_session
 
 
 class Conflict(Exception):
@@ -28,6 +29,7 @@ class Conflict(Exception):
 def store_statements(session: Session, provider: str,
                      statements: Sequence[Mapping[str, Any]]) -> list[str]:
     """Store validated xAPI statements; returns their ids in order (assigned where missing)."""
+    _one_writer(session, provider)
     now = utcnow()
     prepared = [xapi.prepare(dict(s), now) for s in statements]
     ids = [p["id"] for p in prepared]
@@ -57,7 +59,8 @@ def store_statements(session: Session, provider: str,
             m.LearningEvent.provider == provider, m.LearningEvent.voids == statement["id"]))
         session.add(m.LearningEvent(provider=provider, event_id=statement["id"], spec="xapi",
                                     payload=statement, voids=target,
-                                    voided=already_voided is not None))
+                                    # a voiding statement cannot be voided (xAPI 2.3.2)
+                                    voided=already_voided is not None and not target))
         if target:
             session.execute(update(m.LearningEvent).where(
                 m.LearningEvent.provider == provider, m.LearningEvent.event_id == target)
@@ -69,6 +72,7 @@ def store_statements(session: Session, provider: str,
 def store_caliper(session: Session, provider: str, events: Sequence[Mapping[str, Any]],
                   key: Any) -> int:
     """Store Caliper events by id; returns how many were new."""
+    _one_writer(session, provider)
     ids = [key(e) for e in events]
     if len(set(ids)) != len(ids):
         raise xapi.InvalidStatement("the envelope holds the same event id twice")
@@ -87,6 +91,16 @@ def store_caliper(session: Session, provider: str, events: Sequence[Mapping[str,
         new += 1
     session.flush()
     return new
+
+
+def _one_writer(session: Session, provider: str) -> None:
+    """One intake transaction per provider at a time.
+
+    Ids then commit in order, so the source's cursor never steps over an event
+    still in flight, and a statement and its voiding statement posted together
+    cannot both miss each other.
+    """
+    serialize_transaction(session, f"learning-events:{session_district(session)}:{provider}")
 
 
 def find_statement(session: Session, provider: str, statement_id: str) -> m.LearningEvent | None:

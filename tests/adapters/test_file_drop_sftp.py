@@ -104,6 +104,7 @@ def test_an_unknown_host_is_refused_before_any_credential_is_sent(
     other = paramiko.RSAKey.generate(2048)
     with pytest.raises(FatalSourceError, match="does not match known_hosts"):
         _scores(_source(tmp_path, server, known=server.known_hosts_line(other)))
+    assert server.auth_attempts == []  # the password never left this machine
     assert (server.root / "outbox" / "skills.csv").exists()
     assert not (tmp_path / "inbox").exists() or not list((tmp_path / "inbox").iterdir())
 

@@ -22,10 +22,12 @@ from paramiko.sftp import SFTP_FAILURE, SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISS
 
 
 class _Server(paramiko.ServerInterface):
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(self, username: str, password: str, attempts: list[str]) -> None:
         self.username, self.password = username, password
+        self.attempts = attempts
 
     def check_auth_password(self, username: str, password: str) -> int:
+        self.attempts.append(username)
         ok = username == self.username and password == self.password
         return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
 
@@ -109,6 +111,8 @@ class FakeSftp:
     username: str = "vendor"
     password: str = "s3cret-pass"
     logins: list[str] = field(default_factory=list)
+    #: Every password login attempt the server saw (user names only).
+    auth_attempts: list[str] = field(default_factory=list)
 
     def known_hosts_line(self, key: paramiko.PKey | None = None) -> str:
         key = key or self.host_key
@@ -141,7 +145,8 @@ def serve_sftp(root: Path, *, read_only: bool = False) -> Iterator[FakeSftp]:
             transport.set_subsystem_handler("sftp", paramiko.SFTPServer,
                                             _folder_sftp(fake.root, read_only))
             try:
-                transport.start_server(server=_Server(fake.username, fake.password))
+                transport.start_server(server=_Server(fake.username, fake.password,
+                                                      fake.auth_attempts))
             except (paramiko.SSHException, EOFError, OSError):
                 continue
             transports.append(transport)

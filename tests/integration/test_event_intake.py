@@ -43,6 +43,7 @@ SOURCES = f"""
     name: Quiz tool (Caliper)
     spec: caliper
     token: ${{QUIZ_CALIPER_TOKEN}}
+    person_iri_prefix: https://quiz.example/users
     evidence: {{evidence_type: common_assessment, dok: 2}}
     score_conversion:
       cuts: [{{min_percent: 0, level: "1"}}, {{min_percent: 60, level: "2"}},
@@ -155,9 +156,16 @@ def test_statements_are_checked_as_an_lrs_would(client: FlaskClient,
     bad_score = statement(student, case_id, scaled=1.5)
     two_agents = statement(student, case_id, scaled=0.5)
     two_agents["actor"]["mbox"] = "mailto:someone@example.org"
+    plain_name = statement(student, case_id, scaled=0.5)
+    plain_name["object"]["definition"]["name"] = "Ratio practice"
+    listed = statement(student, case_id, scaled=0.5, context={"contextActivities": [
+        {"id": "https://tutor.example/units/ratios"}]})
     for body, words in ((bad_score, "result.score.scaled must be between -1 and 1"),
                         (two_agents, "exactly one of mbox"),
-                        ({**good, "grade": "A"}, "properties xAPI does not define")):
+                        ({**good, "grade": "A"}, "properties xAPI does not define"),
+                        (plain_name, "definition.name must be a language map"),
+                        (listed, "contextActivities may hold only"),
+                        ({**good, "timestamp": "2026-10-05"}, "ISO 8601 date and time")):
         answer = client.post(f"{BASE}/xapi/statements", json=[good, body], headers=XAPI)
         assert answer.status_code == 400, answer.get_json()
         assert words in answer.get_json()["message"]
@@ -191,6 +199,13 @@ def test_retries_change_nothing_and_conflicts_are_refused(client: FlaskClient,
     got = client.get(f"{BASE}/xapi/statements?statementId={put_id}", headers=XAPI)
     assert got.status_code == 200 and got.get_json()["result"]["score"]["scaled"] == 0.75
     assert got.get_json()["stored"].endswith("Z")
+    assert got.headers["X-Experience-API-Consistent-Through"].endswith("Z")
+    both = client.get(f"{BASE}/xapi/statements?statementId={put_id}&voidedStatementId={put_id}",
+                      headers=XAPI)
+    assert both.status_code == 400
+    odd = client.post(f"{BASE}/xapi/statements", json=body,
+                      headers={**XAPI, "X-Experience-API-Version": "1.0garbage"})
+    assert odd.status_code == 400
 
 
 def test_scored_statements_become_evidence_capped_by_the_dok_gate(
@@ -245,13 +260,42 @@ def test_voiding_removes_the_evidence(client: FlaskClient, district: SampleDistr
                       headers=XAPI).status_code == 200
     # A statement voided before it arrives never becomes evidence.
     early = statement(student, case_id, scaled=0.9)
-    client.post(f"{BASE}/xapi/statements", json={**void, "object": {
-        "objectType": "StatementRef", "id": early["id"]}}, headers=XAPI)
-    client.post(f"{BASE}/xapi/statements", json=early, headers=XAPI)
-    definitions.run(district.factory, district.settings, "events")
+    early_void = {**void, "object": {"objectType": "StatementRef", "id": early["id"]}}
+    assert client.post(f"{BASE}/xapi/statements", json=early_void,
+                       headers=XAPI).status_code == 200
+    assert client.post(f"{BASE}/xapi/statements", json=early, headers=XAPI).status_code == 200
+    report = definitions.run(district.factory, district.settings, "events")
+    assert not report.errors, report.errors
     with _session(district) as session:
+        stored = session.scalars(select(m.LearningEvent).where(
+            m.LearningEvent.event_id == early["id"])).one()
+        assert stored.voided
         assert not session.scalar(select(func.count()).select_from(m.RawScore).where(
             m.RawScore.sourced_id == early["id"]))
+
+
+def test_an_event_that_cannot_be_read_is_rejected_and_blocks_nothing(
+        client: FlaskClient, district: SampleDistrict) -> None:
+    case_id, student = _pair(district, 5)
+    district_id = find_district(district.factory, "cedar-ridge")
+    assert district_id is not None
+    with tenant_session(district.factory, district_id) as session, session.begin():
+        # Stored before a validation rule existed, say: no actor at all.
+        odd = statement(student, case_id, scaled=0.5)
+        del odd["actor"]
+        session.add(m.LearningEvent(provider="tutor", event_id=odd["id"], spec="xapi",
+                                    payload=odd))
+    later = statement(student, case_id, scaled=0.6, timestamp="2026-10-12T15:00:00Z")
+    assert client.post(f"{BASE}/xapi/statements", json=later, headers=XAPI).status_code == 200
+    report = definitions.run(district.factory, district.settings, "events")
+    assert not report.errors, report.errors
+    with _session(district) as session:
+        reasons = session.scalars(select(m.SyncRejection.reason).where(
+            m.SyncRejection.run_id == report.run_id)).all()
+        kept = session.scalar(select(func.count()).select_from(m.RawScore).where(
+            m.RawScore.sourced_id == later["id"]))
+    assert len(reasons) == 1 and "could not be read as evidence" in reasons[0]
+    assert kept == 1
 
 
 def caliper_grade(student: str, case_id: str, given: float, event_id: str) -> dict[str, Any]:
@@ -291,8 +335,10 @@ def test_caliper_grade_events_become_scores(client: FlaskClient,
     broken = {**envelope, "data": [{**envelope["data"][0], "id": "not-a-urn"}]}
     answer = client.post(f"{BASE}/caliper", json=broken, headers=CALIPER)
     assert answer.status_code == 400 and "urn:uuid" in answer.get_json()["message"]
-    assert client.post(f"{BASE}/caliper", json=envelope, headers=CALIPER).get_json() == \
-        {"received": 1, "new": 1}
+    described = {**envelope, "data": [*envelope["data"], {
+        "id": "https://quiz.example/courses/7", "type": "CourseSection", "name": "Math 7"}]}
+    assert client.post(f"{BASE}/caliper", json=described, headers=CALIPER).get_json() == \
+        {"received": 1, "new": 1}  # the entity is described, not an event
     assert client.post(f"{BASE}/caliper", json=envelope, headers=CALIPER).get_json() == \
         {"received": 1, "new": 0}
     basic = base64.b64encode(b"quiz:quiz-t0ken").decode()

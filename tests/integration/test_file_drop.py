@@ -244,12 +244,16 @@ def test_unreadable_files_are_quarantined_with_the_reason(district: SampleDistri
     _drop(district, "ixl", "semicolons.csv", semicolons)
     _drop(district, "ixl", "no-score.csv",
           "Student ID,Skill ID,Skill,Last practiced\r\nS100001,F.7,Ratios,10/01/2026\r\n")
+    _drop(district, "ixl", "no-header.csv",
+          "S100002,\"Fitzgerald, Rowan\",F.7,Ratios,6.RP.A.1,80,10/01/2026\r\n")
     _drop(district, "khan", "khan-mastery.csv", profile="khan-mastery", rows=10)
     report = definitions.run(district.factory, district.settings, "vendor-drops")
     assert report.status == "succeeded_with_rejections", report.as_dict()
     quarantined = {r["file"]: r for r in _reports(district, "ixl", "quarantine")}
     assert "semicolons" in str(quarantined["semicolons.csv"]["reason"])
     assert "['SmartScore'] missing" in str(quarantined["no-score.csv"]["reason"])
+    headless = json.dumps(quarantined["no-header.csv"])
+    assert "header row missing" in headless and "Fitzgerald" not in headless
     khan = {r["file"]: r for r in _reports(district, "khan", "quarantine")}
     assert "file name" in str(khan["khan-mastery.csv"]["reason"])
     assert _count(district, m.RawScore) == before
@@ -285,9 +289,9 @@ def test_a_map_diagnostic_places_a_student_in_a_domain(district: SampleDistrict)
     with tenant_session(district.factory, district_id) as session:
         (after,) = progress(session, district.settings, as_of, [student])
         (earlier,) = progress(session, district.settings, date(2026, 9, 1), [student])
-        kinds = set(session.scalars(select(m.Evidence.evidence_type)
-                                    .join(m.RawScore, m.RawScore.id == m.Evidence.raw_score_id)
-                                    .where(m.RawScore.source_system == "map")))
+        staged = session.scalar(select(func.count()).select_from(m.RawScore).where(
+            m.RawScore.source_system == "map", m.RawScore.student_id == session.scalar(
+                select(m.Student.id).where(m.Student.sourced_id == student))))
     math = next(d for d in after.domains if d.domain == "math")
     assert (math.level_basis, math.academic_level, math.working_level) == ("placement", "7", "8")
     assert math.placement is not None
@@ -300,4 +304,23 @@ def test_a_map_diagnostic_places_a_student_in_a_domain(district: SampleDistrict)
     # Before the fall test, the winter result (40th percentile) placed the student at 6.
     old = next(d for d in earlier.domains if d.domain == "math")
     assert old.placement is not None and old.placement.level == "6"
-    assert kinds <= {"diagnostic"}
+    assert staged == 3  # kept with source and date: what the placement rests on
+
+
+def test_the_same_bytes_for_another_period_are_another_export(district: SampleDistrict) -> None:
+    text = ("Student SIS ID,Skill Name,Current Skill Mastery Level\r\n"
+            f"{_students()[0]},Intro to rates,Familiar\r\n")
+    _drop(district, "khan", "cr_MasteryProgressStudent_20261001_20261031.csv", text)
+    definitions.run(district.factory, district.settings, "vendor-drops")
+    _drop(district, "khan", "cr_MasteryProgressStudent_20261101_20261130.csv", text)
+    definitions.run(district.factory, district.settings, "vendor-drops")
+    reports = {r["file"]: r["outcome"] for r in _reports(district, "khan", "archive")}
+    assert reports["cr_MasteryProgressStudent_20261001_20261031.csv"] == "archived"
+    assert reports["cr_MasteryProgressStudent_20261101_20261130.csv"] == "archived"
+    district_id = find_district(district.factory, "cedar-ridge")
+    assert district_id is not None
+    with tenant_session(district.factory, district_id) as session:
+        dates = session.scalars(select(m.RawScore.scored_at).where(
+            m.RawScore.source_system == "khan",
+            m.RawScore.sourced_id.like(f"{_students()[0]}|Intro to rates|%"))).all()
+    assert sorted(d.date().isoformat() for d in dates)[-2:] == ["2026-10-31", "2026-11-30"]

@@ -37,6 +37,7 @@ def test_students_come_from_the_district_account_or_an_email() -> None:
     account = {"account": {"homePage": "https://sis.example/", "name": "S1"}}
     assert xapi.student_of(account, "https://sis.example") == StudentRef("sourced_id", "S1")
     assert xapi.student_of(account, "https://other.example") is None
+    assert xapi.student_of(account, None) is None  # a tool's own account names no student
     assert xapi.student_of({"mbox": "mailto:a@b.example"}, None) == StudentRef("email", "a@b.example")
     assert xapi.student_of({"mbox_sha1sum": "0" * 40}, None) is None
 
@@ -87,8 +88,10 @@ def test_caliper_student_from_sis_identifier_and_unscored_events() -> None:
               "otherIdentifiers": [{"type": "SystemIdentifier", "identifierType": "SisSourcedId",
                                     "identifier": "S100042"}]}
     assert caliper.student_of(person) == StudentRef("sourced_id", "S100042")
-    assert caliper.student_of("https://lms.example/users/S100043/") == \
-        StudentRef("sourced_id", "S100043")
+    assert caliper.student_of("https://lms.example/users/S100043/",
+                              "https://lms.example/users") == StudentRef("sourced_id", "S100043")
+    assert caliper.student_of("https://lms.example/users/S100043/") is None
+    assert caliper.student_of("https://other.example/users/S1", "https://lms.example/users") is None
     submitted = {"id": "urn:uuid:5a6d8f2e-4b7c-4d1e-9f0a-1b2c3d4e5f60", "type": "AssessmentEvent",
                  "action": "Submitted", "actor": person, "object": {"id": "https://q/1"},
                  "eventTime": "2026-10-01T10:00:00Z",
@@ -100,3 +103,18 @@ def test_caliper_student_from_sis_identifier_and_unscored_events() -> None:
     assert not isinstance(converted, str)
     assert converted[1].student == StudentRef("sourced_id", "S100042")
     assert (converted[1].score, converted[1].max_score) == (3.0, 4.0)
+
+
+def test_one_activity_aligned_two_ways_is_two_items() -> None:
+    def aligned(case_id: str) -> str:
+        statement = _statement(context={"contextActivities": {
+            "category": [{"id": f"https://c/CFItems/{case_id}"}]}})
+        converted = xapi.to_records(statement, source="tutor", home_page=None)
+        assert not isinstance(converted, str)
+        return converted[0].sourced_id
+
+    other = "0d8979f3-2fc0-5d60-9ad9-590c56ae4699"
+    assert aligned(CASE_ID) != aligned(other)
+    assert aligned(CASE_ID).startswith("https://app.example/a/1 [case ")
+    plain = xapi.to_records(_statement(), source="tutor", home_page=None)
+    assert not isinstance(plain, str) and plain[0].sourced_id == "https://app.example/a/1"

@@ -149,6 +149,11 @@ def test_latest_diagnostic_in_a_domain_places() -> None:
     assert (placed["math"].level, placed["math"].score, placed["math"].placed_on) == \
         ("7", 62, on(5).date())
     assert placed_level(["6", "7", "8"], None, _placed("6", 1)) == (None, "none")
+    # The latest result decides, even below every cut: an older, higher one no longer places.
+    low = [*taken, Diagnostic("map", "Mathematics", "MAP Math", 10, on(9))]
+    strict = [PlacementRule("map", "Math*", "math", (PlacementCut(50, "7"), PlacementCut(80, "8")))]
+    assert place(strict, low) == {}
+    assert place(strict, low, as_of=on(8).date())["math"].level == "7"
 
 
 def test_placement_rules_are_checked_against_the_domains() -> None:

@@ -78,7 +78,7 @@ class LocalInbox:
         folder = self.quarantine if outcome == "quarantined" else self.archive
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = folder / f"{stamp}-{sha256[:12]}-{file.name}"
+        target = folder / f"{stamp}-{sha256[:12]}-{file.name}"  # the content hash's first digits
         report_path = target.with_name(target.name + ".report.json")
         tmp = report_path.with_name(report_path.name + ".tmp")
         tmp.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")

@@ -94,7 +94,8 @@ def fetch(settings: SftpSettings, inbox: Path, *, pattern: str, settle_seconds: 
         now = time.time()
         for entry in sorted(entries, key=lambda e: (e.st_mtime or 0, e.filename)):
             name = entry.filename
-            if (name.startswith(".") or not stat.S_ISREG(entry.st_mode or 0)
+            if (name.startswith(".") or Path(name).name != name or "\\" in name
+                    or not stat.S_ISREG(entry.st_mode or 0)
                     or not fnmatchcase(name.lower(), pattern.lower())
                     or now - (entry.st_mtime or 0) < settle_seconds):
                 continue

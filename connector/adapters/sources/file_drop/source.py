@@ -172,6 +172,10 @@ class FileDropSource(SourceAdapter):
     def _one_file(self, inbox: LocalInbox, profile: VendorProfile,
                   file: DropFile) -> Iterator[Envelope | Rejection | Checkpoint]:
         sha = content_sha256(file.path)
+        if profile.date_from_file_name:
+            # Dated by its name: the same bytes for another period are another export.
+            dated = date_in_file_name(file.name, self.context.timezone)
+            sha = f"{sha}@{dated.date().isoformat()}" if dated else sha
         report: dict[str, Any] = {
             "file": file.name, "sha256": sha, "bytes": file.size, "profile": profile.key,
             "source": self.key, "read_at": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -18,6 +18,7 @@ from typing import Any
 from connector.adapters.sources.learning_events.xapi import (
     InvalidStatement,
     case_uris,
+    item_key,
     parse_timestamp,
 )
 from connector.domain.records import LearningObjectiveRef, Score, ScoreStatus, SourceItem, StudentRef
@@ -46,7 +47,9 @@ def check_envelope(envelope: Any) -> list[dict[str, Any]]:
     for n, event in enumerate(data):
         where = f"envelope.data[{n}]"
         if not isinstance(event, dict):
-            raise InvalidStatement(f"{where} must be an object (entities are not accepted)")
+            raise InvalidStatement(f"{where} must be an object")
+        if "action" not in event and "eventTime" not in event and "type" in event:
+            continue  # an entity the sensor describes: allowed, and not evidence
         for key in ("id", "type", "actor", "action", "object", "eventTime"):
             if key not in event:
                 raise InvalidStatement(f"{where}.{key} is required")
@@ -76,18 +79,25 @@ def _entity_id(value: Any) -> str:
     return str(value.get("id", "")) if isinstance(value, dict) else str(value or "")
 
 
-def student_of(person: Any) -> StudentRef | None:
-    if not isinstance(person, dict):
-        return StudentRef("sourced_id", str(person).rstrip("/").rsplit("/", 1)[-1]) \
-            if person else None
-    for other in person.get("otherIdentifiers") or []:
-        if isinstance(other, dict) and other.get("identifierType") == "SisSourcedId":
-            return StudentRef("sourced_id", str(other["identifier"]))
+def student_of(person: Any, prefix: str | None = None) -> StudentRef | None:
+    """The student a Person names, by its ``SisSourcedId`` identifier.
+
+    Only where the district says its Person IRIs end in the SIS id (``prefix``) is
+    the IRI's last segment taken instead: a tool's own user ids are never taken for
+    SIS ids by guesswork.
+    """
+    if isinstance(person, dict):
+        for other in person.get("otherIdentifiers") or []:
+            if isinstance(other, dict) and other.get("identifierType") == "SisSourcedId":
+                return StudentRef("sourced_id", str(other["identifier"]))
     person_id = _entity_id(person).rstrip("/")
-    return StudentRef("sourced_id", person_id.rsplit("/", 1)[-1]) if person_id else None
+    if prefix and person_id.startswith(prefix.rstrip("/") + "/"):
+        return StudentRef("sourced_id", person_id.rsplit("/", 1)[-1])
+    return None
 
 
-def to_records(event: Mapping[str, Any], *, source: str) -> tuple[SourceItem, Score] | str:
+def to_records(event: Mapping[str, Any], *, source: str,
+               person_prefix: str | None = None) -> tuple[SourceItem, Score] | str:
     """A scored event as an item and a score, or why it is not evidence."""
     if event.get("type") not in SCORED:
         return f"a {event.get('type')} is not a scored event"
@@ -99,21 +109,23 @@ def to_records(event: Mapping[str, Any], *, source: str) -> tuple[SourceItem, Sc
     attempt = obj if isinstance(obj, dict) and obj.get("type") == "Attempt" else {}
     assignable = attempt.get("assignable") if attempt else obj
     person = attempt.get("assignee") if attempt else event.get("actor")
-    student = student_of(person)
+    student = student_of(person, person_prefix)
     item_id = _entity_id(assignable)
     if student is None or not item_id:
-        return "it names no student (Attempt.assignee) or no assessment (Attempt.assignable)"
+        return ("it names no student (a Person with a SisSourcedId identifier, or an IRI under "
+                "the source's person_iri_prefix) or no assessment (Attempt.assignable)")
     objectives = []
     if isinstance(assignable, dict):
         for objective in assignable.get("learningObjectives") or []:
             objectives.extend(case_uris(_entity_id(objective)))
+    cases = tuple(dict.fromkeys(objectives))
     title = str(assignable.get("name") or item_id) if isinstance(assignable, dict) else item_id
     maximum = float(generated["maxScore"])
-    item = SourceItem(source_system=source, sourced_id=item_id, title=title, kind="assessment",
+    key = item_key(item_id, cases)
+    item = SourceItem(source_system=source, sourced_id=key, title=title, kind="assessment",
                       result_value_max=maximum,
-                      learning_objectives=tuple(LearningObjectiveRef("CASE", i)
-                                                for i in dict.fromkeys(objectives)))
-    record = Score(source_system=source, sourced_id=event_key(event), item_sourced_id=item_id,
+                      learning_objectives=tuple(LearningObjectiveRef("CASE", i) for i in cases))
+    record = Score(source_system=source, sourced_id=event_key(event), item_sourced_id=key,
                    student=student, score=float(generated["scoreGiven"]),
                    status=ScoreStatus.FULLY_GRADED.value,
                    scored_at=parse_timestamp(event["eventTime"], "eventTime"), max_score=maximum)

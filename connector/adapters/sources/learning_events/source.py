@@ -32,6 +32,8 @@ class LearningEventsOptions(Schema):
     #: xAPI actors whose account.homePage is this name the student by SIS id (account.name).
     account_home_page = fields.String(load_default=None)
     spec = fields.String(load_default="xapi", validate=validate.OneOf(["xapi", "caliper"]))
+    #: Caliper: Person IRIs under this prefix end in the student's SIS id.
+    person_iri_prefix = fields.String(load_default=None)
 
 
 class LearningEventsSource(SourceAdapter):
@@ -76,9 +78,12 @@ class LearningEventsSource(SourceAdapter):
         try:
             converted = (xapi.to_records(payload, source=self.key,
                                          home_page=self.options["account_home_page"])
-                         if event.spec == "xapi" else caliper.to_records(payload, source=self.key))
-        except (xapi.InvalidStatement, DataError, KeyError, TypeError) as exc:
-            yield Rejection(where, None, "", f"could not be read as evidence: {exc}",
+                         if event.spec == "xapi" else caliper.to_records(
+                             payload, source=self.key,
+                             person_prefix=self.options["person_iri_prefix"]))
+        except Exception as exc:  # one odd event must never block the provider's later ones
+            reason = exc.message if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+            yield Rejection(where, None, "", f"could not be read as evidence: {reason}",
                             str(payload.get("id", ""))[:255])
             return
         if isinstance(converted, str):

@@ -8,6 +8,7 @@ statement with no score (``experienced``, ``launched``) is simply not evidence.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import uuid
@@ -22,6 +23,11 @@ VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 _STATEMENT_KEYS = {"id", "actor", "verb", "object", "result", "context", "timestamp", "stored",
                    "authority", "version", "attachments"}
 _RESULT_KEYS = {"score", "success", "completion", "response", "duration", "extensions"}
+_CONTEXT_KEYS = {"registration", "instructor", "team", "contextActivities", "revision", "platform",
+                 "language", "statement", "extensions"}
+_CONTEXT_ACTIVITY_KEYS = {"parent", "grouping", "category", "other"}
+#: ISO 8601 date and time with a time zone (Z or an offset other than -00:00).
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _SCORE_KEYS = {"scaled", "raw", "min", "max"}
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
@@ -57,13 +63,13 @@ def check_statement(statement: Any, where: str = "statement") -> None:
     verb = statement["verb"]
     if not isinstance(verb, dict) or not _is_iri(verb.get("id")):
         raise InvalidStatement(f"{where}.verb.id must be an IRI")
-    if "display" in verb and not isinstance(verb["display"], dict):
-        raise InvalidStatement(f"{where}.verb.display must be a language map")
+    if "display" in verb:
+        _check_language_map(verb["display"], f"{where}.verb.display")
     _check_object(statement["object"], f"{where}.object", verb["id"])
     if "result" in statement:
         _check_result(statement["result"], f"{where}.result")
-    if "context" in statement and not isinstance(statement["context"], dict):
-        raise InvalidStatement(f"{where}.context must be an object")
+    if "context" in statement:
+        _check_context(statement["context"], f"{where}.context")
     for key in ("timestamp", "stored"):
         if key in statement:
             parse_timestamp(statement[key], f"{where}.{key}")
@@ -74,6 +80,50 @@ def check_statement(statement: Any, where: str = "statement") -> None:
 def _check_uuid(value: Any, where: str) -> None:
     if not isinstance(value, str) or not _UUID.match(value):
         raise InvalidStatement(f"{where} must be a UUID: {value!r}")
+
+
+def _check_language_map(value: Any, where: str) -> None:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+        raise InvalidStatement(f"{where} must be a language map (language tag: text)")
+
+
+def _check_extensions(value: Any, where: str) -> None:
+    if not isinstance(value, dict) or not all(_is_iri(k) for k in value):
+        raise InvalidStatement(f"{where} must be an object whose keys are IRIs")
+
+
+def _check_context(context: Any, where: str) -> None:
+    if not isinstance(context, dict):
+        raise InvalidStatement(f"{where} must be an object")
+    unknown = sorted(set(context) - _CONTEXT_KEYS)
+    if unknown:
+        raise InvalidStatement(f"{where} has properties xAPI does not define: {unknown}")
+    activities = context.get("contextActivities")
+    if activities is not None:
+        if not isinstance(activities, dict) or set(activities) - _CONTEXT_ACTIVITY_KEYS:
+            raise InvalidStatement(f"{where}.contextActivities may hold only parent, grouping, "
+                                   "category and other")
+        for key, group in activities.items():
+            for n, activity in enumerate(group if isinstance(group, list) else [group]):
+                _check_activity(activity, f"{where}.contextActivities.{key}[{n}]")
+    if "extensions" in context:
+        _check_extensions(context["extensions"], f"{where}.extensions")
+
+
+def _check_activity(activity: Any, where: str) -> None:
+    if not isinstance(activity, dict) or activity.get("objectType", "Activity") != "Activity":
+        raise InvalidStatement(f"{where} must be an Activity")
+    if not _is_iri(activity.get("id")):
+        raise InvalidStatement(f"{where}.id must be an IRI")
+    definition = activity.get("definition", {})
+    if not isinstance(definition, dict):
+        raise InvalidStatement(f"{where}.definition must be an object")
+    for key in ("name", "description"):
+        if key in definition:
+            _check_language_map(definition[key], f"{where}.definition.{key}")
+    if "extensions" in definition:
+        _check_extensions(definition["extensions"], f"{where}.definition.extensions")
 
 
 def _is_iri(value: Any) -> bool:
@@ -110,11 +160,7 @@ def _check_object(obj: Any, where: str, verb: str) -> None:
     if verb == VOIDED and kind != "StatementRef":
         raise InvalidStatement(f"{where} of a voiding statement must be a StatementRef")
     if kind == "Activity":
-        if not _is_iri(obj.get("id")):
-            raise InvalidStatement(f"{where}.id must be an IRI")
-        definition = obj.get("definition", {})
-        if not isinstance(definition, dict):
-            raise InvalidStatement(f"{where}.definition must be an object")
+        _check_activity(obj, where)
     elif kind == "StatementRef":
         _check_uuid(obj.get("id"), f"{where}.id")
     elif kind in ("Agent", "Group"):
@@ -123,6 +169,11 @@ def _check_object(obj: Any, where: str, verb: str) -> None:
         for key in ("actor", "verb", "object"):
             if key not in obj:
                 raise InvalidStatement(f"{where}.{key} is required")
+        for key in ("id", "stored", "version", "authority"):
+            if key in obj:
+                raise InvalidStatement(f"{where} must not have {key}")
+        if isinstance(obj["object"], dict) and obj["object"].get("objectType") == "SubStatement":
+            raise InvalidStatement(f"{where}.object must not be another SubStatement")
     else:
         raise InvalidStatement(f"{where}.objectType is not one xAPI defines: {kind!r}")
 
@@ -133,6 +184,8 @@ def _check_result(result: Any, where: str) -> None:
     unknown = sorted(set(result) - _RESULT_KEYS)
     if unknown:
         raise InvalidStatement(f"{where} has properties xAPI does not define: {unknown}")
+    if "extensions" in result:
+        _check_extensions(result["extensions"], f"{where}.extensions")
     score = result.get("score")
     if score is None:
         return
@@ -152,8 +205,10 @@ def _check_result(result: Any, where: str) -> None:
 
 
 def parse_timestamp(value: Any, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidStatement(f"{where} must be an ISO 8601 timestamp")
+    """An ISO 8601 date and time; a bare date, basic format or "-00:00" is refused (xAPI 4.5)."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value) or value.endswith("-00:00"):
+        raise InvalidStatement(f"{where} must be an ISO 8601 date and time, e.g. "
+                               f"2026-10-05T15:30:00Z: {value!r}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -188,12 +243,15 @@ def voided_target(statement: Mapping[str, Any]) -> str:
 
 
 def student_of(actor: Mapping[str, Any], home_page: str | None) -> StudentRef | None:
-    """The student an actor names: an account on the district's home page, else an email."""
+    """The student an actor names: an account on the district's home page, else an email.
+
+    An account on any other system (the tool's own user ids) names no student:
+    its name is not a SIS id, and guessing would put evidence on the wrong child.
+    """
     account = actor.get("account")
-    if isinstance(account, dict) and (home_page is None
-                                      or account.get("homePage", "").rstrip("/")
-                                      == home_page.rstrip("/")):
-        return StudentRef("sourced_id", str(account["name"]))
+    if (isinstance(account, dict) and home_page is not None
+            and str(account.get("homePage", "")).rstrip("/") == home_page.rstrip("/")):
+        return StudentRef("sourced_id", str(account["name"]))  # only the district's accounts
     mbox = actor.get("mbox")
     if isinstance(mbox, str) and mbox.startswith("mailto:"):
         return StudentRef("email", mbox[7:])
@@ -207,14 +265,14 @@ def case_items(statement: Mapping[str, Any]) -> tuple[str, ...]:
     do extensions whose key mentions CASE with a bare UUID value.
     """
     found: list[str] = []
-    context = statement.get("context") or {}
-    for group in (context.get("contextActivities") or {}).values():
+    context = _mapping(statement.get("context"))
+    for group in _mapping(context.get("contextActivities")).values():
         for activity in group if isinstance(group, list) else [group]:
             if isinstance(activity, dict):
                 found.extend(case_uris(str(activity.get("id", ""))))
-    definition = (statement.get("object") or {}).get("definition") or {}
+    definition = _mapping(_mapping(statement.get("object")).get("definition"))
     for extensions in (context.get("extensions"), definition.get("extensions")):
-        for key, value in (extensions or {}).items():
+        for key, value in _mapping(extensions).items():
             for text in _strings(value):
                 found.extend(case_uris(text))
                 if "case" in key.lower() and _UUID.match(text):
@@ -235,8 +293,33 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(entry)
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def item_key(activity: str, case_ids: tuple[str, ...]) -> str:
+    """An item per activity and the competencies it is said to assess.
+
+    Two statements about one activity that name different CASE items are two
+    items: otherwise the last statement's alignment would move every earlier
+    student's score to another competency.
+
+    >>> item_key("https://a.example/q/1", ())
+    'https://a.example/q/1'
+    >>> item_key("https://a.example/q/1", ("b", "a"))
+    'https://a.example/q/1 [case a,b]'
+    """
+    if not case_ids:
+        return activity
+    key = f"{activity} [case {','.join(sorted(case_ids))}]"
+    if len(key) <= 255:
+        return key
+    digest = hashlib.sha256(",".join(sorted(case_ids)).encode()).hexdigest()[:16]
+    return f"{activity[:220]} [case {digest}]"
+
+
 def title_of(obj: Mapping[str, Any]) -> str:
-    names = ((obj.get("definition") or {}).get("name") or {})
+    names = _mapping(_mapping(obj.get("definition")).get("name"))
     for language in ("en-US", "en", "en-GB"):
         if language in names:
             return str(names[language])
@@ -271,11 +354,12 @@ def to_records(statement: Mapping[str, Any], *, source: str,
         return ("its actor names no student: use an account on the district's home page "
                 "(account.name = SIS id) or an mbox")
     when = parse_timestamp(statement.get("timestamp") or statement["stored"], "timestamp")
-    item = SourceItem(source_system=source, sourced_id=str(obj["id"]), title=title_of(obj),
+    cases = case_items(statement)
+    key = item_key(str(obj["id"]), cases)
+    item = SourceItem(source_system=source, sourced_id=key, title=title_of(obj),
                       kind="activity", result_value_max=scored[1],
-                      learning_objectives=tuple(LearningObjectiveRef("CASE", i)
-                                                for i in case_items(statement)))
+                      learning_objectives=tuple(LearningObjectiveRef("CASE", i) for i in cases))
     record = Score(source_system=source, sourced_id=str(statement["id"]),
-                   item_sourced_id=str(obj["id"]), student=student, score=scored[0],
+                   item_sourced_id=key, student=student, score=scored[0],
                    status=ScoreStatus.FULLY_GRADED.value, scored_at=when, max_score=scored[1])
     return item, record
