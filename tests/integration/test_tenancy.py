@@ -51,6 +51,11 @@ def _add_pine_valley(workspace: Path) -> None:
     sources["sources"][0]["path"] = "pine-data/oneroster"
     sources["sources"][1]["path"] = "pine-data/adaptive/practice-pal-skills.csv"
     sources["crosswalks"] = ["pine-data/crosswalk.csv"]
+    sources["sources"].append({  # an xAPI provider only Pine Valley has
+        "key": "tutor", "kind": "learning_events", "token": "${PINE_TUTOR_TOKEN}",
+        "account_home_page": "https://sis.pine-valley.example",
+        "evidence": {"evidence_type": "adaptive_practice", "dok": 1},
+        "score_conversion": {"cuts": [{"min_percent": 0, "level": "1"}]}})
     (target / "sources.yaml").write_text(yaml.safe_dump(sources))
 
 
@@ -115,6 +120,7 @@ def test_writes_across_districts_are_refused(two: TwoDistricts) -> None:
 def client(two: TwoDistricts, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "cedar-secret")
     monkeypatch.setenv("PINE_VALLEY_API_TOKEN", "pine-secret")
+    monkeypatch.setenv("PINE_TUTOR_TOKEN", "pine-tutor-secret")
     app = create_app({"CONNECTOR_CONFIG_DIR": str(two.config), "CONNECTOR_DATABASE_URL": two.db_url})
     yield app.test_client()
     app.extensions["connector"].engine.dispose()
@@ -128,3 +134,21 @@ def test_api_token_of_one_district_cannot_read_the_other(client: FlaskClient) ->
     assert crossed.status_code == 401
     none = client.get(path.format("pine-valley"))
     assert none.status_code == 401 and none.json["error"] == "Unauthorized"
+
+
+def test_a_providers_token_posts_to_its_own_district_only(client: FlaskClient,
+                                                        two: TwoDistricts) -> None:
+    statement = {"actor": {"account": {"homePage": "https://sis.pine-valley.example",
+                                       "name": "S100001"}},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/scored"},
+                 "object": {"id": "https://tutor.example/activities/1"},
+                 "result": {"score": {"scaled": 0.9}}}
+    headers = {"Authorization": "Bearer pine-tutor-secret", "X-Experience-API-Version": "1.0.3"}
+    crossed = client.post("/api/v1/districts/cedar-ridge/xapi/statements", json=statement,
+                          headers=headers)
+    assert crossed.status_code == 401
+    own = client.post("/api/v1/districts/pine-valley/xapi/statements", json=statement,
+                      headers=headers)
+    assert own.status_code == 200
+    assert _count(two.factory, two.cedar, m.LearningEvent) == 0
+    assert _count(two.factory, two.pine, m.LearningEvent) == 1
