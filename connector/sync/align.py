@@ -53,6 +53,16 @@ def _exact_matches(session: Session) -> list[tuple[str, str]]:
                                {k: v or "" for k, v in codes.items()})
 
 
+def _placement_note(settings: Settings, source: str, item_id: str) -> str:
+    """Why an unaligned diagnostic is still used: it places students (progress.placement)."""
+    domains = sorted({r.domain for r in settings.district.progress.placement
+                      if r.applies(source, item_id)})
+    if not domains:
+        return ""
+    return (f"used for placement in {', '.join(domains)} (progress.placement); evidence only "
+            "if a crosswalk aligns it")
+
+
 def align_items(session: Session, settings: Settings) -> AlignResult:
     """Resolve every item's alignments; only differences are written."""
     result = AlignResult()
@@ -89,6 +99,8 @@ def align_items(session: Session, settings: Settings) -> AlignResult:
             wanted = {ids[a.competency_identifier]: (a.dok, a.evidence_type, a.weight, a.origin)
                       for a in resolution.alignments}
             note = "; ".join(resolution.problems)
+            if not wanted:
+                note = note or _placement_note(settings, item.source_system, item.sourced_id)
             result.problems.extend(f"{item.source_system}/{item.sourced_id}: {p}"
                                    for p in resolution.problems)
         changed = False

@@ -305,6 +305,11 @@ def test_a_map_diagnostic_places_a_student_in_a_domain(district: SampleDistrict)
     old = next(d for d in earlier.domains if d.domain == "math")
     assert old.placement is not None and old.placement.level == "6"
     assert staged == 3  # kept with source and date: what the placement rests on
+    with tenant_session(district.factory, district_id) as session:
+        notes = {u["item"]: u["note"] for u in queries.unmapped_items(session)
+                 if u["source"] == "map"}
+    assert "used for placement in math" in notes["Mathematics"]
+    assert notes["Language Arts"] == ""  # no rule reads it: plainly unmapped
 
 
 def test_the_same_bytes_for_another_period_are_another_export(district: SampleDistrict) -> None:
