@@ -87,6 +87,9 @@ class FileDropOptions(Schema):
     fixed = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     student_match = fields.String(load_default=None, validate=validate.OneOf(STUDENT_MATCH))
     date_format = fields.String(load_default=None)
+    #: Read at most this many files per run (0: all); the rest wait, oldest first, for the
+    #: next run. A first load of very large exports then takes one file per run.
+    max_files_per_run = fields.Integer(load_default=0, validate=validate.Range(min=0))
     #: Fetch from an SFTP server into ``inbox`` first (host key checked against known_hosts).
     sftp = fields.Nested(SftpOptions, load_default=None)
 
@@ -166,7 +169,10 @@ class FileDropSource(SourceAdapter):
                                        fetched=self._fetched)
         if not inbox.inbox.is_dir():  # a typo in the path must not look like "no new files"
             raise ConfigurationError(f"drop folder not found: {inbox.inbox}")
-        for file in inbox.waiting():
+        limit = self.options["max_files_per_run"]
+        for n, file in enumerate(inbox.waiting()):
+            if limit and n >= limit:
+                return  # the rest wait for the next run
             yield from self._one_file(inbox, profile, file)
 
     def _one_file(self, inbox: LocalInbox, profile: VendorProfile,

@@ -1,4 +1,4 @@
-"""Fetching vendor exports over SFTP: host keys checked, files fetched once, nothing half-read."""
+"""The drop-folder source on its own: SFTP fetching with host keys checked, files read once, a per-run limit."""
 
 from __future__ import annotations
 
@@ -124,3 +124,20 @@ def test_the_password_must_be_an_environment_reference(tmp_path: Path) -> None:
         "host": "h", "username": "u", "password": "plain-text", "known_hosts": "k"}}
     with pytest.raises(ValidationError, match="environment reference"):
         FileDropSource.options_schema().load(options)
+
+
+def test_at_most_so_many_files_per_run(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    for n, name in enumerate(["a.csv", "b.csv", "c.csv"]):
+        write(inbox / name, PROFILE, ["S100001"], [SampleSkill("F.7", "Ratios")], 2, seed=n)
+        when = time.time() - 300 + n  # a is oldest
+        os.utime(inbox / name, (when, when))
+    options = FileDropSource.options_schema().load(
+        {"profile": "ixl-skill-scores", "inbox": str(inbox), "settle_seconds": 0,
+         "max_files_per_run": 2})
+    source = FileDropSource("ixl", options, AdapterContext(Path, "UTC"))
+    assert len(_scores(source)) == 4
+    assert [p.name for p in inbox.glob("*.csv")] == ["c.csv"]
+    later = FileDropSource("ixl", options, AdapterContext(Path, "UTC"))
+    later.resume_from(source.cursor())
+    assert len(_scores(later)) == 2 and not list(inbox.glob("*.csv"))
