@@ -1,4 +1,4 @@
-"""The drop-folder source on its own: SFTP fetching with host keys checked, files read once, a per-run limit."""
+"""The drop-folder source alone: SFTP fetches with host keys checked, files read once, a limit a run."""
 
 from __future__ import annotations
 
