@@ -13,10 +13,12 @@ import binascii
 import hmac
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from connector.adapters.sources.learning_events import caliper, xapi
 from connector.api.store import store
@@ -32,6 +34,7 @@ PREFIX = "/api/v1/districts/<key>"
 MAX_BYTES = 10 * 1024 * 1024
 _VERSION = re.compile(r"^1\.0(\.\d+)?$")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @blueprint.after_request
@@ -110,20 +113,28 @@ def _store(key: str, provider: str, statements: list[Any]) -> list[str]:
                                  else "statement")
         except xapi.InvalidStatement as exc:
             abort(400, description=str(exc))
-    district_id = _district(key)
-    for attempt in (1, 2):  # a concurrent retry of the same batch can race on the unique key
+    ids = _write(_district(key), lambda session: store_statements(session, provider, statements))
+    log.info("xapi intake: %s stored %d statement(s)", provider, len(ids))
+    return ids
+
+
+def _write(district_id: int, write: Callable[[Session], T]) -> T:
+    """One intake transaction: 400 for a bad batch, 409 for a conflict, nothing half-stored.
+
+    A provider's retry racing its first send meets the unique key once; the second
+    try then sees the stored events and compares them like any retry.
+    """
+    for attempt in (1, 2):
         try:
             with tenant_session(store().factory, district_id) as session, session.begin():
-                ids = store_statements(session, provider, statements)
-            log.info("xapi intake: %s stored %d statement(s)", provider, len(ids))
-            return ids
+                return write(session)
         except xapi.InvalidStatement as exc:
             abort(400, description=str(exc))
         except Conflict as exc:
             abort(409, description=str(exc))
         except IntegrityError:
             if attempt == 2:
-                abort(409, description="a statement in this batch was stored at the same time "
+                abort(409, description="an event in this request was stored at the same time "
                                        "with other content")
     raise AssertionError("unreachable")
 
@@ -188,19 +199,7 @@ def post_caliper(key: str) -> Any:
         events = caliper.check_envelope(body)
     except xapi.InvalidStatement as exc:
         abort(400, description=str(exc))
-    district_id = _district(key)
-    for attempt in (1, 2):  # a retry racing its first send meets the unique key once
-        try:
-            with tenant_session(store().factory, district_id) as session, session.begin():
-                new = store_caliper(session, provider, events, caliper.event_key)
-            break
-        except xapi.InvalidStatement as exc:
-            abort(400, description=str(exc))
-        except Conflict as exc:
-            abort(409, description=str(exc))
-        except IntegrityError:
-            if attempt == 2:
-                abort(409, description="an event in this envelope was stored at the same time "
-                                       "with other content")
+    new = _write(_district(key),
+                 lambda session: store_caliper(session, provider, events, caliper.event_key))
     log.info("caliper intake: %s stored %d new event(s)", provider, new)
     return jsonify(received=len(events), new=new)

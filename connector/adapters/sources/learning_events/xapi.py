@@ -49,9 +49,7 @@ def check_statement(statement: Any, where: str = "statement") -> None:
     """Raise :class:`InvalidStatement` unless ``statement`` is a valid xAPI 1.0.3 statement."""
     if not isinstance(statement, dict):
         raise InvalidStatement(f"{where} must be a JSON object")
-    unknown = sorted(set(statement) - _STATEMENT_KEYS)
-    if unknown:
-        raise InvalidStatement(f"{where} has properties xAPI does not define: {unknown}")
+    _only(statement, _STATEMENT_KEYS, where)
     for key in ("actor", "verb", "object"):
         if key not in statement:
             raise InvalidStatement(f"{where}.{key} is required")
@@ -77,6 +75,12 @@ def check_statement(statement: Any, where: str = "statement") -> None:
         raise InvalidStatement(f"{where}.attachments: this LRS does not accept attachments")
 
 
+def _only(obj: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise InvalidStatement(f"{where} has properties xAPI does not define: {unknown}")
+
+
 def _check_uuid(value: Any, where: str) -> None:
     if not isinstance(value, str) or not _UUID.match(value):
         raise InvalidStatement(f"{where} must be a UUID: {value!r}")
@@ -96,9 +100,7 @@ def _check_extensions(value: Any, where: str) -> None:
 def _check_context(context: Any, where: str) -> None:
     if not isinstance(context, dict):
         raise InvalidStatement(f"{where} must be an object")
-    unknown = sorted(set(context) - _CONTEXT_KEYS)
-    if unknown:
-        raise InvalidStatement(f"{where} has properties xAPI does not define: {unknown}")
+    _only(context, _CONTEXT_KEYS, where)
     activities = context.get("contextActivities")
     if activities is not None:
         if not isinstance(activities, dict) or set(activities) - _CONTEXT_ACTIVITY_KEYS:
@@ -181,9 +183,7 @@ def _check_object(obj: Any, where: str, verb: str) -> None:
 def _check_result(result: Any, where: str) -> None:
     if not isinstance(result, dict):
         raise InvalidStatement(f"{where} must be an object")
-    unknown = sorted(set(result) - _RESULT_KEYS)
-    if unknown:
-        raise InvalidStatement(f"{where} has properties xAPI does not define: {unknown}")
+    _only(result, _RESULT_KEYS, where)
     if "extensions" in result:
         _check_extensions(result["extensions"], f"{where}.extensions")
     score = result.get("score")
