@@ -8,13 +8,12 @@ record is rewritten only when its input digest changed.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
@@ -30,16 +29,12 @@ from connector.sync.bulk_io import SHIFT
 from connector.sync.util import chunks
 
 Pair = tuple[int, int]
-T = TypeVar("T")
 #: Below this many eligible pairs the scalar engine is as quick and the batch path not worth it.
 MIN_PAIRS = 100
 #: Students per read: bounds memory (about 400 rows of evidence per student at 40 competencies).
 STUDENTS_PER_CHUNK = 5000
 #: Up to this many pairs are read by listing them; more, by ranges of students.
 PAIRS_BY_LIST = 20_000
-#: Evidence rows per read at most (one student's or pair's rows are never split): about what
-#: 5,000 students of 40 competencies hold, so districts without heavy adaptive data read as before.
-EVIDENCE_PER_READ = 2_000_000
 
 
 class Counts:
@@ -133,56 +128,13 @@ def recompute(session: Session, pairs: set[Pair], *, scale: ProficiencyScale,
 
 def _reads(session: Session, district_id: int, pairs: set[Pair], committed: bool
            ) -> Iterator[pa.Table]:
-    """Evidence tables, a bounded slice at a time: student ranges for large sets, else pairs.
-
-    Slices are cut by evidence rows, not only by students or pairs: a year of daily
-    adaptive practice gives some students thousands of pieces, and one slice must
-    never hold them all.
-    """
+    """Evidence tables, a bounded slice at a time: student ranges for large sets, else pairs."""
     if len(pairs) > PAIRS_BY_LIST:
         students = sorted({s for s, _ in pairs})
-        per_student: dict[int, int] = defaultdict(int)
-        for (student, _), count in _evidence_counts(session, students).items():
-            per_student[student] += count
-        ranges = [(group[0], group[-1]) for group in packed(
-            students, per_student, EVIDENCE_PER_READ, STUDENTS_PER_CHUNK)]
+        ranges = [(chunk[0], chunk[-1]) for chunk in chunks(students, STUDENTS_PER_CHUNK)]
         yield from bulk_io.read_ranges(session, district_id, ranges, committed=committed)
         return
-    ordered = sorted(pairs)
-    counts = _evidence_counts(session, sorted({s for s, _ in ordered}))
-    for listed in packed(ordered, counts, EVIDENCE_PER_READ, 5000):
+    for listed in chunks(sorted(pairs), 5000):
         table = bulk_io.read_pairs(session, district_id, listed)
         if table is not None:
             yield table
-
-
-def _evidence_counts(session: Session, students: list[int]) -> dict[Pair, int]:
-    counts: dict[Pair, int] = {}
-    for chunk in chunks(students, 500):
-        for student, competency, count in session.execute(
-                select(m.Evidence.student_id, m.Evidence.competency_id, func.count())
-                .where(m.Evidence.student_id.in_(list(chunk)))
-                .group_by(m.Evidence.student_id, m.Evidence.competency_id)):
-            counts[(student, competency)] = count
-    return counts
-
-
-def packed(items: list[T], weight: Mapping[T, int], budget: int, most: int) -> Iterator[list[T]]:
-    """Consecutive groups of ``items`` of at most ``most`` items and about ``budget`` weight.
-
-    An item heavier than the budget makes a group of its own.
-
-    >>> list(packed([1, 2, 3, 4], {1: 5, 2: 5, 3: 9, 4: 1}, budget=10, most=3))
-    [[1, 2], [3, 4]]
-    """
-    group: list[T] = []
-    total = 0
-    for item in items:
-        cost = weight.get(item, 0)
-        if group and (total + cost > budget or len(group) >= most):
-            yield group
-            group, total = [], 0
-        group.append(item)
-        total += cost
-    if group:
-        yield group

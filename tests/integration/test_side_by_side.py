@@ -17,7 +17,6 @@ from sqlalchemy import String, func, select
 from connector.cli.main import cli
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import batch_compute, compute
 from connector.sync.district import find_district
 from tests.conftest import SampleDistrict, api_client
 
@@ -118,49 +117,3 @@ def test_dok_exposure_shares_by_school_and_source(client: FlaskClient,
     assert client.get(f"{BASE}/reports/dok-exposure?by=teacher",
                       headers=READ).status_code == 400
 
-
-@pytest.mark.parametrize("budget", [1, 300])
-def test_recomputing_in_small_evidence_slices_changes_no_record(
-        sample_district: SampleDistrict, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
-    """Reads cut by evidence rows (a student or pair per slice at the extreme) give the
-    same records as the sync's own run: nothing is inserted, updated or removed."""
-    monkeypatch.setattr(batch_compute, "EVIDENCE_PER_READ", budget)
-    reads: list[int] = []
-    original = batch_compute.bulk_io.read_pairs
-
-    def counted(*args: object, **kwargs: object) -> object:
-        table = original(*args, **kwargs)  # type: ignore[arg-type]
-        reads.append(0 if table is None else table.num_rows)
-        return table
-
-    monkeypatch.setattr(batch_compute.bulk_io, "read_pairs", counted)
-    with _session(sample_district) as session, session.begin():
-        pairs = compute.all_pairs(session)
-        math = {p for p in pairs if p[0] % 7 == 0}  # a few hundred pairs: read by listing
-        result = compute.recompute(session, sample_district.settings, math)
-        session.rollback()
-    assert result.computed >= len(math) // 2
-    assert (result.inserted, result.updated, result.removed) == (0, 0, 0)
-    assert len(reads) > 1 and max(reads) <= max(budget, 100)  # no pair holds 100 pieces
-
-
-def test_recomputing_by_student_ranges_in_small_slices_changes_no_record(
-        sample_district: SampleDistrict, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_compute, "EVIDENCE_PER_READ", 500)
-    monkeypatch.setattr(batch_compute, "PAIRS_BY_LIST", 10)  # read by ranges of students
-    ranges: list[int] = []
-    original = batch_compute.bulk_io.read_ranges
-
-    def counted(session: object, district_id: int, given: list[tuple[int, int]],
-                **kwargs: object) -> object:
-        ranges.append(len(given))
-        return original(session, district_id, given, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(batch_compute.bulk_io, "read_ranges", counted)
-    with _session(sample_district) as session, session.begin():
-        result = compute.recompute(session, sample_district.settings,
-                                   compute.all_pairs(session))
-        session.rollback()
-    assert ranges and ranges[0] > 10  # 150 students' evidence cut into many slices
-    assert result.computed > 1000
-    assert (result.inserted, result.updated, result.removed) == (0, 0, 0)
