@@ -7,16 +7,14 @@ from pathlib import Path
 
 import click
 
-from connector.adapters.csvfiles import MissingColumns, read_rows
+from connector.adapters.vendor_profiles.export import read_export
 from connector.adapters.vendor_profiles.profile import (
     COLUMN_ROLES,
-    date_in_file_name,
     find_profile,
-    read_row,
     shipped_profiles,
 )
 from connector.cli.output import echo_json, table
-from connector.errors import ConfigurationError, DataError, Rejection
+from connector.errors import ConfigurationError, Rejection
 
 
 @click.group("profiles")
@@ -55,32 +53,20 @@ def profiles_check(profile: str, file: Path, columns: tuple[str, ...], timezone:
         raise click.ClickException(exc.message) from None
     overrides = dict(c.split("=", 1) for c in columns if "=" in c)
     chosen = chosen.with_columns(overrides)
-    file_date = date_in_file_name(file.name, timezone) if chosen.date_from_file_name else None
     counts: Counter[str] = Counter()
     problems: list[Rejection] = []
     skills: set[str] = set()
-    try:
-        for row in read_rows(lambda: open(file, "rb"), file.name,  # noqa: SIM115
-                             required_columns=chosen.required_columns,
-                             encoding=chosen.encoding, delimiter=chosen.delimiter):
-            if isinstance(row, Rejection):
-                problems.append(row)
-                continue
-            counts["rows"] += 1
-            try:
-                parsed = read_row(chosen, row.values, source="check", timezone=timezone,
-                                  file_date=file_date)
-            except DataError as exc:
-                problems.append(Rejection(file.name, row.row, str(exc.context.get("field", "")),
-                                          exc.message))
-                continue
-            if parsed is None:
-                counts["blank scores skipped"] += 1
-                continue
-            counts["scores"] += 1
-            skills.add(parsed[0].sourced_id)
-    except MissingColumns as exc:
-        problems.append(exc.rejection)
+    for read in read_export(chosen, file, source="check", timezone=timezone):
+        if isinstance(read, Rejection):
+            counts["rows"] += (read.row or 0) > 1
+            problems.append(read)
+            continue
+        counts["rows"] += 1
+        if read is None:
+            counts["blank scores skipped"] += 1
+            continue
+        counts["scores"] += 1
+        skills.add(read.item.sourced_id)
     counts["items"] = len(skills)
     counts["rejected"] = len(problems)
     if as_json:

@@ -16,10 +16,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from connector.adapters.base import Envelope, SourceAdapter
-from connector.adapters.csvfiles import MissingColumns, read_rows
-from connector.adapters.vendor_profiles.profile import ScoreMeaning, VendorProfile, read_row
-from connector.domain.records import Score, SourceItem
-from connector.errors import DataError, FatalSourceError, Rejection
+from connector.adapters.vendor_profiles.export import read_export
+from connector.adapters.vendor_profiles.profile import ScoreMeaning, VendorProfile
+from connector.errors import FatalSourceError, Rejection
 
 STUDENT_MATCH = ["sourced_id", "username", "email", "identifier"]
 
@@ -65,33 +64,26 @@ class AdaptiveCsvSource(SourceAdapter):
         path = self.context.resolve_path(self.options["path"])
         if not path.is_file():
             raise FatalSourceError(f"adaptive export not found: {path}", path=str(path))
-        needed = self._reader.required_columns
-        name = path.name
         skills: set[str] = set()
         seen: dict[str, int] = {}
-        try:
-            rows = read_rows(lambda: open(path, "rb"), name,  # noqa: SIM115 - read_rows closes it
-                             required_columns=needed, encoding=self.options["encoding"])
-            for row in rows:
-                if isinstance(row, Rejection):
-                    yield row
-                    continue
-                try:
-                    item, score = self._parse(row.values, name)
-                except DataError as exc:
-                    yield Rejection(name, row.row, str(exc.context.get("field", "")), exc.message)
-                    continue
-                if score.sourced_id in seen:
-                    yield Rejection(name, row.row, "", f"duplicate of row {seen[score.sourced_id]} "
-                                    f"(same student, skill and date)", score.sourced_id)
-                    continue
-                seen[score.sourced_id] = row.row
-                if item.sourced_id not in skills:
-                    skills.add(item.sourced_id)
-                    yield Envelope(item, name, row.row)
-                yield Envelope(score, name, row.row)
-        except MissingColumns as exc:
-            yield exc.rejection
+        for read in read_export(self._reader, path, source=self.key,
+                                timezone=self.context.timezone):
+            if read is None:  # blank scores are rejected, never skipped, by this profile
+                continue
+            if isinstance(read, Rejection):
+                yield read
+                continue
+            score = read.score
+            if score.sourced_id in seen:
+                yield Rejection(path.name, read.row, "", f"duplicate of row "
+                                f"{seen[score.sourced_id]} (same student, skill and date)",
+                                score.sourced_id)
+                continue
+            seen[score.sourced_id] = read.row
+            if read.item.sourced_id not in skills:
+                skills.add(read.item.sourced_id)
+                yield Envelope(read.item, path.name, read.row)
+            yield Envelope(score, path.name, read.row)
 
     @cached_property
     def _reader(self) -> VendorProfile:
@@ -105,8 +97,3 @@ class AdaptiveCsvSource(SourceAdapter):
             evidence_type="adaptive_practice", dok=None, cuts=(),
             student_match=self.options["student_match"], date_format=self.options["date_format"],
             encoding=self.options["encoding"], item_kind=self.options["item_kind"])
-
-    def _parse(self, values: dict[str, str], name: str) -> tuple[SourceItem, Score]:
-        parsed = read_row(self._reader, values, source=self.key, timezone=self.context.timezone)
-        assert parsed is not None  # blank scores are rejected, never skipped, here
-        return parsed

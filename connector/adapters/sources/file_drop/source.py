@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -32,9 +31,10 @@ from connector.adapters.base import (
     PathResolver,
     SourceAdapter,
 )
-from connector.adapters.csvfiles import MissingColumns, read_rows
+from connector.adapters.options import SecretRef
 from connector.adapters.sources.file_drop import sftp
 from connector.adapters.sources.file_drop.inbox import DropFile, LocalInbox, content_sha256
+from connector.adapters.vendor_profiles.export import read_export
 from connector.adapters.vendor_profiles.profile import (
     COLUMN_ROLES,
     STUDENT_MATCH,
@@ -42,23 +42,18 @@ from connector.adapters.vendor_profiles.profile import (
     conversion_defaults,
     date_in_file_name,
     find_profile,
-    read_row,
 )
-from connector.errors import ConfigurationError, DataError, Rejection
+from connector.errors import ConfigurationError, Rejection
 
 #: Rejections kept in a file's report; the run's rejection table holds them all.
 REPORT_REJECTIONS = 200
-
-
-ENV_REFERENCE = validate.Regexp(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$",
-                                error="must be an environment reference like ${{SFTP_PASSWORD}}")
 
 
 class SftpOptions(Schema):
     host = fields.String(required=True)
     port = fields.Integer(load_default=22, validate=validate.Range(min=1, max=65535))
     username = fields.String(required=True)
-    password = fields.String(load_default=None, validate=ENV_REFERENCE)
+    password = SecretRef(load_default=None)
     private_key_file = fields.String(load_default=None)
     #: An OpenSSH known_hosts file holding the server's host key; required, never skipped.
     known_hosts = fields.String(required=True)
@@ -219,39 +214,18 @@ class FileDropSource(SourceAdapter):
     def _rows(self, profile: VendorProfile, file: DropFile,
               counts: dict[str, int]) -> Iterator[Envelope | Rejection]:
         skills: set[str] = set()
-        name = file.name
-        path: Path = file.path
-        file_date = None
-        if profile.date_from_file_name:
-            file_date = date_in_file_name(name, self.context.timezone)
-            if file_date is None:
-                yield Rejection(name, 1, "date", f"profile {profile.key!r} takes the date from "
-                                "the file name (YYYYMMDD or YYYY-MM-DD), and this name has none")
-                return
-        try:
-            rows = read_rows(lambda: open(path, "rb"), name,  # noqa: SIM115 - read_rows closes it
-                             required_columns=profile.required_columns,
-                             encoding=profile.encoding, delimiter=profile.delimiter)
-            for row in rows:
-                if isinstance(row, Rejection):
-                    counts["rows"] += (row.row or 0) > 1
-                    yield row
-                    continue
-                counts["rows"] += 1
-                try:
-                    parsed = read_row(profile, row.values, source=self.key,
-                                      timezone=self.context.timezone, file_date=file_date)
-                except DataError as exc:
-                    yield Rejection(name, row.row, str(exc.context.get("field", "")), exc.message)
-                    continue
-                if parsed is None:
-                    counts["skipped_blank"] += 1
-                    continue
-                item, score = parsed
-                if item.sourced_id not in skills:
-                    skills.add(item.sourced_id)
-                    yield Envelope(item, name, row.row)
-                counts["scores"] += 1
-                yield Envelope(score, name, row.row)
-        except MissingColumns as exc:
-            yield exc.rejection
+        for read in read_export(profile, file.path, source=self.key,
+                                timezone=self.context.timezone):
+            if isinstance(read, Rejection):
+                counts["rows"] += (read.row or 0) > 1
+                yield read
+                continue
+            counts["rows"] += 1
+            if read is None:
+                counts["skipped_blank"] += 1
+                continue
+            if read.item.sourced_id not in skills:
+                skills.add(read.item.sourced_id)
+                yield Envelope(read.item, file.name, read.row)
+            counts["scores"] += 1
+            yield Envelope(read.score, file.name, read.row)

@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from connector.adapters.base import Checkpoint, Envelope, SourceAdapter, StoredEvent
+from connector.adapters.options import SecretRef
 from connector.adapters.sources.learning_events import caliper, xapi
 from connector.domain.records import Score, StudentRef
 from connector.errors import DataError, Rejection
@@ -26,9 +27,7 @@ PAGE = 1000
 
 class LearningEventsOptions(Schema):
     #: The provider's token: an environment reference, never the token itself.
-    token = fields.String(required=True, validate=validate.Regexp(
-        r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$", error="must be an environment reference like "
-                                                  "${{PROVIDER_XAPI_TOKEN}}"))
+    token = SecretRef(required=True)
     #: xAPI actors whose account.homePage is this name the student by SIS id (account.name).
     account_home_page = fields.String(load_default=None)
     spec = fields.String(load_default="xapi", validate=validate.OneOf(["xapi", "caliper"]))
