@@ -47,6 +47,9 @@ def store_statements(session: Session, provider: str,
         if target and (target in voiding or target in new_voiding):
             raise xapi.InvalidStatement(f"statement {statement['id']} voids {target}, which is "
                                         "itself a voiding statement")
+    # Targets of voiding statements stored before, or anywhere in this batch.
+    voided_early = targets | set(session.scalars(select(m.LearningEvent.voids).where(
+        m.LearningEvent.provider == provider, m.LearningEvent.voids.in_(ids))))
     for statement in prepared:
         known = existing.get(statement["id"])
         if known is not None:
@@ -55,12 +58,10 @@ def store_statements(session: Session, provider: str,
                                "different content")
             continue
         target = xapi.voided_target(statement)
-        already_voided = session.scalar(select(m.LearningEvent.id).where(
-            m.LearningEvent.provider == provider, m.LearningEvent.voids == statement["id"]))
         session.add(m.LearningEvent(provider=provider, event_id=statement["id"], spec="xapi",
                                     payload=statement, voids=target,
                                     # a voiding statement cannot be voided (xAPI 2.3.2)
-                                    voided=already_voided is not None and not target))
+                                    voided=statement["id"] in voided_early and not target))
         if target:
             session.execute(update(m.LearningEvent).where(
                 m.LearningEvent.provider == provider, m.LearningEvent.event_id == target)

@@ -118,3 +118,28 @@ def test_one_activity_aligned_two_ways_is_two_items() -> None:
     assert aligned(CASE_ID).startswith("https://app.example/a/1 [case ")
     plain = xapi.to_records(_statement(), source="tutor", home_page=None)
     assert not isinstance(plain, str) and plain[0].sourced_id == "https://app.example/a/1"
+
+
+def test_a_batch_voiding_a_statement_it_also_carries_stores_it_voided(tmp_path: Any) -> None:
+    from connector.persistence import models as m
+    from connector.persistence.db import make_engine, make_session_factory, upgrade
+    from connector.persistence.tenancy import admin_session, tenant_session
+    from connector.sync.intake import store_statements
+
+    engine = make_engine(f"sqlite:///{tmp_path}/intake.sqlite3")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    with admin_session(factory) as session, session.begin():
+        district = m.District(key="d", name="D")
+        session.add(district)
+        session.flush()
+        district_id = district.id
+    target = _statement()
+    void = _statement(id="6b7e9f3f-5c8d-4e2f-8a1b-2c3d4e5f6071", verb={"id": xapi.VOIDED},
+                      object={"objectType": "StatementRef", "id": target["id"]}, result={})
+    with tenant_session(factory, district_id) as session, session.begin():
+        store_statements(session, "tutor", [void, target])  # the void first, its target after
+    with tenant_session(factory, district_id) as session:
+        stored = {e.event_id: e.voided for e in session.query(m.LearningEvent)}
+    engine.dispose()
+    assert stored == {target["id"]: True, void["id"]: False}
