@@ -340,7 +340,7 @@ def scheduler(ctx: CliContext) -> None:
 @click.option("--port", default=8080, show_default=True)
 @pass_context
 def serve(ctx: CliContext, host: str, port: int) -> None:
-    """Start the read-only JSON API (development server; use a WSGI server in production)."""
+    """Start the JSON API: reads, overrides, event intake (a development server; use WSGI in production)."""
     from connector.app import create_app
 
     app = create_app({"CONNECTOR_CONFIG_DIR": str(ctx.config_dir),
