@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck bench clean sample
+.PHONY: demo test test-fast lint typecheck bench clean sample
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(TEST_STAMP)
 	$(BIN)/mypy connector
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# Unit and property tests and doctests only: seconds, for the edit-test loop.
+test-fast: $(TEST_STAMP)
+	$(BIN)/ruff check connector tests bench
+	$(BIN)/python -m pytest tests/unit tests/property connector --no-cov -q
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run_all.py

@@ -46,6 +46,10 @@ class DataError(ConnectorError):
     """One record is malformed; it is rejected with a reason and the rest continue."""
 
 
+class NotFoundError(DataError):
+    """What was asked for (a run, a student, a competency) does not exist: check the id."""
+
+
 class MappingError(ConnectorError):
     """An alignment cannot be resolved (unknown competency, bad crosswalk row)."""
 

@@ -121,6 +121,15 @@ class SourceAdapter(ABC):
         """Read everything this time, not only what changed since the cursor."""
         return None
 
+    @abstractmethod
+    def check(self) -> str:
+        """Sign in and make one cheap read; what was seen, in a sentence.
+
+        ``connector check`` calls this before the first run. It raises the same
+        errors a run would (bad credentials, unreachable host, missing file),
+        and never returns or raises a secret or a student's name.
+        """
+
 
 @dataclass(frozen=True)
 class OutboundLineItem:
@@ -197,3 +206,7 @@ class DestinationAdapter(ABC):
     @abstractmethod
     def push(self, plan: PushPlan) -> PushOutcome:
         """Write the plan; verify what was written; report it."""
+
+    @abstractmethod
+    def check(self) -> str:
+        """Sign in, or make sure the output can be written: what was seen, in a sentence."""

@@ -31,6 +31,21 @@ class SecretRef(fields.String):
         return text
 
 
+#: file: must exist and be readable; dir: a folder to read, must exist; file_or_dir: either
+#: (a zip or a folder); out_dir: a folder to write, created if missing.
+PATH_KINDS = ("file", "dir", "file_or_dir", "out_dir")
+
+
+class PathOption(fields.String):
+    """A path in the district's files; ``config validate`` checks it before any run does."""
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        if kind not in PATH_KINDS:
+            raise ValueError(f"path kind must be one of {PATH_KINDS}: {kind!r}")
+        super().__init__(**kwargs)
+        self.path_kind = kind
+
+
 class HttpOptions(Schema):
     """Where an API is and how patiently to talk to it."""
 

@@ -13,9 +13,10 @@ from flask import Blueprint, abort, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from connector import ENGINE_VERSION
+from connector.adapters.messages import sentences
 from connector.api.schemas import MasteryRecordSchema
 from connector.api.store import district_session
-from connector.errors import DataError, MasteryError
+from connector.errors import DataError, MasteryError, NotFoundError
 from connector.mastery.calculator import as_json, calculate
 from connector.persistence import queries
 from connector.sync.overrides import (
@@ -60,7 +61,7 @@ def _body(schema: Schema) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
-        abort(400, description=f"invalid request body: {exc.messages}")
+        abort(400, description=f"invalid request body: {sentences(exc.messages)}")
     return loaded
 
 
@@ -76,7 +77,7 @@ def _evidence_text(evidence: Any) -> str:
         try:
             item = EvidenceItemSchema().load(raw if isinstance(raw, dict) else {"value": raw})
         except ValidationError as exc:
-            abort(400, description=f"invalid evidence item: {exc.messages}")
+            abort(400, description=f"invalid evidence item: {sentences(exc.messages)}")
         items.append(f"{item['value']}:{item['dok'] or ''}:{item['type']}")
     return ",".join(items)
 
@@ -119,7 +120,7 @@ def override(key: str, sis_id: str, competency: str) -> Any:
             outcome = set_override(session, settings, sis_id, competency, level=body["level"],
                                    state=body["state"], reason=body["reason"], by=body["by"])
     except DataError as exc:
-        abort(404 if exc.message.startswith("no ") else 400, description=exc.message)
+        abort(404 if isinstance(exc, NotFoundError) else 400, description=exc.message)
     return jsonify(override_id=outcome.override_id,
                    record=MasteryRecordSchema().dump(outcome.record)), 201
 
@@ -133,7 +134,7 @@ def clear(key: str, sis_id: str, competency: str) -> Any:
             outcome = clear_override(session, settings, sis_id, competency,
                                      reason=body["reason"], by=body["by"])
     except DataError as exc:
-        abort(404 if exc.message.startswith("no ") else 400, description=exc.message)
+        abort(404 if isinstance(exc, NotFoundError) else 400, description=exc.message)
     return jsonify(record=MasteryRecordSchema().dump(outcome.record))
 
 

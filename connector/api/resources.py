@@ -18,7 +18,9 @@ from connector.api.store import district_session, store
 from connector.errors import DataError
 from connector.persistence import models as m
 from connector.persistence import queries
+from connector.persistence.models import utcnow
 from connector.sync import evidence_views, progress
+from connector.sync.job_status import job_states
 from connector.transcripts.service import district_today
 
 blueprint = Blueprint("api", __name__)
@@ -35,6 +37,27 @@ def healthz() -> Any:
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return jsonify(status="ok" if status == 200 else "degraded", database=database), status
+
+
+@blueprint.get(f"{PREFIX}/status")
+def status(key: str) -> Any:
+    """Readiness for monitoring: each job's last run, its age, and 503 when one needs a person.
+
+    What counts as needing a person is the district's ``alerts.unhealthy`` (by
+    default a failed last run, or no success for ``stale_after_hours``).
+    """
+    settings, session = district_session(key)
+    now = utcnow()
+    states = job_states(session, settings, now)
+    unhealthy = set(settings.district.alerts.unhealthy)
+    jobs = []
+    for state in states:
+        row = state.as_dict(now)
+        row["unhealthy"] = sorted(state.conditions() & unhealthy)
+        jobs.append(row)
+    healthy = not any(row["unhealthy"] for row in jobs)
+    return jsonify(district=key, healthy=healthy, unhealthy_when=sorted(unhealthy),
+                   checked_at=now.isoformat(), jobs=jobs), 200 if healthy else 503
 
 
 @blueprint.get(f"{PREFIX}/runs")

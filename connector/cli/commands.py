@@ -5,17 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy import func, select
 
 from connector.cli.context import CliContext, pass_context
-from connector.cli.mastery import mastery
 from connector.cli.output import echo_json, table
-from connector.cli.profiles import profiles
-from connector.cli.push import push
-from connector.cli.reports import reports
+from connector.cli.runs import print_report
 from connector.config.loader import validate
 from connector.domain.framework import FrameworkKind
 from connector.jobs import definitions
@@ -24,7 +20,6 @@ from connector.persistence import queries
 from connector.persistence.db import upgrade
 from connector.sample.generator import generate
 from connector.sync.framework_import import fetch_package, import_framework
-from connector.sync.report import RunReport
 from connector.transcripts.service import (
     FORMATS,
     build_for_students,
@@ -52,21 +47,42 @@ def config() -> None:
 
 
 @config.command("validate")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 @pass_context
-def config_validate(ctx: CliContext) -> None:
-    """Report every problem with file, key path and reason; exit 2 if any."""
+def config_validate(ctx: CliContext, as_json: bool) -> None:
+    """Report every problem with file, key path and reason; exit 2 if any is an error.
+
+    Also checks this machine as a run will see it: every ${VAR} is set (named,
+    never shown), every file and folder exists and can be read or written.
+    """
     problems = validate(ctx.config_dir, ctx.district_key)
-    if not problems:
+    errors = [p for p in problems if p.severity == "error"]
+    summary = None
+    if not errors:
         settings = ctx.settings
-        click.echo(f"configuration of {settings.district.key!r} is valid "
-                   f"(version {settings.version}): {len(settings.sources)} source(s), "
-                   f"{len(settings.destinations)} destination(s), {len(settings.jobs)} job(s), "
-                   f"{len(settings.crosswalk)} crosswalk row(s)")
-        return
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    click.echo(f"{len(problems)} problem(s)", err=True)
-    sys.exit(2)
+        summary = {"district": settings.district.key, "version": settings.version,
+                   "sources": len(settings.sources), "destinations": len(settings.destinations),
+                   "jobs": len(settings.jobs), "crosswalk_rows": len(settings.crosswalk)}
+    if as_json:
+        echo_json({"valid": not errors, **(summary or {}),
+                   "errors": [p.as_dict() for p in errors],
+                   "warnings": [p.as_dict() for p in problems if p.severity != "error"]})
+    else:
+        for problem in problems:
+            prefix = "" if problem.severity == "error" else "warning: "
+            click.echo(f"{prefix}{problem}", err=True)
+        if summary is not None:
+            click.echo(f"configuration of {summary['district']!r} is valid "
+                       f"(version {summary['version']}): {summary['sources']} source(s), "
+                       f"{summary['destinations']} destination(s), {summary['jobs']} job(s), "
+                       f"{summary['crosswalk_rows']} crosswalk row(s)"
+                       + (f"; {len(problems)} warning(s)" if problems else ""))
+        else:
+            click.echo(f"{len(errors)} problem(s)"
+                       + (f" and {len(problems) - len(errors)} warning(s)"
+                          if len(problems) > len(errors) else ""), err=True)
+    if errors:
+        sys.exit(2)
 
 
 @click.group("framework")
@@ -113,8 +129,9 @@ def framework_import(ctx: CliContext, location: str, key: str, kind: str | None,
 
 
 @framework.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the frameworks as JSON.")
 @pass_context
-def framework_list(ctx: CliContext) -> None:
+def framework_list(ctx: CliContext, as_json: bool) -> None:
     """Frameworks imported for the district."""
     with ctx.session() as session:
         rows = session.execute(
@@ -122,109 +139,17 @@ def framework_list(ctx: CliContext) -> None:
                    func.count(m.Competency.id))
             .outerjoin(m.Competency, m.Competency.framework_id == m.Framework.id)
             .group_by(m.Framework.id).order_by(m.Framework.id)).all()
-    click.echo(table(("key", "kind", "title", "CASE", "items"), rows))
-
-
-@click.group("sync")
-def sync() -> None:
-    """Sync jobs."""
-
-
-def _print_report(report: RunReport, as_json: bool) -> None:
     if as_json:
-        echo_json(report.as_dict())
+        echo_json([{"key": r[0], "kind": r[1], "title": r[2], "case_version": r[3],
+                    "items": r[4]} for r in rows])
         return
-    rows: list[tuple[Any, ...]] = []
-    for fw in report.frameworks:
-        rows.append(("framework", fw["title"][:40], fw["items"], fw["created"] + fw["updated"],
-                     len(fw["rejected"])))
-    for source, streams in report.sources.items():
-        for stream, c in streams.items():
-            rows.append((f"source {source}", stream, c["read"],
-                         c["inserted"] + c["updated"] + c["deleted"], c["rejected"]))
-    if report.mapping:
-        rows.append(("mapping", "items mapped / unmapped",
-                     f"{report.mapping['mapped_items']} / {report.mapping['unmapped_items']}",
-                     report.mapping["items_realigned"], ""))
-    if report.evidence:
-        e = report.evidence
-        rows.append(("evidence", "pieces", e["inserted"] + e["updated"] + e["unchanged"],
-                     e["inserted"] + e["updated"] + e["deleted"], e["rejected"]))
-    if report.mastery:
-        ms = report.mastery
-        rows.append(("mastery", "records recomputed", ms["recomputed"],
-                     ms["inserted"] + ms["updated"] + ms["removed"], ""))
-    for p in report.push:
-        rows.append((f"push {p['destination']}", "results", p["planned"] + p["unchanged"],
-                     p["written"], ""))
-    if report.transcripts:
-        rows.append(("transcripts", report.transcripts["out"], report.transcripts["students"],
-                     report.transcripts["files"], ""))
-    click.echo(table(("stage", "what", "seen", "changed", "rejected"), rows))
-    if report.mastery.get("distribution"):
-        dist = ", ".join(f"{k}: {v}" for k, v in report.mastery["distribution"].items())
-        click.echo(f"mastery levels: {dist}")
-    for error in report.errors:
-        click.echo(f"error: {error}", err=True)
-    click.echo(report.summary_line())
-    if report.rejections:
-        click.echo(f"see the rejected records: connector runs rejections {report.run_id}")
-
-
-@sync.command("run")
-@click.argument("job")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--full", is_flag=True,
-              help="Read every source in full, not only what changed since the last run "
-                   "(after fixing the roster or the identity crosswalk).")
-@pass_context
-def sync_run(ctx: CliContext, job: str, as_json: bool, full: bool) -> None:
-    """Run JOB once now. Exits 1 only when the run as a whole failed."""
-    report = definitions.run(ctx.factory, ctx.settings, job, full=full)
-    _print_report(report, as_json)
-    if report.failed:
-        sys.exit(1)
-
-
-@click.group("runs")
-def runs() -> None:
-    """Past runs and their rejections."""
-
-
-@runs.command("list")
-@click.option("--limit", default=20, show_default=True)
-@pass_context
-def runs_list(ctx: CliContext, limit: int) -> None:
-    with ctx.session() as session:
-        rows = session.execute(select(
-            m.SyncRun.id, m.SyncRun.job, m.SyncRun.status, m.SyncRun.started_at,
-            m.SyncRun.rejection_count, m.SyncRun.config_version).order_by(
-            m.SyncRun.id.desc()).limit(limit)).all()
-    click.echo(table(("run", "job", "status", "started", "rejections", "config"),
-                     [(r[0], r[1], r[2], r[3].isoformat(timespec="seconds"), r[4], r[5])
-                      for r in rows]))
-
-
-@runs.command("rejections")
-@click.argument("run_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
-@pass_context
-def runs_rejections(ctx: CliContext, run_id: int, as_json: bool) -> None:
-    """Every record RUN_ID rejected: file, row, field and reason."""
-    with ctx.session() as session:
-        rows = session.scalars(select(m.SyncRejection).where(
-            m.SyncRejection.run_id == run_id).order_by(m.SyncRejection.id)).all()
-    data = [{"file": r.file, "row": r.row, "field": r.field, "reason": r.reason,
-             "record": r.record_key} for r in rows]
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(table(("file", "row", "field", "reason"),
-                         [(d["file"], d["row"], d["field"], d["reason"]) for d in data]))
+    click.echo(table(("key", "kind", "title", "CASE", "items"), rows))
+    if not rows:
+        click.echo("no framework imported yet: run a sync job, or 'connector framework import'")
 
 
 @click.command("exceptions")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def exceptions(ctx: CliContext, as_json: bool) -> None:
     """Students a source could not match to the SIS roster, from each job's latest run.
@@ -252,7 +177,7 @@ def mapping() -> None:
 
 
 @mapping.command("unmapped")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def mapping_unmapped(ctx: CliContext, as_json: bool) -> None:
     """Items no rule aligned: add them to the crosswalk, or leave them out on purpose."""
@@ -274,20 +199,30 @@ def transcripts() -> None:
 @transcripts.command("generate")
 @click.option("--student", "students", multiple=True, help="SIS id (repeatable).")
 @click.option("--all", "everyone", is_flag=True, help="Every student in the district.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the transcripts (created if missing).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
-              default=FORMATS, show_default=True)
+              default=FORMATS, show_default=True, help="pdf, html, or both (repeat).")
 @click.option("--processes", type=int, default=None, help="Render processes (default: cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 @pass_context
 def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: bool, out: Path,
-                         formats: tuple[str, ...], processes: int | None) -> None:
+                         formats: tuple[str, ...], processes: int | None, as_json: bool) -> None:
     """Write a PDF and HTML transcript with the explanatory letter per student."""
     if bool(students) == everyone:
         raise click.UsageError("give --student SIS_ID (one or more) or --all")
     with ctx.session() as session:
         built = build_for_students(session, ctx.settings, None if everyone else list(students),
                                    district_today(ctx.settings))
-    batch = write_transcripts(built, out, formats=formats, processes=processes)
+    live = sys.stderr.isatty() and everyone
+    with click.progressbar(length=len(built), label="transcripts", file=sys.stderr,
+                           hidden=not live) as bar:
+        batch = write_transcripts(built, out, formats=formats, processes=processes,
+                                  progress=bar.update)
+    if as_json:
+        echo_json({"transcripts": batch.count, "out": str(out),
+                   "files": [str(f) for f in batch.files]})
+        return
     click.echo(f"{batch.count} transcript(s), {len(batch.files)} file(s) in {out}")
 
 
@@ -297,9 +232,11 @@ def sample() -> None:
 
 
 @sample.command("generate")
-@click.option("--students", default=150, show_default=True)
-@click.option("--seed", default=2026, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--students", default=150, show_default=True, help="How many students.")
+@click.option("--seed", default=2026, show_default=True,
+              help="Random seed: the same seed writes the same files.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the district's files to.")
 def sample_generate(students: int, seed: int, out: Path) -> None:
     """Write the sample district's CASE, OneRoster and adaptive files at any size."""
     counts = generate(out, students=students, seed=seed)
@@ -317,27 +254,16 @@ def demo(ctx: CliContext) -> None:
     for job in ordered:
         click.echo(f"\n== job {job.key} ({job.kind}) ==")
         report = definitions.run(ctx.factory, settings, job.key)
-        _print_report(report, False)
+        print_report(report, False)
         failed = failed or report.failed
     if failed:
         sys.exit(1)
 
 
-@click.command("scheduler")
-@pass_context
-def scheduler(ctx: CliContext) -> None:
-    """Run the district's jobs on their cron schedules until interrupted."""
-    from connector.jobs.scheduler import build_scheduler
-
-    sched = build_scheduler(ctx.factory, ctx.settings, blocking=True)
-    for job in sched.get_jobs():
-        click.echo(f"scheduled {job.id}: next run {job.next_run_time}")
-    sched.start()
-
-
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
 @pass_context
 def serve(ctx: CliContext, host: str, port: int) -> None:
     """Start the JSON API: reads, overrides, event intake (a development server; use WSGI in production)."""
@@ -348,5 +274,3 @@ def serve(ctx: CliContext, host: str, port: int) -> None:
     app.run(host=host, port=port)
 
 
-ALL = [db, config, framework, sync, runs, exceptions, mapping, mastery, reports, push, transcripts, sample,
-       demo, scheduler, serve, profiles]

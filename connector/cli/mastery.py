@@ -10,7 +10,7 @@ from connector import ENGINE_VERSION
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
 from connector.domain.scale import Level, ProficiencyScale
-from connector.errors import ConfigurationError, DataError
+from connector.errors import ConfigurationError, NotFoundError
 from connector.mastery.calculator import as_json, calculate
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.registry import METHODS
@@ -53,7 +53,8 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
               help="A method parameter (repeatable), e.g. weight=0.65, n=3, tie=none.")
 @click.option("--target-dok", type=click.IntRange(1, 4), default=None,
               help="The competency's target DOK: applies the district's DOK gate.")
-@click.option("--min-evidence", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--min-evidence", type=click.IntRange(1), default=1, show_default=True,
+              help="Fewer pieces than this give insufficient evidence.")
 @click.option("--json", "as_json_flag", is_flag=True, help="Print one JSON object.")
 @pass_context
 def mastery_calc(ctx: CliContext, method: str, evidence: str, params: tuple[str, ...],
@@ -87,7 +88,7 @@ def mastery_calc(ctx: CliContext, method: str, evidence: str, params: tuple[str,
 @mastery.command("explain")
 @click.argument("sis_id")
 @click.argument("competency")
-@click.option("--json", "as_json_flag", is_flag=True)
+@click.option("--json", "as_json_flag", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def mastery_explain(ctx: CliContext, sis_id: str, competency: str, as_json_flag: bool) -> None:
     """How SIS_ID's level on COMPETENCY (CASE identifier or code) was reached."""
@@ -96,9 +97,9 @@ def mastery_explain(ctx: CliContext, sis_id: str, competency: str, as_json_flag:
         comp = queries.find_competency(session, competency)
         found = queries.student_mastery(session, sis_id, scale, comp.id)
         if found is None:
-            raise DataError(f"no student with SIS id {sis_id!r}")
+            raise NotFoundError(f"no student with SIS id {sis_id!r}")
         if not found:
-            raise DataError(f"student {sis_id!r} has no record on {competency!r} yet: no evidence "
+            raise NotFoundError(f"student {sis_id!r} has no record on {competency!r} yet: no evidence "
                             f"and no override")
         record = found[0]
     if as_json_flag:
@@ -142,7 +143,7 @@ def _print_record(r: dict[str, Any]) -> None:
 @click.option("--clear", is_flag=True, help="Close the active override.")
 @click.option("--reason", required=True, help="Why; shown with the record and kept in the audit.")
 @click.option("--by", "by", required=True, help="The teacher (name, email or staff id).")
-@click.option("--json", "as_json_flag", is_flag=True)
+@click.option("--json", "as_json_flag", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def mastery_override(ctx: CliContext, sis_id: str, competency: str, level: str | None,
                      state: str | None, clear: bool, reason: str, by: str,
@@ -169,7 +170,7 @@ def mastery_override(ctx: CliContext, sis_id: str, competency: str, level: str |
 @mastery.command("overrides")
 @click.argument("sis_id")
 @click.argument("competency")
-@click.option("--json", "as_json_flag", is_flag=True)
+@click.option("--json", "as_json_flag", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def mastery_overrides(ctx: CliContext, sis_id: str, competency: str, as_json_flag: bool) -> None:
     """Every override made on SIS_ID's COMPETENCY, oldest first (the audit trail)."""
@@ -188,15 +189,12 @@ def mastery_overrides(ctx: CliContext, sis_id: str, competency: str, as_json_fla
 @mastery.command("side-by-side")
 @click.argument("sis_id")
 @click.argument("competency")
-@click.option("--json", "as_json_flag", is_flag=True)
+@click.option("--json", "as_json_flag", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def mastery_side_by_side(ctx: CliContext, sis_id: str, competency: str, as_json_flag: bool) -> None:
     """A student's adaptive and teacher evidence on one competency, apart."""
     with ctx.session() as session:
-        try:
-            view = side_by_side(session, ctx.settings, sis_id, competency)
-        except DataError as exc:
-            raise click.ClickException(exc.message) from None
+        view = side_by_side(session, ctx.settings, sis_id, competency)
     if as_json_flag:
         echo_json(view)
         return

@@ -23,7 +23,7 @@ def profiles() -> None:
 
 
 @profiles.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def profiles_list(as_json: bool) -> None:
     """The shipped profiles: vendor, what a row is, evidence type and DOK."""
     rows = [{"profile": p.key, "vendor": p.vendor, "title": p.title, "evidence": p.evidence_type,
@@ -42,8 +42,9 @@ def profiles_list(as_json: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
               help=f"Read ROLE from another column; roles: {', '.join(COLUMN_ROLES)}.")
-@click.option("--timezone", default="UTC", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--timezone", default="UTC", show_default=True,
+              help="Time zone of dates in the export that carry none (IANA name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def profiles_check(profile: str, file: Path, columns: tuple[str, ...], timezone: str,
                    as_json: bool) -> None:
     """Read FILE through PROFILE (a shipped key or a .yaml path) and report; nothing is stored."""

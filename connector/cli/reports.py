@@ -39,7 +39,7 @@ AS_OF = click.option("--as-of", "as_of", default=None,
 
 @reports.command("exceptions")
 @AS_OF
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_exceptions(ctx: CliContext, as_of: str | None, as_json: bool) -> None:
     """Students who are stalled, slowing, or need support in several domains."""
@@ -57,7 +57,7 @@ def reports_exceptions(ctx: CliContext, as_of: str | None, as_json: bool) -> Non
 @reports.command("pace")
 @AS_OF
 @click.option("--student", "students", multiple=True, help="SIS id (repeatable); default all.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_pace(ctx: CliContext, as_of: str | None, students: tuple[str, ...],
                  as_json: bool) -> None:
@@ -88,7 +88,7 @@ def _level(pace: DomainPace) -> str:
 @reports.command("snapshot")
 @click.argument("sis_id")
 @AS_OF
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_snapshot(ctx: CliContext, sis_id: str, as_of: str | None, as_json: bool) -> None:
     """A student's performance snapshot: the date each level was reached, per domain."""
@@ -114,7 +114,7 @@ def _cell(levels: tuple[tuple[str, object], ...], name: str) -> str:
 @reports.command("summary")
 @AS_OF
 @click.option("--student", "students", multiple=True, help="SIS id (repeatable); default all.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_summary(ctx: CliContext, as_of: str | None, students: tuple[str, ...],
                     as_json: bool) -> None:
@@ -136,7 +136,7 @@ def reports_summary(ctx: CliContext, as_of: str | None, students: tuple[str, ...
 
 @reports.command("credit")
 @click.option("--student", "students", multiple=True, help="SIS id (repeatable); default all.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_credit(ctx: CliContext, students: tuple[str, ...], as_json: bool) -> None:
     """Course credit earned by mastering each course's competencies, with the date."""
@@ -153,7 +153,7 @@ def reports_credit(ctx: CliContext, students: tuple[str, ...], as_json: bool) ->
 
 
 @reports.command("time-to-proficiency")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_time(ctx: CliContext, as_json: bool) -> None:
     """Per competency: students proficient and the days from first evidence to proficiency."""
@@ -168,8 +168,9 @@ def reports_time(ctx: CliContext, as_json: bool) -> None:
 
 
 @reports.command("dok-exposure")
-@click.option("--by", type=click.Choice(["school", "class"]), default="school", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--by", type=click.Choice(["school", "class"]), default="school", show_default=True,
+              help="One row per school, or per class.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def reports_dok_exposure(ctx: CliContext, by: str, as_json: bool) -> None:
     """The share of evidence at each DOK level, per school or class and source."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,9 @@ import yaml
 from marshmallow import Schema, ValidationError
 
 from connector.adapters.base import PathResolver
+from connector.adapters.messages import flatten
 from connector.adapters.registry import destination_class, source_class
+from connector.config import preflight
 from connector.config.model import (
     DestinationConfig,
     DistrictConfig,
@@ -55,10 +57,16 @@ class ConfigProblem:
     file: str
     key_path: str
     message: str
+    #: error: a run would fail on it; warning: worth fixing, nothing configured needs it yet
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.key_path}" if self.key_path else self.file
         return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "key_path": self.key_path, "message": self.message,
+                "severity": self.severity}
 
 
 class InvalidConfiguration(ConfigurationError):
@@ -140,14 +148,24 @@ def load_settings(root: Path, district: str | None = None) -> Settings:
 
 
 def validate(root: Path, district: str | None = None) -> list[ConfigProblem]:
-    """Every problem in one district's configuration (empty when valid)."""
+    """Every problem in one district's configuration, errors first (empty when all is well).
+
+    Beyond the schemas, a configuration that loads is checked against this
+    machine (:mod:`connector.config.preflight`): unset environment variables,
+    missing or unreadable files and folders.
+    """
     try:
-        load_settings(root, district)
+        settings = load_settings(root, district)
     except InvalidConfiguration as exc:
         return exc.problems
     except ConfigurationError as exc:
         return [ConfigProblem(str(root), "", exc.message)]
-    return []
+    key = settings.district.key
+    folder = root / "districts" / key
+    raw = {name: _read_yaml(folder / name, [], required=False) for name in FILES}
+    found = preflight.environment(raw, settings, key) + preflight.paths(settings, key)
+    problems = [ConfigProblem(*finding) for finding in found]
+    return sorted(problems, key=lambda p: p.severity != "error")
 
 
 # ---- internals --------------------------------------------------------------------
@@ -175,27 +193,12 @@ def _read_yaml(path: Path, problems: list[ConfigProblem], *, required: bool) -> 
     return data
 
 
-def _flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if key == "_schema":
-                yield from _flatten(value, prefix)
-                continue
-            part = f"[{key}]" if isinstance(key, int) else (f".{key}" if prefix else str(key))
-            yield from _flatten(value, f"{prefix}{part}")
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, prefix)
-    else:
-        yield prefix, str(messages)
-
-
 def _load(schema: Schema, data: Any, label: str, problems: list[ConfigProblem],
           prefix: str = "") -> Any:
     try:
         return schema.load(data)
     except ValidationError as exc:
-        for path, message in _flatten(exc.messages, prefix):
+        for path, message in flatten(exc.messages, prefix):
             problems.append(ConfigProblem(label, path, message))
         return None
 
@@ -209,16 +212,23 @@ def _entries(data: Any, section: str, label: str, problems: list[ConfigProblem])
 
 
 def _with_defaults(entry: Mapping[str, Any], scale: ProficiencyScale, resolve_path: PathResolver,
-                   label: str, prefix: str, problems: list[ConfigProblem]) -> Mapping[str, Any]:
-    """A source entry with what its adapter supplies (a vendor profile's cut scores) filled in."""
+                   label: str, prefix: str,
+                   problems: list[ConfigProblem]) -> Mapping[str, Any] | None:
+    """A source entry with what its adapter supplies (a vendor profile's cut scores) filled in.
+
+    None when the adapter could not supply them (an unknown profile): that one
+    problem is reported, not the missing settings it would have filled in.
+    """
     try:
         cls = source_class(str(entry.get("kind", "")))
+    except ConfigurationError:
+        return entry  # reported at .kind
+    try:
         defaults = cls.config_defaults(entry, resolve_path, [lv.code for lv in scale.levels],
                                        scale.proficient_code)
     except ConfigurationError as exc:
-        if "unknown source kind" not in exc.message:
-            problems.append(ConfigProblem(label, prefix, exc.message))
-        return entry
+        problems.append(ConfigProblem(label, prefix, exc.message))
+        return None
     return {**defaults, **entry}
 
 
@@ -226,12 +236,23 @@ def _load_adapters(data: Any, section: str, label: str, problems: list[ConfigPro
                    scale: ProficiencyScale | None = None,
                    resolve_path: PathResolver = Path) -> dict[str, Any]:
     loaded: dict[str, SourceConfig | DestinationConfig] = {}
+    seen: set[str] = set()
     is_source = section == "sources"
-    common_schema: Schema = SourceSchema() if is_source else DestinationSchema()
+    # Without the district's scale, defaults a vendor profile gives (evidence, cut scores)
+    # cannot be worked out: those fields are checked when present, not required.
+    common_schema: Schema = (SourceSchema(partial=None if scale is not None else (
+        "evidence", "score_conversion")) if is_source else DestinationSchema())
     for index, entry in enumerate(_entries(data, section, label, problems)):
         prefix = f"{section}[{index}]"
-        if is_source and isinstance(entry, Mapping) and scale is not None:
-            entry = _with_defaults(entry, scale, resolve_path, label, f"{prefix}", problems)
+        if not isinstance(entry, Mapping):
+            problems.append(ConfigProblem(label, prefix, "each entry must be a mapping of "
+                                                         "settings (key, kind, ...)"))
+            continue
+        if is_source and scale is not None:
+            with_defaults = _with_defaults(entry, scale, resolve_path, label, prefix, problems)
+            if with_defaults is None:
+                continue
+            entry = with_defaults
         common = _load(common_schema, entry, label, problems, prefix)
         if common is None:
             continue
@@ -244,10 +265,13 @@ def _load_adapters(data: Any, section: str, label: str, problems: list[ConfigPro
         options = _load(cls.options_schema(), own, label, problems, prefix)
         if options is None:
             continue
-        if common["key"] in loaded:
+        if common["key"] in seen:
             problems.append(ConfigProblem(label, f"{prefix}.key",
                                           f"key {common['key']!r} is used twice"))
             continue
+        seen.add(common["key"])
+        if is_source and scale is None:
+            continue  # checked as far as it can be; the settings will not load anyway
         loaded[common["key"]] = (make_source if is_source else make_destination)(common, options)
     return loaded
 

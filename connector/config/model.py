@@ -131,6 +131,59 @@ class TranscriptSettings:
 
 
 @dataclass(frozen=True)
+class EmailChannel:
+    """Alerts by email over SMTP; the login is a pair of environment references."""
+
+    host: str
+    sender: str
+    to: tuple[str, ...]
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None  # an environment reference
+    password: str | None = None  # an environment reference
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    """Alerts as a JSON POST; the URL may itself be a secret (chat webhooks carry one)."""
+
+    url: str  # an https URL, or an environment reference holding one
+    headers: Mapping[str, str] = field(default_factory=dict)  # values: environment references
+    timeout: float = 10.0
+
+
+#: What can make the status endpoint answer 503.
+Unhealthy = Literal["failed", "stale", "interrupted", "never_run", "held"]
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """When IT staff hear from the connector, and through which channels.
+
+    Alerts carry ids, counts and the first reason a run gave; never a student's
+    name or any record's content.
+    """
+
+    email: EmailChannel | None = None
+    webhook: WebhookChannel | None = None
+    on_failure: bool = True
+    #: Alert when one run rejects more records than this (None: never for rejections).
+    rejections_above: int | None = None
+    #: A scheduled job is stale when it has not succeeded for this long (None: never).
+    stale_after_hours: float | None = 26.0
+    on_push_held: bool = True
+    #: Cron (in the district's time zone) for a daily summary of every job; None: none.
+    digest: str | None = None
+    unhealthy: tuple[str, ...] = ("failed", "stale")
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(name for name, channel in (("email", self.email), ("webhook", self.webhook))
+                     if channel is not None)
+
+
+@dataclass(frozen=True)
 class DistrictConfig:
     key: str
     name: str
@@ -145,6 +198,7 @@ class DistrictConfig:
     timezone: str = "UTC"
     rollups: RollupSettings = field(default_factory=RollupSettings)
     progress: ProgressSettings = field(default_factory=ProgressSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 @dataclass(frozen=True)
@@ -158,11 +212,28 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class HoldRules:
+    """When a push is too large to send without a person looking at it first.
+
+    A push is held when it would update or delete more than ``max_change_share``
+    of the records the destination holds (once it holds ``min_records``), or
+    lower the level of more than ``max_lowered`` results. New records never
+    count: a first push is never held.
+    """
+
+    enabled: bool = True
+    max_change_share: float = 0.2
+    max_lowered: int | None = None
+    min_records: int = 100
+
+
+@dataclass(frozen=True)
 class DestinationConfig:
     key: str
     kind: str
     name: str
     options: Mapping[str, Any]
+    hold: HoldRules = field(default_factory=HoldRules)
 
 
 @dataclass(frozen=True)
@@ -174,6 +245,12 @@ class JobConfig:
     sources: tuple[str, ...] = ()
     destinations: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: A run missed while no scheduler was running is made up on start if it was due
+    #: less than this many hours ago; older ones are let go.
+    catch_up_hours: float = 12.0
+    #: Stale when it has not succeeded for this long; None: the district's alert setting
+    #: for scheduled jobs, never for unscheduled ones.
+    stale_after_hours: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ validation happens once, at the edge, and errors carry the key path.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from apscheduler.triggers.cron import CronTrigger
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -22,6 +23,7 @@ from marshmallow import (
 )
 
 from connector.adapters.options import SecretRef
+from connector.config.cron import check_cron
 from connector.config.model import (
     DestinationConfig,
     DistrictConfig,
@@ -32,6 +34,7 @@ from connector.config.model import (
     SourceConfig,
     TranscriptSettings,
 )
+from connector.config.operations_schemas import AlertsSchema, HoldSchema
 from connector.config.progress_schemas import ProgressSchema, RollupsSchema
 from connector.domain.evidence import EvidenceType
 from connector.domain.framework import FrameworkKind
@@ -195,10 +198,21 @@ class TranscriptSchema(Strict):
         return TranscriptSettings(gpa_translation=rows, **data)
 
 
+def check_timezone(value: str) -> None:
+    """An IANA time zone name (America/Denver), the names every operating system ships."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+        also = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise ValidationError(f"{value!r} is not an IANA time zone name such as "
+                              f"'America/Denver'{also}") from None
+
+
 class DistrictInfoSchema(Strict):
     key = fields.String(required=True, validate=KEY)
     name = fields.String(required=True)
-    timezone = fields.String(load_default="UTC")
+    timezone = fields.String(load_default="UTC", validate=check_timezone)
     api_token = SecretRef(load_default=None)
     api_write_token = SecretRef(load_default=None)
 
@@ -212,6 +226,7 @@ class DistrictFileSchema(Strict):
     transcript = fields.Nested(TranscriptSchema, load_default=lambda: TranscriptSchema().load({}))
     rollups = fields.Nested(RollupsSchema, load_default=lambda: RollupsSchema().load({}))
     progress = fields.Nested(ProgressSchema, load_default=lambda: ProgressSchema().load({}))
+    alerts = fields.Nested(AlertsSchema, load_default=lambda: AlertsSchema().load({}))
 
     @validates("dok_patterns")
     def check_patterns(self, value: list[str], **_: Any) -> None:
@@ -265,6 +280,7 @@ class DistrictFileSchema(Strict):
             transcript=data["transcript"],
             rollups=data["rollups"],
             progress=data["progress"],
+            alerts=data["alerts"],
         )
 
 
@@ -327,6 +343,7 @@ class DestinationSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     kind = fields.String(required=True)
     name = fields.String(load_default="")
+    hold = fields.Nested(HoldSchema, load_default=lambda: HoldSchema().load({}))
 
 
 class JobSchema(Strict):
@@ -337,15 +354,13 @@ class JobSchema(Strict):
     sources = fields.List(fields.String(), load_default=list)
     destinations = fields.List(fields.String(), load_default=list)
     options = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+    catch_up_hours = fields.Float(load_default=12.0, validate=validate.Range(min=0, max=24 * 31))
+    stale_after_hours = fields.Float(load_default=None, allow_none=True,
+                                     validate=validate.Range(min=0.1))
 
     @validates("schedule")
-    def check_cron(self, value: str | None, **_: Any) -> None:
-        if value is None:
-            return
-        try:
-            CronTrigger.from_crontab(value)
-        except ValueError as exc:
-            raise ValidationError(f"not a valid cron expression ({exc})") from exc
+    def check_schedule(self, value: str | None, **_: Any) -> None:
+        check_cron(value)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> JobConfig:
@@ -357,6 +372,8 @@ class JobSchema(Strict):
             sources=tuple(data["sources"]),
             destinations=tuple(data["destinations"]),
             options=data["options"],
+            catch_up_hours=data["catch_up_hours"],
+            stale_after_hours=data["stale_after_hours"],
         )
 
 
@@ -374,5 +391,5 @@ def make_source(common: dict[str, Any], options: dict[str, Any]) -> SourceConfig
 def make_destination(common: dict[str, Any], options: dict[str, Any]) -> DestinationConfig:
     return DestinationConfig(
         key=common["key"], kind=common["kind"], name=common["name"] or common["key"],
-        options=options,
+        options=options, hold=common["hold"],
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config.model import JobConfig, Settings
-from connector.sync.report import RunReport
+from connector.persistence.locks import Waiter
+from connector.sync.alerts import Alerts
+from connector.sync.report import Progress, RunReport
 from connector.sync.runner import JobHook, run_job
+from connector.sync.stop import NEVER, StopToken
 from connector.transcripts.service import build_for_students, district_today, write_transcripts
 
 
@@ -20,9 +25,19 @@ def transcripts_step(session: Session, settings: Settings, job: JobConfig,
     report.transcripts = {"students": batch.count, "files": len(batch.files), "out": str(out)}
 
 
+log = logging.getLogger(__name__)
+
 HOOKS: dict[str, JobHook] = {"transcripts": transcripts_step}
 
 
 def run(factory: sessionmaker[Session], settings: Settings, job_key: str, *,
-        full: bool = False) -> RunReport:
-    return run_job(factory, settings, job_key, hooks=HOOKS, full=full)
+        full: bool = False, stop: StopToken = NEVER, wait: Waiter | None = None,
+        progress: Progress | None = None) -> RunReport:
+    """Run the job, then tell IT staff what it calls for (a failure, a held push)."""
+    report = run_job(factory, settings, job_key, hooks=HOOKS, full=full, stop=stop, wait=wait,
+                     progress=progress)
+    try:
+        Alerts(factory, settings).after_run(report)
+    except Exception:  # an alert that cannot be sent never changes the run's outcome
+        log.exception("alerts for run %s could not be sent", report.run_id)
+    return report

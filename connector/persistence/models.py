@@ -603,10 +603,17 @@ class PushLedger(TenantMixin, Base):
     #: For API destinations: the resource and the id the API addresses the record by.
     resource: Mapped[str] = mapped_column(String(60), default="")
     remote_id: Mapped[str] = mapped_column(Text, default="")
+    #: The level value last sent for a result, so a push can tell how many levels it lowers.
+    level_value: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class PushRun(TenantMixin, Base):
-    """One push to, or restore of, an API destination: who started it and how it ended."""
+    """One push to, or restore of, a destination: who started it and how it ended.
+
+    A push too large to send unreviewed is kept here as ``held`` with the digest of
+    its plan, until someone approves it (it is sent if the plan is still the same)
+    or discards it.
+    """
 
     __tablename__ = "push_run"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -622,6 +629,10 @@ class PushRun(TenantMixin, Base):
         ForeignKey("push_run.id", ondelete="SET NULL"))
     sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(Text, default="")
+    #: For a held push: the digest of the plan that was held, and who decided on it.
+    plan_digest: Mapped[str] = mapped_column(String(64), default="")
+    decided_by: Mapped[str] = mapped_column(String(255), default="")
+    decided_at: Mapped[datetime | None] = mapped_column()
 
 
 class PushAudit(TenantMixin, Base):
@@ -674,6 +685,32 @@ class LearningEvent(TenantMixin, Base):
     #: A voiding statement for this one was received (before or after it).
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(TenantMixin, Base):
+    """A notification sent (or attempted) to the district's IT staff, once per event.
+
+    ``dedupe_key`` names the event ("failure:12", "stale:nightly-sync:40"), so a
+    job that stays stale alerts once, and a retry after a mail server outage
+    never sends the same alert twice.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("district_id", "dedupe_key", name="uq_alert_dedupe_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # failure | rejections | stale | push_held | digest
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    job: Mapped[str] = mapped_column(String(64), default="")
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    subject: Mapped[str] = mapped_column(Text)
+    #: sent | failed (every channel failed; retried) | partial (some channels failed)
+    status: Mapped[str] = mapped_column(String(20), default="failed")
+    #: channel -> "sent" or the reason it failed (no secrets, no student data)
+    channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
 
 
 TENANT_MODELS = tuple(

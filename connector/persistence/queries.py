@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.domain.scale import ProficiencyScale
-from connector.errors import DataError
+from connector.errors import DataError, NotFoundError
 from connector.mastery.record import INPUT_COLUMNS, explain_record
 from connector.persistence import models as m
 
@@ -94,7 +94,7 @@ def find_student(session: Session, sis_id: str) -> m.Student:
     """The student with this SIS id, or a clear error (no name in it: the id is enough)."""
     student = session.scalars(select(m.Student).where(m.Student.sourced_id == sis_id)).first()
     if student is None:
-        raise DataError(f"no student with SIS id {sis_id!r}")
+        raise NotFoundError(f"no student with SIS id {sis_id!r}")
     return student
 
 
@@ -110,7 +110,7 @@ def find_competency(session: Session, ref: str) -> m.Competency:
     if matches:
         raise DataError(f"code {ref!r} names {len(matches)} competencies; use the CASE identifier: "
                         f"{', '.join(c.identifier for c in matches)}")
-    raise DataError(f"no competency with CASE identifier or code {ref!r}")
+    raise NotFoundError(f"no competency with CASE identifier or code {ref!r}")
 
 
 def student_mastery(session: Session, sis_id: str, scale: ProficiencyScale,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
 from connector.domain.scale import MasteryState, ProficiencyScale
-from connector.errors import DataError
+from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.models import utcnow
@@ -94,7 +94,7 @@ def clear_override(session: Session, settings: Settings, sis_id: str, competency
     competency = queries.find_competency(session, competency_ref)
     active = _active(session, student.id, competency.id)
     if not active:
-        raise DataError(f"student {sis_id!r} has no active override on {competency_ref!r}")
+        raise NotFoundError(f"student {sis_id!r} has no active override on {competency_ref!r}")
     now = utcnow()
     for row in active:
         row.cleared_at, row.cleared_by, row.cleared_reason = now, by.strip(), reason.strip()

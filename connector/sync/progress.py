@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
-from connector.errors import ConfigurationError, DataError
+from connector.errors import ConfigurationError, NotFoundError
 from connector.mastery.placement import Diagnostic, Placement, place
 from connector.mastery.progress import (
     Domain,
@@ -111,7 +111,7 @@ def _students(session: Session, sis_ids: Sequence[str] | None) -> list[m.Student
     found = list(session.scalars(query))
     missing = sorted(set(sis_ids or ()) - {s.sourced_id for s in found})
     if missing:
-        raise DataError(f"no student with SIS id {', '.join(missing)}")
+        raise NotFoundError(f"no student with SIS id {', '.join(missing)}")
     return found
 
 

@@ -12,9 +12,10 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connector.adapters.base import (
@@ -28,7 +29,11 @@ from connector.domain.framework import FrameworkKind
 from connector.domain.hashing import content_hash
 from connector.domain.scale import MasteryState
 from connector.persistence import models as m
+from connector.persistence.locks import exclusive
 from connector.persistence.models import utcnow
+from connector.persistence.tenancy import session_district
+from connector.sync.push_diff import lower, plan_digest
+from connector.sync.push_hold import PlanSize, Verdict, decide, hold_or_clear, judge
 from connector.sync.util import adapter_context
 
 
@@ -39,6 +44,19 @@ class PushResult:
     written: int
     unchanged: int
     location: str
+    #: Set when the plan was held for review: its push run, the reason, its size.
+    held: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """What a push to a file destination would write now, measured against its ledger."""
+
+    wanted: list[OutboundResult]
+    changed: list[OutboundResult]
+    ledger: dict[str, m.PushLedger]
+    size: PlanSize
+    digest: str
 
 
 def _stable_id(*parts: str) -> str:
@@ -139,20 +157,69 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
     return out
 
 
+def file_plan(session: Session, settings: Settings, destination: DestinationConfig,
+              district_key: str) -> FilePlan:
+    """The results that changed since the ledger, and how large a change that is."""
+    wanted = plan_results(session, settings, district_key)
+    ledger = {row.record_key: row for row in session.scalars(
+        select(m.PushLedger).where(m.PushLedger.destination == destination.key))}
+    changed = [r for r in wanted if ledger.get(r.record_key) is None
+               or ledger[r.record_key].payload_hash != r.payload_hash]
+    updates = [r for r in changed if r.record_key in ledger]
+    size = PlanSize(create=len(changed) - len(updates), update=len(updates), delete=0,
+                    lowered=sum(1 for r in updates
+                                if lower(ledger[r.record_key].level_value, r.score)),
+                    at_destination=len(ledger))
+    digest = plan_digest(("update" if r.record_key in ledger else "create", r.record_key,
+                          r.payload_hash) for r in changed)
+    return FilePlan(wanted, changed, ledger, size, digest)
+
+
 def push_destination(
     session: Session,
     settings: Settings,
     destination: DestinationConfig,
     district_key: str,
     run_id: int | None,
+    *,
+    bulk_allowed: bool = True,
+    approving: m.PushRun | None = None,
+    actor: str = "connector",
 ) -> PushResult:
-    """Push changed results to one destination and record them in the ledger."""
-    wanted = plan_results(session, settings, district_key)
-    ledger = {row.record_key: row for row in session.scalars(
-        select(m.PushLedger).where(m.PushLedger.destination == destination.key))}
-    changed = [r for r in wanted if ledger.get(r.record_key) is None
-               or ledger[r.record_key].payload_hash != r.payload_hash]
-    plan = PushPlan(destination=destination.key, results=changed, first_push=not ledger,
+    """Push changed results to one destination and record them in the ledger.
+
+    The first push to an empty ledger is a full replacement (a OneRoster ``bulk``
+    bundle) only when ``bulk_allowed``: a run that failed somewhere sends a delta.
+    A plan beyond the destination's hold rules is held, not written
+    (:mod:`connector.sync.push_hold`), unless it is the plan ``approving`` held.
+    """
+    name = f"push:{session_district(session)}:{destination.key}"
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with exclusive(engine, name, f"a push to destination {destination.key!r}"):
+        return _push_file(session, settings, destination, district_key, run_id,
+                          bulk_allowed=bulk_allowed, approving=approving, actor=actor)
+
+
+def _push_file(session: Session, settings: Settings, destination: DestinationConfig,
+               district_key: str, run_id: int | None, *, bulk_allowed: bool,
+               approving: m.PushRun | None, actor: str) -> PushResult:
+    planned = file_plan(session, settings, destination, district_key)
+    if approving is not None and approving.plan_digest == planned.digest:
+        verdict = Verdict(False, size=planned.size)
+    else:
+        verdict = judge(destination.hold, planned.size)
+    held = hold_or_clear(session, destination.key, verdict, planned.digest, actor=actor,
+                         sync_run_id=run_id,
+                         approving=approving.id if approving is not None else None)
+    unchanged = len(planned.wanted) - len(planned.changed)
+    if held is not None:
+        return PushResult(destination.key, len(planned.changed), 0, unchanged, "",
+                          held={"push_run": held, "reason": verdict.reason,
+                                "counts": planned.size.as_dict()})
+    changed, ledger = planned.changed, planned.ledger
+    plan = PushPlan(destination=destination.key, results=changed,
+                    first_push=not ledger and bulk_allowed,
                     source_system_name=f"mastery-connector ({settings.district.name})")
     adapter = destination_class(destination.kind)(
         destination.key, destination.options,
@@ -163,14 +230,19 @@ def push_destination(
     for key in outcome.written:
         row = ledger.get(key) or m.PushLedger(destination=destination.key, record_key=key)
         row.payload_hash = by_key[key].payload_hash
+        row.level_value = by_key[key].score
         row.status = "sent"
         row.pushed_at = now
         row.run_id = run_id
         row.location = outcome.location
         session.add(row)
     session.flush()
-    return PushResult(destination.key, len(changed), len(outcome.written),
-                      len(wanted) - len(changed), outcome.location)
+    if approving is not None:
+        decide(approving, "completed", actor,
+               f"approved and sent: {len(outcome.written)} results to {outcome.location}")
+        approving.counts = {**planned.size.as_dict(), "written": len(outcome.written)}
+    return PushResult(destination.key, len(changed), len(outcome.written), unchanged,
+                      outcome.location)
 
 
 def _score_status(state: str) -> str:

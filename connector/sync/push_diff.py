@@ -8,10 +8,25 @@ before line items before results); deletes go children first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from connector.adapters.destinations.records import RemoteRecord
+from connector.domain.hashing import content_hash
+
+
+def plan_digest(changes: Iterable[tuple[str, str, str]]) -> str:
+    """One hash for a plan: (action, record key, payload digest) of every change."""
+    return content_hash(sorted(changes))
+
+
+def lower(before: float | None, after: float | None) -> bool:
+    """Whether a level went down: to a lower value, or from a level to none.
+
+    >>> lower(3.0, 2.0), lower(3.0, None), lower(None, 1.0), lower(2.0, 3.0)
+    (True, True, False, False)
+    """
+    return before is not None and (after is None or after < before)
 
 
 @dataclass(frozen=True)
@@ -22,6 +37,8 @@ class LedgerEntry:
     resource: str
     remote_id: str
     digest: str
+    #: The level value last sent, for records that carry a student's level.
+    level: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,17 @@ class PushDiff:
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
+
+    def lowered(self, ledger: Mapping[str, LedgerEntry]) -> int:
+        """Updates that lower a student's level (to a lower value, or to no level at all)."""
+        return sum(1 for c in self.changes
+                   if c.action == "update" and c.record is not None and c.record.student_level
+                   and lower(ledger[c.key].level if c.key in ledger else None, c.record.level))
+
+    def digest(self) -> str:
+        """The plan as one hash, so a held plan can be told from a changed one."""
+        return plan_digest((c.action, c.key, c.record.digest if c.record else "")
+                           for c in self.changes)
 
     def by_resource(self) -> dict[str, dict[str, int]]:
         table: dict[str, dict[str, int]] = {}

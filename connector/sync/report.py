@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+#: Told where a run is: the stage's name, and records read so far (None as a stage starts).
+Progress = Callable[[str, int | None], None]
+
 SUCCEEDED = "succeeded"
 WITH_REJECTIONS = "succeeded_with_rejections"
 FAILED = "failed"
+#: Stopped on purpose (a signal) or found dead (a kill); the reason says which.
+INTERRUPTED = "interrupted"
+#: Every status a finished run can have; "running" while it is in progress.
+FINAL = (SUCCEEDED, WITH_REJECTIONS, FAILED, INTERRUPTED)
 
 
 @dataclass
@@ -29,6 +37,10 @@ class RunReport:
     transcripts: dict[str, Any] = field(default_factory=dict)
     rejections: int = 0
     errors: list[str] = field(default_factory=list)
+    #: What the run left out on purpose, and why (a push skipped after a failed stage).
+    notes: list[str] = field(default_factory=list)
+    #: Why the run stopped early (a signal), when it did.
+    interrupted: str = ""
     changes: int = 0
     #: Seconds each stage took, so an operator can see where a slow night went.
     timings: dict[str, float] = field(default_factory=dict)

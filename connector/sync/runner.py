@@ -24,6 +24,7 @@ from connector.config.secrets import resolve_secret
 from connector.domain.hashing import content_hash
 from connector.errors import ConfigurationError, ConnectorError, Rejection
 from connector.persistence import models as m
+from connector.persistence.locks import Waiter
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute, evidence, safe_push
@@ -32,8 +33,18 @@ from connector.sync.district import ensure_district
 from connector.sync.framework_import import fetch_package, import_framework
 from connector.sync.intake import stored_events
 from connector.sync.push import push_destination
-from connector.sync.report import FAILED, SUCCEEDED, WITH_REJECTIONS, RunReport
+from connector.sync.push_hold import HELD
+from connector.sync.report import (
+    FAILED,
+    INTERRUPTED,
+    SUCCEEDED,
+    WITH_REJECTIONS,
+    Progress,
+    RunReport,
+)
+from connector.sync.run_lock import one_run_of
 from connector.sync.staging import StageResult, stage_batch
+from connector.sync.stop import NEVER, RunInterrupted, StopToken
 from connector.sync.util import adapter_context
 
 log = logging.getLogger(__name__)
@@ -52,8 +63,15 @@ def run_job(
     batch_size: int = BATCH_SIZE,
     hooks: Mapping[str, JobHook] | None = None,
     full: bool = False,
+    stop: StopToken = NEVER,
+    wait: Waiter | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
     """Run one job to completion and return its report (failures are in the report).
+
+    Only one run of a job runs at a time: a second one raises :class:`BusyError`
+    at once, or with ``wait`` starts when the first has finished. ``stop`` ends
+    the run at the next batch boundary with status ``interrupted``.
 
     ``full`` reads every source in full once, whatever its cursor says: after the
     roster or the identity crosswalk was fixed, scores a source sent before and
@@ -61,8 +79,22 @@ def run_job(
     """
     job = settings.jobs.get(job_key)
     if job is None:
-        raise ConfigurationError(f"no job {job_key!r}; configured jobs: {sorted(settings.jobs)}")
+        raise ConfigurationError(f"there is no job {job_key!r}; the configured jobs are "
+                                 f"{', '.join(sorted(settings.jobs)) or 'none'}")
     district_id = ensure_district(factory, settings.district)
+    with one_run_of(factory, district_id, job.key, wait=wait):
+        return _run(factory, district_id, settings, job, batch_size=batch_size,
+                    hooks=hooks or {}, full=full, stop=stop,
+                    progress=progress or _no_progress)
+
+
+def _no_progress(stage: str, done: int | None) -> None:
+    return None
+
+
+def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, job: JobConfig,
+         *, batch_size: int, hooks: Mapping[str, JobHook], full: bool, stop: StopToken,
+         progress: Progress) -> RunReport:
     fingerprints = config_fingerprints(settings)
     with tenant_session(factory, district_id) as session, session.begin():
         previous = session.scalars(select(m.SyncRun.fingerprints).where(
@@ -84,17 +116,22 @@ def run_job(
     evidence_changed = unclean or previous.get("evidence") != fingerprints["evidence"]
     scale_changed = unclean or any(previous.get(k) != fingerprints[k] for k in ("scale", "rollups"))
     dok_changed: set[str] = set()
+    failed_steps: set[str] = set()
 
     def step(name: str, body: Callable[[Session], T]) -> T | None:
         """One stage in one transaction; a failure is recorded and the run goes on."""
+        stop.check(f"before {name}")
+        progress(name, None)
         started = time.perf_counter()
         try:
             with tenant_session(factory, district_id) as session, session.begin():
                 return body(session)
         except ConnectorError as exc:
+            failed_steps.add(name)
             report.errors.append(f"{name}: {exc}")
             log.warning("run %s: %s failed: %s", report.run_id, name, type(exc).__name__)
         except Exception as exc:  # an unexpected failure is a failed run, not a crash
+            failed_steps.add(name)
             report.errors.append(f"{name}: unexpected {type(exc).__name__}: {exc}")
             log.exception("run %s: %s failed", report.run_id, name)
         finally:
@@ -108,10 +145,14 @@ def run_job(
             dok_changed.update(changed or ())
         staged = StageResult()
         for key in job.sources:
+            stop.check(f"before source {key}")
+            progress(f"source {key}", None)
             started = time.perf_counter()
-            _read_source(factory, district_id, settings, key, staged, report, batch_size,
-                         full=full)
-            report.timings[f"source {key}"] = round(time.perf_counter() - started, 3)
+            try:
+                _read_source(factory, district_id, settings, key, staged, report, batch_size,
+                             full=full, stop=stop, progress=progress)
+            finally:
+                report.timings[f"source {key}"] = round(time.perf_counter() - started, 3)
         report.rejections += len(staged.rejections)
         _refresh_statistics(factory, len(staged.changed_scores))
         aligned = step("mapping", partial(_map, settings=settings, report=report))
@@ -122,14 +163,30 @@ def run_job(
         step("mastery", partial(_mastery, settings=settings, staged=staged, built=built,
                                 rebuild_all=scale_changed, dok_changed=dok_changed,
                                 report=report))
-        for key in job.destinations:
-            if safe_push.is_record_destination(settings, key):
-                _push_records(factory, district_id, settings, key, job.key, report)
-            else:
-                step(f"push {key}", partial(_push, settings=settings, key=key, report=report))
-        hook = (hooks or {}).get(job.kind)
+        if "mastery" in failed_steps and job.destinations:
+            # What a destination would get is last run's records beside this run's half:
+            # nothing goes out until a run's mastery step has committed.
+            report.notes.append(f"nothing was pushed to {', '.join(job.destinations)}: the "
+                                f"mastery step did not commit; the next run pushes")
+        else:
+            # A run that already failed somewhere may push what changed, never a full
+            # replacement: a SIS applying a bulk file would drop what the failure left out.
+            bulk_allowed = not report.errors
+            for key in job.destinations:
+                if safe_push.is_record_destination(settings, key):
+                    stop.check(f"before push {key}")
+                    progress(f"push {key}", None)
+                    _push_records(factory, district_id, settings, key, job.key, report,
+                                  progress)
+                else:
+                    step(f"push {key}", partial(_push, settings=settings, key=key,
+                                                report=report, bulk_allowed=bulk_allowed))
+        hook = hooks.get(job.kind)
         if hook is not None:
             step(job.kind, lambda session: hook(session, settings, job, report))
+    except RunInterrupted as exc:
+        report.interrupted = str(exc)
+        log.warning("run %s interrupted: %s", report.run_id, exc)
     finally:
         _finish(factory, district_id, report)
     return report
@@ -167,7 +224,7 @@ def _import_framework(session: Session, settings: Settings, key: str,
     data, raw = fetch_package(location, token=token)
     summary = import_framework(session, data, raw, location=source.location, key=key,
                                kind=source.kind, dok_patterns=settings.district.dok_patterns)
-    report.frameworks.append(summary.as_dict())
+    report.frameworks.append({"key": key, **summary.as_dict()})
     report.changes += summary.created + summary.updated + summary.deprecated
     report.changes += len(summary.dok_changed)
     report.rejections += len(summary.rejected)
@@ -176,7 +233,8 @@ def _import_framework(session: Session, settings: Settings, key: str,
 
 def _read_source(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str,
                  staged: StageResult, report: RunReport, batch_size: int, *,
-                 full: bool = False) -> None:
+                 full: bool = False, stop: StopToken = NEVER,
+                 progress: Progress = _no_progress) -> None:
     config = settings.sources[key]
     adapter: SourceAdapter = source_class(config.kind)(
         key, config.options,
@@ -212,9 +270,13 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                 _store_cursor(session, key, cursor)
         batch.clear()
         pending.clear()
+        progress(f"source {key}", sum(c.read for c in local.counts.values()))
 
     try:
         for item in adapter.read():
+            if stop.requested:  # keep what was read, then stop: nothing is lost, and the
+                commit()        # cursor has not moved past anything uncommitted
+                stop.check(f"while reading source {key}")
             if isinstance(item, Checkpoint):
                 commit(item.cursor)
                 continue
@@ -235,11 +297,12 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
     except Exception as exc:  # the batch in flight rolled back; earlier batches stand
         report.errors.append(f"source {key}: unexpected {type(exc).__name__}: {exc}")
         log.exception("run %s: source %s failed", report.run_id, key)
-    report.sources[key] = {stream: dict(c.__dict__) for stream, c in local.counts.items()}
-    report.changes += sum(c.changed for c in local.counts.values())
-    staged.rejections.extend(local.rejections)
-    staged.changed_scores |= local.changed_scores
-    staged.deleted_pairs |= local.deleted_pairs
+    finally:  # an interrupted read still reports what it committed
+        report.sources[key] = {stream: dict(c.__dict__) for stream, c in local.counts.items()}
+        report.changes += sum(c.changed for c in local.counts.values())
+        staged.rejections.extend(local.rejections)
+        staged.changed_scores |= local.changed_scores
+        staged.deleted_pairs |= local.deleted_pairs
 
 
 def _stream_of(file: str) -> str:
@@ -286,18 +349,26 @@ def _store_cursor(session: Session, key: str, cursor: Mapping[str, Any]) -> None
 
 
 def _push_records(factory: sessionmaker[Session], district_id: int, settings: Settings,
-                  key: str, job: str, report: RunReport) -> None:
+                  key: str, job: str, report: RunReport,
+                  progress: Progress = _no_progress) -> None:
     """An API destination pushes in its own transactions, audited (see safe_push)."""
     started = time.perf_counter()
     try:
         pushed = safe_push.run(factory, district_id, settings, key, actor=f"job:{job}",
-                               sync_run_id=report.run_id)
+                               sync_run_id=report.run_id, progress=progress)
     except ConnectorError as exc:
         report.errors.append(f"push {key}: {exc}")
         return
     finally:
         report.timings[f"push {key}"] = round(time.perf_counter() - started, 3)
     counts = pushed.counts
+    if pushed.status == HELD:
+        report.push.append({"destination": key, "planned": counts["create"] + counts["update"]
+                            + counts["delete"], "written": 0, "unchanged": 0, "location": "",
+                            "held": {"push_run": pushed.run_id, "reason": pushed.message,
+                                     "counts": counts}})
+        report.notes.append(_held_note(key, pushed.run_id, pushed.message))
+        return
     written = counts["create"] + counts["update"] + counts["delete"]
     report.push.append({"destination": key, "planned": written + counts["rejected"]
                         + counts["mismatch"] + counts["failed"], "written": written,
@@ -310,11 +381,20 @@ def _push_records(factory: sessionmaker[Session], district_id: int, settings: Se
     report.rejections += len(pushed.problems)
 
 
-def _push(session: Session, settings: Settings, key: str, report: RunReport) -> None:
+def _held_note(destination: str, push_run: int, reason: str) -> str:
+    return (f"the push to {destination} was held for review, nothing was sent "
+            f"({reason.removeprefix('held for review: ')}); see it with 'connector push plan "
+            f"{destination}', send it with 'connector push approve {push_run}'")
+
+
+def _push(session: Session, settings: Settings, key: str, report: RunReport,
+          bulk_allowed: bool = True) -> None:
     result = push_destination(session, settings, settings.destinations[key],
-                              settings.district.key, report.run_id)
+                              settings.district.key, report.run_id, bulk_allowed=bulk_allowed)
     report.push.append(result.__dict__)
     report.changes += result.written
+    if result.held:
+        report.notes.append(_held_note(key, result.held["push_run"], result.held["reason"]))
 
 
 def _map(session: Session, settings: Settings, report: RunReport) -> AlignResult:
@@ -368,15 +448,21 @@ def _mastery(session: Session, settings: Settings, staged: StageResult,
 
 def _finish(factory: sessionmaker[Session], district_id: int, report: RunReport) -> None:
     report.finished_at = utcnow()
-    report.status = FAILED if report.errors else (WITH_REJECTIONS if report.rejections else SUCCEEDED)
+    if report.interrupted:
+        report.status = INTERRUPTED
+    else:
+        report.status = FAILED if report.errors else (
+            WITH_REJECTIONS if report.rejections else SUCCEEDED)
     with tenant_session(factory, district_id) as session, session.begin():
         run = session.get(m.SyncRun, report.run_id)
         assert run is not None
         run.status = report.status
         run.finished_at = report.finished_at
         run.rejection_count = report.rejections
-        run.message = "\n".join(report.errors)[:4000]
+        lines = ([f"interrupted: {report.interrupted}"] if report.interrupted else []) + report.errors
+        run.message = "\n".join(lines + report.notes)[:4000]
         data = report.as_dict()
         run.counts = {k: data[k] for k in ("frameworks", "sources", "mapping", "evidence", "timings",
-                                            "mastery", "push", "transcripts", "changes")}
+                                            "mastery", "push", "transcripts", "changes", "errors",
+                                            "notes")}
     log.info("run %s finished: %s", report.run_id, report.summary_line())

@@ -51,6 +51,8 @@ from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
 from connector.sync.push import plan_results
 from connector.sync.push_diff import Change, LedgerEntry, PushDiff, diff
+from connector.sync.push_hold import HELD, PlanSize, Verdict, decide, held_run, hold_or_clear, judge
+from connector.sync.report import Progress
 from connector.sync.util import adapter_context
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ def wanted(session: Session, settings: Settings, adapter: RecordDestination) -> 
 
 def ledger(session: Session, destination: str) -> dict[str, LedgerEntry]:
     return {row.record_key: LedgerEntry(row.record_key, row.resource, row.remote_id,
-                                        row.payload_hash)
+                                        row.payload_hash, row.level_value)
             for row in session.scalars(select(m.PushLedger)
                                        .where(m.PushLedger.destination == destination))}
 
@@ -135,21 +137,59 @@ def ledger(session: Session, destination: str) -> dict[str, LedgerEntry]:
 def plan(factory: sessionmaker[Session], district_id: int, settings: Settings,
          key: str) -> PushDiff:
     """What ``run`` would send now, without contacting the destination."""
-    adapter = record_destination(settings, key)
+    return planned(factory, district_id, settings, record_destination(settings, key))[0]
+
+
+def planned(factory: sessionmaker[Session], district_id: int, settings: Settings,
+             adapter: RecordDestination) -> tuple[PushDiff, dict[str, LedgerEntry]]:
     with tenant_session(factory, district_id) as session:
         records = wanted(session, settings, adapter)
-        changes = diff(records, ledger(session, key),
-                       deletes=bool(adapter.options.get("delete_removed", True)))
-    return dataclasses.replace(changes, skipped=tuple(adapter.skipped))
+        entries = ledger(session, adapter.key)
+        changes = diff(records, entries, deletes=bool(adapter.options.get("delete_removed", True)))
+    return dataclasses.replace(changes, skipped=tuple(adapter.skipped)), entries
+
+
+def size_of(changes: PushDiff, entries: Mapping[str, LedgerEntry]) -> PlanSize:
+    return PlanSize(create=changes.count("create"), update=changes.count("update"),
+                    delete=changes.count("delete"), lowered=changes.lowered(entries),
+                    at_destination=len(entries))
 
 
 def run(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str, *,
-        actor: str | None = None, sync_run_id: int | None = None) -> PushReport:
-    """Send the plan; every record read before, verified after and audited."""
+        actor: str | None = None, sync_run_id: int | None = None,
+        approving: int | None = None, progress: Progress | None = None) -> PushReport:
+    """Send the plan; every record read before, verified after and audited.
+
+    A plan beyond the destination's hold rules is not sent: the report says
+    ``held`` and names the push run an IT user approves. ``approving`` is that
+    run: its plan is sent if it is still the plan now.
+    """
     adapter = record_destination(settings, key)
+    rules = settings.destinations[key].hold
+    who = actor or cli_actor()
     with _one_at_a_time(factory, district_id, key):  # the plan too: it must be current
-        return _send(factory, district_id, adapter, plan(factory, district_id, settings, key),
-                     actor=actor, sync_run_id=sync_run_id)
+        changes, entries = planned(factory, district_id, settings, adapter)
+        size = size_of(changes, entries)
+        with tenant_session(factory, district_id) as session, session.begin():
+            approved = held_run(session, approving) if approving is not None else None
+            verdict = (Verdict(False, size=size)
+                       if approved is not None and approved.plan_digest == changes.digest()
+                       else judge(rules, size))
+            held = hold_or_clear(session, key, verdict, changes.digest(), actor=who,
+                                 sync_run_id=sync_run_id, approving=approving)
+        if held is not None:
+            log.warning("push to %s held for review as push run %s", key, held)
+            return PushReport(held, key, "push", status=HELD, counts=size.as_dict(),
+                              message=f"held for review: {verdict.reason}")
+        report = _send(factory, district_id, adapter, changes, actor=who,
+                       sync_run_id=sync_run_id, progress=progress)
+        if approving is not None:
+            with tenant_session(factory, district_id) as session, session.begin():
+                row = session.get(m.PushRun, approving)
+                assert row is not None
+                decide(row, "completed", who, f"approved and sent as push run {report.run_id} "
+                                              f"({report.status})")
+        return report
 
 
 def send(factory: sessionmaker[Session], district_id: int, adapter: RecordDestination,
@@ -162,17 +202,22 @@ def send(factory: sessionmaker[Session], district_id: int, adapter: RecordDestin
 
 
 def _send(factory: sessionmaker[Session], district_id: int, adapter: RecordDestination,
-          changes: PushDiff, *, actor: str | None, sync_run_id: int | None) -> PushReport:
+          changes: PushDiff, *, actor: str | None, sync_run_id: int | None,
+          progress: Progress | None = None) -> PushReport:
     report = _open_run(factory, district_id, adapter.key, "push", actor, sync_run_id=sync_run_id)
     report.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": changes.unchanged,
                      "rejected": 0, "mismatch": 0, "failed": 0, "skipped": len(changes.skipped)}
     workers = int(adapter.options.get("concurrency", 4))
     batch_size = int(adapter.options.get("batch_size", BATCH))
+    done = 0
     try:
         with adapter.connect() as client, ThreadPoolExecutor(max_workers=workers) as pool:
             for batch in _batches(changes.changes, batch_size):
                 failures = _push_batch(factory, district_id, report, client, pool, batch,
                                        adapter.server_fields, location=adapter.location)
+                done += len(batch)
+                if progress is not None:
+                    progress(f"push {adapter.key} ({len(changes.changes)} changes)", done)
                 if failures == len(batch) and failures >= min(TRANSPORT_FAILURES_TO_STOP,
                                                                len(batch)):
                     report.message = (f"stopped: {failures} writes in a row could not reach "
@@ -275,7 +320,7 @@ def _open_run(factory: sessionmaker[Session], district_id: int, destination: str
                 m.PushRun.destination == destination, m.PushRun.status == "running")):
             stale.status = "interrupted"
             stale.message = "the process stopped before the run finished; see its audit rows"
-        row = m.PushRun(destination=destination, kind=kind, actor=actor or _who(),
+        row = m.PushRun(destination=destination, kind=kind, actor=actor or cli_actor(),
                         restores_run_id=restores, sync_run_id=sync_run_id)
         session.add(row)
         session.flush()
@@ -296,7 +341,8 @@ def _close_run(factory: sessionmaker[Session], district_id: int,
     return report
 
 
-def _who() -> str:
+def cli_actor() -> str:
+    """Who a command-line push is by: the login name."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -401,6 +447,7 @@ def _push_batch(factory: sessionmaker[Session], district_id: int, report: PushRe
             entry.resource = change.resource
             entry.remote_id = (outcome.answer.remote_id if outcome.answer and
                                outcome.answer.remote_id else change.remote_id)
+            entry.level_value = change.record.level
             entry.location = location
             entry.run_id = None
         _update_audits(session, updates)

@@ -10,8 +10,9 @@ import multiprocessing
 import os
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
-from connector.errors import DataError
+from connector.errors import NotFoundError
 from connector.mastery.policy import policy_from_definition
 from connector.mastery.rollup import rule_from_definition
 from connector.persistence import models as m
@@ -141,7 +142,7 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
     if sis_ids is not None:
         missing = sorted(set(sis_ids) - {s.sourced_id for s in students})
         if missing:
-            raise DataError(f"no student with SIS id {', '.join(missing)} in district "
+            raise NotFoundError(f"no student with SIS id {', '.join(missing)} in district "
                             f"{settings.district.key!r}")
     schools = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
     frameworks = {f.id: f for f in session.scalars(select(m.Framework))}
@@ -201,23 +202,30 @@ def _render(args: tuple[Transcript, tuple[str, ...]]) -> dict[str, bytes]:
 
 
 def write_transcripts(transcripts: Sequence[Transcript], out: Path, *,
-                      formats: Sequence[str] = FORMATS, processes: int | None = None) -> TranscriptBatch:
-    """Render and write; large batches use one process per core (rendering is CPU-bound)."""
+                      formats: Sequence[str] = FORMATS, processes: int | None = None,
+                      progress: Callable[[int], None] | None = None) -> TranscriptBatch:
+    """Render and write; large batches use one process per core (rendering is CPU-bound).
+
+    ``progress`` is told of each transcript written, for a progress bar.
+    """
     out.mkdir(parents=True, exist_ok=True)
     batch = TranscriptBatch()
     workers = processes or (min(os.cpu_count() or 1, 4) if len(transcripts) >= 40 else 1)
     jobs = [(t, tuple(formats)) for t in transcripts]
-    if workers > 1:
-        # spawn, not fork: the scheduler calls this from a worker thread.
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            rendered = list(pool.map(_render, jobs, chunksize=8))
-    else:
-        rendered = [_render(job) for job in jobs]
-    for transcript, files in zip(transcripts, rendered, strict=True):
-        for fmt, content in files.items():
-            path = out / f"{safe_file_stem(transcript.student.sis_id)}.{fmt}"
-            path.write_bytes(content)
-            batch.files.append(str(path))
-        batch.count += 1
+    with ExitStack() as stack:
+        if workers > 1:
+            # spawn, not fork: the scheduler calls this from a worker thread.
+            pool = stack.enter_context(ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn")))
+            rendered: Iterable[dict[str, bytes]] = pool.map(_render, jobs, chunksize=8)
+        else:
+            rendered = map(_render, jobs)
+        for transcript, files in zip(transcripts, rendered, strict=True):
+            for fmt, content in files.items():
+                path = out / f"{safe_file_stem(transcript.student.sis_id)}.{fmt}"
+                path.write_bytes(content)
+                batch.files.append(str(path))
+            batch.count += 1
+            if progress is not None:
+                progress(1)
     return batch

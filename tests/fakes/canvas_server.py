@@ -139,6 +139,15 @@ class FakeCanvas:
                 self.answered.append(time.monotonic())
             return response
 
+        @app.get("/api/v1/users/self")
+        def whoami() -> Response:
+            """The token's own User object (Canvas Users API, GET /api/v1/users/:id with self)."""
+            auth = request.headers.get("Authorization", "")
+            label = self.tokens[auth[7:]]
+            user_id = 1 + sorted(set(self.tokens.values())).index(label)
+            return _json({"id": user_id, "name": label, "sortable_name": label,
+                          "short_name": label, "login_id": f"{label}@example.edu"}, 200)
+
         @app.get("/api/v1/accounts/<account>/courses")
         def courses(account: str) -> Response:
             rows = sorted(self.courses.values(), key=lambda c: c["id"])

@@ -1,8 +1,9 @@
 """A fake CASE provider that answers like the CASE 1.0/1.1 REST binding.
 
-Serves ``GET /ims/case/v1p0/CFPackages/{sourcedId}`` and the same path under
-``v1p1`` on 127.0.0.1 with an ephemeral port, in a background thread. It behaves
-like the providers documented in /work/notes/case_research.md section 4:
+Serves ``GET /ims/case/v1p0/CFPackages/{sourcedId}``, ``GET .../CFDocuments`` (the
+document list, ``{"CFDocuments": [...]}``) and the same paths under ``v1p1`` on 127.0.0.1
+with an ephemeral port, in a background thread. It behaves like the providers
+documented in /work/notes/case_research.md section 4:
 
 - 200 with ``application/json``: the package as stored (bytes are served exactly,
   so content hashes are stable), or for v1p1 optionally wrapped in
@@ -34,6 +35,7 @@ from typing import Any, Literal
 
 Version = Literal["v1p0", "v1p1"]
 _PATH = re.compile(r"^/ims/case/(v1p0|v1p1)/CFPackages/([^/?#]+)$")
+_DOCUMENTS = re.compile(r"^/ims/case/(v1p0|v1p1)/CFDocuments(?:\?.*)?$")
 
 
 @dataclass(frozen=True)
@@ -148,10 +150,11 @@ class FakeCaseProvider:
             self.requests.append(entry)
 
     def _answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        documents = _DOCUMENTS.match(path)
         match = _PATH.match(path)
-        if match is None:
+        if match is None and documents is None:
             return _json(404, status_info(f"No such endpoint: {path}", "sourcedId", "unknownobject"))
-        version, identifier = match.groups()
+        version, identifier = match.groups() if match else (documents.group(1), "")  # type: ignore[union-attr]
         with self._lock:
             busy = self.busy_responses > 0
             if busy:
@@ -165,6 +168,9 @@ class FakeCaseProvider:
             status, headers, body = _json(401, status_info(
                 "Unauthorized: a valid bearer token is required", "TargetEndSystem", minor))
             return status, {**headers, "WWW-Authenticate": 'Bearer realm="CASE"'}, body
+        if documents is not None:  # getAllCFDocuments: {"CFDocuments": [CFDocument, ...]}
+            listed = [p.get("CFDocument", {}) for p in self.packages.values() if isinstance(p, dict)]
+            return _json(200, {"CFDocuments": listed})
         package = self.packages.get(identifier)
         if package is None:
             return _json(404, status_info(

@@ -335,6 +335,14 @@ class FakeEdFi:
                                   "The specified data could not be found.")
             return None
 
+        @app.get(f"{PREFIX}/schools")
+        def schools() -> Response:
+            """Schools the ODS knows (Ed-Fi School resource; the fake keeps only their ids)."""
+            rows = [{"id": f"school-{n}", "schoolId": n, "nameOfInstitution": f"School {n}"}
+                    for n in sorted(self.education_organizations)]
+            limit = int(request.args.get("limit", 25))
+            return app.json.response(rows[:limit])
+
         @app.get(f"{PREFIX}/<resource>")
         def query(resource: str) -> Response:
             missing = unknown(resource)

@@ -156,7 +156,7 @@ def test_explain_prints_inputs_method_and_decisions(sample_district: SampleDistr
     assert data["inputs"] and all(i["label"] for i in data["inputs"])
     assert [s["code"] for s in data["steps"]][0] == "evidence"
     missing = cli_run(sample_district, module_db_url, "mastery", "explain", "S100001", "NOPE")
-    assert missing.exit_code == 1 and "no competency with CASE identifier or code 'NOPE'" in \
+    assert missing.exit_code == 2 and "no competency with CASE identifier or code 'NOPE'" in \
         missing.output
 
 

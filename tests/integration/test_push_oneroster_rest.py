@@ -40,8 +40,7 @@ from connector.sync.overrides import clear_override, set_override
 from connector.sync.push_diff import RESOURCE_ORDER, diff
 from tests.conftest import ROOT, SampleDistrict, _store, make_workspace
 from tests.fakes.oneroster_seed import rest_objects
-from tests.fakes.oneroster_server import ALL_SCOPES, GRADEBOOK, FakeOneRoster
-from tests.fakes.server import serve
+from tests.fakes.oneroster_server import GRADEBOOK, FakeOneRoster
 
 SAMPLE = ROOT / "examples" / "sample-district" / "oneroster"
 ROSTER = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
@@ -53,18 +52,6 @@ def module_db_url(request: pytest.FixtureRequest,
     """These pushes run on the embedded store; the Ed-Fi push tests run the same engine on
     PostgreSQL. One backend each keeps the suite's time in check."""
     yield from _store(request, tmp_path_factory.mktemp("store"))
-
-
-@pytest.fixture
-def sis(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeOneRoster, str]]:
-    monkeypatch.setenv("SIS_CLIENT_ID", "mastery-connector")
-    monkeypatch.setenv("SIS_CLIENT_SECRET", "push-secret")
-    fake = FakeOneRoster(clients={"mastery-connector": ("push-secret", ALL_SCOPES)})
-    seed = rest_objects(SAMPLE)
-    for resource in ROSTER:
-        fake.load(resource, seed[resource])
-    with serve(fake.app) as url:
-        yield fake, url
 
 
 def with_destination(settings: Settings, key: str, url: str, **options: Any) -> Settings:
@@ -391,7 +378,7 @@ def test_a_second_push_to_a_destination_is_refused_while_one_is_running(
         config = _config_with_api(make_workspace(tmp_path), url, "gb-busy")
         refused = CliRunner().invoke(cli, ["--config-dir", str(config), "--database-url",
                                            module_db_url, "push", "run", "gb-busy"])
-        assert refused.exit_code == 1 and "already running" in refused.output
+        assert refused.exit_code == 3 and "already running" in refused.output
         with tenant_session(factory, district) as session:
             assert session.get(m.PushRun, live.id).status == "running"  # not ours to judge
         assert fake.writes() == []

@@ -113,7 +113,7 @@ def test_bad_dates_and_students_are_clear_errors(sample_district: SampleDistrict
     bad = run(sample_district, module_db_url, "pace", "--as-of", "19/12/2025")
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
     missing = run(sample_district, module_db_url, "snapshot", "S0")
-    assert missing.exit_code == 1 and "no student with SIS id S0" in missing.output
+    assert missing.exit_code == 2 and "no student with SIS id S0" in missing.output
 
 
 @pytest.fixture

@@ -251,7 +251,7 @@ def test_cli_transcripts_for_one_student(district: SampleDistrict, module_db_url
     assert "Cedar Ridge School District" in html and "How proficiency is determined" in html
     missing = _cli(district, module_db_url, "transcripts", "generate", "--student", "S0",
                    "--out", str(tmp_path))
-    assert missing.exit_code == 1 and "no student with SIS id S0" in missing.output
+    assert missing.exit_code == 2 and "no student with SIS id S0" in missing.output
     both = _cli(district, module_db_url, "transcripts", "generate", "--all", "--student", "S1",
                 "--out", str(tmp_path))
     assert both.exit_code == 2

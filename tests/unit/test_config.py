@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def test_every_problem_is_reported_with_file_and_key_path(tmp_path: Path) -> Non
     assert "cedar-ridge/district.yaml: district.api_token: secrets must be environment references" in text
     assert "cedar-ridge/district.yaml: scale" in text and "strictly increasing" in text
     assert "cedar-ridge/sources.yaml: sources[1].kind: unknown source kind 'smoke_signals'" in text
-    assert "cedar-ridge/jobs.yaml: jobs[0].schedule: not a valid cron expression" in text
+    assert "cedar-ridge/jobs.yaml: jobs[0].schedule: 'every night' is not a cron expression" in text
     with pytest.raises(InvalidConfiguration) as info:
         load_settings(workspace / "config")
     assert len(info.value.problems) == len(problems) >= 5
@@ -139,3 +140,84 @@ def test_adaptive_cap_must_be_a_level_of_the_scale(workspace: Path) -> None:
         adaptive={"treatment": "cap", "max_level": "9"}))
     text = "\n".join(str(p) for p in validate(workspace / "config"))
     assert "adaptive max_level '9' is not a level of scale 'cr-4'" in text
+
+
+def test_validate_names_an_unset_variable_a_bad_path_and_a_bad_timezone_in_one_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = make_workspace(tmp_path)
+    monkeypatch.delenv("CANVAS_API_TOKEN", raising=False)
+    monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", "set")
+    monkeypatch.setenv("CEDAR_RIDGE_API_WRITE_TOKEN", "set")
+
+    def sources(data: dict) -> None:
+        data["sources"][1]["path"] = "examples/sample-district/adaptive/no-such-export.csv"
+        data["sources"].append({
+            "key": "canvas", "kind": "canvas", "base_url": "https://cr.instructure.com",
+            "token": "${CANVAS_API_TOKEN}", "evidence": {"evidence_type": "teacher_task"},
+            "score_conversion": {"cuts": [{"min_percent": 0, "level": "1"}]}})
+        data["sources"].append({"key": "khan", "kind": "file_drop", "profile": "khan-mastery",
+                                "inbox": "drops/khan"})
+
+    _edit(workspace, "sources.yaml", sources)
+    _edit(workspace, "jobs.yaml", lambda d: d["jobs"][0]["sources"].extend(["canvas", "khan"]))
+    result = CliRunner().invoke(cli, ["--config-dir", str(workspace / "config"), "config",
+                                      "validate", "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    errors = {(e["key_path"], e["message"]) for e in report["errors"]}
+    assert ("sources[2].token", "environment variable CANVAS_API_TOKEN is not set; source "
+            "'canvas' needs it") in errors
+    assert any(path == "practice-pal.path" and "no-such-export.csv" in message
+               and message.endswith("does not exist") for path, message in errors)
+    assert any(path == "khan.inbox" and "does not exist" in message for path, message in errors)
+    assert report["valid"] is False and report["warnings"] == []
+
+    _edit(workspace, "district.yaml", lambda d: d["district"].update(timezone="America/Denvr"))
+    again = CliRunner().invoke(cli, ["--config-dir", str(workspace / "config"), "config",
+                                     "validate"])
+    assert again.exit_code == 2
+    assert ("cedar-ridge/district.yaml: district.timezone: 'America/Denvr' is not an IANA time "
+            "zone name such as 'America/Denver'; did you mean 'America/Denver'?") in again.output
+    # one real error, and no false ones about the valid file_drop and canvas entries
+    assert "sources[3]" not in again.output and "Missing data" not in again.output
+    assert "{" not in again.output  # sentences, never a Python dict
+
+
+def test_a_problem_in_something_no_job_uses_is_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = make_workspace(tmp_path)
+    monkeypatch.delenv("CEDAR_RIDGE_API_TOKEN", raising=False)
+    monkeypatch.delenv("SPARE_TOKEN", raising=False)
+    _edit(workspace, "sources.yaml", lambda d: d["sources"].append({
+        "key": "spare", "kind": "canvas", "base_url": "https://cr.instructure.com",
+        "token": "${SPARE_TOKEN}", "evidence": {"evidence_type": "teacher_task"},
+        "score_conversion": {"cuts": [{"min_percent": 0, "level": "1"}]}}))
+    result = CliRunner().invoke(cli, ["--config-dir", str(workspace / "config"), "config",
+                                      "validate"])
+    assert result.exit_code == 0, result.output
+    assert ("warning: cedar-ridge/sources.yaml: sources[2].token: environment variable "
+            "SPARE_TOKEN is not set; source 'spare' (which no job uses yet) needs it") \
+        in result.output
+    assert ("warning: cedar-ridge/district.yaml: district.api_token: environment variable "
+            "CEDAR_RIDGE_API_TOKEN is not set; the JSON API ('connector serve') needs it") \
+        in result.output
+    assert "is valid" in result.output and "warning(s)" in result.output
+
+
+def test_an_unknown_profile_is_one_problem_not_three(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+    _edit(workspace, "sources.yaml", lambda d: d["sources"].append(
+        {"key": "khan", "kind": "file_drop", "profile": "khan-mastry", "inbox": "x"}))
+    problems = validate(workspace / "config")
+    assert [p.key_path for p in problems] == ["sources[2]"]
+    assert "khan-mastry" in problems[0].message
+
+
+def test_a_broken_scale_does_not_make_valid_sources_look_broken(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+    _edit(workspace, "district.yaml", lambda d: d["scale"].pop("proficient"))
+    _edit(workspace, "sources.yaml", lambda d: d["sources"].append(
+        {"key": "khan", "kind": "file_drop", "profile": "khan-mastery", "inbox": "x"}))
+    problems = validate(workspace / "config")
+    assert [(p.file, p.key_path) for p in problems] == [("cedar-ridge/district.yaml",
+                                                         "scale.proficient")]

@@ -1,4 +1,4 @@
-"""Operational pieces: the schedule, log redaction, the sample's determinism."""
+"""Operational pieces: log redaction, the sample's determinism."""
 
 from __future__ import annotations
 
@@ -7,27 +7,12 @@ import logging
 from pathlib import Path
 
 import pytest
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import sessionmaker
 
 from connector.config.model import Settings
-from connector.jobs.scheduler import build_scheduler
 from connector.logging_setup import RedactingFilter, redact
 from connector.sample.generator import generate
 from tests.conftest import ROOT
-
-
-def test_scheduler_registers_each_scheduled_job_once(settings: Settings) -> None:
-    scheduler = build_scheduler(sessionmaker(), settings)
-    jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"cedar-ridge:nightly-sync", "cedar-ridge:weekly-transcripts"}
-    nightly = jobs["cedar-ridge:nightly-sync"]
-    assert isinstance(nightly.trigger, CronTrigger)
-    fields = {f.name: str(f) for f in nightly.trigger.fields}
-    assert (fields["hour"], fields["minute"]) == ("2", "30")
-    assert nightly.max_instances == 1 and nightly.coalesce is True
-    again = build_scheduler(sessionmaker(), settings)
-    assert len(again.get_jobs()) == 2
 
 
 def test_redaction_masks_tokens_in_messages_and_args() -> None:

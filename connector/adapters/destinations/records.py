@@ -42,6 +42,10 @@ class RemoteRecord:
     #: Records of one group are sent together (a line item's results), so a destination can
     #: read their states in one listing instead of one request each.
     group: str = ""
+    #: Whether this record carries one student's level, and the level's value (None for a
+    #: state such as not yet): the safety hold counts the levels a push would lower.
+    student_level: bool = False
+    level: float | None = None
 
     @property
     def digest(self) -> str:
@@ -97,6 +101,19 @@ class RecordDestination(DestinationAdapter):
     api_path: ClassVar[str]
     scopes: ClassVar[tuple[str, ...]] = ()
     client_class: ClassVar[type[HttpRecordClient]]
+    #: The collection ``check`` lists one record of (under ``api_path``), and what it holds.
+    check_collection: ClassVar[tuple[str, str]] = ("", "")
+
+    def check(self) -> str:
+        """A token by client credentials, then one record of a cheap collection."""
+        collection, noun = self.check_collection
+        with self.connect() as client:
+            assert isinstance(client, HttpRecordClient)
+            answer = client.http.get(f"{client.root}/{collection}", params={"limit": 1})
+            body = answer.json() if answer.content else None
+        found = bool(body) and not (isinstance(body, Mapping) and not any(body.values()))
+        return (f"signed in to {self.system.removesuffix(' destination')} at "
+                f"{self.location}; {'at least one ' + noun if found else 'no ' + noun + ' yet'}")
 
     @contextmanager
     def connect(self) -> Iterator[RecordClient]:

@@ -166,6 +166,19 @@ class HttpClient:
         return random.uniform(0, cap)
 
 
+def json_object(response: requests.Response, *, system: str, what: str) -> Mapping[str, Any]:
+    """A response body that must be a JSON object, or an error saying what came instead."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise FatalSourceError(f"{system}: the answer to {what} is not JSON (is base_url the "
+                               f"API's address?)", system=system) from None
+    if not isinstance(body, Mapping):
+        raise FatalSourceError(f"{system}: the answer to {what} is not a JSON object",
+                               system=system)
+    return body
+
+
 def _no_query(url: str) -> str:
     """URLs in errors and logs without their query: filters can carry student ids."""
     return url.split("?", 1)[0]

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from connector.adapters.messages import sentences
 from connector.adapters.values import parse_datetime, parse_float, required
 from connector.domain.records import Score, ScoreStatus, SourceItem, StudentRef
 from connector.errors import ConfigurationError, DataError
@@ -344,7 +345,7 @@ def parse_profile(text: str, label: str) -> VendorProfile:
     try:
         profile: VendorProfile = ProfileSchema().load(data if isinstance(data, dict) else {})
     except ValidationError as exc:
-        raise ConfigurationError(f"vendor profile {label}: {exc.messages}") from None
+        raise ConfigurationError(f"vendor profile {label}: {sentences(exc.messages)}") from None
     return profile
 
 

@@ -62,11 +62,13 @@ def key_query(remote_id: str) -> dict[str, Any]:
 
 
 def _record(resource: str, query: dict[str, Any], body: dict[str, Any],
-            label: str) -> RemoteRecord:
+            label: str, result: OutboundResult | None = None) -> RemoteRecord:
     """Keyed by a digest of the natural key (a ledger key stays short); addressed by the key."""
     remote = natural_key(resource, query)
     digest = hashlib.sha256(remote.encode()).hexdigest()[:40]
-    return RemoteRecord(resource, f"{resource}:{digest}", remote, body, ORDER[resource], label)
+    return RemoteRecord(resource, f"{resource}:{digest}", remote, body, ORDER[resource], label,
+                        student_level=result is not None,
+                        level=result.score if result is not None else None)
 
 
 def objective(result: OutboundResult) -> str:
@@ -132,7 +134,7 @@ def records(results: Iterable[OutboundResult], mapping: EdFiMapping,
                 "gradingPeriodReference": period,
                 "competencyLevelDescriptor": level,
                 "diagnosticStatement": r.text_score[:1024],
-            }, f"{name} for student {r.student_sourced_id}"))
+            }, f"{name} for student {r.student_sourced_id}", result=r))
         if mapping.grades:
             per_section[f"{li.class_sourced_id}|{r.student_sourced_id}"].append((r, level))
         if mapping.gradebook_namespace:

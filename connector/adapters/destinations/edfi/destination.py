@@ -78,6 +78,7 @@ class EdFiDestination(RecordDestination):
     options_schema = EdFiOptions
     system = "Ed-Fi destination"
     api_path = DATA
+    check_collection = ("schools", "school")
     server_fields = SERVER_FIELDS
 
     def mapping(self) -> bodies.EdFiMapping:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -27,13 +28,14 @@ from connector.adapters.base import (
     PushPlan,
 )
 from connector.adapters.destinations.oneroster_csv.binding import HEADERS, MANIFEST_FILES
+from connector.adapters.options import PathOption
 from connector.errors import FatalDestinationError
 
 CATEGORY_TITLE = "Competencies"
 
 
 class OneRosterCsvResultsOptions(Schema):
-    out = fields.String(required=True, metadata={"description": "directory for bundles"})
+    out = PathOption(kind="out_dir", required=True, metadata={"description": "directory for bundles"})
     zip = fields.Boolean(load_default=True)
 
 
@@ -42,6 +44,21 @@ class OneRosterCsvResults(DestinationAdapter):
 
     kind = "oneroster_csv_results"
     options_schema = OneRosterCsvResultsOptions
+
+    def check(self) -> str:
+        """The bundle folder exists, or can be made, and a file can be written in it."""
+        root = self.context.resolve_path(self.options["out"]) / self.key
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / f".check-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise FatalDestinationError(f"bundles cannot be written to {root}: "
+                                        f"{exc.strerror or type(exc).__name__}") from None
+        written = sorted(p.name for p in root.glob("*.zip"))
+        last = f"; the last bundle is {written[-1]}" if written else "; no bundle written yet"
+        return f"bundles can be written to {root}{last}"
 
     def push(self, plan: PushPlan) -> PushOutcome:
         if not plan.results:
@@ -62,7 +79,7 @@ class OneRosterCsvResults(DestinationAdapter):
             verify(staging, plan.results)
             final = root / name
             staging.rename(final)
-        except Exception:
+        except BaseException:  # an interrupt too: never leave a half bundle
             shutil.rmtree(staging, ignore_errors=True)
             raise
         location = str(final)
@@ -75,7 +92,7 @@ class OneRosterCsvResults(DestinationAdapter):
                     for path in sorted(final.iterdir()):
                         zf.write(path, path.name)
                 partial.rename(archive)
-            except Exception:
+            except BaseException:  # an interrupt too: never leave a half bundle
                 partial.unlink(missing_ok=True)
                 shutil.rmtree(final, ignore_errors=True)
                 raise

@@ -65,10 +65,11 @@ def records(results: Iterable[OutboundResult], context: PushContext, *, layout: 
 
 
 def _record(resource: str, sourced_id: str, body: dict[str, Any], label: str,
-            group: str = "") -> RemoteRecord:
+            group: str = "", result: OutboundResult | None = None) -> RemoteRecord:
     return RemoteRecord(resource, f"{resource}:{sourced_id}", sourced_id,
                         {"sourcedId": sourced_id, "status": "active", **_present(body)},
-                        ORDER[resource], label, group)
+                        ORDER[resource], label, group, student_level=result is not None,
+                        level=result.score if result is not None else None)
 
 
 def _scale_values(context: PushContext) -> list[dict[str, str]]:
@@ -114,7 +115,7 @@ def _gradebook(results: Iterable[OutboundResult], context: PushContext,
             **_score(r, context),
         }, f"{li.competency_code or li.competency_identifier} for student "
            f"{r.student_sourced_id} in class {li.class_sourced_id}",
-            group=f"{li.class_sourced_id}/{li.sourced_id}"))
+            group=f"{li.class_sourced_id}/{li.sourced_id}", result=r))
     return out
 
 
@@ -154,5 +155,5 @@ def _assessment(results: Iterable[OutboundResult], context: PushContext) -> list
             "assessmentLineItem": ref("assessmentLineItem", item_id),
             "student": ref("user", r.student_sourced_id),
             **_score(r, context),
-        }, f"{li.competency_code or competency} for student {r.student_sourced_id}"))
+        }, f"{li.competency_code or competency} for student {r.student_sourced_id}", result=r))
     return out

@@ -60,6 +60,7 @@ class OneRosterRestDestination(RecordDestination):
     system = "OneRoster destination"
     api_path = GRADEBOOK
     scopes = SCOPES
+    check_collection = ("categories", "gradebook category")
     server_fields = RecordDestination.server_fields | {"dateLastModified", "href", "type",
                                                        "metadata"}
 

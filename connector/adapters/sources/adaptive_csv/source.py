@@ -16,6 +16,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from connector.adapters.base import Envelope, SourceAdapter
+from connector.adapters.options import PathOption
 from connector.adapters.vendor_profiles.export import read_export
 from connector.adapters.vendor_profiles.profile import ScoreMeaning, VendorProfile
 from connector.errors import FatalSourceError, Rejection
@@ -34,7 +35,7 @@ class ColumnsSchema(Schema):
 
 
 class AdaptiveCsvOptions(Schema):
-    path = fields.String(required=True)
+    path = PathOption(kind="file", required=True)
     encoding = fields.String(load_default="utf-8-sig")
     columns = fields.Nested(ColumnsSchema, required=True)
     student_match = fields.String(load_default="sourced_id", validate=validate.OneOf(STUDENT_MATCH))
@@ -59,6 +60,15 @@ class AdaptiveCsvSource(SourceAdapter):
     def fingerprint(self) -> str:
         path = self.context.resolve_path(self.options["path"])
         return f"{path.name} ({path.stat().st_size} bytes)" if path.exists() else path.name
+
+    def check(self) -> str:
+        """The export is there and can be read."""
+        path = self.context.resolve_path(self.options["path"])
+        if not path.is_file():
+            raise FatalSourceError(f"adaptive export not found: {path}", path=str(path))
+        with open(path, "rb") as handle:
+            handle.read(1)
+        return f"the export can be read: {self.fingerprint()}"
 
     def read(self) -> Iterator[Envelope | Rejection]:
         path = self.context.resolve_path(self.options["path"])

@@ -37,10 +37,10 @@ from marshmallow import fields, validate
 from connector.adapters.base import Checkpoint, Envelope
 from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
-from connector.adapters.http.client import HttpClient, RetryPolicy
+from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
 from connector.adapters.http.paging import link_pages
 from connector.adapters.http.throttle import LeakyBucket
-from connector.adapters.options import HttpOptions, SecretRef
+from connector.adapters.options import HttpOptions, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import LearningObjectiveRef, Score, SourceItem, StudentRef
 from connector.errors import DataError, FatalSourceError, Rejection
@@ -59,7 +59,7 @@ class CanvasOptions(HttpOptions):
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     rate_limit_margin = fields.Float(load_default=100.0, validate=validate.Range(min=0))
-    identity_crosswalk = fields.String(load_default=None)
+    identity_crosswalk = PathOption(kind="file", load_default=None)
 
 
 class CanvasSource(CoursePassSource):
@@ -71,15 +71,29 @@ class CanvasSource(CoursePassSource):
     def fingerprint(self) -> str:
         return f"{self.options['base_url']} Canvas account {self.options.get('account_id')}"
 
-    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
-        system = f"Canvas source {self.key!r}"
+    def _client(self, system: str) -> HttpClient:
         token = self.context.resolve_secret(str(self.options["token"]), f"{system} token")
         throttle = LeakyBucket(outflow=float(self.options.get("rate_limit_outflow", 10.0)),
                                margin=float(self.options.get("rate_limit_margin", 100.0)))
-        http = HttpClient(system, token=token, timeout=float(self.options.get("timeout", 30.0)),
+        return HttpClient(system, token=token, timeout=float(self.options.get("timeout", 30.0)),
                           retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                                             base_delay=float(self.options.get("retry_delay", 0.5))),
                           throttle=throttle)
+
+    def check(self) -> str:
+        """``GET /api/v1/users/self``: whose token this is (Canvas Users API)."""
+        system = f"Canvas source {self.key!r}"
+        http = self._client(system)
+        try:
+            me = http.get(str(self.options["base_url"]).rstrip("/") + "/api/v1/users/self")
+            body = json_object(me, system=system, what="users/self")
+        finally:
+            http.session.close()
+        return f"signed in to Canvas; the token belongs to user {body.get('id')}"
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        system = f"Canvas source {self.key!r}"
+        http = self._client(system)
         crosswalk_path = self.options.get("identity_crosswalk")
         crosswalk = load_crosswalk(
             self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)

@@ -31,7 +31,7 @@ from connector.adapters.base import (
     PathResolver,
     SourceAdapter,
 )
-from connector.adapters.options import SecretRef
+from connector.adapters.options import PathOption, SecretRef
 from connector.adapters.sources.file_drop import sftp
 from connector.adapters.sources.file_drop.inbox import DropFile, LocalInbox, content_sha256
 from connector.adapters.vendor_profiles.export import read_export
@@ -43,7 +43,7 @@ from connector.adapters.vendor_profiles.profile import (
     date_in_file_name,
     find_profile,
 )
-from connector.errors import ConfigurationError, Rejection
+from connector.errors import ConfigurationError, FatalSourceError, Rejection
 
 #: Rejections kept in a file's report; the run's rejection table holds them all.
 REPORT_REJECTIONS = 200
@@ -54,12 +54,12 @@ class SftpOptions(Schema):
     port = fields.Integer(load_default=22, validate=validate.Range(min=1, max=65535))
     username = fields.String(required=True)
     password = SecretRef(load_default=None)
-    private_key_file = fields.String(load_default=None)
+    private_key_file = PathOption(kind="file", load_default=None)
     #: An OpenSSH known_hosts file holding the server's host key; required, never skipped.
-    known_hosts = fields.String(required=True)
+    known_hosts = PathOption(kind="file", required=True)
     remote_dir = fields.String(load_default=".")
     #: Move fetched files here on the server; without it they are left and remembered.
-    remote_archive = fields.String(load_default=None)
+    remote_archive = PathOption(kind="out_dir", load_default=None)
 
     @validates_schema
     def check_credentials(self, data: dict[str, Any], **_: Any) -> None:
@@ -72,9 +72,9 @@ class FileDropOptions(Schema):
     profile = fields.String(required=True)
     columns = fields.Dict(keys=fields.String(validate=validate.OneOf(COLUMN_ROLES)),
                           values=fields.String(), load_default=dict)
-    inbox = fields.String(required=True)
-    archive = fields.String(load_default=None)
-    quarantine = fields.String(load_default=None)
+    inbox = PathOption(kind="dir", required=True)
+    archive = PathOption(kind="out_dir", load_default=None)
+    quarantine = PathOption(kind="out_dir", load_default=None)
     pattern = fields.String(load_default="*.csv")
     #: Files younger than this are still being written by the vendor's upload: next run.
     settle_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
@@ -153,6 +153,28 @@ class FileDropSource(SourceAdapter):
 
     def cursor(self) -> Mapping[str, Any]:
         return {"files": self._files, "fetched": self._fetched}
+
+    def check(self) -> str:
+        """The profile loads, the drop folder is there; with SFTP, sign in and list the folder."""
+        profile = self.profile()
+        said = [f"profile {profile.key} loads"]
+        if self.options["sftp"]:
+            settings = self._sftp_settings()
+            with sftp.connect(settings) as client:
+                try:
+                    names = client.listdir(settings.remote_dir)
+                except OSError as exc:
+                    raise FatalSourceError(
+                        f"SFTP server {settings.host}: folder {settings.remote_dir!r} cannot be "
+                        f"listed: {exc.strerror or type(exc).__name__}") from None
+            said.append(f"signed in to SFTP {settings.host} as {settings.username}; "
+                        f"{len(names)} file(s) in {settings.remote_dir}")
+        inbox = self._inbox()
+        if inbox.inbox.is_dir():
+            said.append(f"drop folder {inbox.inbox}: {self.fingerprint()}")
+        elif not self.options["sftp"]:
+            raise ConfigurationError(f"drop folder not found: {inbox.inbox}")
+        return "; ".join(said)
 
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         profile = self.profile()

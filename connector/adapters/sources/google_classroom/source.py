@@ -27,10 +27,10 @@ from marshmallow import fields, validate
 from connector.adapters.base import Checkpoint, Envelope
 from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
-from connector.adapters.http.client import HttpClient, RetryPolicy
+from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
 from connector.adapters.http.google_auth import DelegatedToken, service_account_info
 from connector.adapters.http.throttle import QuotaWindow
-from connector.adapters.options import HttpOptions, SecretRef
+from connector.adapters.options import HttpOptions, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import Score, SourceItem, StudentRef
 from connector.errors import DataError, FatalSourceError, Rejection
@@ -55,7 +55,7 @@ class GoogleClassroomOptions(HttpOptions):
     #: Below Google's 1,200 read requests per minute per user, so we never meet the quota.
     requests_per_minute = fields.Integer(load_default=1000, validate=validate.Range(min=1))
     quota_window_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=0.01))
-    identity_crosswalk = fields.String(load_default=None)
+    identity_crosswalk = PathOption(kind="file", load_default=None)
 
 
 class GoogleClassroomSource(CoursePassSource):
@@ -67,12 +67,11 @@ class GoogleClassroomSource(CoursePassSource):
     def fingerprint(self) -> str:
         return f"Google Classroom as {self.options.get('subject')}"
 
-    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
-        system = f"Google Classroom source {self.key!r}"
+    def _client(self, system: str) -> HttpClient:
         secret = self.context.resolve_secret(str(self.options["service_account_key"]),
                                              f"{system} service-account key")
         info = service_account_info(secret, system=system)
-        http = HttpClient(
+        return HttpClient(
             system, auth=DelegatedToken(info, SCOPES, str(self.options["subject"]),
                                         system=system),
             timeout=float(self.options.get("timeout", 30.0)),
@@ -80,6 +79,23 @@ class GoogleClassroomSource(CoursePassSource):
                               base_delay=float(self.options.get("retry_delay", 0.5))),
             throttle=QuotaWindow(limit=int(self.options.get("requests_per_minute", 1000)),
                                  window=float(self.options.get("quota_window_seconds", 60.0))))
+
+    def check(self) -> str:
+        """A token for the delegated user, then ``GET /v1/courses?pageSize=1`` (courses.list)."""
+        system = f"Google Classroom source {self.key!r}"
+        http = self._client(system)
+        try:
+            answer = http.get(str(self.options["base_url"]).rstrip("/") + "/v1/courses",
+                              params={"pageSize": 1})
+            courses = json_object(answer, system=system, what="courses.list").get("courses")
+        finally:
+            http.session.close()
+        seen = "at least one course" if courses else "no course yet"
+        return f"signed in to Google Classroom as {self.options['subject']}; {seen} visible"
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        system = f"Google Classroom source {self.key!r}"
+        http = self._client(system)
         crosswalk_path = self.options.get("identity_crosswalk")
         crosswalk = load_crosswalk(
             self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)

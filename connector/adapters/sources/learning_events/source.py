@@ -53,6 +53,14 @@ class LearningEventsSource(SourceAdapter):
     def fingerprint(self) -> str:
         return f"events after #{self._after}"
 
+    def check(self) -> str:
+        """The provider's token is set (intake needs it); how many events wait to be read."""
+        self.context.resolve_secret(str(self.options["token"]), f"source {self.key} token")
+        waiting = len(self.context.events(self.key, self._after, PAGE))
+        more = "+" if waiting == PAGE else ""
+        return (f"the intake token is set; {waiting}{more} {self.options['spec']} event(s) "
+                f"stored and not read yet")
+
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         while True:
             events = self.context.events(self.key, self._after, PAGE)

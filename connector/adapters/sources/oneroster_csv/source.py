@@ -17,9 +17,10 @@ from connector.adapters.base import Envelope, SourceAdapter
 from connector.adapters.bundle import Bundle
 from connector.adapters.csvfiles import CsvRow, MissingColumns, read_rows
 from connector.adapters.oneroster import parse
+from connector.adapters.options import PathOption
 from connector.adapters.values import required
 from connector.domain.records import LearningObjectiveRef, Record
-from connector.errors import DataError, Rejection
+from connector.errors import DataError, FatalSourceError, Rejection
 
 MANIFEST = "manifest.csv"
 REQUIRED = {
@@ -41,7 +42,8 @@ REQUIRED = {
 
 
 class OneRosterCsvOptions(Schema):
-    path = fields.String(required=True, metadata={"description": "zip file or directory"})
+    path = PathOption(kind="file_or_dir", required=True,
+                      metadata={"description": "zip file or directory"})
     encoding = fields.String(load_default="utf-8-sig")
     version = fields.String(load_default="auto", validate=validate.OneOf(["auto", "1.1", "1.2"]))
 
@@ -58,6 +60,19 @@ class OneRosterCsvSource(SourceAdapter):
             return bundle.describe()
         finally:
             bundle.close()
+
+    def check(self) -> str:
+        """The bundle opens (a folder, or a zip that is not cut short) and has a manifest."""
+        bundle = Bundle(self.context.resolve_path(self.options["path"]))
+        try:
+            files = bundle.names()
+            described = bundle.describe()
+        finally:
+            bundle.close()
+        if "manifest.csv" not in files:
+            raise FatalSourceError(f"{described} has no manifest.csv: is it a OneRoster CSV "
+                                   f"bundle?")
+        return f"the OneRoster bundle opens: {described}"
 
     def read(self) -> Iterator[Envelope | Rejection]:
         bundle = Bundle(self.context.resolve_path(self.options["path"]))

@@ -24,6 +24,7 @@ from marshmallow import fields, validate
 
 from connector.adapters.base import Envelope, SourceAdapter
 from connector.adapters.csvfiles import CsvRow
+from connector.adapters.http.client import HttpClient, json_object
 from connector.adapters.http.oauth2 import api_client
 from connector.adapters.oneroster import parse
 from connector.adapters.oneroster.flatten import (
@@ -95,11 +96,30 @@ class OneRosterRestSource(SourceAdapter):
     def fingerprint(self) -> str:
         return f"{self.options['base_url']} OneRoster {self.options.get('version', '1.2')}"
 
-    def read(self) -> Iterator[Envelope | Rejection]:
+    def _client(self) -> HttpClient:
         version = self.options.get("version", "1.2")
-        http = api_client(f"OneRoster source {self.key!r}", self.options,
+        return api_client(f"OneRoster source {self.key!r}", self.options,
                           self.context.resolve_secret, default_token_path="/oauth/token",
                           default_scopes=V11_SCOPES if version == "1.1" else ROSTER_SCOPES)
+
+    def check(self) -> str:
+        """A token by client credentials, then one org (``GET .../orgs?limit=1``)."""
+        system = f"OneRoster source {self.key!r}"
+        version = self.options.get("version", "1.2")
+        path = "rostering/v1p2" if version != "1.1" else "v1p1"
+        http = self._client()
+        try:
+            answer = http.get(str(self.options["base_url"]).rstrip("/")
+                              + f"/ims/oneroster/{path}/orgs", params={"limit": 1})
+            orgs = json_object(answer, system=system, what="orgs").get("orgs")
+        finally:
+            http.session.close()
+        return (f"signed in to OneRoster {version}; "
+                f"{'at least one org' if orgs else 'no org'} readable")
+
+    def read(self) -> Iterator[Envelope | Rejection]:
+        version = self.options.get("version", "1.2")
+        http = self._client()
         root = str(self.options["base_url"]).rstrip("/") + "/ims/oneroster/"
         wanted = self.options.get("collections")
         src, tz = self.key, self.context.timezone

@@ -31,9 +31,9 @@ from requests_oauthlib import OAuth1
 from connector.adapters.base import Checkpoint, Envelope
 from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
-from connector.adapters.http.client import HttpClient, RetryPolicy
+from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
 from connector.adapters.http.throttle import QuotaWindow
-from connector.adapters.options import HttpOptions, SecretRef
+from connector.adapters.options import HttpOptions, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import Score, SourceItem, StudentRef
 from connector.errors import DataError, FatalSourceError, Rejection
@@ -53,7 +53,7 @@ class SchoologyOptions(HttpOptions):
     #: Schoology allows about 50 requests in 5 seconds per key; stay under it.
     requests_per_window = fields.Integer(load_default=40, validate=validate.Range(min=1))
     window_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0.01))
-    identity_crosswalk = fields.String(load_default=None)
+    identity_crosswalk = PathOption(kind="file", load_default=None)
 
 
 class SchoologyQuota(QuotaWindow):
@@ -78,8 +78,7 @@ class SchoologySource(CoursePassSource):
     def fingerprint(self) -> str:
         return f"{self.options.get('base_url')} Schoology"
 
-    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
-        system = f"Schoology source {self.key!r}"
+    def _client(self, system: str) -> HttpClient:
         key = self.context.resolve_secret(str(self.options["consumer_key"]),
                                           f"{system} consumer key")
         secret = self.context.resolve_secret(str(self.options["consumer_secret"]),
@@ -87,12 +86,30 @@ class SchoologySource(CoursePassSource):
         session = requests.Session()
         session.auth = OAuth1(key, client_secret=secret, signature_type="AUTH_HEADER")
         session.headers["Accept"] = "application/json"
-        http = HttpClient(
+        return HttpClient(
             system, session=session, timeout=float(self.options.get("timeout", 30.0)),
             retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                               base_delay=float(self.options.get("retry_delay", 0.5))),
             throttle=SchoologyQuota(limit=int(self.options.get("requests_per_window", 40)),
                                     window=float(self.options.get("window_seconds", 5.0))))
+
+    def check(self) -> str:
+        """``GET /v1/courses?limit=1``: the consumer key signs, and a course list comes back."""
+        system = f"Schoology source {self.key!r}"
+        http = self._client(system)
+        try:
+            answer = http.get(str(self.options["base_url"]).rstrip("/") + "/courses",
+                              params={"start": 0, "limit": 1})
+            body = json_object(answer, system=system, what="the course list")
+        finally:
+            http.session.close()
+        total = body.get("total")
+        return f"signed in to Schoology; {total if total is not None else 'some'} course(s) visible"
+
+    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
+        system = f"Schoology source {self.key!r}"
+        http = self._client(system)
+        session = http.session
         crosswalk_path = self.options.get("identity_crosswalk")
         crosswalk = load_crosswalk(
             self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)

@@ -1,0 +1,28 @@
+"""Fixtures the integration tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.fakes.oneroster_seed import rest_objects
+from tests.fakes.oneroster_server import ALL_SCOPES, FakeOneRoster
+from tests.fakes.server import serve
+
+SAMPLE = ROOT / "examples" / "sample-district" / "oneroster"
+ROSTER = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
+
+
+@pytest.fixture
+def sis(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeOneRoster, str]]:
+    """A OneRoster 1.2 gradebook API holding the sample district's roster."""
+    monkeypatch.setenv("SIS_CLIENT_ID", "mastery-connector")
+    monkeypatch.setenv("SIS_CLIENT_SECRET", "push-secret")
+    fake = FakeOneRoster(clients={"mastery-connector": ("push-secret", ALL_SCOPES)})
+    seed = rest_objects(SAMPLE)
+    for resource in ROSTER:
+        fake.load(resource, seed[resource])
+    with serve(fake.app) as url:
+        yield fake, url
