@@ -10,10 +10,12 @@ from flask import Flask
 
 from connector.api import init_app as init_api
 from connector.logging_setup import configure_logging
+from connector.privacy import apply_umask
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``overrides`` wins over the environment (tests pass a database URL)."""
+    apply_umask()
     app = Flask("connector")
     app.config.update(
         CONNECTOR_CONFIG_DIR=os.environ.get("CONNECTOR_CONFIG_DIR", "config"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -18,9 +19,30 @@ from dataclasses import dataclass
 from typing import IO
 from zipfile import BadZipFile
 
+from connector.adapters.values import control_character, strip_controls
 from connector.errors import Rejection
 
 Opener = Callable[[], AbstractContextManager[IO[bytes]]]
+
+
+#: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def safe_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ``'`` before what would run as a formula.
+
+    Competency statements come from CASE providers outside the district and names from
+    vendors; ``=HYPERLINK(...)`` in either must not become a live cell in the registrar's
+    spreadsheet. Numbers (``-1.5``) are left as they are.
+
+    >>> safe_cell("=1+2"), safe_cell("-1.5"), safe_cell("@SUM(A1)"), safe_cell("ok")
+    ("'=1+2", '-1.5', "'@SUM(A1)", 'ok')
+    """
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -68,10 +90,13 @@ def read_rows(
     required_columns: Sequence[str] = (),
     encoding: str = "utf-8-sig",
     delimiter: str = ",",
+    controls: str = "reject",
 ) -> Iterator[CsvRow | Rejection]:
     """Yield each row of ``name`` as a :class:`CsvRow`, or a :class:`Rejection` for a bad row.
 
-    Raises :class:`MissingColumns` before any row when the header lacks a required column.
+    A value holding a control character (a NUL, say) rejects its row, or with
+    ``controls="strip"`` loses the character. Raises :class:`MissingColumns` before
+    any row when the header lacks a required column or names one twice.
     """
     with opener() as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
@@ -88,6 +113,12 @@ def read_rows(
         if bad:
             raise MissingColumns(Rejection(name, 1, "", f"header is not valid UTF-8 (byte {bad}); "
                                            "re-export the file as UTF-8"))
+        twice = sorted({h for h in header if h and header.count(h) > 1})
+        if twice:
+            # Which of two 'score' columns is the score? Guessing would keep the wrong one.
+            raise MissingColumns(Rejection(name, 1, twice[0], f"the header names column(s) "
+                                           f"{twice} more than once; no row can be read "
+                                           f"until the export has one column of each name"))
         missing = [c for c in required_columns if c not in header]
         if missing:
             if len(missing) == len(required_columns) and len(header) > 1:
@@ -138,6 +169,13 @@ def read_rows(
                         f"value is not valid {encoding} (byte {bad}); re-export the file as "
                         f"UTF-8 or set the source's 'encoding'",
                     )
+                    break
+                control = control_character(value)
+                if control and controls == "strip":
+                    values[column] = strip_controls(value)
+                elif control:
+                    yield Rejection(name, number, column,
+                                    f"value holds {control}; remove it in the source system")
                     break
             else:
                 yield CsvRow(name, number, values)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.adapters.sources.learning_events import caliper, xapi
+from connector.api.bodies import json_body
 from connector.api.store import store
 from connector.config.secrets import resolve_secret
 from connector.errors import ConfigurationError
@@ -81,16 +82,9 @@ def _district(key: str) -> int:
 
 
 def _json_body() -> Any:
-    if (request.content_length or 0) > MAX_BYTES:
-        abort(413, description=f"request body over {MAX_BYTES} bytes: send smaller batches")
     if request.mimetype == "multipart/mixed":
         abort(400, description="statements with attachments are not accepted")
-    if request.mimetype != "application/json":
-        abort(400, description="Content-Type must be application/json")
-    body = request.get_json(silent=True)
-    if body is None:
-        abort(400, description="the body is not valid JSON")
-    return body
+    return json_body(max_bytes=MAX_BYTES, where=None)  # the validators name xAPI's paths
 
 
 def _check_version() -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify
 from marshmallow import Schema, ValidationError, fields, validate
 
 from connector import ENGINE_VERSION
 from connector.adapters.messages import sentences
+from connector.api.bodies import json_body
 from connector.api.schemas import MasteryRecordSchema
 from connector.api.store import district_session
 from connector.errors import DataError, MasteryError, NotFoundError
@@ -27,6 +28,8 @@ from connector.sync.overrides import (
 )
 
 blueprint = Blueprint("mastery_api", __name__)
+#: A calculation's evidence (1,000 pieces at most) and an override fit well within this.
+MAX_BODY = 256 * 1024
 PREFIX = "/api/v1/districts/<key>"
 RECORD = f"{PREFIX}/students/<sis_id>/mastery/<competency>"
 
@@ -48,18 +51,18 @@ class CalcSchema(Schema):
 class OverrideSchema(Schema):
     level = fields.String(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf(OVERRIDE_STATES))
-    reason = fields.String(required=True)
-    by = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    by = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
 class ClearSchema(Schema):
-    reason = fields.String(required=True)
-    by = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    by = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
 def _body(schema: Schema) -> dict[str, Any]:
     try:
-        loaded: dict[str, Any] = schema.load(request.get_json(silent=True) or {})
+        loaded: dict[str, Any] = schema.load(json_body(max_bytes=MAX_BODY) or {})
     except ValidationError as exc:
         abort(400, description=f"invalid request body: {sentences(exc.messages)}")
     return loaded

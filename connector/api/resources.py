@@ -16,6 +16,7 @@ from connector.api.schemas import (
 )
 from connector.api.store import district_session, store
 from connector.errors import DataError
+from connector.mastery.progress import report_day
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.models import utcnow
@@ -101,9 +102,9 @@ def student_progress(key: str, sis_id: str) -> Any:
     settings, session = district_session(key)
     given = request.args.get("as_of")
     try:
-        as_of = date.fromisoformat(given) if given else district_today(settings)
-    except ValueError:
-        abort(400, description=f"as_of must be a date YYYY-MM-DD: {given!r}")
+        as_of = report_day(given) if given else district_today(settings)
+    except ValueError as exc:
+        abort(400, description=f"as_of: {exc}")
     try:
         (row,) = progress.progress(session, settings, as_of, [sis_id])
         credit = progress.credit_report(session, settings, [sis_id])

@@ -140,7 +140,9 @@ def cli(ctx: click.Context, config_dir: str | None, district: str | None,
     """Mastery connector: CASE frameworks in, LMS and adaptive scores in, mastery out."""
     from connector.cli.context import make_context
     from connector.logging_setup import configure_logging
+    from connector.privacy import apply_umask
 
+    apply_umask()  # before any file: the database, bundles, transcripts hold students' data
     configure_logging(logging.WARNING - 10 * verbose)
     ctx.obj = make_context(config_dir, district, database_url)
     ctx.call_on_close(ctx.obj.close)

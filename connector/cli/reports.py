@@ -8,7 +8,7 @@ import click
 
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
-from connector.mastery.progress import DomainPace
+from connector.mastery.progress import DomainPace, report_day
 from connector.sync.evidence_views import dok_exposure
 from connector.sync.progress import (
     content_summary,
@@ -28,9 +28,9 @@ def _as_of(ctx: CliContext, given: str | None) -> date:
     if not given:
         return district_today(ctx.settings)
     try:
-        return date.fromisoformat(given)
-    except ValueError:
-        raise click.BadParameter(f"write the date as YYYY-MM-DD: {given!r}") from None
+        return report_day(given)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 AS_OF = click.option("--as-of", "as_of", default=None,

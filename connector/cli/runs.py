@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from connector.adapters.csvfiles import safe_cell
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import StageProgress, echo_json, table
 from connector.cli.signals import stop_on_signals
@@ -221,16 +222,10 @@ def runs_rejections(ctx: CliContext, run_id: int, as_json: bool, as_csv: bool) -
                                 fieldnames=["file", "row", "field", "reason", "record"],
                                 lineterminator="\n")
         writer.writeheader()
-        for row in data:  # a cell a spreadsheet would run as a formula is quoted as text
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+        for row in data:  # a cell a spreadsheet would run as a formula is made text
+            writer.writerow({k: safe_cell(v) if isinstance(v, str) else v
+                             for k, v in row.items()})
     else:
         click.echo(table(("file", "row", "field", "reason"),
                          [(d["file"], d["row"], d["field"], d["reason"]) for d in data]))
         click.echo(f"{len(data)} rejected record(s)")
-
-
-def _cell(value: Any) -> Any:
-    """Guard a spreadsheet cell: text starting with = + - @ would be run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -10,6 +10,8 @@ parameters asked for, so what a teacher tries here is what a sync would do.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,11 +40,20 @@ TYPE_ALIASES = {
 FIRST_DAY = datetime(2000, 1, 3, 12, 0, tzinfo=UTC)
 
 
+#: Pieces of evidence one calculation takes: a student's body of work on one competency
+#: is tens of pieces, and each piece makes the proficiency date's walk longer.
+MAX_EVIDENCE = 1000
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def parse_evidence(text: str, scale: ProficiencyScale) -> list[EvidencePiece]:
     """``'1,3:2,4:3:performance'`` -> evidence pieces one day apart, oldest first."""
     items = [part.strip() for part in text.split(",") if part.strip()]
     if not items:
         raise MasteryError("give at least one piece of evidence, e.g. --evidence 1,3,2,4")
+    if len(items) > MAX_EVIDENCE:
+        raise MasteryError(f"at most {MAX_EVIDENCE} pieces of evidence per calculation; "
+                           f"{len(items)} were given", field="evidence")
     pieces = []
     for index, item in enumerate(items, start=1):
         fields = [f.strip() for f in item.split(":")]
@@ -67,10 +78,22 @@ def parse_evidence(text: str, scale: ProficiencyScale) -> list[EvidencePiece]:
 
 
 def _value(text: str, scale: ProficiencyScale, index: int) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    """A number (ASCII digits, finite) or a level's code or label.
+
+    >>> from connector.domain.scale import Level
+    >>> scale = ProficiencyScale("s", "S", (Level("1", "Low", 1), Level("2", "High", 2)), "2")
+    >>> _value("1.5", scale, 1), _value("high", scale, 2)
+    (1.5, 2)
+    >>> _value("nan", scale, 3)
+    Traceback (most recent call last):
+    ...
+    connector.errors.MasteryError: evidence item 3: 'nan' is not a number or a level of S (1, 2)
+    """
+    if _NUMBER.fullmatch(text):
+        number = float(text)
+        if not math.isfinite(number):
+            raise MasteryError(f"evidence item {index}: {text!r} is too large to be a score")
+        return number
     for level in scale.levels:
         if text.lower() in (level.code.lower(), level.label.lower()):
             return level.value

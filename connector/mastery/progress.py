@@ -74,6 +74,30 @@ class PaceRules:
                                                  self.year_start_day)
 
 
+#: Report dates a school could mean; outside them, date arithmetic runs off the calendar.
+FIRST_REPORT_DAY, LAST_REPORT_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def report_day(text: str) -> date:
+    """A report's as-of date from ``YYYY-MM-DD``, within the years a school could mean.
+
+    >>> report_day("2025-12-19")
+    datetime.date(2025, 12, 19)
+    >>> report_day("0001-01-01")
+    Traceback (most recent call last):
+    ...
+    ValueError: the date must lie between 1900-01-01 and 2199-12-31: '0001-01-01'
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"write the date as YYYY-MM-DD: {text!r}") from None
+    if not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
+        raise ValueError(f"the date must lie between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY}: "
+                         f"{text!r}")
+    return day
+
+
 def end_of(day: date) -> datetime:
     """The last instant of ``day`` in UTC (reports count what happened on the as-of day)."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,7 +44,7 @@ from connector.sync.report import (
     RunReport,
 )
 from connector.sync.run_lock import one_run_of
-from connector.sync.staging import StageResult, stage_batch
+from connector.sync.staging import STREAMS, StageResult, stage_batch
 from connector.sync.stop import NEVER, RunInterrupted, StopToken
 from connector.sync.util import adapter_context
 
@@ -258,16 +259,23 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         batches += 1
         if batches & (batches - 1) == 0:  # batches 1, 2, 4, 8...: tables double between checks
             _refresh_statistics(factory, batches * batch_size)
-        before = len(local.rejections)
-        with tenant_session(factory, district_id) as session, session.begin():
-            stage_batch(session, batch, local)
-            for rejection in pending + local.rejections[before:]:
+        def keep(session: Session, staged: StageResult) -> None:
+            for rejection in pending + staged.rejections:
                 session.add(m.SyncRejection(run_id=report.run_id, file=rejection.file,
                                             row=rejection.row, field=rejection.field,
                                             reason=rejection.reason,
                                             record_key=rejection.record_key[:255]))
             if cursor is not None:  # with the records before it, or not at all
                 _store_cursor(session, key, cursor)
+
+        staged = StageResult()
+        try:
+            with tenant_session(factory, district_id) as session, session.begin():
+                stage_batch(session, batch, staged)
+                keep(session, staged)
+        except REFUSED:  # one record the store will not take must not stop the others
+            staged = _stage_each(factory, district_id, batch, keep)
+        local.merge(staged)
         batch.clear()
         pending.clear()
         progress(f"source {key}", sum(c.read for c in local.counts.values()))
@@ -303,6 +311,41 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         staged.rejections.extend(local.rejections)
         staged.changed_scores |= local.changed_scores
         staged.deleted_pairs |= local.deleted_pairs
+
+
+#: What a database raises for a record it will not store (a NUL in PostgreSQL text, a value
+#: out of a column's range, a key another row holds): a rejection, never a failed run. A lost
+#: connection is not among them: that fails the source, and the batch is read again next run.
+REFUSED = (sqlalchemy_exc.DataError, sqlalchemy_exc.IntegrityError)
+
+
+def _stage_each(factory: sessionmaker[Session], district_id: int, batch: list[Envelope],
+                keep: Callable[[Session, StageResult], None]) -> StageResult:
+    """Stage a refused batch record by record, each in a savepoint; reject what is refused."""
+    staged = StageResult()
+    with tenant_session(factory, district_id) as session, session.begin():
+        for envelope in batch:
+            one = StageResult()
+            try:
+                with session.begin_nested():
+                    stage_batch(session, [envelope], one)
+            except REFUSED as exc:
+                one = StageResult()
+                stream = STREAMS[type(envelope.record)]
+                one.counts[stream].read += 1
+                one.reject(stream, Rejection(
+                    envelope.file, envelope.row, "",
+                    f"the database refused this record: {_refusal(exc)}",
+                    record_key=str(getattr(envelope.record, "sourced_id", ""))))
+            staged.merge(one)
+        keep(session, staged)
+    return staged
+
+
+def _refusal(exc: sqlalchemy_exc.DBAPIError) -> str:
+    """The database's own first line, which names the problem and never a bound value."""
+    text = str(exc.orig) if exc.orig is not None else type(exc).__name__
+    return text.strip().split("\n", 1)[0][:300]
 
 
 def _stream_of(file: str) -> str:

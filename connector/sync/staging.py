@@ -50,6 +50,16 @@ class StageResult:
         self.counts[stream].rejected += 1
         self.rejections.append(rejection)
 
+    def merge(self, other: StageResult) -> None:
+        """Add what another batch staged (kept apart until its transaction committed)."""
+        for stream, counts in other.counts.items():
+            mine = self.counts[stream]
+            for name, value in counts.__dict__.items():
+                setattr(mine, name, getattr(mine, name) + value)
+        self.rejections.extend(other.rejections)
+        self.changed_scores |= other.changed_scores
+        self.deleted_pairs |= other.deleted_pairs
+
 
 STREAMS: dict[type, str] = {
     r.Org: "orgs", r.AcademicSession: "academic_sessions", r.Course: "courses",

@@ -352,3 +352,28 @@ def test_caliper_grade_events_become_scores(client: FlaskClient,
                                   .where(m.Alignment.source_item_id == score.source_item_id)).all()
     assert (score.score, score.max_score) == (18, 20)
     assert aligned == [case_id]  # the assessment's CASE learning objective, no crosswalk needed
+
+
+def _deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_hostile_statements_get_a_400_and_nothing_is_stored(client: FlaskClient,
+                                                            district: SampleDistrict) -> None:
+    case_id, student = _pair(district, 1)
+    before = _events(district, "tutor")
+    nul = statement(student, case_id, scaled=0.9)
+    nul["object"]["definition"]["name"]["en-US"] = "Ratios\x00 set"
+    huge = statement(student, case_id, scaled=0.9)
+    huge["actor"]["account"]["name"] = "S" * 1_000_000
+    for body, said in ((nul, "statement.object.definition.name.en-US holds a control "
+                              "character (U+0000, a NUL byte)"),
+                       (huge, "statement.actor.account.name is 1000000 characters long")):
+        answer = client.post(f"{BASE}/xapi/statements", json=body, headers=XAPI)
+        assert answer.status_code == 400 and said in answer.get_json()["message"]
+    for path, headers in (("xapi/statements", XAPI), ("caliper", CALIPER)):
+        deep = client.post(f"{BASE}/{path}", data=_deep(100_000), headers=headers,
+                           content_type="application/json")
+        assert deep.status_code == 400, path
+        assert "nests deeper than 32 levels" in deep.get_json()["message"]
+    assert _events(district, "tutor") == before

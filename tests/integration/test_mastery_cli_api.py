@@ -281,3 +281,51 @@ def test_api_override_needs_the_write_token(client: FlaskClient) -> None:
     history = client.get(f"{BASE}/students/S100006/mastery/CR.MA.RP.1.a/overrides",
                          headers=READ).json["overrides"]
     assert len(history) == 1 and history[0]["cleared_by"] == "j.ruiz"
+
+
+# ---- hostile input: a 400 that says why, never a 500 ----------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e999", "-inf", "١٠"])
+def test_calc_refuses_numbers_that_are_not_finite_scores(client: FlaskClient, value: str) -> None:
+    answer = client.post(f"{BASE}/mastery/calc", headers=READ,
+                         json={"method": "mean", "evidence": f"{value},2"})
+    assert answer.status_code == 400, answer.get_json()
+    assert "evidence item 1" in answer.get_json()["message"]
+    typed = CliRunner().invoke(cli, ["mastery", "calc", "power_law", "--evidence", f"{value},2"])
+    assert typed.exit_code != 0 and "reaches level" not in typed.output
+
+
+def test_calc_caps_the_evidence_it_takes(client: FlaskClient) -> None:
+    answer = client.post(f"{BASE}/mastery/calc", headers=READ,
+                         json={"method": "mean", "evidence": ",".join(["3"] * 1001)})
+    assert answer.status_code == 400
+    assert "at most 1000 pieces of evidence per calculation; 1001 were given" in \
+        answer.get_json()["message"]
+
+
+def test_bodies_nested_too_deep_or_holding_nul_get_a_400(client: FlaskClient) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for path, headers in ((f"{BASE}/mastery/calc", READ),
+                          (f"{BASE}/students/S100005/mastery/CR.MA.RP.1.a/override", WRITE)):
+        answer = client.post(path, data=deep, headers=headers, content_type="application/json")
+        assert answer.status_code == 400 and "nests deeper" in answer.get_json()["message"]
+    override = f"{BASE}/students/S100005/mastery/CR.MA.RP.1.a/override"
+    for body, said in (({"level": "3", "reason": "ok", "by": "t.\x00okafor"},
+                        "body.by holds a control character (U+0000, a NUL byte)"),
+                       ({"level": "3", "reason": "r" * 20_000, "by": "t.okafor"},
+                        "at most 10000 are accepted")):
+        answer = client.post(override, json=body, headers=WRITE)
+        assert answer.status_code == 400 and said in answer.get_json()["message"]
+    million = client.post(override, json={"level": "3", "reason": "r" * 1_000_000,
+                                          "by": "t.okafor"}, headers=WRITE)
+    assert million.status_code == 413 and "request body over" in million.get_json()["message"]
+    long_reason = client.post(override, json={"level": "3", "reason": "r" * 5000,
+                                              "by": "t.okafor"}, headers=WRITE)
+    assert long_reason.status_code == 400 and "reason" in long_reason.get_json()["message"]
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31", "2025-13-01"])
+def test_progress_dates_out_of_any_school_year_get_a_400(client: FlaskClient, as_of: str) -> None:
+    answer = client.get(f"{BASE}/students/S100001/progress?as_of={as_of}", headers=READ)
+    assert answer.status_code == 400 and "as_of" in answer.get_json()["message"]

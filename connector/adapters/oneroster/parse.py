@@ -49,6 +49,23 @@ RACE_COLUMNS = (
 SCORE_STATUSES = {s.value for s in ScoreStatus}
 
 
+#: OneRoster's record status: 1.2 has active and tobedeleted; 1.1 also inactive (kept).
+STATUSES = ("active", "tobedeleted", "inactive")
+
+
+def to_be_deleted(row: CsvRow) -> bool:
+    """Whether the row's ``status`` removes the record; an unknown status is rejected.
+
+    A status the spec does not define (``weird``) was read as active, which keeps a
+    record the sender meant to remove, or removes one it meant to keep.
+    """
+    status = row.get("status").lower()
+    if status and status not in STATUSES:
+        raise DataError(f"'status' must be one of {list(STATUSES)} or empty: {status!r}",
+                        field="status")
+    return status == "tobedeleted"
+
+
 def org(row: CsvRow, source: str) -> Org:
     return Org(
         source_system=source,
@@ -143,7 +160,7 @@ def enrollment(row: CsvRow, source: str) -> Enrollment:
         primary=parse_bool(row.get("primary"), "primary"),
         begin_date=parse_date(row.get("beginDate"), "beginDate"),
         end_date=parse_date(row.get("endDate"), "endDate"),
-        deleted=row.get("status") == "tobedeleted",
+        deleted=to_be_deleted(row),
     )
 
 
@@ -158,7 +175,7 @@ def category(row: CsvRow, source: str) -> Category:
 def line_item(
     row: CsvRow, source: str, tz: str, objectives: tuple[LearningObjectiveRef, ...]
 ) -> SourceItem:
-    if row.get("status") == "tobedeleted":
+    if to_be_deleted(row):
         return _deleted_item(row, source, "assignment")
     low = parse_float(row.get("resultValueMin"), "resultValueMin")
     high = parse_float(row.get("resultValueMax"), "resultValueMax")
@@ -184,7 +201,7 @@ def line_item(
 def assessment_line_item(row: CsvRow, source: str, tz: str,
                          objectives: tuple[LearningObjectiveRef, ...]) -> SourceItem:
     """A 1.2 assessment line item: scored like a line item, but not tied to one class."""
-    if row.get("status") == "tobedeleted":
+    if to_be_deleted(row):
         return _deleted_item(row, source, "assessment")
     low = parse_float(row.get("resultValueMin"), "resultValueMin")
     high = parse_float(row.get("resultValueMax"), "resultValueMax")
@@ -234,7 +251,7 @@ def result(row: CsvRow, source: str, tz: str) -> Score:
         scored_at=scored_at,
         text_score=row.get("textScore"),
         comment=row.get("comment"),
-        deleted=row.get("status") == "tobedeleted",
+        deleted=to_be_deleted(row),
     )
 
 

@@ -27,6 +27,7 @@ from connector.adapters.base import (
     PushOutcome,
     PushPlan,
 )
+from connector.adapters.csvfiles import safe_cell
 from connector.adapters.destinations.oneroster_csv.binding import HEADERS, MANIFEST_FILES
 from connector.adapters.options import PathOption
 from connector.errors import FatalDestinationError
@@ -37,6 +38,9 @@ CATEGORY_TITLE = "Competencies"
 class OneRosterCsvResultsOptions(Schema):
     out = PathOption(kind="out_dir", required=True, metadata={"description": "directory for bundles"})
     zip = fields.Boolean(load_default=True)
+    #: Cells starting = + - @ tab or CR get a leading ' so a spreadsheet shows them as text.
+    #: Off only for a SIS importer that must receive such values exactly.
+    formula_safe = fields.Boolean(load_default=True)
 
 
 class OneRosterCsvResults(DestinationAdapter):
@@ -73,7 +77,8 @@ class OneRosterCsvResults(DestinationAdapter):
         try:
             rows = build_rows(plan.results, mode, stamp)
             for file_name, file_rows in rows.items():
-                write_csv(staging / file_name, HEADERS[file_name], file_rows)
+                write_csv(staging / file_name, HEADERS[file_name], file_rows,
+                          formula_safe=self.options.get("formula_safe", True))
             write_manifest(staging / "manifest.csv", set(rows), mode,
                            plan.source_system_name)
             verify(staging, plan.results)
@@ -167,11 +172,14 @@ def build_rows(
     return rows
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]], *,
+              formula_safe: bool = True) -> None:
+    """One bundle file; cells that would run as spreadsheet formulas are made text."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(header), lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            writer.writerow({k: safe_cell(v) for k, v in row.items()} if formula_safe else row)
 
 
 def write_manifest(path: Path, present: set[str], mode: str, system: str) -> None:

@@ -21,6 +21,7 @@ from connector.adapters.sources.learning_events.xapi import (
     item_key,
     parse_timestamp,
 )
+from connector.adapters.values import json_text_problem
 from connector.domain.records import LearningObjectiveRef, Score, ScoreStatus, SourceItem, StudentRef
 
 CONTEXTS = ("http://purl.imsglobal.org/ctx/caliper/v1p1",
@@ -34,6 +35,9 @@ def check_envelope(envelope: Any) -> list[dict[str, Any]]:
     """The envelope's events, or :class:`InvalidStatement` naming what is wrong."""
     if not isinstance(envelope, dict):
         raise InvalidStatement("the envelope must be a JSON object")
+    problem = json_text_problem(envelope, "envelope")
+    if problem:
+        raise InvalidStatement(problem)
     for key in ("sensor", "sendTime", "dataVersion", "data"):
         if key not in envelope:
             raise InvalidStatement(f"envelope.{key} is required")

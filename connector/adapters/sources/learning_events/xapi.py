@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.adapters.values import json_text_problem
 from connector.domain.records import LearningObjectiveRef, Score, ScoreStatus, SourceItem, StudentRef
 
 VERSION = "1.0.3"
@@ -49,6 +50,9 @@ def check_statement(statement: Any, where: str = "statement") -> None:
     """Raise :class:`InvalidStatement` unless ``statement`` is a valid xAPI 1.0.3 statement."""
     if not isinstance(statement, dict):
         raise InvalidStatement(f"{where} must be a JSON object")
+    problem = json_text_problem(statement, where)
+    if problem:  # a NUL here once stopped every later statement of its provider
+        raise InvalidStatement(problem)
     _only(statement, _STATEMENT_KEYS, where)
     for key in ("actor", "verb", "object"):
         if key not in statement:
