@@ -28,7 +28,7 @@ from connector.sync.overrides import (
 )
 
 blueprint = Blueprint("mastery_api", __name__)
-#: A calculation's evidence (1,000 pieces at most) and an override fit well within this.
+#: A calculation's evidence (200 pieces at most) and an override fit well within this.
 MAX_BODY = 256 * 1024
 PREFIX = "/api/v1/districts/<key>"
 RECORD = f"{PREFIX}/students/<sis_id>/mastery/<competency>"

@@ -100,7 +100,7 @@ def test_formula_cells_become_text_and_numbers_stay_numbers() -> None:
 
 
 def test_the_calculator_refuses_what_it_cannot_compute() -> None:
-    with pytest.raises(MasteryError, match="at most 1000 pieces"):
+    with pytest.raises(MasteryError, match="at most 200 pieces"):
         parse_evidence(",".join(["3"] * (MAX_EVIDENCE + 1)), SCALE)
     for value in ("nan", "inf", "1e999"):
         with pytest.raises(MasteryError, match="evidence item 1"):
