@@ -32,6 +32,7 @@ from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_
 from connector.mastery.explain import render_steps
 from connector.mastery.methods import Fit, Undetermined, fit_true_score
 from connector.mastery.policy import MasteryPolicy
+from connector.mastery.prefix import scan as prefix_scan
 from connector.mastery.registry import ENGINE_PARAMETERS, MethodSpec, get_method
 
 #: How far past the scale a method's value must be before the record says it was held.
@@ -88,7 +89,7 @@ def compute_mastery(
     outcome = _assess(ordered, scale, policy, spec, target_dok, limits, record=True)
     proficient = outcome.level is not None and scale.is_proficient(outcome.level)
     counted = [u for u in outcome.inputs if u.counted]
-    since = (_proficient_since(ordered, scale, policy, spec, target_dok, limits)
+    since = (_proficient_since(ordered, outcome.inputs, scale, policy, spec, target_dok, limits)
              if proficient else None)
     threshold = scale.proficient.value
     return MasteryResult(
@@ -245,19 +246,89 @@ def _detail(spec: MethodSpec, values: Sequence[float], effective: dict[str, Any]
     return {}
 
 
-def _proficient_since(ordered: Sequence[EvidencePiece], scale: ProficiencyScale,
-                      policy: MasteryPolicy, spec: MethodSpec, target_dok: int | None,
-                      limits: tuple[float, float]) -> datetime | None:
+def _proficient_since(ordered: Sequence[EvidencePiece], uses: Sequence[EvidenceUse],
+                      scale: ProficiencyScale, policy: MasteryPolicy, spec: MethodSpec,
+                      target_dok: int | None, limits: tuple[float, float]) -> datetime | None:
     """The date from which every result, evidence by evidence, has been proficient.
 
     Walks back from the newest piece while the result on the evidence up to each
-    piece is still proficient; used for time to proficiency and pace.
+    piece is still proficient; used for time to proficiency and pace. Where the
+    method has a one-pass form (:mod:`connector.mastery.prefix`) every prefix's
+    result comes from one scan, linear in the evidence; otherwise each prefix is
+    assessed afresh.
     """
+    if not ordered:
+        return None
+    proficient = _prefix_proficiency(ordered, uses, scale, policy, spec, target_dok, limits)
     start = len(ordered)
     while start > 1:
-        prefix = _assess(ordered[:start - 1], scale, policy, spec, target_dok, limits,
-                         record=False)
-        if prefix.level is None or not scale.is_proficient(prefix.level):
+        if proficient is not None:
+            good = proficient(start - 1)
+        else:
+            prefix = _assess(ordered[:start - 1], scale, policy, spec, target_dok, limits,
+                             record=False)
+            good = prefix.level is not None and scale.is_proficient(prefix.level)
+        if not good:
             break
         start -= 1
-    return ordered[start - 1].observed_at if ordered else None
+    return ordered[start - 1].observed_at
+
+
+def _prefix_proficiency(ordered: Sequence[EvidencePiece], uses: Sequence[EvidenceUse],
+                        scale: ProficiencyScale, policy: MasteryPolicy, spec: MethodSpec,
+                        target_dok: int | None, limits: tuple[float, float]
+                        ) -> Callable[[int], bool] | None:
+    """Whether the first k pieces give a proficient result, for any k, from one scan.
+
+    Only when the pieces the method sees grow by appending: every attempt counts and
+    no recency window drops old pieces (see :mod:`connector.mastery.prefix`). Then each
+    piece's use (``uses``, from assessing the whole) is the same in every prefix.
+    """
+    if policy.attempts != "all" or policy.recency_days:
+        return None
+    effective = dict(policy.parameters)
+    if "threshold" in effective and effective["threshold"] is None:
+        effective["threshold"] = scale.proficient.value
+    flags = [use.counted for use in uses]
+    counted = [(piece, use) for piece, use, flag in zip(ordered, uses, flags, strict=True) if flag]
+    values = [use.used_value if use.used_value is not None else use.value for _, use in counted]
+    type_weights = effective.get("type_weights") or {}
+    weights = ([piece.weight * type_weights.get(piece.evidence_type, 1.0) for piece, _ in counted]
+               if spec.uses_weights else [1.0] * len(counted))
+    kwargs = {k: v for k, v in effective.items() if k not in ENGINE_PARAMETERS}
+    outcomes = prefix_scan(spec.name, values, weights, kwargs)
+    if outcomes is None:
+        return None
+    raw = list(outcomes)
+    threshold = scale.proficient.value
+    gated = policy.dok_gate and target_dok is not None
+    # counted[k]: pieces the method saw among the first k; gate_from: the first prefix
+    # length (in counted pieces) holding a qualifying piece.
+    seen = [0] * (len(ordered) + 1)
+    for index, flag in enumerate(flags, start=1):
+        seen[index] = seen[index - 1] + (1 if flag else 0)
+    gate_from = next((i for i, (_, use) in enumerate(counted, start=1)
+                      if use.dok is not None and target_dok is not None and use.dok >= target_dok
+                      and use.evidence_type in policy.qualifying_evidence_types
+                      and (use.used_value if use.used_value is not None else use.value)
+                      >= threshold), None)
+
+    def proficient(length: int) -> bool:
+        count = seen[length]
+        if count < policy.min_evidence or count == 0:
+            return False
+        value = raw[count - 1]
+        if isinstance(value, Undetermined):
+            return False
+        clamped = min(max(value, limits[0]), limits[1])
+        # Rounding to 2 places moves a value by at most 0.005: decide the clear cases
+        # without it, and round exactly as the engine does near the threshold.
+        if clamped >= threshold + 0.01:
+            good = True
+        elif clamped < threshold - 0.01:
+            good = False
+        else:
+            good = scale.is_proficient(scale.level_for_value(round_half_up(clamped)))
+        return good and (not gated or (gate_from is not None and count >= gate_from))
+
+    return proficient

@@ -1,0 +1,94 @@
+"""The one-pass prefix scans give what assessing every prefix afresh gives.
+
+"Proficient since" reads every prefix's result; :mod:`connector.mastery.prefix`
+computes them in one pass. These properties hold it to the method functions
+themselves (outcome by outcome, to the bit) and to the prefix-by-prefix walk
+(the date the engine reports).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.domain.evidence import EvidencePiece
+from connector.mastery.engine import compute_mastery, order_key
+from connector.mastery.methods import Undetermined
+from connector.mastery.prefix import SCANS, ExactSum, scan
+from connector.mastery.registry import METHODS
+from tests.strategies import evidence_lists, method_parameters, policies, scales
+
+SETTINGS = settings(max_examples=300, deadline=None)
+
+#: Few distinct values, so that ties, modes and thresholds are met often.
+values = st.lists(st.one_of(st.sampled_from([0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0]),
+                            st.floats(min_value=0, max_value=4, allow_nan=False)),
+                  min_size=1, max_size=30)
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(SCANS)), values, st.data())
+def test_each_scan_gives_the_method_outcome_on_every_prefix(method: str, xs: list[float],
+                                                            data: st.DataObject) -> None:
+    spec = METHODS[method]
+    parameters = spec.resolve(data.draw(method_parameters(method)))
+    if "threshold" in parameters and parameters["threshold"] is None:
+        parameters["threshold"] = 3.0
+    weights = data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+                                 min_size=len(xs), max_size=len(xs)))
+    kwargs = dict(parameters)
+    kwargs.pop("order_by", None)
+    kwargs.pop("type_weights", None)
+    outcomes = scan(method, xs, weights, kwargs)
+    assert outcomes is not None
+    for length, got in enumerate(outcomes, start=1):
+        extra = {"weights": weights[:length]} if spec.uses_weights else {}
+        want = spec.function(xs[:length], **kwargs, **extra)
+        if isinstance(want, Undetermined):
+            assert got == want
+        else:
+            assert not isinstance(got, Undetermined)
+            assert got == want, (length, got, want)  # the same float, not a close one
+
+
+@SETTINGS
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), max_size=40))
+def test_an_exact_sum_is_fsum(xs: list[float]) -> None:
+    total = ExactSum()
+    for x in xs:
+        total.add(x)
+    assert total.value == math.fsum(xs)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple:
+    scale = draw(scales())
+    policy = draw(policies(scale))
+    # Mostly the policies the one-pass form covers, so the property tests it.
+    if draw(st.booleans()):
+        policy = replace(policy, attempts="all", recency_days=None)
+    return (scale, policy, draw(evidence_lists(scale, max_size=10)),
+            draw(st.one_of(st.none(), st.integers(min_value=1, max_value=4))))
+
+
+@SETTINGS
+@given(cases())
+def test_proficient_since_is_the_walk_over_every_prefix(case: tuple) -> None:
+    scale, policy, pieces, target_dok = case
+
+    def result(evidence: list[EvidencePiece]):
+        return compute_mastery(evidence, scale=scale, policy=policy, target_dok=target_dok,
+                               engine_version="t")
+
+    whole = result(pieces)
+    if not whole.proficient:
+        assert whole.proficient_since is None
+        return
+    ordered = sorted(pieces, key=order_key(str(policy.parameters.get("order_by", "assessed"))))
+    start = len(ordered)
+    while start > 1 and result(ordered[:start - 1]).proficient:
+        start -= 1
+    assert whole.proficient_since == ordered[start - 1].observed_at
