@@ -190,7 +190,9 @@ def post_caliper(key: str) -> Any:
         abort(415, description="Caliper envelopes must be sent as application/json")
     body = _json_body()
     try:
-        events = caliper.check_envelope(body)
+        policy = store().settings(key).sources[provider].options.get("unknown_event_types",
+                                                                    "refuse")
+        events = caliper.check_envelope(body, unknown_types=str(policy))
     except xapi.InvalidStatement as exc:
         abort(400, description=str(exc))
     new = _write(_district(key),

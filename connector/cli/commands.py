@@ -264,13 +264,26 @@ def demo(ctx: CliContext) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes.")
+@click.option("--timeout", default=30, show_default=True, type=click.IntRange(2, 3600),
+              help="Seconds a request may take before its worker is replaced.")
+@click.option("--dev", is_flag=True,
+              help="Flask's development server instead (one process, no request timeout).")
 @pass_context
-def serve(ctx: CliContext, host: str, port: int) -> None:
-    """Start the JSON API: reads, overrides, event intake (a development server; use WSGI in production)."""
+def serve(ctx: CliContext, host: str, port: int, workers: int, timeout: int, dev: bool) -> None:
+    """Start the JSON API: reads, overrides, event intake, under gunicorn with a request timeout."""
     from connector.app import create_app
 
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(ctx.config_dir),
-                      "CONNECTOR_DATABASE_URL": ctx.database_url})
-    app.run(host=host, port=port)
+    overrides = {"CONNECTOR_CONFIG_DIR": str(ctx.config_dir),
+                 "CONNECTOR_DATABASE_URL": ctx.database_url}
+    if dev:
+        create_app(overrides).run(host=host, port=port)
+        return
+    from connector.serving import ConnectorServer, gunicorn_options
+
+    ConnectorServer(lambda: create_app(overrides),
+                    gunicorn_options(host=host, port=port, workers=workers,
+                                     timeout=timeout)).run()
 
 

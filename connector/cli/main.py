@@ -52,8 +52,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("connector.cli.commands", "demo",
              "Run every job of the sample district once and print a summary (make demo)."),
     "serve": ("connector.cli.commands", "serve",
-              "Start the JSON API: reads, overrides, event intake (a development server; use "
-              "WSGI in production)."),
+              "Start the JSON API: reads, overrides, event intake, under gunicorn with a "
+              "request timeout."),
 }
 
 

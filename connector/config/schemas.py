@@ -313,6 +313,8 @@ class ConversionSchema(Strict):
     cuts = fields.List(fields.Nested(CutSchema), required=True, validate=validate.Length(min=1))
     scale_scored_max = fields.Float(load_default=None)
     text_levels = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    extra_credit = fields.String(load_default="reject",
+                                 validate=validate.OneOf(["reject", "full_marks"]))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ScoreConversion:
@@ -320,6 +322,7 @@ class ConversionSchema(Strict):
             cuts=tuple(CutScore(c["min_percent"], c["level"]) for c in data["cuts"]),
             scale_scored_max=data["scale_scored_max"],
             text_levels=dict(data["text_levels"]),
+            extra_credit=data["extra_credit"],
         )
 
 

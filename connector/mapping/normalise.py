@@ -36,11 +36,15 @@ class ScoreConversion:
         text_levels: what a non-numeric score means on the district scale, e.g.
             ``{"M": "3", "Mastered": "4"}`` for a source that reports letters or words.
             The district scale's own level codes and labels are always understood.
+        extra_credit: a score above the item's maximum is a typing or export error
+            (``reject``, the default) or extra credit the district lets count as full
+            marks (``full_marks``); it never reaches past the top of the scale.
     """
 
     cuts: tuple[CutScore, ...]
     scale_scored_max: float | None = None
     text_levels: Mapping[str, str] = field(default_factory=dict)
+    extra_credit: str = "reject"
 
     def validate(self, scale: ProficiencyScale) -> None:
         if not self.cuts:
@@ -63,18 +67,25 @@ def to_level(
     max_score: float | None,
     conversion: ScoreConversion,
     scale: ProficiencyScale,
+    min_score: float | None = None,
 ) -> Level:
     """The level a score reaches. ``max_score`` None means ``score`` is a percent.
 
     A score below every cut reaches the scale's lowest level: the student showed
-    something, and "not yet" is a statement about the record, not one score.
+    something, and "not yet" is a statement about the record, not one score. A
+    score outside the item's own range (OneRoster's ``resultValueMin`` and
+    ``resultValueMax``) is refused, unless the district counts extra credit.
     """
     if not math.isfinite(score) or (max_score is not None and not math.isfinite(max_score)):
         raise DataError(f"score and maximum must be finite numbers: {score!r}, {max_score!r}")
     if score < 0:
         raise DataError(f"score must not be negative: {score:g}")
+    if min_score is not None and math.isfinite(min_score) and score < min_score:
+        raise DataError(f"score {score:g} is below the item's minimum {min_score:g}")
     if max_score is not None and max_score <= 0:
         raise DataError(f"maximum score must be positive: {max_score:g}")
+    if conversion.extra_credit == "full_marks":
+        score = min(score, max_score if max_score is not None else 100.0)
     if (
         max_score is not None
         and conversion.scale_scored_max is not None
@@ -87,7 +98,8 @@ def to_level(
     percent = score if max_score is None else round(score / max_score * 100, 9)
     if percent > 100.0001:
         where = "percent" if max_score is None else f"maximum {max_score:g}"
-        raise DataError(f"score {score:g} is above the {where}")
+        raise DataError(f"score {score:g} is above the {where}; a district that counts "
+                        "extra credit sets score_conversion.extra_credit: full_marks")
     chosen = scale.levels[0]
     for cut in conversion.ordered:
         if percent >= cut.min_percent:

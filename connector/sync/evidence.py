@@ -95,7 +95,8 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                     break
                 maximum = raw.max_score if raw.max_score is not None else item.result_value_max
                 try:
-                    level = (to_level(score, maximum, source.conversion, scale)
+                    level = (to_level(score, maximum, source.conversion, scale,
+                                      min_score=item.result_value_min)
                              if score is not None
                              else text_to_level(text or "", source.conversion, scale))
                 except DataError as exc:

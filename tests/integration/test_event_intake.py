@@ -354,6 +354,21 @@ def test_caliper_grade_events_become_scores(client: FlaskClient,
     assert aligned == [case_id]  # the assessment's CASE learning objective, no crosswalk needed
 
 
+def test_a_caliper_event_of_an_unknown_type_is_refused(client: FlaskClient,
+                                                      district: SampleDistrict) -> None:
+    case_id, student = _pair(district, 5)
+    before = _events(district, "quiz")
+    weird = {**caliper_grade(student, case_id, 18, str(uuid.uuid4())), "type": "WeirdEvent"}
+    envelope = {"sensor": "https://quiz.example/sensors/1", "sendTime": "2026-10-10T14:05:02Z",
+                "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+                "data": [caliper_grade(student, case_id, 17, str(uuid.uuid4())), weird]}
+    answer = client.post(f"{BASE}/caliper", json=envelope, headers=CALIPER)
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == ("envelope.data[1].type 'WeirdEvent' is not a "
+                                            "Caliper 1.1/1.2 event type")
+    assert _events(district, "quiz") == before  # the good event in the envelope waits too
+
+
 def _deep(levels: int) -> str:
     return "[" * levels + "]" * levels
 

@@ -143,3 +143,17 @@ def test_a_batch_voiding_a_statement_it_also_carries_stores_it_voided(tmp_path: 
         stored = {e.event_id: e.voided for e in session.query(m.LearningEvent)}
     engine.dispose()
     assert stored == {target["id"]: True, void["id"]: False}
+
+
+def test_caliper_event_types_outside_the_specification_are_refused_or_left_out() -> None:
+    def event(kind: str, n: int) -> dict[str, Any]:
+        return {"id": f"urn:uuid:00000000-0000-4000-8000-00000000000{n}", "type": kind,
+                "actor": "https://lms.example/users/S1", "action": "Viewed",
+                "object": "https://lms.example/pages/1", "eventTime": "2026-10-10T14:05:00Z"}
+    envelope = {"sensor": "https://lms.example/sensor", "sendTime": "2026-10-10T14:05:02Z",
+                "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+                "data": [event("ViewEvent", 1), event("WeirdEvent", 2), event("GradeEvent", 3)]}
+    with pytest.raises(xapi.InvalidStatement, match=r"envelope.data\[1\].type 'WeirdEvent'"):
+        caliper.check_envelope(envelope)
+    kept = caliper.check_envelope(envelope, unknown_types="ignore")
+    assert [e["type"] for e in kept] == ["ViewEvent", "GradeEvent"]

@@ -393,6 +393,20 @@ def test_impossible_scores_raise_data_error(score: float, max_score: float | Non
         to_level(score, max_score, CUTS, FOUR_POINT)
 
 
+def test_a_score_outside_the_items_range_is_refused_unless_extra_credit_counts() -> None:
+    # OneRoster's resultValueMin/resultValueMax bound a line item's scores.
+    with pytest.raises(DataError, match="score 1e\\+308 is above the maximum 10"):
+        to_level(1e308, 10, CUTS, FOUR_POINT)
+    with pytest.raises(DataError, match="score 1 is below the item's minimum 2"):
+        to_level(1, 10, CUTS, FOUR_POINT, min_score=2)
+    generous = ScoreConversion(cuts=CUTS.cuts, extra_credit="full_marks")
+    assert to_level(12, 10, generous, FOUR_POINT) == to_level(10, 10, CUTS, FOUR_POINT)
+    assert to_level(1e308, 10, generous, FOUR_POINT).code == "4"
+    assert to_level(7, 10, generous, FOUR_POINT) == to_level(7, 10, CUTS, FOUR_POINT)
+    rubric = ScoreConversion(cuts=CUTS.cuts, scale_scored_max=4, extra_credit="full_marks")
+    assert to_level(5, 4, rubric, FOUR_POINT).code == "4"
+
+
 def test_cut_score_validation() -> None:
     CUTS.validate(FOUR_POINT)
     with pytest.raises(ConfigurationError, match="at least one"):

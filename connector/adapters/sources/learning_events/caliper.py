@@ -27,12 +27,26 @@ from connector.domain.records import LearningObjectiveRef, Score, ScoreStatus, S
 CONTEXTS = ("http://purl.imsglobal.org/ctx/caliper/v1p1",
             "http://purl.imsglobal.org/ctx/caliper/v1p2")
 SCORED = ("GradeEvent", "AssessmentEvent")
+#: The event types of Caliper 1.1 and 1.2 (the 1.2 specification's event list, plus
+#: 1.1's ReadingEvent and the deprecated OutcomeEvent and ReadingEvent names sensors
+#: still send). Anything else is a typo or a vendor's own type, and is never evidence.
+EVENT_TYPES = frozenset({
+    "Event", "AnnotationEvent", "AssessmentEvent", "AssessmentItemEvent", "AssignableEvent",
+    "FeedbackEvent", "ForumEvent", "GradeEvent", "MediaEvent", "MessageEvent",
+    "NavigationEvent", "OutcomeEvent", "QuestionnaireEvent", "QuestionnaireItemEvent",
+    "ReadingEvent", "ResourceManagementEvent", "SearchEvent", "SessionEvent", "SurveyEvent",
+    "SurveyInvitationEvent", "ThreadEvent", "ToolLaunchEvent", "ToolUseEvent", "ViewEvent",
+})
 _URN_UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                        r"[0-9a-fA-F]{12}$")
 
 
-def check_envelope(envelope: Any) -> list[dict[str, Any]]:
-    """The envelope's events, or :class:`InvalidStatement` naming what is wrong."""
+def check_envelope(envelope: Any, unknown_types: str = "refuse") -> list[dict[str, Any]]:
+    """The envelope's events, or :class:`InvalidStatement` naming what is wrong.
+
+    An event whose ``type`` Caliper does not define refuses the envelope, or with
+    ``unknown_types="ignore"`` is left out: either way it is never stored.
+    """
     if not isinstance(envelope, dict):
         raise InvalidStatement("the envelope must be a JSON object")
     problem = json_text_problem(envelope, "envelope")
@@ -57,6 +71,11 @@ def check_envelope(envelope: Any) -> list[dict[str, Any]]:
         for key in ("id", "type", "actor", "action", "object", "eventTime"):
             if key not in event:
                 raise InvalidStatement(f"{where}.{key} is required")
+        if event["type"] not in EVENT_TYPES:
+            if unknown_types == "ignore":
+                continue
+            raise InvalidStatement(f"{where}.type {str(event['type'])[:60]!r} is not a Caliper "
+                                   "1.1/1.2 event type")
         if not isinstance(event["id"], str) or not _URN_UUID.match(event["id"]):
             raise InvalidStatement(f"{where}.id must be a urn:uuid: {event['id']!r}")
         parse_timestamp(event["eventTime"], f"{where}.eventTime")

@@ -33,6 +33,10 @@ class LearningEventsOptions(Schema):
     spec = fields.String(load_default="xapi", validate=validate.OneOf(["xapi", "caliper"]))
     #: Caliper: Person IRIs under this prefix end in the student's SIS id.
     person_iri_prefix = fields.String(load_default=None)
+    #: Caliper: an event of a type the specification does not define refuses its
+    #: envelope (400), or is left out of it.
+    unknown_event_types = fields.String(load_default="refuse",
+                                        validate=validate.OneOf(["refuse", "ignore"]))
 
 
 class LearningEventsSource(SourceAdapter):
