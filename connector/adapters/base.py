@@ -210,3 +210,53 @@ class DestinationAdapter(ABC):
     @abstractmethod
     def check(self) -> str:
         """Sign in, or make sure the output can be written: what was seen, in a sentence."""
+
+
+@dataclass(frozen=True)
+class StagedBundle:
+    """A bundle written in full where the SIS cannot see it yet, awaiting its ledger.
+
+    ``digest`` names the plan it holds, so a rerun can tell whether a bundle a
+    killed push left behind is the one it would write now.
+    """
+
+    name: str
+    location: str
+    digest: str
+    first_push: bool
+
+
+class StagedDestination(DestinationAdapter):
+    """A file destination that sends in two steps, so a bundle is sent exactly once.
+
+    ``stage`` writes and verifies the whole bundle under hidden names; the core then
+    commits the ledger naming it, and only then ``publish`` renames it into the
+    folder the SIS reads. A kill before the commit leaves a staged bundle no ledger
+    names (adopted by the next push if its plan is the same, else discarded); a kill
+    after it leaves one the ledger names, which the next push publishes.
+    """
+
+    @abstractmethod
+    def stage(self, plan: PushPlan, digest: str) -> StagedBundle:
+        """Write and verify the whole bundle, invisible to the SIS."""
+
+    @abstractmethod
+    def publish(self, staged: StagedBundle) -> None:
+        """Move a staged bundle where the SIS reads it; safe to repeat after a kill."""
+
+    @abstractmethod
+    def leftovers(self) -> list[StagedBundle]:
+        """Complete staged bundles an earlier push left; incomplete ones are removed."""
+
+    @abstractmethod
+    def discard(self, staged: StagedBundle) -> None:
+        """Remove a staged bundle that will not be sent."""
+
+    def push(self, plan: PushPlan) -> PushOutcome:
+        """Stage and publish at once, for a caller that keeps no ledger in between."""
+        if not plan.results:
+            return PushOutcome(written=(), location="")
+        staged = self.stage(plan, digest="")
+        self.publish(staged)
+        return PushOutcome(written=tuple(r.record_key for r in plan.results),
+                           location=staged.location)

@@ -1,13 +1,15 @@
 """The push step: plan what changed since the last push, write it, then record it.
 
-Plan (diff against the push ledger) -> write (the destination writes and
-verifies) -> ledger. The ledger is updated only after the destination reports
-success, so a failed push is simply retried next time with the same,
-deterministically keyed records: nothing is half-recorded as sent.
+Plan (diff against the push ledger) -> stage (the destination writes and
+verifies the whole bundle where the SIS cannot see it) -> ledger, committed ->
+publish (renamed into the SIS's folder). A failed push is retried next time with
+the same, deterministically keyed records, and a killed one is finished or
+adopted by the next push: each result is sent once (decision 0017).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,13 +17,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from connector.adapters.base import (
     OutboundLineItem,
     OutboundResult,
+    PushOutcome,
     PushPlan,
+    StagedBundle,
+    StagedDestination,
 )
 from connector.adapters.registry import destination_class
 from connector.config.model import DestinationConfig, Settings
@@ -35,6 +40,8 @@ from connector.persistence.tenancy import session_district
 from connector.sync.push_diff import lower, plan_digest
 from connector.sync.push_hold import PlanSize, Verdict, decide, hold_or_clear, judge
 from connector.sync.util import adapter_context
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -204,6 +211,9 @@ def push_destination(
 def _push_file(session: Session, settings: Settings, destination: DestinationConfig,
                district_key: str, run_id: int | None, *, bulk_allowed: bool,
                approving: m.PushRun | None, actor: str) -> PushResult:
+    adapter = destination_class(destination.kind)(
+        destination.key, destination.options, adapter_context(settings))
+    leftovers = (_recover(session, adapter) if isinstance(adapter, StagedDestination) else [])
     planned = file_plan(session, settings, destination, district_key)
     if approving is not None and approving.plan_digest == planned.digest:
         verdict = Verdict(False, size=planned.size)
@@ -214,6 +224,9 @@ def _push_file(session: Session, settings: Settings, destination: DestinationCon
                          approving=approving.id if approving is not None else None)
     unchanged = len(planned.wanted) - len(planned.changed)
     if held is not None:
+        if isinstance(adapter, StagedDestination):
+            for staged in leftovers:
+                adapter.discard(staged)  # this push sends nothing: they will not be sent
         return PushResult(destination.key, len(planned.changed), 0, unchanged, "",
                           held={"push_run": held, "reason": verdict.reason,
                                 "counts": planned.size.as_dict()})
@@ -221,10 +234,10 @@ def _push_file(session: Session, settings: Settings, destination: DestinationCon
     plan = PushPlan(destination=destination.key, results=changed,
                     first_push=not ledger and bulk_allowed,
                     source_system_name=f"mastery-connector ({settings.district.name})")
-    adapter = destination_class(destination.kind)(
-        destination.key, destination.options,
-        adapter_context(settings))
-    outcome = adapter.push(plan)
+    if isinstance(adapter, StagedDestination):
+        outcome = _send_staged(session, adapter, plan, planned.digest, leftovers)
+    else:
+        outcome = adapter.push(plan)
     by_key = {r.record_key: r for r in changed}
     now = utcnow()
     for key in outcome.written:
@@ -243,6 +256,71 @@ def _push_file(session: Session, settings: Settings, destination: DestinationCon
         approving.counts = {**planned.size.as_dict(), "written": len(outcome.written)}
     return PushResult(destination.key, len(changed), len(outcome.written), unchanged,
                       outcome.location)
+
+
+def _recover(session: Session, adapter: StagedDestination) -> list[StagedBundle]:
+    """Finish what a killed push left: publish bundles the ledger names, return the rest.
+
+    A staged bundle whose ledger rows committed was sent as far as the connector is
+    concerned, so it is published now. One no ledger names may be adopted by this
+    push if its plan is the same (see :func:`_send_staged`).
+    """
+    unsent = []
+    for staged in adapter.leftovers():
+        named = session.scalar(select(m.PushLedger.id).where(
+            m.PushLedger.destination == adapter.key,
+            m.PushLedger.location == staged.location).limit(1))
+        if named is not None:
+            log.warning("push to %s: publishing bundle %s, staged by a push that stopped "
+                        "after recording it", adapter.key, staged.name)
+            adapter.publish(staged)
+        else:
+            unsent.append(staged)
+    return unsent
+
+
+def _send_staged(session: Session, adapter: StagedDestination, plan: PushPlan, digest: str,
+                 leftovers: list[StagedBundle]) -> PushOutcome:
+    """Stage the bundle (or adopt an identical one left behind); publish after the commit.
+
+    The ledger rows naming the bundle are written in the caller's transaction, and
+    the bundle is renamed into the SIS's folder only once that transaction commits:
+    a kill at any moment leaves each result sent once.
+    """
+    if not plan.results:
+        for staged in leftovers:
+            adapter.discard(staged)
+        return PushOutcome(written=(), location="")
+    same = [s for s in leftovers if s.digest == digest and s.first_push == plan.first_push]
+    for staged in leftovers:
+        if not same or staged is not same[0]:
+            adapter.discard(staged)
+    if same:
+        staged = same[0]
+        log.warning("push to %s: adopting bundle %s, staged by a push that stopped before "
+                    "recording it", adapter.key, staged.name)
+    else:
+        staged = adapter.stage(plan, digest)
+
+    settled = {"done": False}
+
+    def publish(_session: Session) -> None:
+        if settled["done"]:
+            return
+        settled["done"] = True
+        try:
+            adapter.publish(staged)
+        except OSError as exc:  # the ledger names it: the next push publishes it
+            log.error("push to %s: bundle %s is recorded but could not be published (%s); "
+                      "the next push publishes it", adapter.key, staged.name, exc)
+
+    def forget(_session: Session) -> None:
+        settled["done"] = True  # rolled back: the bundle stays staged for the next push
+
+    event.listen(session, "after_commit", publish)
+    event.listen(session, "after_rollback", forget)
+    return PushOutcome(written=tuple(r.record_key for r in plan.results),
+                       location=staged.location)
 
 
 def _score_status(state: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import zipfile
@@ -21,11 +22,11 @@ from pathlib import Path
 from marshmallow import Schema, fields
 
 from connector.adapters.base import (
-    DestinationAdapter,
     OutboundLineItem,
     OutboundResult,
-    PushOutcome,
     PushPlan,
+    StagedBundle,
+    StagedDestination,
 )
 from connector.adapters.csvfiles import safe_cell
 from connector.adapters.destinations.oneroster_csv.binding import HEADERS, MANIFEST_FILES
@@ -43,7 +44,7 @@ class OneRosterCsvResultsOptions(Schema):
     formula_safe = fields.Boolean(load_default=True)
 
 
-class OneRosterCsvResults(DestinationAdapter):
+class OneRosterCsvResults(StagedDestination):
     """A OneRoster 1.2 gradebook results bundle a SIS can import."""
 
     kind = "oneroster_csv_results"
@@ -64,45 +65,86 @@ class OneRosterCsvResults(DestinationAdapter):
         last = f"; the last bundle is {written[-1]}" if written else "; no bundle written yet"
         return f"bundles can be written to {root}{last}"
 
-    def push(self, plan: PushPlan) -> PushOutcome:
-        if not plan.results:
-            return PushOutcome(written=(), location="")
-        root = self.context.resolve_path(self.options["out"]) / plan.destination
+    def stage(self, plan: PushPlan, digest: str) -> StagedBundle:
+        """Write, verify and zip the bundle under hidden names; the marker file goes last.
+
+        A bundle is complete once its ``.<name>.staged.json`` marker exists: whatever
+        is found without one was cut off while being written.
+        """
+        root = self._root()
         root.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC)
         mode = "bulk" if plan.first_push else "delta"
         name = f"{stamp:%Y%m%dT%H%M%S%fZ}-{mode}"
-        staging = root / f".{name}.partial"
-        staging.mkdir()
+        folder, archive, marker = self._paths(root, name)
+        zipped = self.options.get("zip", True)
+        staged = StagedBundle(name=name, digest=digest, first_push=plan.first_push,
+                              location=str(root / (f"{name}.zip" if zipped else name)))
+        folder.mkdir()
         try:
             rows = build_rows(plan.results, mode, stamp)
             for file_name, file_rows in rows.items():
-                write_csv(staging / file_name, HEADERS[file_name], file_rows,
+                write_csv(folder / file_name, HEADERS[file_name], file_rows,
                           formula_safe=self.options.get("formula_safe", True))
-            write_manifest(staging / "manifest.csv", set(rows), mode,
-                           plan.source_system_name)
-            verify(staging, plan.results)
-            final = root / name
-            staging.rename(final)
-        except BaseException:  # an interrupt too: never leave a half bundle
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        location = str(final)
-        if self.options.get("zip", True):
-            # Zip under a hidden name, then rename: a SIS polling the folder never sees half a zip.
-            archive = final.with_suffix(".zip")
-            partial = root / f".{archive.name}.partial"
-            try:
-                with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-                    for path in sorted(final.iterdir()):
+            write_manifest(folder / "manifest.csv", set(rows), mode, plan.source_system_name)
+            verify(folder, plan.results)
+            if zipped:
+                with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for path in sorted(folder.iterdir()):
                         zf.write(path, path.name)
-                partial.rename(archive)
-            except BaseException:  # an interrupt too: never leave a half bundle
-                partial.unlink(missing_ok=True)
-                shutil.rmtree(final, ignore_errors=True)
-                raise
-            location = str(archive)
-        return PushOutcome(written=tuple(r.record_key for r in plan.results), location=location)
+            written = root / f".{name}.staged.tmp"
+            written.write_text(json.dumps({"name": name, "digest": digest,
+                                           "first_push": plan.first_push,
+                                           "location": staged.location}))
+            written.rename(marker)
+        except BaseException:  # an interrupt too: never leave a half bundle
+            self.discard(staged)
+            raise
+        return staged
+
+    def publish(self, staged: StagedBundle) -> None:
+        root = self._root()
+        folder, archive, marker = self._paths(root, staged.name)
+        if folder.exists():
+            folder.rename(root / staged.name)
+        if archive.exists():
+            archive.rename(root / f"{staged.name}.zip")
+        marker.unlink(missing_ok=True)
+
+    def leftovers(self) -> list[StagedBundle]:
+        root = self._root()
+        if not root.is_dir():
+            return []
+        found = []
+        for marker in sorted(root.glob(".*.staged.json")):
+            data = json.loads(marker.read_text())
+            found.append(StagedBundle(name=data["name"], location=data["location"],
+                                      digest=data["digest"], first_push=data["first_push"]))
+        complete = {s.name for s in found}
+        for path in root.glob(".*"):
+            name = path.name[1:].split(".", 1)[0]
+            if name not in complete and path.name.endswith((".partial", ".staged.tmp")):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        return found
+
+    def discard(self, staged: StagedBundle) -> None:
+        folder, archive, marker = self._paths(self._root(), staged.name)
+        shutil.rmtree(folder, ignore_errors=True)
+        archive.unlink(missing_ok=True)
+        (folder.parent / f".{staged.name}.staged.tmp").unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
+
+    def _root(self) -> Path:
+        return Path(self.context.resolve_path(self.options["out"])) / self.key
+
+    @staticmethod
+    def _paths(root: Path, name: str) -> tuple[Path, Path, Path]:
+        """The hidden folder, the hidden zip and the marker of bundle ``name``."""
+        return (root / f".{name}.partial", root / f".{name}.zip.partial",
+                root / f".{name}.staged.json")
 
 
 def build_rows(
