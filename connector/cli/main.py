@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sample": ("connector.cli.commands", "sample", "The fictional sample district."),
     "demo": ("connector.cli.commands", "demo",
              "Run every job of the sample district once and print a summary (make demo)."),
+    "students": ("connector.cli.students", "students",
+                 "A student's records: export them (records requests), purge them."),
     "serve": ("connector.cli.commands", "serve",
               "Start the JSON API: reads, overrides, event intake, under gunicorn with a "
               "request timeout."),

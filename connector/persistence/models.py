@@ -713,6 +713,24 @@ class Alert(TenantMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column()
 
 
+class AuditEvent(TenantMixin, Base):
+    """A change made by a person outside the sync: who, when, what, and why.
+
+    ``subject`` names what was changed by its identifier (a SIS id, a job key), never
+    by a person's name; ``details`` holds counts and outcomes.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "district_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 TENANT_MODELS = tuple(
     mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin)
 )
