@@ -51,6 +51,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sample": ("connector.cli.commands", "sample", "The fictional sample district."),
     "demo": ("connector.cli.commands", "demo",
              "Run every job of the sample district once and print a summary (make demo)."),
+    "retention": ("connector.cli.retention", "retention",
+                  "Remove vendor data past the district's retention settings (the scheduler "
+                  "does it daily)."),
     "students": ("connector.cli.students", "students",
                  "A student's records: export them (records requests), purge them."),
     "serve": ("connector.cli.commands", "serve",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from connector.cli.context import CliContext, pass_context
@@ -24,11 +26,18 @@ def scheduler(ctx: CliContext, standby_poll: float) -> None:
     district's jobs: a second one waits on standby and takes over when the first stops.
     """
     from connector.sync.alerts import Alerts
+    from connector.sync.retention import Daily
 
     token = StopToken()
     settings = ctx.settings
     alerts = Alerts(ctx.factory, settings)
+    retention = Daily(ctx.factory, ctx.district_id(), settings)
+
+    def housekeeping(now: datetime) -> None:
+        alerts.housekeeping(now)
+        retention(now)
+
     with stop_on_signals(token, what="the scheduler"):
         Scheduler(ctx.factory, settings, token, out=lambda line: click.echo(line),
-                  housekeeping=alerts.housekeeping, standby_poll=standby_poll).serve()
+                  housekeeping=housekeeping, standby_poll=standby_poll).serve()
     click.echo("scheduler stopped")

@@ -184,6 +184,25 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long copies of what vendors sent are kept (days; None keeps them).
+
+    Only what no record depends on is removed: learning events a sync has read
+    (their scores stay), rejections of old runs, and raw scores that became no
+    evidence. Evidence and mastery records are kept: they are the student's record.
+    """
+
+    events_days: int | None = None
+    rejections_days: int | None = None
+    raw_scores_days: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.events_days, self.rejections_days,
+                                           self.raw_scores_days))
+
+
+@dataclass(frozen=True)
 class DistrictConfig:
     key: str
     name: str
@@ -199,6 +218,7 @@ class DistrictConfig:
     rollups: RollupSettings = field(default_factory=RollupSettings)
     progress: ProgressSettings = field(default_factory=ProgressSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@
       digest: "0 7 * * *"
       unhealthy: [failed, stale]
 
+    retention:                       # days; absent keeps for ever
+      events_days: 400                 # xAPI/Caliper payloads a sync has read
+      rejections_days: 180             # rejection rows of older runs
+      raw_scores_days: 730             # raw scores that became no evidence
+
     destinations:
       - key: sis-results
         hold: {max_change_share: 0.2, max_lowered: 200, min_records: 100}
@@ -37,6 +42,7 @@ from connector.config.model import (
     AlertSettings,
     EmailChannel,
     HoldRules,
+    RetentionSettings,
     Unhealthy,
     WebhookChannel,
 )
@@ -99,6 +105,19 @@ class AlertsSchema(_Strict):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> AlertSettings:
         return AlertSettings(**{**data, "unhealthy": tuple(data["unhealthy"])})
+
+
+class RetentionSchema(_Strict):
+    events_days = fields.Integer(load_default=None, allow_none=True,
+                                 validate=validate.Range(min=1))
+    rejections_days = fields.Integer(load_default=None, allow_none=True,
+                                     validate=validate.Range(min=1))
+    raw_scores_days = fields.Integer(load_default=None, allow_none=True,
+                                     validate=validate.Range(min=1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> RetentionSettings:
+        return RetentionSettings(**data)
 
 
 class HoldSchema(_Strict):

@@ -34,7 +34,7 @@ from connector.config.model import (
     SourceConfig,
     TranscriptSettings,
 )
-from connector.config.operations_schemas import AlertsSchema, HoldSchema
+from connector.config.operations_schemas import AlertsSchema, HoldSchema, RetentionSchema
 from connector.config.progress_schemas import ProgressSchema, RollupsSchema
 from connector.domain.evidence import EvidenceType
 from connector.domain.framework import FrameworkKind
@@ -227,6 +227,7 @@ class DistrictFileSchema(Strict):
     rollups = fields.Nested(RollupsSchema, load_default=lambda: RollupsSchema().load({}))
     progress = fields.Nested(ProgressSchema, load_default=lambda: ProgressSchema().load({}))
     alerts = fields.Nested(AlertsSchema, load_default=lambda: AlertsSchema().load({}))
+    retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
 
     @validates("dok_patterns")
     def check_patterns(self, value: list[str], **_: Any) -> None:
@@ -281,6 +282,7 @@ class DistrictFileSchema(Strict):
             rollups=data["rollups"],
             progress=data["progress"],
             alerts=data["alerts"],
+            retention=data["retention"],
         )
 
 
