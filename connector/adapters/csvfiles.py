@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import IO
 from zipfile import BadZipFile
 
-from connector.adapters.values import control_character, strip_controls
+from connector.domain.text import control_character, strip_controls
 from connector.errors import Rejection
 
 Opener = Callable[[], AbstractContextManager[IO[bytes]]]

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import abort, request
 
-from connector.adapters.values import MAX_TEXT, json_text_problem
+from connector.domain.text import MAX_TEXT, json_text_problem
 
 #: Deeper than any document the API takes (an xAPI statement is under 10 levels).
 MAX_DEPTH = 32

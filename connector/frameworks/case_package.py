@@ -24,6 +24,7 @@ from connector.domain.framework import (
     ItemType,
     Rubric,
 )
+from connector.domain.text import json_text_problem
 from connector.errors import DataError, Rejection
 
 #: Association type spellings seen in real packages, mapped to the CASE name.
@@ -60,6 +61,10 @@ def parse_package(data: Any, source: str) -> ParsedPackage:
 
     rejections: list[Rejection] = []
     warnings: list[Rejection] = []
+    problem = json_text_problem(data["CFDocument"], "CFDocument")
+    if problem:
+        raise DataError(f"{source}: {problem}; the framework is not imported",
+                        field="CFDocument")
     document = _document(data["CFDocument"], source, warnings)
     raw_items = _list(data.get("CFItems"))
     raw_assocs = _list(data.get("CFAssociations"))
@@ -73,6 +78,9 @@ def parse_package(data: Any, source: str) -> ParsedPackage:
     for index, raw in enumerate(raw_items):
         path = f"CFItems[{index}]"
         try:
+            problem = json_text_problem(raw, path)
+            if problem:
+                raise DataError(problem, field=path)
             item = _item(raw, type_titles, source, path, warnings)
         except DataError as exc:
             rejections.append(Rejection(source, index + 1, str(exc.context.get("field", "")),
@@ -87,6 +95,10 @@ def parse_package(data: Any, source: str) -> ParsedPackage:
     associations: dict[str, Association] = {}
     for index, raw in enumerate(raw_assocs):
         try:
+            problem = json_text_problem(raw, f"CFAssociations[{index}]")
+            if problem:
+                raise DataError(problem.removeprefix(f"CFAssociations[{index}]").lstrip(".")
+                                or problem, field="")
             assoc = _association(raw)
         except DataError as exc:
             rejections.append(Rejection(source, index + 1, str(exc.context.get("field", "")),
@@ -125,6 +137,11 @@ def _document(raw: Mapping[str, Any], source: str, warnings: list[Rejection]) ->
         if not _text(raw.get(name)):
             warnings.append(Rejection(source, None, f"CFDocument.{name}",
                                       f"required field '{name}' is missing", identifier))
+    for name, limit in (("identifier", 255), ("version", 120), ("adoptionStatus", 60),
+                        ("language", 20)):
+        if len(_text(raw.get(name))) > limit:
+            raise DataError(f"{source}: CFDocument '{name}' is longer than {limit} characters",
+                            field=name)
     uri = _text(raw.get("uri"))
     version = "1.1" if (
         _text(raw.get("caseVersion")) == "1.1" or "frameworkType" in raw or "/v1p1/" in uri
@@ -172,6 +189,12 @@ def _item(
     if isinstance(type_uri, Mapping):
         item_type = type_titles.get(_norm_id(_link_id(type_uri)), "") or item_type or _text(
             type_uri.get("title"))
+    for name, limit in _ITEM_LIMITS.items():
+        value = identifier if name == "identifier" else (
+            item_type if name == "CFItemType" else _text(raw.get(name)))
+        if len(value) > limit:
+            raise DataError(f"{path} ({identifier[:60]}): '{name}' is {len(value)} characters "
+                            f"long; at most {limit} are kept", field=name)
     levels = raw.get("educationLevel", raw.get("educationalLevel"))
     return Competency(
         identifier=_norm_id(identifier),
@@ -187,6 +210,11 @@ def _item(
         notes=_text(raw.get("notes")),
         last_change=parse_datetime(raw.get("lastChangeDateTime")),
     )
+
+
+#: The longest value each short CFItem field may have: the columns that store them.
+_ITEM_LIMITS = {"identifier": 255, "humanCodingScheme": 255, "CFItemType": 255,
+                "listEnumeration": 120, "language": 20}
 
 
 def _association(raw: Any) -> Association:

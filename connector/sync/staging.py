@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, select
 from sqlalchemy.orm import Session
 
 from connector.adapters.base import Envelope
@@ -90,8 +90,13 @@ def _upsert(
     rows: Sequence[tuple[Envelope, dict[str, Any]]],
     result: StageResult,
 ) -> list[tuple[Any, bool]]:
-    """Insert or update rows keyed by (source_system, sourced_id); returns (object, changed)."""
+    """Insert or update rows keyed by (source_system, sourced_id); returns (object, changed).
+
+    A row with text longer than its column holds is rejected here, naming the field,
+    on both stores: PostgreSQL would refuse it and SQLite would keep it whole.
+    """
     counts = result.counts[stream]
+    rows = [(e, row) for e, row in rows if _fits(model, stream, e, row, result)]
     by_source: dict[str, list[str]] = defaultdict(list)
     for _, row in rows:
         by_source[row["source_system"]].append(row["sourced_id"])
@@ -121,6 +126,33 @@ def _upsert(
             out.append((current, False))
     session.flush()
     return out
+
+
+def _column_limits(model: type[Any]) -> dict[str, int]:
+    """Each length-limited text column of ``model``, and its length."""
+    found = _LIMITS.get(model)
+    if found is None:
+        found = {c.key: int(c.type.length) for c in model.__table__.columns
+                 if isinstance(c.type, String) and c.type.length}
+        _LIMITS[model] = found
+    return found
+
+
+_LIMITS: dict[type[Any], dict[str, int]] = {}
+
+
+def _fits(model: type[Any], stream: str, envelope: Envelope, row: dict[str, Any],
+          result: StageResult) -> bool:
+    limits = _column_limits(model)
+    for name, value in row.items():
+        limit = limits.get(name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            result.reject(stream, Rejection(
+                envelope.file, envelope.row, name,
+                f"'{name}' is {len(value)} characters long; at most {limit} fit",
+                str(row.get("sourced_id", ""))[:255]))
+            return False
+    return True
 
 
 RecordT = TypeVar("RecordT")

@@ -71,19 +71,23 @@ def test_a_nul_in_a_roster_name_rejects_that_row_and_the_roster_loads(
     poisoned: list[str] = []
 
     def poison(rows: list[list[str]]) -> None:
-        given = rows[0].index("givenName")
-        student = next(row for row in rows[1:] if row[0].startswith("S"))
+        given, family = rows[0].index("givenName"), rows[0].index("familyName")
+        student, other = [row for row in rows[1:] if row[0].startswith("S")][:2]
         student[given] = student[given][:2] + "\x00" + student[given][2:]
-        poisoned.append(student[0])
+        other[family] = "X" * 300  # longer than the column: PostgreSQL refuses, SQLite keeps
+        poisoned.extend((student[0], other[0]))
 
     rewrite(users, poison)
     report = definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
     assert report.status == "succeeded_with_rejections", report.errors
-    (bad,) = [x for x in rejections(factory, report.run_id) if x.file == "users.csv"]
+    bad, long = sorted((x for x in rejections(factory, report.run_id) if x.file == "users.csv"),
+                       key=lambda x: x.record_key)
     assert bad.field == "givenName" and bad.row is not None and bad.row > 1
     assert "a control character (U+0000, a NUL byte) at position 3" in bad.reason
+    assert (long.field, long.record_key) == ("family_name", poisoned[1])
+    assert long.reason == "'family_name' is 300 characters long; at most 120 fit"
     total = len(users.read_text(encoding="utf-8").splitlines()) - 1
-    assert count(factory, m.Student) + count(factory, m.Staff) == total - 1
+    assert count(factory, m.Student) + count(factory, m.Staff) == total - 2
 
 
 def test_a_header_that_names_a_column_twice_refuses_the_file_not_the_run(

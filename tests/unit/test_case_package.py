@@ -469,3 +469,25 @@ def test_document_without_identifier_or_title_is_an_error(document: dict[str, An
         parse_package({"CFDocument": document}, "x.json")
 
     assert caught.value.context["field"] == field
+
+
+def test_control_characters_and_overlong_codes_reject_the_item_with_its_path() -> None:
+    # A framework can come from a provider outside the district: its text is checked like
+    # any vendor's, and one bad item does not stop the others.
+    good = item("11111111-1111-1111-1111-111111111111")
+    nul = item("22222222-2222-2222-2222-222222222222", "Ratios\x00 and rates")
+    long_code = item("33333333-3333-3333-3333-333333333333", humanCodingScheme="X" * 300)
+    bad_link = assoc("44444444-4444-4444-4444-444444444444", good["identifier"], "isChildOf",
+                     DOC_ID)
+    bad_link["originNodeURI"]["title"] = "bell\x07"
+    parsed = parse_package(package([good, nul, long_code], [bad_link]), "outside.json")
+    assert [i.identifier for i in parsed.items] == [good["identifier"]]
+    reasons = [r.reason for r in parsed.rejections]
+    assert reasons == [
+        "CFItems[1].fullStatement holds a control character (U+0000, a NUL byte) at position 7",
+        "CFItems[2] (33333333-3333-3333-3333-333333333333): 'humanCodingScheme' is 300 "
+        "characters long; at most 255 are kept",
+        "CFAssociations[0]: originNodeURI.title holds a control character (U+0007) at position 5",
+    ]
+    with pytest.raises(DataError, match=r"CFDocument.title holds a control character"):
+        parse_package(package([good], title="Math\x00"), "outside.json")

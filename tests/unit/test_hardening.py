@@ -11,8 +11,9 @@ import pytest
 
 from connector.adapters.csvfiles import CsvRow, MissingColumns, read_rows, safe_cell
 from connector.adapters.oneroster.parse import to_be_deleted
-from connector.adapters.values import check_text, json_text_problem, parse_float
+from connector.adapters.values import check_text, parse_float
 from connector.domain.scale import Level, ProficiencyScale
+from connector.domain.text import json_text_problem
 from connector.errors import DataError, MasteryError, Rejection
 from connector.mastery.calculator import MAX_EVIDENCE, parse_evidence
 from connector.mastery.progress import report_day

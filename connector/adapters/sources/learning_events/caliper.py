@@ -21,8 +21,8 @@ from connector.adapters.sources.learning_events.xapi import (
     item_key,
     parse_timestamp,
 )
-from connector.adapters.values import json_text_problem
 from connector.domain.records import LearningObjectiveRef, Score, ScoreStatus, SourceItem, StudentRef
+from connector.domain.text import json_text_problem
 
 CONTEXTS = ("http://purl.imsglobal.org/ctx/caliper/v1p1",
             "http://purl.imsglobal.org/ctx/caliper/v1p2")

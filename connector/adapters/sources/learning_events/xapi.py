@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.adapters.values import json_text_problem
 from connector.domain.records import LearningObjectiveRef, Score, ScoreStatus, SourceItem, StudentRef
+from connector.domain.text import json_text_problem
 
 VERSION = "1.0.3"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
