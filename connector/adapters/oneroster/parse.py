@@ -67,6 +67,7 @@ def to_be_deleted(row: CsvRow) -> bool:
 
 
 def org(row: CsvRow, source: str) -> Org:
+    to_be_deleted(row)  # an unknown status is refused, not read as active
     return Org(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),
@@ -78,6 +79,7 @@ def org(row: CsvRow, source: str) -> Org:
 
 
 def academic_session(row: CsvRow, source: str) -> AcademicSession:
+    to_be_deleted(row)  # an unknown status is refused, not read as active
     return AcademicSession(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),
@@ -91,6 +93,7 @@ def academic_session(row: CsvRow, source: str) -> AcademicSession:
 
 
 def course(row: CsvRow, source: str) -> Course:
+    to_be_deleted(row)  # an unknown status is refused, not read as active
     return Course(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),
@@ -104,6 +107,7 @@ def course(row: CsvRow, source: str) -> Course:
 
 
 def class_section(row: CsvRow, source: str) -> ClassSection:
+    to_be_deleted(row)  # an unknown status is refused, not read as active
     return ClassSection(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),
@@ -121,6 +125,8 @@ def person(row: CsvRow, source: str, role: str, org: str = "") -> Person:
     orgs = (split_list(row.get("orgSourcedIds")) or split_list(row.get("primaryOrgSourcedId"))
             or split_list(org))
     enabled = parse_bool(row.get("enabledUser"), "enabledUser")
+    if to_be_deleted(row):  # removed from the roster: kept with its records, disabled
+        enabled = False
     return Person(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),
@@ -137,6 +143,7 @@ def person(row: CsvRow, source: str, role: str, org: str = "") -> Person:
 
 
 def demographics(row: CsvRow, source: str) -> Demographics:
+    to_be_deleted(row)  # an unknown status is refused, not read as active
     races = tuple(col for col in RACE_COLUMNS if parse_bool(row.get(col), col))
     return Demographics(
         source_system=source,
@@ -165,6 +172,7 @@ def enrollment(row: CsvRow, source: str) -> Enrollment:
 
 
 def category(row: CsvRow, source: str) -> Category:
+    to_be_deleted(row)  # an unknown status is refused, not read as active
     return Category(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),
