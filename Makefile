@@ -24,14 +24,14 @@ demo: $(STAMP)
 	$(BIN)/connector demo
 
 test: $(TEST_STAMP)
-	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff check connector tests bench fuzz
 	$(BIN)/mypy connector
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # Unit and property tests and doctests only: seconds, for the edit-test loop.
 test-fast: $(TEST_STAMP)
-	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff check connector tests bench fuzz
 	$(BIN)/python -m pytest tests/unit tests/property connector --no-cov -q
 
 bench: $(TEST_STAMP)
