@@ -4,19 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from connector.api import intake, mastery, resources, store
+from connector.domain.text import control_character
 
 
 def _json_error(exc: HTTPException) -> Any:
     return jsonify(error=exc.name, message=exc.description), exc.code
 
 
+def _check_url() -> None:
+    """Refuse a control character in the path or the query (PostgreSQL refuses NUL), and ids
+    no row can have."""
+    problem = control_character(request.path)
+    if problem:
+        abort(400, description=f"the path holds {problem}")
+    for name, value in (request.view_args or {}).items():
+        # Row ids are 32-bit on PostgreSQL: a larger one names nothing, and must not
+        # reach the database as an out-of-range parameter.
+        if isinstance(value, int) and not 0 <= value <= 2**31 - 1:
+            abort(404, description=f"no {name.removesuffix('_id')} {value}")
+    for name, value in request.args.items(multi=True):
+        problem = control_character(name) or control_character(value)
+        if problem:
+            abort(400, description=f"query parameter {name[:40]!r} holds {problem}")
+
+
 def init_app(app: Flask) -> None:
     store.init_app(app)
     app.register_error_handler(HTTPException, _json_error)
+    app.before_request(_check_url)
     app.register_blueprint(resources.blueprint)
     app.register_blueprint(mastery.blueprint)
     app.register_blueprint(intake.blueprint)
