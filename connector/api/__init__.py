@@ -16,8 +16,11 @@ def _json_error(exc: HTTPException) -> Any:
 
 
 def _check_url() -> None:
-    """Refuse a control character in the path or the query (PostgreSQL refuses NUL), and ids
-    no row can have."""
+    """Refuse control characters in the path or query, and ids no row can have.
+
+    PostgreSQL refuses a NUL in any text parameter, and a run id past 32 bits in an
+    integer one: either would be a 500 instead of the client's error.
+    """
     problem = control_character(request.path)
     if problem:
         abort(400, description=f"the path holds {problem}")
