@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.domain.evidence import EvidencePiece, EvidenceType, MasteryResult, Step
+from connector.domain.evidence import EvidencePiece, EvidenceType, MasteryResult
 from connector.domain.scale import ProficiencyScale
 from connector.errors import MasteryError
 from connector.mastery.engine import compute_mastery
@@ -89,11 +89,20 @@ def _value(text: str, scale: ProficiencyScale, index: int) -> float:
     Traceback (most recent call last):
     ...
     connector.errors.MasteryError: evidence item 3: 'nan' is not a number or a level of S (1, 2)
+    >>> _value("85", scale, 4)
+    Traceback (most recent call last):
+    ...
+    connector.errors.MasteryError: evidence item 4: 85 is outside S (1 to 2); give a value on the scale or a level's code (field=evidence)
     """
     if _NUMBER.fullmatch(text):
         number = float(text)
         if not math.isfinite(number):
-            raise MasteryError(f"evidence item {index}: {text!r} is too large to be a score")
+            raise MasteryError(f"evidence item {index}: {text!r} is too large to be a score",
+                               field="evidence")
+        if not scale.min_value <= number <= scale.max_value:
+            raise MasteryError(f"evidence item {index}: {text} is outside {scale.name} "
+                               f"({scale.min_value:g} to {scale.max_value:g}); give a value on "
+                               f"the scale or a level's code", field="evidence")
         return number
     for level in scale.levels:
         if text.lower() in (level.code.lower(), level.label.lower()):
@@ -118,17 +127,8 @@ def calculate(method: str, evidence: str, *, scale: ProficiencyScale, base: Mast
     if target_dok is not None and target_dok not in (1, 2, 3, 4):
         raise MasteryError(f"target DOK must be 1, 2, 3 or 4: {target_dok}")
     pieces = parse_evidence(evidence, scale)
-    values = [p.value for p in pieces]
-    bounds = (min(scale.min_value, *values), max(scale.max_value, *values))
-    result = compute_mastery(pieces, scale=scale, policy=policy, target_dok=target_dok,
-                             engine_version=engine_version, bounds=bounds)
-    if bounds != (scale.min_value, scale.max_value):
-        note = Step("off_scale", f"Some evidence lies outside the district scale "
-                                 f"({scale.min_value:g}-{scale.max_value:g}), so results are held "
-                                 f"within {bounds[0]:g}-{bounds[1]:g}, the range of the evidence "
-                                 f"given; levels still follow the district scale.")
-        result = dataclasses.replace(result, steps=(*result.steps, note))
-    return result
+    return compute_mastery(pieces, scale=scale, policy=policy, target_dok=target_dok,
+                           engine_version=engine_version)
 
 
 def as_json(result: MasteryResult) -> dict[str, Any]:

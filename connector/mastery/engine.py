@@ -75,17 +75,14 @@ def compute_mastery(
     policy: MasteryPolicy,
     target_dok: int | None,
     engine_version: str,
-    bounds: tuple[float, float] | None = None,
 ) -> MasteryResult:
     """Turn one student's evidence on one competency into a level or state, with its reasons.
 
-    A result is held within the scale (a fitted curve can overshoot it); ``bounds``
-    widens that range for the calculator, where a person may type evidence from a
-    wider scale than the district's.
+    A result is held within the scale: a fitted curve can overshoot it.
     """
     spec = get_method(policy.method)
     ordered = sorted(evidence, key=order_key(str(policy.parameters.get("order_by", "assessed"))))
-    limits = bounds or (scale.min_value, scale.max_value)
+    limits = (scale.min_value, scale.max_value)
     outcome = _assess(ordered, scale, policy, spec, target_dok, limits, record=True)
     proficient = outcome.level is not None and scale.is_proficient(outcome.level)
     counted = [u for u in outcome.inputs if u.counted]

@@ -46,7 +46,8 @@ GOLDEN = [
     ("power_law", "1,3,2,4", [], 3.66),
     ("power_law", "2,4,1,3", [], 2.16),
     ("power_law", "4,3,2,1", [], 1.28),
-    ("canvas_weighted_average", "1,2,3,4,5", ["weight=0.65"], 4.13),
+    # Canvas's rule: 65% on the latest, 35% on the mean of the rest: 0.65 * 4 + 0.35 * 2.
+    ("canvas_weighted_average", "1,2,3,4", ["weight=0.65"], 3.30),
     ("decaying_average", "2,3,4", ["weight=0.65"], 3.53),
     ("decaying_average", "1,2,3,4", ["weight=0.65"], 3.48),
     ("top_k_mean", "4,4,3", ["k=3"], 3.67),
@@ -294,6 +295,22 @@ def test_calc_refuses_numbers_that_are_not_finite_scores(client: FlaskClient, va
     assert "evidence item 1" in answer.get_json()["message"]
     typed = CliRunner().invoke(cli, ["mastery", "calc", "power_law", "--evidence", f"{value},2"])
     assert typed.exit_code != 0 and "reaches level" not in typed.output
+
+
+@pytest.mark.parametrize("value", ["1e308", "5", "4.01", "0.99", "-1", "85"])
+def test_calc_refuses_numbers_outside_the_district_scale(client: FlaskClient, value: str) -> None:
+    # The district scale runs 1 to 4: a percent or a stray number is a typing slip, and a
+    # result computed from it would be a level no evidence supports.
+    answer = client.post(f"{BASE}/mastery/calc", headers=READ,
+                         json={"method": "mean", "evidence": f"3,{value}"})
+    assert answer.status_code == 400, answer.get_json()
+    assert f"evidence item 2: {value} is outside" in answer.get_json()["message"]
+    assert "(1 to 4)" in answer.get_json()["message"]
+    typed = CliRunner().invoke(cli, ["mastery", "calc", "mean", "--evidence", f"3,{value}"])
+    assert typed.exit_code != 0 and "(1 to 4)" in typed.output
+    on_edge = client.post(f"{BASE}/mastery/calc", headers=READ,
+                          json={"method": "mean", "evidence": "1,4"})
+    assert on_edge.status_code == 200 and on_edge.get_json()["value"] == 2.5
 
 
 def test_calc_caps_the_evidence_it_takes(client: FlaskClient) -> None:
