@@ -4,8 +4,9 @@
 prefix by prefix that was quadratic: 1,000 pieces took 6.6 s and 4,000 took 59 s,
 so one adaptive stream, or one API call, could hold a worker for minutes. The
 target: 100,000 pieces well under a second for the methods with a one-pass form
-(``connector/mastery/prefix.py``). The student here is proficient from the
-tenth piece on, the worst case: every prefix is read.
+(``connector/mastery/prefix.py``; the power law by an estimate, checked exactly near the
+threshold). The student here is proficient from the tenth piece on, the worst case:
+every prefix is read.
 
     python bench/bench_proficient_since.py [pieces]
 """
@@ -27,7 +28,7 @@ FOUR_POINT = ProficiencyScale(
     levels=(Level("1", "Beginning", 1), Level("2", "Developing", 2),
             Level("3", "Proficient", 3), Level("4", "Advanced", 4)))
 METHODS_TIMED = ("mean", "decaying_average", "median", "mode", "recent_n", "m_of_n",
-                 "weighted_mean")
+                 "weighted_mean", "power_law")
 
 
 def evidence(count: int) -> list[EvidencePiece]:

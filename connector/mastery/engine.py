@@ -32,6 +32,7 @@ from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_
 from connector.mastery.explain import render_steps
 from connector.mastery.methods import Fit, Undetermined, fit_true_score
 from connector.mastery.policy import MasteryPolicy
+from connector.mastery.prefix import ESTIMATE_TOLERANCE, estimate
 from connector.mastery.prefix import scan as prefix_scan
 from connector.mastery.registry import ENGINE_PARAMETERS, MethodSpec, get_method
 
@@ -294,10 +295,16 @@ def _prefix_proficiency(ordered: Sequence[EvidencePiece], uses: Sequence[Evidenc
                if spec.uses_weights else [1.0] * len(counted))
     kwargs = {k: v for k, v in effective.items() if k not in ENGINE_PARAMETERS}
     outcomes = prefix_scan(spec.name, values, weights, kwargs)
+    exact = outcomes is not None
     if outcomes is None:
-        return None
+        outcomes = estimate(spec.name, values, weights, kwargs)
+        if outcomes is None:
+            return None
     raw = list(outcomes)
     threshold = scale.proficient.value
+    # Rounding to 2 places moves a value by at most 0.005, and an estimate lies within
+    # its tolerance: the clear cases need neither; those near the threshold get both.
+    margin = 0.01 + (0.0 if exact else ESTIMATE_TOLERANCE * max(1.0, abs(threshold)))
     gated = policy.dok_gate and target_dok is not None
     # counted[k]: pieces the method saw among the first k; gate_from: the first prefix
     # length (in counted pieces) holding a qualifying piece.
@@ -318,13 +325,17 @@ def _prefix_proficiency(ordered: Sequence[EvidencePiece], uses: Sequence[Evidenc
         if isinstance(value, Undetermined):
             return False
         clamped = min(max(value, limits[0]), limits[1])
-        # Rounding to 2 places moves a value by at most 0.005: decide the clear cases
-        # without it, and round exactly as the engine does near the threshold.
-        if clamped >= threshold + 0.01:
+        if clamped >= threshold + margin:
             good = True
-        elif clamped < threshold - 0.01:
+        elif clamped < threshold - margin:
             good = False
         else:
+            if not exact:
+                extra = {"weights": weights[:count]} if spec.uses_weights else {}
+                value = spec.function(values[:count], **kwargs, **extra)
+                if isinstance(value, Undetermined):
+                    return False
+                clamped = min(max(value, limits[0]), limits[1])
             good = scale.is_proficient(scale.level_for_value(round_half_up(clamped)))
         return good and (not gated or (gate_from is not None and count >= gate_from))
 

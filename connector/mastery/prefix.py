@@ -14,9 +14,16 @@ ones is never 0.9999999999999999 here and 1.0 there.
 ``tests/property/test_prefix_agrees.py`` checks every method against the
 prefix-by-prefix walk.
 
-The fitted methods (power law, true score) refit the curve on every prefix and
-superseded attempts and recency windows remove pieces from the middle of the
-sequence; those return ``None`` here and the engine walks back prefix by prefix.
+The power law refits its curve on every prefix, and no float formula fed by
+running sums gives the bits of the method's centred least squares. So it has an
+*estimate* instead (:func:`estimate`): Welford's running means and co-moments give
+each prefix's prediction to within :data:`ESTIMATE_TOLERANCE`, which settles every
+prefix whose result is clearly above or below proficient; the engine computes the
+few near the threshold exactly. True score also needs the power law's squared
+error, a sum over every point of a curve that changes with each prefix, so it has
+no one-pass form. Superseded attempts and recency windows remove pieces from the
+middle of the sequence. Those return ``None`` here and the engine walks back
+prefix by prefix.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from connector.domain.scale import MasteryState
-from connector.mastery.methods import MethodOutcome, Undetermined
+from connector.mastery.methods import MIN_FIT_SCORES, MethodOutcome, Undetermined
 
 #: One raw method outcome per counted prefix (lengths 1..n), oldest first.
 Scan = Callable[[Sequence[float], Sequence[float], Mapping[str, Any]], Iterator[MethodOutcome]]
@@ -217,4 +224,55 @@ def scan(method: str, values: Sequence[float], weights: Sequence[float],
          parameters: Mapping[str, Any]) -> Iterator[MethodOutcome] | None:
     """The method's outcome on every counted prefix, or None when it has no one-pass form."""
     found = SCANS.get(method)
+    return found(values, weights, parameters) if found else None
+
+
+#: How far an estimate may lie from the method's own result, relative to the result
+#: (at least 1). Welford's updates keep the error near n * 2**-53; this is orders above it.
+ESTIMATE_TOLERANCE = 1e-6
+
+
+def _power_law_estimate(values: Sequence[float], _w: Sequence[float], k: Mapping[str, Any]
+                        ) -> Iterator[MethodOutcome]:
+    """``power_law`` on every prefix, from running means and co-moments of the log points.
+
+    The few-score fallbacks are exact (the same sums the mean scan keeps); fitted
+    predictions are within :data:`ESTIMATE_TOLERANCE`.
+    """
+    zeros, fallback = k.get("zeros", "exclude"), k.get("fallback", "mean")
+    total = ExactSum()
+    points = 0
+    mean_x = mean_y = sxx = sxy = 0.0
+    for attempt, value in enumerate(values, start=1):
+        total.add(value)
+        if value != 0 or zeros != "exclude":
+            x, y = math.log(attempt), math.log(value if value != 0 else 0.5)
+            points += 1
+            dx = x - mean_x
+            mean_x += dx / points
+            mean_y += (y - mean_y) / points
+            sxx += dx * (x - mean_x)
+            sxy += dx * (y - mean_y)
+        if points >= MIN_FIT_SCORES:
+            slope = sxy / sxx if sxx else 0.0
+            yield math.exp(mean_y - slope * mean_x + slope * math.log(attempt))
+        elif fallback == "mean":
+            yield total.value / attempt
+        elif fallback == "most_recent":
+            yield value
+        else:
+            yield Undetermined(MasteryState.INSUFFICIENT_EVIDENCE,
+                               f"{points} usable score(s); a curve needs {MIN_FIT_SCORES}")
+
+
+ESTIMATES: dict[str, Scan] = {"power_law": _power_law_estimate}
+
+
+def estimate(method: str, values: Sequence[float], weights: Sequence[float],
+             parameters: Mapping[str, Any]) -> Iterator[MethodOutcome] | None:
+    """Every counted prefix's outcome to within :data:`ESTIMATE_TOLERANCE`, or None.
+
+    Undetermined outcomes are exact: they depend on counts, not on arithmetic.
+    """
+    found = ESTIMATES.get(method)
     return found(values, weights, parameters) if found else None

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from connector.domain.evidence import EvidencePiece
 from connector.mastery.engine import compute_mastery, order_key
 from connector.mastery.methods import Undetermined
-from connector.mastery.prefix import SCANS, ExactSum, scan
+from connector.mastery.prefix import ESTIMATE_TOLERANCE, ESTIMATES, SCANS, ExactSum, estimate, scan
 from connector.mastery.registry import METHODS
 from tests.strategies import evidence_lists, method_parameters, policies, scales
 
@@ -52,6 +52,35 @@ def test_each_scan_gives_the_method_outcome_on_every_prefix(method: str, xs: lis
         else:
             assert not isinstance(got, Undetermined)
             assert got == want, (length, got, want)  # the same float, not a close one
+
+
+def _assert_estimates(method: str, xs: list[float], parameters: dict) -> None:
+    spec = METHODS[method]
+    outcomes = estimate(method, xs, [1.0] * len(xs), parameters)
+    assert outcomes is not None
+    for length, got in enumerate(outcomes, start=1):
+        want = spec.function(xs[:length], **parameters)
+        if isinstance(want, Undetermined):
+            assert got == want
+        else:
+            assert not isinstance(got, Undetermined)
+            assert abs(got - want) <= ESTIMATE_TOLERANCE * max(1.0, abs(want)), (length, got, want)
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(ESTIMATES)), values, st.data())
+def test_each_estimate_lies_within_its_tolerance_on_every_prefix(method: str, xs: list[float],
+                                                                data: st.DataObject) -> None:
+    parameters = METHODS[method].resolve(data.draw(method_parameters(method)))
+    parameters.pop("order_by", None)
+    _assert_estimates(method, xs, parameters)
+
+
+def test_the_power_law_estimate_holds_over_a_long_run_of_practice() -> None:
+    # Thousands of pieces, zeros among them: the error must not grow with the count.
+    xs = [float((i * 7919) % 9) / 2 for i in range(3000)]
+    for zeros in ("exclude", "floor"):
+        _assert_estimates("power_law", xs, {"zeros": zeros, "fallback": "mean"})
 
 
 @SETTINGS
