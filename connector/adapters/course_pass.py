@@ -15,6 +15,10 @@ from typing import Any
 
 from connector.adapters.base import AdapterContext, Checkpoint, SourceAdapter
 
+#: Each API's "changed since" mark in a course's state (Canvas ``graded_since``, Schoology
+#: ``since``). A full re-read forgets every one of them, whichever source wrote it.
+CHANGED_SINCE = ("graded_since", "since")
+
 
 class CoursePass:
     def __init__(self) -> None:
@@ -25,15 +29,17 @@ class CoursePass:
         self.courses = {str(k): dict(v) for k, v in (cursor.get("courses") or {}).items()}
         self.done = [str(c) for c in cursor.get("pass_done") or []]
         if not incremental:  # a full re-read: forget the marks, keep the ids to diff against
-            for state in self.courses.values():
-                state.pop("graded_since", None)
+            self._forget_marks()
 
     def read_in_full(self) -> None:
         """Forget the "changed since" marks and any pass in progress; keep ids to diff against."""
         self.done = []
+        self._forget_marks()
+
+    def _forget_marks(self) -> None:
         for state in self.courses.values():
-            state.pop("graded_since", None)
-            state.pop("since", None)
+            for mark in CHANGED_SINCE:
+                state.pop(mark, None)
 
     def cursor(self) -> dict[str, Any]:
         return {"courses": self.courses}

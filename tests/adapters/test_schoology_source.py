@@ -133,6 +133,25 @@ def test_the_next_pull_reads_changed_grades_and_drops_deleted_assignments(
     assert any("timestamp=" in p for _m, p, _s in fake.calls if "/grades" in p)
 
 
+def test_incremental_false_reads_every_grade_again(schoology: tuple[FakeSchoology, str]) -> None:
+    # A district that suspects a missed change asks for a full re-read: every grade comes
+    # back, no timestamp filter is sent, and the ids kept still find what was deleted.
+    fake, url = schoology
+    first = source(url)
+    read(first)
+    deleted = fake.assignments[min(fake.grades)].pop(1)
+    again = source(url, incremental=False)
+    again.resume_from(first.cursor())
+    fake.calls.clear()
+    records, rejected = read(again)
+    assert rejected == []
+    assert not any("timestamp=" in p for _m, p, _s in fake.calls)
+    assert set(scores(records)) == {k for k in expected_scores(fake)
+                                    if k.split(":")[1] != str(deleted["id"])}
+    assert {i.sourced_id for i in records if isinstance(i, r.SourceItem) and i.deleted} == {
+        str(deleted["id"])}
+
+
 def test_an_assignment_published_after_a_pass_brings_its_older_grades(
         schoology: tuple[FakeSchoology, str]) -> None:
     fake, url = schoology

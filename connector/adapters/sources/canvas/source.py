@@ -38,12 +38,12 @@ from connector.adapters.base import Checkpoint, Envelope
 from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
-from connector.adapters.http.paging import link_pages
+from connector.adapters.http.paging import LinkHeaderPager
 from connector.adapters.http.throttle import LeakyBucket
 from connector.adapters.options import HttpOptions, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import LearningObjectiveRef, Score, SourceItem, StudentRef
-from connector.errors import DataError, FatalSourceError, Rejection
+from connector.errors import DataError, Rejection
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 STUDENT_STATES = ("active", "invited", "completed", "inactive")
@@ -118,11 +118,10 @@ class CanvasSource(CoursePassSource):
             params.append(("enrollment_term_id", term))
         courses: list[Mapping[str, Any]] = []
         account = self.options.get("account_id", "self")
-        for page in link_pages(http, f"{api}/accounts/{account}/courses", params,
-                               system=system, what="courses"):
-            for course in _json_list(page, "courses", system):
-                if not wanted or int(course.get("id", 0)) in wanted:
-                    courses.append(course)
+        pager = LinkHeaderPager(http, system=system, what="courses")
+        for course in pager.entries(f"{api}/accounts/{account}/courses", params):
+            if not wanted or int(course.get("id", 0)) in wanted:
+                courses.append(course)
         return courses
 
     def _per_page(self) -> int:
@@ -219,9 +218,8 @@ class _CourseReader:
     def _pages(self, path: str, params: list[tuple[str, Any]],
                what: str) -> Iterator[Mapping[str, Any]]:
         query = [*params, ("per_page", self.source._per_page())]
-        for page in link_pages(self.http, f"{self.base}/{path}", query, system=self.system,
-                               what=f"{self.label} {what}"):
-            yield from _json_list(page, what, self.system)
+        pager = LinkHeaderPager(self.http, system=self.system, what=f"{self.label} {what}")
+        yield from pager.entries(f"{self.base}/{path}", query)
 
     def _students(self) -> dict[str, str | None]:
         """Canvas user id -> SIS id (crosswalk first), for every student of the course."""
@@ -332,13 +330,3 @@ def _later(a: str, b: str) -> bool:
 def _instant(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _json_list(response: Any, what: str, system: str) -> list[Mapping[str, Any]]:
-    try:
-        payload = response.json()
-    except ValueError:
-        raise FatalSourceError(f"{what}: the server's answer is not JSON", system=system) from None
-    if not isinstance(payload, list):
-        raise FatalSourceError(f"{what}: expected a list from the server", system=system)
-    return [p for p in payload if isinstance(p, Mapping)]

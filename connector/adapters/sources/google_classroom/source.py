@@ -29,11 +29,12 @@ from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
 from connector.adapters.http.google_auth import DelegatedToken, service_account_info
+from connector.adapters.http.paging import PageTokenPager
 from connector.adapters.http.throttle import QuotaWindow
 from connector.adapters.options import HttpOptions, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import Score, SourceItem, StudentRef
-from connector.errors import DataError, FatalSourceError, Rejection
+from connector.errors import DataError, Rejection
 
 SCOPES = (
     "https://www.googleapis.com/auth/classroom.courses.readonly",
@@ -118,26 +119,10 @@ class GoogleClassroomSource(CoursePassSource):
 
     def _list(self, http: HttpClient, url: str, member: str,
               params: list[tuple[str, Any]]) -> Iterator[Mapping[str, Any]]:
-        """Every page, by ``nextPageToken``: the server may send fewer than asked, or none."""
-        size = int(self.options.get("page_size", 1000))
-        token = ""
-        seen: set[str] = set()
-        while True:
-            query = [*params, ("pageSize", size)] + ([("pageToken", token)] if token else [])
-            payload = http.get(url, params=query).json()
-            if not isinstance(payload, Mapping):
-                raise FatalSourceError(f"{member}: expected an object from the server",
-                                       system=self.key)
-            for entry in payload.get(member) or []:  # an empty list comes back as {}
-                if isinstance(entry, Mapping):
-                    yield entry
-            token = str(payload.get("nextPageToken") or "")
-            if not token:
-                return
-            if token in seen:
-                raise FatalSourceError(f"{member}: the server's paging does not end (it sent "
-                                       f"a page token twice)", system=self.key)
-            seen.add(token)
+        """Every entry, by ``nextPageToken``: the server may send fewer than asked, or none."""
+        pager = PageTokenPager(http, system=self.key, what=member,
+                               size=int(self.options.get("page_size", 1000)))
+        return pager.entries(url, member, params)
 
 
 class _CourseReader:

@@ -17,15 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
 
-import requests
 from marshmallow import fields, validate
 
 from connector.adapters.base import Envelope, SourceAdapter
 from connector.adapters.csvfiles import CsvRow
 from connector.adapters.http.client import HttpClient, json_object
 from connector.adapters.http.oauth2 import api_client
+from connector.adapters.http.paging import OffsetPager
 from connector.adapters.oneroster import parse
 from connector.adapters.oneroster.flatten import (
     flatten,
@@ -36,7 +35,7 @@ from connector.adapters.oneroster.flatten import (
 from connector.adapters.options import ApiOptions
 from connector.adapters.values import parse_float
 from connector.domain.records import Record, ScoreObjective
-from connector.errors import DataError, FatalSourceError, Rejection
+from connector.errors import DataError, Rejection
 
 ROSTER_SCOPES = ("https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
                  "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly",
@@ -57,7 +56,6 @@ COLLECTIONS_12 = (
 COLLECTIONS_11 = tuple((name, "v1p1/" + name) for name in (
     "orgs", "academicSessions", "courses", "classes", "users", "enrollments", "categories",
     "lineItems", "results"))
-MAX_PAGES = 100_000
 #: Collections that are lookups for the ones after them, not records: always read in full.
 LOOKUPS = frozenset({"scoreScales"})
 
@@ -210,35 +208,13 @@ class OneRosterRestSource(SourceAdapter):
                                           ref, value, text_score), label, index)
 
     def _objects(self, http: Any, url: str, name: str) -> Iterator[Mapping[str, Any]]:
-        limit = int(self.options.get("page_size", 100))
-        params: dict[str, Any] = {"limit": limit, "offset": 0}
+        params: dict[str, Any] = {}
         since = None if name in LOOKUPS else self._resume.get(name)
         if since:
             params["filter"] = f"dateLastModified>'{since}'"
-        host = urlsplit(url).netloc
-        next_url: str | None = url
-        asked: set[str] = set()
-        via_links = False
-        while next_url is not None:
-            page_key = next_url + "?" + urlencode(sorted(params.items()))
-            if page_key in asked or len(asked) >= MAX_PAGES:
-                raise FatalSourceError(f"{name}: the server's paging does not end (it sent "
-                                       f"us back to a page we already read)", system=self.key)
-            asked.add(page_key)
-            response = http.get(next_url, params=params)
-            items = _items(response, name)
-            yield from items
-            link = response.links.get("next", {}).get("url")
-            if link and items:
-                target = urljoin(next_url, link)
-                if urlsplit(target).netloc != host:
-                    raise FatalSourceError("the server's next-page link points at another host "
-                                           f"({urlsplit(target).netloc}); refusing to follow it",
-                                           system=self.key)
-                next_url, params, via_links = target, {}, True
-                continue
-            next_url, params = (None, params) if via_links else _next_offset(
-                response, url, params, len(items))
+        pager = OffsetPager(http, system=self.key, what=name,
+                            limit=int(self.options.get("page_size", 100)))
+        return pager.entries(url, name, params)
 
 
 def score_scales(objects: Iterator[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -277,24 +253,3 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _next_offset(response: requests.Response, url: str, params: dict[str, Any],
-                 count: int) -> tuple[str | None, dict[str, Any]]:
-    """Without links: the next offset, until a short or empty page or X-Total-Count."""
-    total = response.headers.get("X-Total-Count", "")
-    offset = int(params.get("offset", 0)) + count
-    if count == 0 or count < int(params.get("limit", 0)) or (
-            total.isdigit() and offset >= int(total)):
-        return None, params
-    return url, {**params, "offset": offset}
-
-
-def _items(response: requests.Response, name: str) -> list[Mapping[str, Any]]:
-    try:
-        payload = response.json()
-    except ValueError:
-        raise FatalSourceError(f"{name}: the server's answer is not JSON "
-                               f"({text(response.headers.get('Content-Type'))})") from None
-    items = payload.get(name) if isinstance(payload, Mapping) else None
-    if not isinstance(items, list):
-        raise FatalSourceError(f"{name}: the answer has no {name!r} list")
-    return [i for i in items if isinstance(i, Mapping)]

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import requests
 from marshmallow import fields, validate
@@ -32,11 +31,12 @@ from connector.adapters.base import Checkpoint, Envelope
 from connector.adapters.course_pass import CoursePassSource, gone
 from connector.adapters.crosswalk import Crosswalk, load_crosswalk
 from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
+from connector.adapters.http.paging import BodyLinkPager
 from connector.adapters.http.throttle import QuotaWindow
 from connector.adapters.options import HttpOptions, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import Score, SourceItem, StudentRef
-from connector.errors import DataError, FatalSourceError, Rejection
+from connector.errors import DataError, Rejection
 
 PAGE_LIMIT = 200
 LIMIT_MESSAGE = "request limit"
@@ -140,32 +140,9 @@ class SchoologySource(CoursePassSource):
 
     def pages(self, http: HttpClient, url: str, member: str,
               params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        """Every page of a list, ``limit`` 200, by ``links.next`` on the same host."""
-        host = urlsplit(url).netloc
-        query: Mapping[str, Any] | None = {**params, "start": 0, "limit": PAGE_LIMIT}
-        asked: set[str] = set()
-        next_url: str | None = url
-        while next_url is not None:
-            key = f"{next_url}?{sorted((query or {}).items())}"
-            if key in asked:
-                raise FatalSourceError(f"{member}: the server's paging does not end (it sent "
-                                       f"us back to a page we already read)", system=self.key)
-            asked.add(key)
-            payload = _json(http.get(next_url, params=query), member, self.key)
-            entries = payload.get(member) or []
-            if isinstance(entries, Mapping):  # grades: {"grades": {"grade": [...]}}
-                entries = [entries]
-            yield from (e for e in entries if isinstance(e, Mapping))
-            links = payload.get("links")
-            link = links.get("next") if isinstance(links, Mapping) else None
-            if not link:
-                return
-            target = urljoin(next_url, str(link))
-            if urlsplit(target).netloc != host:
-                raise FatalSourceError(f"{member}: the next-page link points at another host "
-                                       f"({urlsplit(target).netloc}); refusing to follow it",
-                                       system=self.key)
-            next_url, query = target, None
+        """Every entry of a list, ``limit`` 200 a page, by ``links.next`` on the same host."""
+        pager = BodyLinkPager(http, system=self.key, what=member, limit=PAGE_LIMIT)
+        return pager.entries(url, member, params)
 
 
 class _SectionReader:
@@ -284,16 +261,6 @@ class _SectionReader:
             sis = self.crosswalk.get("user", uid) or str(entry.get("school_uid") or "")
             found[str(entry.get("id", ""))] = StudentRef("sourced_id", sis) if sis else None
         return found
-
-
-def _json(response: requests.Response, member: str, system: str) -> Mapping[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        raise FatalSourceError(f"{member}: the server's answer is not JSON", system=system) from None
-    if not isinstance(payload, Mapping):
-        raise FatalSourceError(f"{member}: expected an object from the server", system=system)
-    return payload
 
 
 def _iso(stamp: int) -> str:
