@@ -89,6 +89,7 @@ def evidence_pieces(draw: st.DrawFn, scale: ProficiencyScale, key: str) -> Evide
         attempt=draw(st.integers(min_value=1, max_value=3)),
         submitted_at=draw(st.one_of(st.none(), utc_datetimes())),
         due_at=draw(st.one_of(st.none(), utc_datetimes())),
+        missing=draw(st.sampled_from([False, False, False, True])),
     )
 
 
@@ -147,4 +148,5 @@ def policies(draw: st.DrawFn, scale: ProficiencyScale = FOUR_POINT,
         qualifying_evidence_types=qualifying,
         adaptive=adaptive,
         adaptive_max_level=draw(st.sampled_from(scale.levels)).code if adaptive == "cap" else None,
+        missing_work=draw(st.sampled_from(["ignore", "lowest_level", "flag"])),
     )

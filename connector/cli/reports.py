@@ -1,4 +1,4 @@
-"""``connector reports``: exceptions, pace, snapshots, summaries, credit, time to proficiency."""
+"""``connector reports``: exceptions, pace, snapshots, summaries, credit, DOK, missing work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
 from connector.mastery.progress import DomainPace, report_day
-from connector.sync.evidence_views import dok_exposure
+from connector.sync.evidence_views import dok_exposure, missing_work
 from connector.sync.progress import (
     content_summary,
     credit_report,
@@ -183,3 +183,24 @@ def reports_dok_exposure(ctx: CliContext, by: str, as_json: bool) -> None:
                      [(r["title"] or r[by], r["source"], r["kind"], r["total"],
                        *(f"{r['share'][k]:.0%}" for k in ("1", "2", "3", "4", "unknown")))
                       for r in rows]))
+
+
+@reports.command("missing-work")
+@click.option("--by", type=click.Choice(["student", "class"]), default="student",
+              show_default=True, help="One row per student, or per class.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def reports_missing_work(ctx: CliContext, by: str, as_json: bool) -> None:
+    """Work not turned in, per student or class: a habit of work, never a level."""
+    with ctx.session() as session:
+        rows = missing_work(session, by)
+    if as_json:
+        echo_json({"by": by, "rows": rows})
+        return
+    if by == "class":
+        click.echo(table(("class", "title", "missing", "students"),
+                         [(r["class"], r["title"], r["missing"], r["students"]) for r in rows]))
+    else:
+        click.echo(table(("student", "name", "grade", "missing"),
+                         [(r["student"], r["name"], r["grade"], r["missing"]) for r in rows]))
+    click.echo(f"{sum(r['missing'] for r in rows)} piece(s) of work not turned in")

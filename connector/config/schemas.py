@@ -43,7 +43,7 @@ from connector.errors import ConfigurationError, MasteryError
 from connector.frameworks.dok import DEFAULT_DOK_PATTERNS, compile_patterns
 from connector.mapping.alignment import EvidenceDefaults
 from connector.mapping.normalise import CutScore, ScoreConversion
-from connector.mastery.policy import MasteryPolicy
+from connector.mastery.policy import MISSING_WORK_RULES, MasteryPolicy
 
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="use lowercase letters, digits, - or _")
 EVIDENCE_TYPES = [t.value for t in EvidenceType]
@@ -110,6 +110,7 @@ class PolicyChangesSchema(Strict):
     attempts = fields.String(validate=validate.OneOf(["all", "supersede"]))
     dok_gate = fields.Nested(DokGateSchema)
     adaptive = fields.Nested(AdaptiveSchema)
+    missing_work = fields.String(validate=validate.OneOf(MISSING_WORK_RULES))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -61,6 +61,9 @@ class EvidencePiece:
     attempt: int = 1
     submitted_at: datetime | None = None
     due_at: datetime | None = None
+    #: Work the student did not turn in (OneRoster ``not submitted``, Canvas ``missing``).
+    #: It is not evidence of mastery: the policy's ``missing_work`` rule says what it counts as.
+    missing: bool = False
 
     def __post_init__(self) -> None:
         check_dok(self.dok)
@@ -80,6 +83,10 @@ class InputStatus(StrEnum):
     SUPERSEDED = "superseded"
     OUTSIDE_WINDOW = "outside_window"
     EXCLUDED = "excluded"
+    #: Missing work, set aside (``missing_work: ignore`` or ``flag``).
+    MISSING = "missing"
+    #: Missing work, counted at the scale's lowest level (``missing_work: lowest_level``).
+    MISSING_AT_LOWEST = "missing_at_lowest"
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,8 @@ class EvidenceUse:
 
     @property
     def counted(self) -> bool:
-        return self.status in (InputStatus.USED, InputStatus.CAPPED)
+        return self.status in (InputStatus.USED, InputStatus.CAPPED,
+                               InputStatus.MISSING_AT_LOWEST)
 
 
 @dataclass(frozen=True)

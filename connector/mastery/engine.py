@@ -207,6 +207,18 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         if old:
             note(Decision("outside_window", {"days": policy.recency_days, "count": len(old),
                                              "since": since.date().isoformat()}))
+    missing = [i for i, p in enumerate(ordered) if p.missing and status[i] is InputStatus.USED]
+    if missing:
+        if policy.missing_work == "lowest_level":
+            lowest = scale.levels[0]
+            for i in missing:
+                status[i], used_value[i] = InputStatus.MISSING_AT_LOWEST, lowest.value
+            note(Decision("missing_work", {"count": len(missing), "rule": policy.missing_work,
+                                           "level": lowest.code}))
+        else:
+            for i in missing:
+                status[i] = InputStatus.MISSING
+            note(Decision("missing_work", {"count": len(missing), "rule": policy.missing_work}))
     if policy.adaptive != "count":
         adaptive = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
                     and status[i] is InputStatus.USED]

@@ -19,6 +19,7 @@ _SET_ASIDE = {
     InputStatus.SUPERSEDED: "superseded",
     InputStatus.OUTSIDE_WINDOW: "outside the window",
     InputStatus.EXCLUDED: "not counted",
+    InputStatus.MISSING: "missing work, not counted",
 }
 
 Render = Callable[[Mapping[str, Any], "_Context"], str]
@@ -40,11 +41,17 @@ class _Context:
 
 
 def describe_piece(use: EvidenceUse) -> str:
-    """'Ratio lab: 3 on 2024-09-24 (performance task, DOK 3)'."""
+    """'Ratio lab: 3 on 2024-09-24 (performance task, DOK 3)'.
+
+    Missing work has no score of its own: 'Essay: not turned in, 2024-10-01 (...)'.
+    """
     dok = f"DOK {use.dok}" if use.dok is not None else "DOK unknown"
     what = f"{use.label}: " if use.label else ""
     kind = use.evidence_type.replace("_", " ")
-    return f"{what}{use.value:g} on {use.observed_at.date().isoformat()} ({kind}, {dok})"
+    day = use.observed_at.date().isoformat()
+    if use.status in (InputStatus.MISSING, InputStatus.MISSING_AT_LOWEST):
+        return f"{what}not turned in, {day} ({kind}, {dok})"
+    return f"{what}{use.value:g} on {day} ({kind}, {dok})"
 
 
 def _types(types: Sequence[str]) -> str:
@@ -60,6 +67,8 @@ def _evidence(_: Mapping[str, Any], c: _Context) -> str:
         text = describe_piece(use)
         if use.status is InputStatus.CAPPED and use.used_value is not None:
             text += f" [counted as {use.used_value:g}]"
+        elif use.status is InputStatus.MISSING_AT_LOWEST and use.used_value is not None:
+            text += f" [missing work, counted as {use.used_value:g}]"
         elif use.status in _SET_ASIDE:
             text += f" [{_SET_ASIDE[use.status]}]"
         parts.append(text)
@@ -74,6 +83,17 @@ def _superseded(d: Mapping[str, Any], _: _Context) -> str:
 def _outside(d: Mapping[str, Any], _: _Context) -> str:
     return (f"{d['count']} piece(s) dated before {d['since']} fall outside the {d['days']}-day "
             f"window and do not count.")
+
+
+def _missing(d: Mapping[str, Any], c: _Context) -> str:
+    count = f"{d['count']} piece(s) of work not turned in"
+    if d["rule"] == "lowest_level":
+        return (f"{count} count at the lowest level, {c.level(d['level'])}, as the district's "
+                f"missing-work rule says.")
+    text = f"{count} are shown but do not count: missing work is not evidence of mastery."
+    if d["rule"] == "flag":
+        text += " The district asks a teacher to look at this record."
+    return text
 
 
 def _excluded(d: Mapping[str, Any], _: _Context) -> str:
@@ -167,6 +187,7 @@ RENDERERS: dict[str, Render] = {
     "evidence": _evidence,
     "superseded": _superseded,
     "outside_window": _outside,
+    "missing_work": _missing,
     "adaptive_excluded": _excluded,
     "adaptive_capped": _capped,
     "minimum": _minimum,

@@ -39,6 +39,8 @@ DEFAULT_ADAPTIVE_TYPES = frozenset({EvidenceType.ADAPTIVE_PRACTICE.value})
 
 AdaptiveTreatment = Literal["count", "cap", "exclude"]
 AttemptRule = Literal["all", "supersede"]
+MissingWork = Literal["ignore", "lowest_level", "flag"]
+MISSING_WORK_RULES = ("ignore", "lowest_level", "flag")
 _KNOWN_TYPES = frozenset(t.value for t in EvidenceType)
 
 
@@ -59,6 +61,10 @@ class MasteryPolicy:
         adaptive: ``count`` adaptive practice like any evidence, ``cap`` each adaptive
             score at ``adaptive_max_level``, or ``exclude`` it from the calculation.
         adaptive_types: which evidence types the adaptive rule applies to.
+        missing_work: work the student did not turn in is not evidence of mastery.
+            ``ignore`` sets it aside (shown, not counted), ``lowest_level`` counts it
+            at the scale's lowest level, ``flag`` sets it aside and asks a teacher to
+            look. The same for every source.
     """
 
     method: str = "decaying_average"
@@ -71,6 +77,7 @@ class MasteryPolicy:
     adaptive: AdaptiveTreatment = "count"
     adaptive_max_level: str | None = None
     adaptive_types: frozenset[str] = DEFAULT_ADAPTIVE_TYPES
+    missing_work: MissingWork = "ignore"
 
     def __post_init__(self) -> None:
         spec = get_method(self.method)
@@ -86,6 +93,9 @@ class MasteryPolicy:
             raise MasteryError(f"'attempts' must be 'all' or 'supersede': {self.attempts!r}")
         if self.adaptive not in ("count", "cap", "exclude"):
             raise MasteryError(f"'adaptive' must be 'count', 'cap' or 'exclude': {self.adaptive!r}")
+        if self.missing_work not in MISSING_WORK_RULES:
+            raise MasteryError(f"'missing_work' must be 'ignore', 'lowest_level' or 'flag': "
+                               f"{self.missing_work!r}")
         if self.adaptive == "cap" and not self.adaptive_max_level:
             raise MasteryError("capping adaptive practice needs 'max_level', the highest level "
                                "adaptive evidence alone can show (e.g. \"2\")")
@@ -109,6 +119,8 @@ class MasteryPolicy:
             "adaptive": self.adaptive,
             "adaptive_max_level": self.adaptive_max_level,
             "adaptive_types": sorted(self.adaptive_types),
+            # Left out at its default, so versions named before the rule existed stand.
+            **({"missing_work": self.missing_work} if self.missing_work != "ignore" else {}),
         }
 
     @property

@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -449,6 +451,9 @@ class Evidence(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("raw_score_id", "competency_id", name="uq_evidence_pair"),
         Index("ix_evidence_student_competency", "student_id", "competency_id"),
+        # Partial: the few pairs with missing work, found without reading every row.
+        Index("ix_evidence_missing", "student_id", "competency_id",
+              sqlite_where=text("missing"), postgresql_where=text("missing")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     raw_score_id: Mapped[int] = mapped_column(ForeignKey("raw_score.id", ondelete="CASCADE"))
@@ -465,6 +470,8 @@ class Evidence(TenantMixin, Base):
     observed_at: Mapped[datetime] = mapped_column()
     submitted_at: Mapped[datetime | None] = mapped_column()
     due_at: Mapped[datetime | None] = mapped_column()
+    #: Work not turned in: kept so the explanation shows it; the policy decides if it counts.
+    missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     content_hash: Mapped[str] = mapped_column(String(64))
 
 

@@ -48,10 +48,16 @@ class Counts:
 
 def eligible_pairs(session: Session, pairs: Iterable[Pair],
                    policies: Mapping[int, MasteryPolicy]) -> set[Pair]:
-    """Pairs the batch path can compute: a batchable policy and no active override."""
+    """Pairs the batch path can compute: a batchable policy, no active override, no missing work.
+
+    Missing work is a few pairs in a hundred; the scalar engine applies its rule.
+    """
     overridden = {(s, c) for s, c in session.execute(
         select(m.MasteryOverride.student_id, m.MasteryOverride.competency_id)
         .where(m.MasteryOverride.cleared_at.is_(None)))}
+    overridden.update((s, c) for s, c in session.execute(
+        select(m.Evidence.student_id, m.Evidence.competency_id)
+        .where(m.Evidence.missing.is_(True)).distinct()))
     found = {p for p in pairs if p not in overridden and p[1] in policies
              and batch.batchable(policies[p[1]])}
     return found if len(found) >= MIN_PAIRS else set()

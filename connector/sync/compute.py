@@ -149,7 +149,11 @@ def _recompute_from_evidence(session: Session, settings: Settings, pairs: set[Pa
                 pieces = evidence.get(pair, [])
                 policy = policies.get(competency_id)
                 override = writer.overrides.get(pair)
-                if policy is None or not (pieces or override):
+                if policy is None or not (pieces or override) or (
+                        override is None and policy.missing_work == "ignore"
+                        and all(p.missing for p in pieces)):
+                    # Missing work alone is no evidence: no record, unless a teacher is asked
+                    # to look (``flag``) or it counts (``lowest_level``).
                     writer.remove(pair)
                     continue
                 outcome = compute_mastery(pieces, scale=scale, policy=policy,
@@ -258,18 +262,18 @@ def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, 
     rows = session.execute(
         select(e.id, e.student_id, e.competency_id, e.value, e.observed_at, e.dok,
                e.evidence_type, e.weight, e.source_item_id, e.attempt, e.submitted_at, e.due_at,
-               e.content_hash, m.RawScore.source_system, m.RawScore.sourced_id)
+               e.missing, e.content_hash, m.RawScore.source_system, m.RawScore.sourced_id)
         .join(m.RawScore, m.RawScore.id == e.raw_score_id)
         .where(e.student_id.in_(list(students))))
     for (eid, sid, cid, value, observed, dok, etype, weight, item, attempt, submitted, due,
-         digest, source, sourced_id) in rows:
+         missing, digest, source, sourced_id) in rows:
         if cid not in wanted[sid]:
             continue
         key = f"{source}:{sourced_id}"
         evidence[(sid, cid)].append(EvidencePiece(
             key=key, value=value, observed_at=observed, dok=dok, evidence_type=etype,
             weight=weight, item_key=str(item or ""), attempt=attempt, submitted_at=submitted,
-            due_at=due))
+            due_at=due, missing=bool(missing)))
         ids[(sid, cid)][key] = eid
         words[(sid, cid)][key] = evidence_word(digest)
     return evidence, ids, words

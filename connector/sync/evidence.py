@@ -3,8 +3,14 @@
 A score becomes a level on the district scale with the source's cut scores; a
 per-objective score (OneRoster learningObjectiveResults) replaces the overall
 score for its own competency. A score given only as text ("M", "Proficient")
-goes through the source's text table. Scores with no value (not submitted,
-exempt) produce no evidence.
+goes through the source's text table. Exempt scores, and graded ones with no
+value, produce no evidence.
+
+Work the student did not turn in (``not submitted``: OneRoster's status, Canvas's
+``missing``, Schoology's missing exception) is not evidence of mastery, whatever
+score the gradebook put on it (a zero, usually). It is kept as evidence marked
+``missing`` at the scale's lowest level, so the record's explanation can show it,
+and the policy's ``missing_work`` rule decides whether it counts.
 """
 
 from __future__ import annotations
@@ -85,7 +91,9 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                 identifier = competency_ids[aligned.competency_id]
                 score, text = objectives.get(raw.id, {}).get(
                     identifier.lower(), (raw.score, raw.text_score))
-                if score is None and (not (text or "").strip() or raw.status not in GRADED):
+                missing = raw.status == ScoreStatus.NOT_SUBMITTED.value
+                if not missing and score is None and (
+                        not (text or "").strip() or raw.status not in GRADED):
                     continue
                 if observed is None:
                     result.rejections.append(Rejection(
@@ -95,7 +103,8 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                     break
                 maximum = raw.max_score if raw.max_score is not None else item.result_value_max
                 try:
-                    level = (to_level(score, maximum, source.conversion, scale,
+                    level = (scale.levels[0] if missing else
+                             to_level(score, maximum, source.conversion, scale,
                                       min_score=item.result_value_min)
                              if score is not None
                              else text_to_level(text or "", source.conversion, scale))
@@ -112,7 +121,9 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                     "weight": aligned.weight, "observed_at": observed,
                     "submitted_at": raw.submitted_at, "due_at": item.due_date,
                 }
-                row["content_hash"] = content_hash(row)
+                # Hashed only when set, so evidence hashed before the flag existed stands.
+                row["content_hash"] = content_hash({**row, "missing": True} if missing else row)
+                row["missing"] = missing
                 wanted[(raw.id, aligned.competency_id)] = row
         new_rows: list[dict[str, Any]] = []
         for key, row in wanted.items():

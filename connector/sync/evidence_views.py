@@ -5,6 +5,7 @@ competency must see what the software says and what classroom work says apart,
 with the depth each reached, and what the district's policy lets the software's
 evidence establish on its own. A principal needs the other view: in each class
 and school, how much of the evidence from each source sits at each DOK level.
+Missing work is neither: it is a habit of work, counted apart (:func:`missing_work`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
 from connector.domain.evidence import EvidenceType
+from connector.domain.records import ScoreStatus
 from connector.domain.scale import ProficiencyScale
 from connector.mastery.policy import MasteryPolicy
 from connector.persistence import models as m
@@ -74,9 +76,10 @@ def side_by_side(session: Session, settings: Settings, sis_id: str,
         side = "adaptive" if evidence.evidence_type in machine else "teacher"
         sides[side].append({
             "source": source or "", "item": title or "", "type": evidence.evidence_type,
-            "dok": evidence.dok, "level": evidence.level_code,
-            "label": scale.level(evidence.level_code).label, "value": evidence.value,
-            "observed_at": evidence.observed_at})
+            "dok": evidence.dok, "level": None if evidence.missing else evidence.level_code,
+            "label": "Missing" if evidence.missing else scale.level(evidence.level_code).label,
+            "value": None if evidence.missing else evidence.value,
+            "observed_at": evidence.observed_at, "missing": evidence.missing})
     record = session.scalars(select(m.MasteryRecord).where(
         m.MasteryRecord.student_id == student.id,
         m.MasteryRecord.competency_id == competency.id)).first()
@@ -105,11 +108,14 @@ def side_by_side(session: Session, settings: Settings, sis_id: str,
 
 
 def _summary(evidence: list[dict[str, Any]], scale: ProficiencyScale) -> dict[str, Any]:
-    doks = [e["dok"] for e in evidence if e["dok"] is not None]
+    """Counts and highs over the work turned in; missing work is listed, not summed."""
+    shown = [e for e in evidence if not e["missing"]]
+    doks = [e["dok"] for e in shown if e["dok"] is not None]
     order = {lv.code: n for n, lv in enumerate(scale.levels)}
-    best = max((e["level"] for e in evidence), key=order.__getitem__, default=None)
-    return {"count": len(evidence), "highest_dok": max(doks, default=None),
-            "highest_level": best, "evidence": evidence}
+    best = max((e["level"] for e in shown), key=order.__getitem__, default=None)
+    return {"count": len(shown), "missing": len(evidence) - len(shown),
+            "highest_dok": max(doks, default=None), "highest_level": best,
+            "evidence": evidence}
 
 
 def dok_exposure(session: Session, settings: Settings, by: str = "school") -> list[dict[str, Any]]:
@@ -124,6 +130,7 @@ def dok_exposure(session: Session, settings: Settings, by: str = "school") -> li
                m.Evidence.dok, m.SourceItem.source_system, m.SourceItem.class_sourced_id,
                func.count())
         .join(m.SourceItem, m.SourceItem.id == m.Evidence.source_item_id)
+        .where(m.Evidence.missing.is_(False))
         .group_by(m.Evidence.student_id, m.Evidence.competency_id, m.Evidence.evidence_type,
                   m.Evidence.dok, m.SourceItem.source_system,
                   m.SourceItem.class_sourced_id)).all()
@@ -164,3 +171,32 @@ def _units(homes: Iterable[str], classes: dict[str, tuple[str, str]], by: str) -
     if by == "class":
         return {h for h in homes if h in classes}
     return {classes[h][1] for h in homes if h in classes}
+
+
+def missing_work(session: Session, by: str = "student") -> list[dict[str, Any]]:
+    """Work not turned in, per student or per class: a habit of work, not a level.
+
+    Counted once per piece of work (a score), whichever competencies it was aligned
+    to, from every source: OneRoster's ``not submitted`` and ``missing``, Canvas's
+    ``missing``, Schoology's missing exception. Rows with the most first.
+    """
+    rs, item = m.RawScore, m.SourceItem
+    missing = rs.status == ScoreStatus.NOT_SUBMITTED.value
+    if by == "class":
+        classes = {c.sourced_id: c.title for c in session.scalars(select(m.ClassSection))}
+        by_class = session.execute(
+            select(item.class_sourced_id, func.count(), func.count(func.distinct(rs.student_id)))
+            .select_from(rs).join(item, item.id == rs.source_item_id).where(missing)
+            .group_by(item.class_sourced_id)).all()
+        out = [{"class": cls or "", "title": classes.get(cls or "", ""), "missing": count,
+                "students": students} for cls, count, students in by_class]
+    else:
+        by_student = session.execute(
+            select(m.Student.sourced_id, m.Student.given_name, m.Student.family_name,
+                   m.Student.grade, func.count())
+            .select_from(rs).join(m.Student, m.Student.id == rs.student_id).where(missing)
+            .group_by(m.Student.sourced_id, m.Student.given_name, m.Student.family_name,
+                      m.Student.grade)).all()
+        out = [{"student": sis, "name": f"{given} {family}".strip(), "grade": grade,
+                "missing": count} for sis, given, family, grade, count in by_student]
+    return sorted(out, key=lambda r: (-r["missing"], r.get("student") or r.get("class")))

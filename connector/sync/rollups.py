@@ -105,7 +105,8 @@ def direct_evidence(session: Session, pairs: Iterable[Pair]) -> dict[Pair, int]:
     for start in range(0, len(students), 500):
         for s, c, n in session.execute(
                 select(m.Evidence.student_id, m.Evidence.competency_id, func.count())
-                .where(m.Evidence.student_id.in_(students[start:start + 500]))
+                .where(m.Evidence.student_id.in_(students[start:start + 500]),
+                       m.Evidence.missing.is_(False))
                 .group_by(m.Evidence.student_id, m.Evidence.competency_id)):
             if (s, c) in wanted:
                 counts[(s, c)] = n

@@ -250,3 +250,26 @@ def test_an_assignment_published_again_brings_its_earlier_grades(
     got = {k: v for k, v in scores(records).items() if v[0].split(":")[0] == str(hidden)}
     assert got and got == {k: v for k, v in expected_scores(fake).items()
                            if v[0].split(":")[0] == str(hidden)}
+
+
+def test_missing_work_is_read_as_not_submitted_whatever_its_score(
+        canvas: tuple[FakeCanvas, str]) -> None:
+    # Canvas marks work past due and not turned in as ``missing``; a late policy may also
+    # have given it an automatic score (``late_policy_status: missing``). Neither is a grade.
+    fake, url = canvas
+    subs = sorted(fake.submissions)
+    unsubmitted, penalised, excused = (fake.submissions[subs[0]], fake.submissions[subs[1]],
+                                       fake.submissions[subs[2]])
+    unsubmitted.update(missing=True, score=None, grade=None, workflow_state="unsubmitted",
+                       submitted_at=None, rubric_assessment=None)
+    penalised.update(missing=True, late_policy_status="missing", score=0.0, grade="0",
+                     submitted_at=None, rubric_assessment=None)
+    excused.update(missing=True, excused=True, score=None)
+    records, rejected, _ = read(source(url))
+    assert rejected == []
+    got = scores(records)
+    assert got[str(unsubmitted["id"])][2:] == (None, "not submitted")
+    assert got[str(penalised["id"])][2:] == (0.0, "not submitted")
+    assert got[str(excused["id"])][3] == "exempt"  # excused wins: it is not missing work
+    criteria = [k for k in got if k.startswith(f"{unsubmitted['id']}:")]
+    assert criteria and all(got[k][2:] == (None, "not submitted") for k in criteria)

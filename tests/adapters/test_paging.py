@@ -91,13 +91,13 @@ READERS: dict[str, Read] = {
     "link header": lambda http, base: LinkHeaderPager(http, system="src", what="entries")
     .entries(f"{base}/canvas", [("per_page", SIZE)]),
     "body link": lambda http, base: BodyLinkPager(http, system="src", what="entries",
-                                                  limit=SIZE).entries(
+                                                  size=SIZE).entries(
         f"{base}/schoology", "entry", {}),
     "page token": lambda http, base: PageTokenPager(http, system="src", what="entries",
                                                     size=SIZE).entries(
         f"{base}/google", "entry", []),
     "offset": lambda http, base: OffsetPager(http, system="src", what="entries",
-                                             limit=SIZE).entries(f"{base}/oneroster", "entry", {}),
+                                             size=SIZE).entries(f"{base}/oneroster", "entry", {}),
 }
 
 
@@ -148,6 +148,6 @@ def test_every_convention_refuses_the_same_things_in_the_same_words(
 def test_a_oneroster_page_without_its_collection_is_refused_not_read_as_empty(
         server: tuple[Flask, str], http: requests.Session) -> None:
     # Reading a missing list as empty would delete every record of the collection.
-    pager = OffsetPager(http, system="src", what="users", limit=SIZE)
+    pager = OffsetPager(http, system="src", what="users", size=SIZE)
     with pytest.raises(FatalSourceError, match="the answer has no 'users' list"):
         list(pager.entries(f"{server[1]}/oneroster", "users", {}))

@@ -181,3 +181,15 @@ def test_a_killed_pass_resumes_after_the_last_finished_section(
     assert not any(f"/sections/{s}/" in p for s in done for _m, p, _s in fake.calls)
     assert {**scores(early), **scores(rest)} == expected_scores(fake)
     assert not set(scores(early)) & set(scores(rest))
+
+
+def test_a_missing_exception_is_work_not_submitted(schoology: tuple[FakeSchoology, str]) -> None:
+    # Schoology's exception 3 is "missing": not a grade, and not a grade taken back either.
+    fake, url = schoology
+    section = min(fake.grades)
+    missing = fake.grades[section][2]
+    missing.update(grade=0, exception=3)
+    records, rejected = read(source(url))
+    assert rejected == []
+    key = f"{section}:{missing['assignment_id']}:{missing['enrollment_id']}"
+    assert scores(records)[key][2:] == (None, "not submitted")

@@ -240,3 +240,108 @@ def test_bulk_reads_compute_the_same_records(tmp_path: Path, factory: sessionmak
     report = _sync(factory, workspace)
     assert report["mastery"]["recomputed"] > 3000
     assert _records(factory) == _records(reference)
+
+
+# ---- missing work ---------------------------------------------------------------------------
+
+
+def _scored_by_objective() -> set[str]:
+    """Results scored per competency: work that was turned in (and stays so here)."""
+    path = ROOT / RESULTS.parent / "resultLearningObjectiveIds.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {row["resultSourcedId"] for row in csv.DictReader(handle)}
+
+
+def _zeros_for_missing_work(status: str, missing: str) -> Callable[[int, dict[str, str]], None]:
+    """Every 40th graded result becomes work not turned in, with the 0 a gradebook puts on it."""
+    kept = _scored_by_objective()
+
+    def change(index: int, row: dict[str, str]) -> None:
+        if (row["scoreStatus"] == "fully graded" and index % 40 == 3
+                and row["sourcedId"] not in kept):
+            row.update(scoreStatus=status, score="0", missing=missing)
+    return change
+
+
+def _levels(records: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], tuple]:
+    return {k: (r["state"], r["level_code"], r["score"]) for k, r in records.items()}
+
+
+def test_missing_work_is_not_evidence_of_mastery(tmp_path: Path,
+                                                 factory: sessionmaker[Session]) -> None:
+    # The district's by-hand answer: work not turned in changes no level. So the records
+    # equal those of the same gradebook without those rows at all.
+    by_hand = _workspace(tmp_path / "by-hand")
+    with open(by_hand / RESULTS, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    assert header is not None
+    with open(by_hand / RESULTS, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        kept = _scored_by_objective()
+        writer.writerows(row for index, row in enumerate(rows)
+                         if not (row["scoreStatus"] == "fully graded" and index % 40 == 3
+                                 and row["sourcedId"] not in kept))
+    expected = _store(tmp_path, "by-hand.sqlite3")
+    _sync(expected, by_hand)
+
+    # OneRoster says it two ways: scoreStatus "not submitted", or 1.2's missing flag.
+    for name, status, missing in (("status", "not submitted", ""),
+                                  ("flag", "fully graded", "true")):
+        workspace = _workspace(tmp_path / name)
+        _edit_results(workspace, _zeros_for_missing_work(status, missing))
+        store = factory if name == "status" else _store(tmp_path, f"{name}.sqlite3")
+        _sync(store, workspace)
+        got = _records(store)
+        assert _levels(got) == _levels(_records(expected)), name
+        shown = [r for r in got.values() if any(i[-2] == "missing" for i in r["inputs"])]
+        assert len(shown) > 50  # the zeros are in the explanations, not in the levels
+        again = _sync(store, workspace)
+        assert (again["mastery"]["inserted"], again["mastery"]["updated"]) == (0, 0)
+        _assert_missing_work_counted(store, workspace)
+
+
+def _assert_missing_work_counted(store: sessionmaker[Session], workspace: Path) -> None:
+    """The habits-of-work report counts each piece of work not turned in once."""
+    from connector.sync.evidence_views import missing_work
+
+    with open(workspace / RESULTS, encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if r["scoreStatus"] == "not submitted" or r["missing"] == "true"]
+    by_student: dict[str, int] = {}
+    for row in rows:
+        by_student[row["studentSourcedId"]] = by_student.get(row["studentSourcedId"], 0) + 1
+    district = find_district(store, "cedar-ridge")
+    assert district is not None
+    with tenant_session(store, district) as session:
+        students = missing_work(session, "student")
+        classes = missing_work(session, "class")
+    assert {r["student"]: r["missing"] for r in students} == by_student
+    assert sum(r["missing"] for r in classes) == len(rows) > 300
+    assert students[0]["missing"] == max(by_student.values())  # the most first
+
+
+def test_missing_work_counts_at_the_lowest_level_when_the_district_says_so(
+        tmp_path: Path) -> None:
+    # With lowest_level, work not turned in counts as level 1: the same levels as a
+    # gradebook where each of those is a real, graded 0.
+    def graded_zeros(index: int, row: dict[str, str]) -> None:
+        _zeros_for_missing_work("fully graded", "")(index, row)
+        if row["scoreStatus"] == "not submitted":  # the sample's own, with blank scores
+            row.update(scoreStatus="fully graded", score="0", missing="")
+
+    graded = _workspace(tmp_path / "graded")
+    _edit_results(graded, graded_zeros)
+    expected = _store(tmp_path, "graded.sqlite3")
+    _sync(expected, graded)
+
+    workspace = _workspace(tmp_path / "ws")
+    _edit_results(workspace, _zeros_for_missing_work("not submitted", ""))
+    _edit_policy(workspace, lambda p: p.update(missing_work="lowest_level"))
+    store = _store(tmp_path, "ws.sqlite3")
+    _sync(store, workspace)
+    assert _levels(_records(store)) == _levels(_records(expected))
+    lowered = [r for r in _records(store).values()
+               if any(i[-2] == "missing_at_lowest" for i in r["inputs"])]
+    assert len(lowered) > 100

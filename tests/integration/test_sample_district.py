@@ -210,8 +210,12 @@ def test_api_runs_mastery_and_unmapped(client: FlaskClient, first_run: dict) -> 
     assert record["parameters"] == {"weight": 0.65, "order_by": "assessed"}
     assert record["steps"][0]["code"] == "evidence"
     assert record["explanation"].startswith("Evidence, oldest first:")
-    assert record["evidence_count"] == len(record["inputs"]) >= 2
-    assert all(i["label"] and i["status"] == "used" for i in record["inputs"])
+    # The sample's not-submitted work is shown among the inputs and not counted.
+    counted = [i for i in record["inputs"] if i["status"] != "missing"]
+    assert record["evidence_count"] == len(counted) >= 2
+    assert [i["status"] for i in record["inputs"]].count("missing") == 1
+    assert "[missing work, not counted]" in record["explanation"]
+    assert all(i["label"] and i["status"] == "used" for i in counted)
     assert record["computed_state"] == record["state"] and record["override"] is None
     assert client.get("/api/v1/districts/cedar-ridge/students/S0/mastery",
                       headers=AUTH).status_code == 404

@@ -46,7 +46,7 @@ def _student_with_both(district: SampleDistrict) -> tuple[str, dict[str, int]]:
             select(m.Student.sourced_id, m.Evidence.evidence_type, func.count())
             .join(m.Evidence, m.Evidence.student_id == m.Student.id)
             .join(m.Competency, m.Competency.id == m.Evidence.competency_id)
-            .where(m.Competency.human_coding_scheme == TARGET)
+            .where(m.Competency.human_coding_scheme == TARGET, m.Evidence.missing.is_(False))
             .group_by(m.Student.sourced_id, m.Evidence.evidence_type)
             .order_by(m.Student.sourced_id)).all()
     by_student: dict[str, dict[str, int]] = {}
@@ -75,6 +75,9 @@ def test_adaptive_and_teacher_evidence_come_apart(client: FlaskClient,
     adaptive, teacher = view["adaptive"], view["teacher"]
     assert adaptive["count"] == counts["adaptive_practice"]
     assert teacher["count"] == sum(counts.values()) - counts["adaptive_practice"]
+    listed_missing = [e for e in teacher["evidence"] if e["missing"]]
+    assert teacher["missing"] == len(listed_missing)
+    assert all(e["label"] == "Missing" and e["value"] is None for e in listed_missing)
     assert {e["type"] for e in adaptive["evidence"]} == {"adaptive_practice"}
     assert "adaptive_practice" not in {e["type"] for e in teacher["evidence"]}
     assert adaptive["highest_dok"] <= 2  # Practice Pal's skills are DOK 1-2
@@ -104,6 +107,7 @@ def test_dok_exposure_shares_by_school_and_source(client: FlaskClient,
         by_source = dict(session.execute(
             select(m.SourceItem.source_system, func.count())
             .join(m.Evidence, m.Evidence.source_item_id == m.SourceItem.id)
+            .where(m.Evidence.missing.is_(False))  # work not turned in is no DOK exposure
             .group_by(m.SourceItem.source_system)).all())
     gradebook = sum(r["total"] for r in rows if r["source"] == "sis-gradebook")
     assert gradebook == by_source["sis-gradebook"]  # every gradebook item belongs to a class

@@ -22,10 +22,10 @@ TEACHER = EvidenceType.TEACHER_TASK.value
 
 def ev(key: str, value: float, day: int, *, dok: int | None = 2, etype: str = TEACHER,
        item: str = "", attempt: int = 1, submitted: int | None = None, due: int | None = None,
-       weight: float = 1.0) -> EvidencePiece:
+       weight: float = 1.0, missing: bool = False) -> EvidencePiece:
     return EvidencePiece(
         key=key, value=value, observed_at=DAY0 + timedelta(days=day), dok=dok, evidence_type=etype,
-        item_key=item, attempt=attempt, weight=weight,
+        item_key=item, attempt=attempt, weight=weight, missing=missing,
         submitted_at=None if submitted is None else DAY0 + timedelta(days=submitted),
         due_at=None if due is None else DAY0 + timedelta(days=due))
 
@@ -168,6 +168,57 @@ def test_capping_needs_a_level() -> None:
 
 
 # ---- dates: first evidence and proficient since --------------------------------------------------
+
+
+# ---- missing work ---------------------------------------------------------------------------
+
+
+def _with_missing() -> list[EvidencePiece]:
+    # Two assessments at 3 and one essay not turned in (stored at the lowest level, 1).
+    return [ev("a", 3, 0), ev("essay", 1, 1, missing=True), ev("b", 3, 2)]
+
+
+def test_missing_work_is_shown_but_not_counted_by_default() -> None:
+    result = compute(_with_missing(), method="mean")
+    assert result.level_code == "3" and result.score == 3.0 and result.proficient
+    assert [u.status for u in result.inputs] == [
+        InputStatus.USED, InputStatus.MISSING, InputStatus.USED]
+    assert "not turned in, 2025-09-03" in result.explanation
+    assert "[missing work, not counted]" in result.explanation
+    assert "1 piece(s) of work not turned in are shown but do not count" in result.explanation
+    assert "teacher" not in result.explanation.split("not turned in are shown")[1]
+
+
+def test_missing_work_can_count_at_the_lowest_level() -> None:
+    result = compute(_with_missing(), method="mean", missing_work="lowest_level")
+    assert result.score == 2.33 and result.level_code == "2"  # (3 + 1 + 3) / 3
+    assert result.inputs[1].status is InputStatus.MISSING_AT_LOWEST and result.inputs[1].counted
+    assert "count at the lowest level, 1 Beginning" in result.explanation
+    assert "[missing work, counted as 1]" in result.explanation
+
+
+def test_flagged_missing_work_asks_a_teacher_to_look() -> None:
+    result = compute(_with_missing(), method="mean", missing_work="flag")
+    assert result.score == 3.0
+    assert "The district asks a teacher to look at this record." in result.explanation
+
+
+def test_a_later_attempt_on_missing_work_supersedes_it() -> None:
+    pieces = [ev("late", 1, 0, item="essay", missing=True),
+              ev("in", 4, 5, item="essay", attempt=2)]
+    result = compute(pieces, method="mean", attempts="supersede", missing_work="lowest_level")
+    assert result.score == 4.0
+    assert [u.status for u in result.inputs] == [InputStatus.SUPERSEDED, InputStatus.USED]
+
+
+def test_an_unknown_missing_work_rule_is_refused() -> None:
+    with pytest.raises(MasteryError, match="'missing_work' must be 'ignore', 'lowest_level'"):
+        MasteryPolicy(missing_work="zero")
+
+
+def test_the_default_rule_keeps_the_policy_versions_named_before_it() -> None:
+    assert "missing_work" not in MasteryPolicy().as_dict()
+    assert MasteryPolicy(missing_work="flag").version != MasteryPolicy().version
 
 
 def test_proficient_since_is_the_start_of_the_current_proficient_run() -> None:

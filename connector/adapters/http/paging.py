@@ -100,18 +100,29 @@ def members(payload: Mapping[str, Any], member: str) -> list[Mapping[str, Any]]:
     return [e for e in entries if isinstance(e, Mapping)]
 
 
-class LinkHeaderPager:
-    """Pages linked by the ``Link`` response header, ``rel="next"`` (Canvas)."""
+class Pager:
+    """A list read through ``http``, page by page, under one :class:`PageGuard`.
 
-    def __init__(self, http: Getter, *, system: str, what: str) -> None:
-        self.http, self.system, self.what = http, system, what
+    ``size`` is the page size to ask for where the convention takes it as an argument
+    (Canvas's ``per_page`` rides in the query instead).
+    """
+
+    def __init__(self, http: Getter, *, system: str, what: str, size: int = 0) -> None:
+        self.http, self.system, self.what, self.size = http, system, what, size
+
+    def guard(self, url: str) -> PageGuard:
+        return PageGuard(url, system=self.system, what=self.what)
+
+
+class LinkHeaderPager(Pager):
+    """Pages linked by the ``Link`` response header, ``rel="next"`` (Canvas)."""
 
     def entries(self, url: str, params: Params) -> Iterator[Mapping[str, Any]]:
         """The objects of every page, first to last; each page is a JSON array.
 
         The next link carries the whole query, so it is followed as it is.
         """
-        guard = PageGuard(url, system=self.system, what=self.what)
+        guard = self.guard(url)
         next_url: str | None = url
         query: Params | None = params
         while next_url is not None:
@@ -127,17 +138,14 @@ class LinkHeaderPager:
             query = None
 
 
-class BodyLinkPager:
+class BodyLinkPager(Pager):
     """Pages by ``start``/``limit``, following ``links.next`` in the body (Schoology)."""
-
-    def __init__(self, http: Getter, *, system: str, what: str, limit: int) -> None:
-        self.http, self.system, self.what, self.limit = http, system, what, limit
 
     def entries(self, url: str, member: str, params: Mapping[str, Any]
                 ) -> Iterator[Mapping[str, Any]]:
-        guard = PageGuard(url, system=self.system, what=self.what)
+        guard = self.guard(url)
         next_url: str | None = url
-        query: Mapping[str, Any] | None = {**params, "start": 0, "limit": self.limit}
+        query: Mapping[str, Any] | None = {**params, "start": 0, "limit": self.size}
         while next_url is not None:
             guard.visit(next_url, query)
             payload = guard.body(self.http.get(next_url, params=query))
@@ -148,19 +156,16 @@ class BodyLinkPager:
             query = None
 
 
-class PageTokenPager:
+class PageTokenPager(Pager):
     """Pages by an opaque ``nextPageToken`` (Google APIs).
 
     The server may send fewer entries than asked, or none, on a page that is not
     the last: only a missing token ends the list.
     """
 
-    def __init__(self, http: Getter, *, system: str, what: str, size: int) -> None:
-        self.http, self.system, self.what, self.size = http, system, what, size
-
     def entries(self, url: str, member: str, params: Sequence[tuple[str, Any]]
                 ) -> Iterator[Mapping[str, Any]]:
-        guard = PageGuard(url, system=self.system, what=self.what)
+        guard = self.guard(url)
         token = ""
         while True:
             query = [*params, ("pageSize", self.size)] + ([("pageToken", token)] if token else [])
@@ -172,7 +177,7 @@ class PageTokenPager:
                 return
 
 
-class OffsetPager:
+class OffsetPager(Pager):
     """Pages by ``limit``/``offset`` (OneRoster 1.2), or by ``Link`` when the server sends it.
 
     Without links the list ends at an empty or short page, or once ``X-Total-Count``
@@ -181,14 +186,11 @@ class OffsetPager:
     would delete every record of the collection.
     """
 
-    def __init__(self, http: Getter, *, system: str, what: str, limit: int) -> None:
-        self.http, self.system, self.what, self.limit = http, system, what, limit
-
     def entries(self, url: str, member: str, params: Mapping[str, Any]
                 ) -> Iterator[Mapping[str, Any]]:
-        guard = PageGuard(url, system=self.system, what=self.what)
+        guard = self.guard(url)
         next_url: str | None = url
-        query: dict[str, Any] = {**params, "limit": self.limit, "offset": 0}
+        query: dict[str, Any] = {**params, "limit": self.size, "offset": 0}
         via_links = False
         while next_url is not None:
             guard.visit(next_url, query)
@@ -205,7 +207,7 @@ class OffsetPager:
                 continue
             total = response.headers.get("X-Total-Count", "")
             offset = int(query.get("offset", 0)) + len(items)
-            if via_links or not items or len(items) < self.limit or (
+            if via_links or not items or len(items) < self.size or (
                     total.isdigit() and offset >= int(total)):
                 return
             query = {**query, "offset": offset}

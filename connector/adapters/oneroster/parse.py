@@ -249,6 +249,10 @@ def result(row: CsvRow, source: str, tz: str) -> Score:
         raise DataError(f"'score' must not be negative: {score:g}", field="score")
     scored_at = parse_datetime(row.get("scoreDate"), "scoreDate", tz) or parse_datetime(
         row.get("dateLastModified"), "dateLastModified", tz)
+    # 1.2's ``missing`` flag: the work was not turned in, whatever score the gradebook put
+    # on it (often 0). It is the same fact as ``not submitted``, and read as that.
+    if (row.get("missing") or "").strip().lower() == "true" and status != "exempt":
+        status = ScoreStatus.NOT_SUBMITTED.value
     return Score(
         source_system=source,
         sourced_id=required(row.get("sourcedId"), "sourcedId"),

@@ -18,7 +18,8 @@ Per course, in one pass:
 3. submissions in bulk (``students/submissions?student_ids[]=all``), only those
    graded since the last pass (``graded_since``, exclusive, as Canvas applies it).
    Excused work is exempt (it leaves the evidence), a grade that was cleared
-   deletes the score.
+   deletes the score, and missing work (``missing``, or a late policy's
+   ``late_policy_status: missing``) is ``not submitted``, whatever score it holds.
 
 After each course a :class:`~connector.adapters.base.Checkpoint` carries the
 cursor, so a pull killed in course 40 of 50 resumes at course 40, and nothing
@@ -291,15 +292,20 @@ class _CourseReader:
             return
         score = sub.get("score")
         excused = bool(sub.get("excused"))
+        # Past due and not turned in: Canvas's ``missing``, or a late policy's "missing"
+        # status (which may have put an automatic score on it). Not evidence of mastery:
+        # the district's missing_work rule decides what it counts as.
+        missing = not excused and (sub.get("missing") is True
+                                   or sub.get("late_policy_status") == "missing")
         student = StudentRef("sourced_id", sis)
         attempt = int(sub.get("attempt") or 1)
-        if score is None and not excused:
+        if score is None and not excused and not missing:
             if sub.get("workflow_state") != "graded":
                 return  # not graded yet: nothing to say
             cleared = True  # graded with no score: the teacher cleared the grade
         else:
             cleared = False
-        status = "exempt" if excused else "fully graded"
+        status = "exempt" if excused else "not submitted" if missing else "fully graded"
         value = None if excused or score is None else float(score)
         yield Envelope(Score(key, sid, aid, student, value, status, graded,
                              max_score=items[aid].result_value_max, attempt=attempt,
@@ -308,7 +314,7 @@ class _CourseReader:
         for cid, criterion_item in criteria.get(aid, {}).items():
             rated = assessment.get(cid) if isinstance(assessment, Mapping) else None
             points = rated.get("points") if isinstance(rated, Mapping) else None
-            if points is None and not excused and not cleared:
+            if points is None and not excused and not cleared and not missing:
                 continue  # this criterion was not rated
             yield Envelope(Score(
                 key, f"{sid}:{cid}", criterion_item.sourced_id, student,

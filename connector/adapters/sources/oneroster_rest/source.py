@@ -213,7 +213,7 @@ class OneRosterRestSource(SourceAdapter):
         if since:
             params["filter"] = f"dateLastModified>'{since}'"
         pager = OffsetPager(http, system=self.key, what=name,
-                            limit=int(self.options.get("page_size", 100)))
+                            size=int(self.options.get("page_size", 100)))
         return pager.entries(url, name, params)
 
 

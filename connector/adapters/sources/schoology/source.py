@@ -141,7 +141,7 @@ class SchoologySource(CoursePassSource):
     def pages(self, http: HttpClient, url: str, member: str,
               params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         """Every entry of a list, ``limit`` 200 a page, by ``links.next`` on the same host."""
-        pager = BodyLinkPager(http, system=self.key, what=member, limit=PAGE_LIMIT)
+        pager = BodyLinkPager(http, system=self.key, what=member, size=PAGE_LIMIT)
         return pager.entries(url, member, params)
 
 
@@ -213,7 +213,11 @@ class _SectionReader:
             if exception == EXCUSED:
                 yield Envelope(Score(key, score_id, aid, student, None, "exempt", when,
                                      max_score=items[aid].result_value_max), label, index)
-            elif exception in (INCOMPLETE, MISSING) or grade in (None, ""):
+            elif exception == MISSING:
+                # Not turned in: not evidence of mastery; the missing_work rule decides.
+                yield Envelope(Score(key, score_id, aid, student, None, "not submitted", when,
+                                     max_score=items[aid].result_value_max), label, index)
+            elif exception == INCOMPLETE or grade in (None, ""):
                 yield Envelope(Score(key, score_id, aid, student, None, "fully graded", when,
                                      deleted=True), label, index)  # no grade (any more)
             else:
