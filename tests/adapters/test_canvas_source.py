@@ -273,3 +273,27 @@ def test_missing_work_is_read_as_not_submitted_whatever_its_score(
     assert got[str(excused["id"])][3] == "exempt"  # excused wins: it is not missing work
     criteria = [k for k in got if k.startswith(f"{unsubmitted['id']}:")]
     assert criteria and all(got[k][2:] == (None, "not submitted") for k in criteria)
+
+
+@pytest.mark.parametrize("points", [None, 0])
+def test_a_score_on_an_assignment_without_points_is_not_read_as_a_percent(
+        canvas: tuple[FakeCanvas, str], points: float | None) -> None:
+    # 15 points on an assignment with no points possible is not 15%: it is refused with the
+    # reason, or (by the district's choice) the assignment is ungraded. Rubric criteria keep
+    # their own points either way.
+    fake, url = canvas
+    assignment = fake.assignments[min(fake.assignments)]
+    assignment["points_possible"] = points
+    graded = [s for s in fake.submissions.values()
+              if s["assignment_id"] == assignment["id"] and s["score"] is not None]
+    records, rejected, _ = read(source(url))
+    assert {(x.field, x.record_key) for x in rejected} == {
+        ("points_possible", str(s["id"])) for s in graded}
+    assert "has no points possible" in rejected[0].reason
+    got = scores(records)
+    assert not {str(s["id"]) for s in graded} & set(got)
+    assert any(k.startswith(f"{graded[0]['id']}:") for k in got)  # criteria still count
+
+    records, rejected, _ = read(source(url, no_points_possible="ungraded"))
+    assert rejected == []
+    assert not {str(s["id"]) for s in graded} & set(scores(records))

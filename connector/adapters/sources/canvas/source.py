@@ -57,6 +57,10 @@ class CanvasOptions(HttpOptions):
     course_ids = fields.List(fields.Integer(), load_default=None)
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
     incremental = fields.Boolean(load_default=True)
+    #: A score on an assignment with no points possible (0 or empty) cannot be read as a
+    #: level (15 points is not 15%): ``reject`` it with the reason, or treat it as ``ungraded``.
+    no_points_possible = fields.String(load_default="reject",
+                                       validate=validate.OneOf(["reject", "ungraded"]))
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     rate_limit_margin = fields.Float(load_default=100.0, validate=validate.Range(min=0))
@@ -307,9 +311,16 @@ class _CourseReader:
             cleared = False
         status = "exempt" if excused else "not submitted" if missing else "fully graded"
         value = None if excused or score is None else float(score)
-        yield Envelope(Score(key, sid, aid, student, value, status, graded,
-                             max_score=items[aid].result_value_max, attempt=attempt,
-                             submitted_at=submitted, deleted=cleared), label, index)
+        if value is not None and not missing and items[aid].result_value_max is None:
+            if self.source.options.get("no_points_possible", "reject") == "reject":
+                yield Rejection(label, index, "points_possible",
+                                f"assignment {aid} has no points possible, so a score of "
+                                f"{value:g} cannot be read as a level; give it points in "
+                                f"Canvas, or set no_points_possible: ungraded", sid)
+        else:
+            yield Envelope(Score(key, sid, aid, student, value, status, graded,
+                                 max_score=items[aid].result_value_max, attempt=attempt,
+                                 submitted_at=submitted, deleted=cleared), label, index)
         assessment = sub.get("rubric_assessment") or {}
         for cid, criterion_item in criteria.get(aid, {}).items():
             rated = assessment.get(cid) if isinstance(assessment, Mapping) else None
