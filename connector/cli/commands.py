@@ -102,11 +102,14 @@ def framework_import(ctx: CliContext, location: str, key: str, kind: str | None,
                      token_env: str | None, as_json: bool) -> None:
     """Import a CASE 1.0/1.1 CFPackage from a file or a CASE provider URL."""
     settings = ctx.settings
-    configured = next((f for f in settings.district.frameworks if f.key == key), None)
-    kind = kind or (configured.kind if configured else FrameworkKind.ACADEMIC.value)
-    token = os.environ.get(token_env) if token_env else None
     if not location.startswith(("http://", "https://")) and not Path(location).exists():
         location = str(settings.resolve_path(location))
+    # Without --key, a framework district.yaml lists at this location keeps its key there.
+    configured = next((f for f in settings.district.frameworks if f.key == key or (
+        not key and f.location in (location, str(settings.resolve_path(f.location))))), None)
+    key = key or (configured.key if configured else "")
+    kind = kind or (configured.kind if configured else FrameworkKind.ACADEMIC.value)
+    token = os.environ.get(token_env) if token_env else None
     data, raw = fetch_package(location, token=token)
     with ctx.session() as session, session.begin():
         summary = import_framework(session, data, raw, location=location, key=key, kind=kind,
@@ -116,7 +119,7 @@ def framework_import(ctx: CliContext, location: str, key: str, kind: str | None,
         echo_json(result)
         return
     click.echo(f"{summary.title} ({summary.identifier}), CASE {summary.case_version}")
-    rows = [("items", summary.items), ("associations", summary.associations)]
+    rows = [("key", summary.key), ("items", summary.items), ("associations", summary.associations)]
     rows += [(f"  {t}", n) for t, n in summary.associations_by_type.items()]
     rows += [("items with DOK", summary.items_with_dok), ("item types", summary.item_types),
              ("rubrics", summary.rubrics), ("created", summary.created),

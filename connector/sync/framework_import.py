@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ class FrameworkImportSummary:
     title: str
     case_version: str
     kind: str
+    #: The key the district's configuration and reports name the framework by.
+    key: str = ""
     documents: int = 1
     items: int = 0
     associations: int = 0
@@ -56,6 +60,24 @@ class FrameworkImportSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def derive_key(title: str, taken: Collection[str]) -> str:
+    """A framework key from its title, unlike every key ``taken``.
+
+    >>> derive_key("ACT Holistic Framework, Math", set())
+    'act-holistic-framework-math'
+    >>> derive_key("Mathématiques 6e", {"mathematiques-6e"})
+    'mathematiques-6e-2'
+    >>> derive_key("数学", set())
+    'framework'
+    """
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:56].strip("-") or "framework"
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}-{number}", number + 1
+    return key
 
 
 def fetch_package(location: str, *, token: str | None = None,
@@ -108,6 +130,7 @@ def import_framework(
         summary.package_unchanged = True
         summary.unchanged = summary.items
         framework.key = key or framework.key
+        summary.key = framework.key
         # the district's DOK patterns may have changed since the last import
         summary.dok_changed = refresh_target_dok(session, dok_patterns)
         summary.items_with_dok = _count_dok(session, framework.id)
@@ -115,7 +138,11 @@ def import_framework(
     if framework is None:
         framework = m.Framework(identifier=doc.identifier, title=doc.title)
         session.add(framework)
-    framework.key = key or framework.key
+    # A framework imported without --key is named after its title: a blank key could be
+    # neither configured nor reported.
+    framework.key = key or framework.key or derive_key(
+        doc.title, set(session.scalars(select(m.Framework.key))))
+    summary.key = framework.key
     framework.kind = kind
     framework.title = doc.title
     framework.uri = doc.uri

@@ -226,6 +226,20 @@ def test_table_output_for_the_ordering_framework(workspace: Path, db_url: str) -
     assert re.search(r"^rejected\s+0$", out, re.MULTILINE)
 
 
+def test_a_framework_imported_without_a_key_is_named_after_its_title(
+        workspace: Path, db_url: str) -> None:
+    package = str(FIXTURES / "case" / "opensalt-Ordering.json")
+    first = invoke(workspace, db_url, package, "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["key"] == "act-holistic-framework-math"
+    again = invoke(workspace, db_url, package, "--json")
+    assert json.loads(again.stdout)["key"] == "act-holistic-framework-math"
+    renamed = invoke(workspace, db_url, package, "--key", "act-math", "--json")
+    assert json.loads(renamed.stdout)["key"] == "act-math"
+    table = invoke(workspace, db_url, package)
+    assert re.search(r"^key\s+act-math$", table.stdout, re.MULTILINE)
+
+
 def test_a_missing_package_file_exits_1_with_a_message(workspace: Path, db_url: str,
                                                         tmp_path: Path) -> None:
     result = invoke(workspace, db_url, str(tmp_path / "absent.json"), "--json")
