@@ -1,4 +1,4 @@
-"""``connector reports``: exceptions, pace, snapshots, summaries, credit, DOK, missing work."""
+"""``connector reports``: exceptions, pace, snapshots, summaries, credit, DOK, work habits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
 from connector.mastery.progress import DomainPace, report_day
-from connector.sync.evidence_views import dok_exposure, missing_work
+from connector.sync.evidence_views import dok_exposure, work_habits
 from connector.sync.progress import (
     content_summary,
     credit_report,
@@ -185,22 +185,25 @@ def reports_dok_exposure(ctx: CliContext, by: str, as_json: bool) -> None:
                       for r in rows]))
 
 
-@reports.command("missing-work")
+@reports.command("work-habits")
 @click.option("--by", type=click.Choice(["student", "class"]), default="student",
               show_default=True, help="One row per student, or per class.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
-def reports_missing_work(ctx: CliContext, by: str, as_json: bool) -> None:
-    """Work not turned in, per student or class: a habit of work, never a level."""
+def reports_work_habits(ctx: CliContext, by: str, as_json: bool) -> None:
+    """Work not turned in and work turned in late, per student or class: never a level."""
     with ctx.session() as session:
-        rows = missing_work(session, by)
+        rows = work_habits(session, by)
     if as_json:
         echo_json({"by": by, "rows": rows})
         return
     if by == "class":
-        click.echo(table(("class", "title", "missing", "students"),
-                         [(r["class"], r["title"], r["missing"], r["students"]) for r in rows]))
+        click.echo(table(("class", "title", "missing", "late", "students"),
+                         [(r["class"], r["title"], r["missing"], r["late"], r["students"])
+                          for r in rows]))
     else:
-        click.echo(table(("student", "name", "grade", "missing"),
-                         [(r["student"], r["name"], r["grade"], r["missing"]) for r in rows]))
-    click.echo(f"{sum(r['missing'] for r in rows)} piece(s) of work not turned in")
+        click.echo(table(("student", "name", "grade", "missing", "late"),
+                         [(r["student"], r["name"], r["grade"], r["missing"], r["late"])
+                          for r in rows]))
+    click.echo(f"{sum(r['missing'] for r in rows)} piece(s) of work not turned in, "
+               f"{sum(r['late'] for r in rows)} turned in late")

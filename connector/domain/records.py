@@ -174,6 +174,9 @@ class Score:
     submitted_at: datetime | None = None
     #: The source asked for this score to be deleted (OneRoster delta "tobedeleted").
     deleted: bool = False
+    #: Turned in after the due date (OneRoster 1.2 ``late``, Canvas ``late``): a habit of
+    #: work, kept apart; the score itself carries no late penalty.
+    late: bool = False
 
 
 @dataclass(frozen=True)

@@ -422,6 +422,8 @@ class RawScore(Sourced, Base):
     submitted_at: Mapped[datetime | None] = mapped_column()
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: Turned in after the due date: a habit of work, counted apart from mastery.
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RawScoreObjective(Sourced, Base):

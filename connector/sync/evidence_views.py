@@ -5,7 +5,7 @@ competency must see what the software says and what classroom work says apart,
 with the depth each reached, and what the district's policy lets the software's
 evidence establish on its own. A principal needs the other view: in each class
 and school, how much of the evidence from each source sits at each DOK level.
-Missing work is neither: it is a habit of work, counted apart (:func:`missing_work`).
+Missing and late work are neither: habits of work, counted apart (:func:`work_habits`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
@@ -173,30 +173,36 @@ def _units(homes: Iterable[str], classes: dict[str, tuple[str, str]], by: str) -
     return {classes[h][1] for h in homes if h in classes}
 
 
-def missing_work(session: Session, by: str = "student") -> list[dict[str, Any]]:
-    """Work not turned in, per student or per class: a habit of work, not a level.
+def work_habits(session: Session, by: str = "student") -> list[dict[str, Any]]:
+    """Work not turned in and work turned in late, per student or class: habits, not levels.
 
     Counted once per piece of work (a score), whichever competencies it was aligned
-    to, from every source: OneRoster's ``not submitted`` and ``missing``, Canvas's
-    ``missing``, Schoology's missing exception. Rows with the most first.
+    to, from every source: OneRoster's ``not submitted``, ``missing`` and ``late``,
+    Canvas's ``missing`` and ``late``, Schoology's missing exception. Only rows with
+    something to count; the most missing work first.
     """
     rs, item = m.RawScore, m.SourceItem
-    missing = rs.status == ScoreStatus.NOT_SUBMITTED.value
+    missing = func.sum(case((rs.status == ScoreStatus.NOT_SUBMITTED.value, 1), else_=0))
+    late = func.sum(case((rs.late.is_(True), 1), else_=0))
+    either = (rs.status == ScoreStatus.NOT_SUBMITTED.value) | rs.late.is_(True)
     if by == "class":
         classes = {c.sourced_id: c.title for c in session.scalars(select(m.ClassSection))}
         by_class = session.execute(
-            select(item.class_sourced_id, func.count(), func.count(func.distinct(rs.student_id)))
-            .select_from(rs).join(item, item.id == rs.source_item_id).where(missing)
+            select(item.class_sourced_id, missing, late, func.count(func.distinct(rs.student_id)))
+            .select_from(rs).join(item, item.id == rs.source_item_id).where(either)
             .group_by(item.class_sourced_id)).all()
-        out = [{"class": cls or "", "title": classes.get(cls or "", ""), "missing": count,
-                "students": students} for cls, count, students in by_class]
+        out = [{"class": cls or "", "title": classes.get(cls or "", ""), "missing": int(gone),
+                "late": int(after), "students": students}
+               for cls, gone, after, students in by_class]
     else:
         by_student = session.execute(
             select(m.Student.sourced_id, m.Student.given_name, m.Student.family_name,
-                   m.Student.grade, func.count())
-            .select_from(rs).join(m.Student, m.Student.id == rs.student_id).where(missing)
+                   m.Student.grade, missing, late)
+            .select_from(rs).join(m.Student, m.Student.id == rs.student_id).where(either)
             .group_by(m.Student.sourced_id, m.Student.given_name, m.Student.family_name,
                       m.Student.grade)).all()
         out = [{"student": sis, "name": f"{given} {family}".strip(), "grade": grade,
-                "missing": count} for sis, given, family, grade, count in by_student]
-    return sorted(out, key=lambda r: (-r["missing"], r.get("student") or r.get("class")))
+                "missing": int(gone), "late": int(after)}
+               for sis, given, family, grade, gone, after in by_student]
+    return sorted(out, key=lambda r: (-r["missing"], -r["late"],
+                                      r.get("student") or r.get("class")))

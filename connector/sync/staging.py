@@ -83,6 +83,11 @@ def stage_batch(session: Session, batch: Sequence[Envelope], result: StageResult
 # ---- generic upsert ---------------------------------------------------------------
 
 
+#: Flags added after rows were first stored: hashed only when set, so a row stored before a
+#: flag existed keeps its hash, and the upgrade does not read as every row changed.
+HASHED_WHEN_SET = frozenset({"late"})
+
+
 def _upsert(
     session: Session,
     model: type[Any],
@@ -108,7 +113,8 @@ def _upsert(
                 existing[(source, obj.sourced_id)] = obj
     out: list[tuple[Any, bool]] = []
     for _, row in rows:
-        row["content_hash"] = content_hash(row)
+        row["content_hash"] = content_hash(
+            {k: v for k, v in row.items() if k not in HASHED_WHEN_SET or v})
         current = existing.get((row["source_system"], row["sourced_id"]))
         if current is None:
             current = model(**row)
@@ -346,7 +352,7 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
             "score": rec.score, "max_score": rec.max_score, "text_score": rec.text_score,
             "status": rec.status, "scored_at": rec.scored_at, "attempt": rec.attempt,
             "submitted_at": rec.submitted_at,
-            "comment": rec.comment,
+            "comment": rec.comment, "late": rec.late,
         }))
     for obj, changed in _upsert(session, m.RawScore, "scores", rows, result):
         if changed:

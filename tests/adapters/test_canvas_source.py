@@ -297,3 +297,20 @@ def test_a_score_on_an_assignment_without_points_is_not_read_as_a_percent(
     records, rejected, _ = read(source(url, no_points_possible="ungraded"))
     assert rejected == []
     assert not {str(s["id"]) for s in graded} & set(scores(records))
+
+
+def test_the_late_penalty_is_not_evidence_and_lateness_is_kept_apart(
+        canvas: tuple[FakeCanvas, str]) -> None:
+    # Canvas's score carries the late policy's deduction; entered_score is the grade itself.
+    fake, url = canvas
+    sub = next(s for s in fake.submissions.values() if s["score"] and s["score"] > 2)
+    entered = sub["score"]
+    sub.update(late=True, entered_score=entered, score=entered - 2, points_deducted=2.0,
+               seconds_late=86400)
+    records, rejected, _ = read(source(url))
+    assert rejected == []
+    score = next(s for s in records if isinstance(s, r.Score) and s.sourced_id == str(sub["id"]))
+    assert (score.score, score.late) == (entered, True)
+    applied, _, _ = read(source(url, late_penalty="apply"))
+    score = next(s for s in applied if isinstance(s, r.Score) and s.sourced_id == str(sub["id"]))
+    assert (score.score, score.late) == (entered - 2, True)

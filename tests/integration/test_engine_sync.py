@@ -260,6 +260,8 @@ def _zeros_for_missing_work(status: str, missing: str) -> Callable[[int, dict[st
         if (row["scoreStatus"] == "fully graded" and index % 40 == 3
                 and row["sourcedId"] not in kept):
             row.update(scoreStatus=status, score="0", missing=missing)
+        elif row["scoreStatus"] == "fully graded" and index % 55 == 7:
+            row["late"] = "true"  # late is a habit too, and changes no level
     return change
 
 
@@ -304,7 +306,7 @@ def test_missing_work_is_not_evidence_of_mastery(tmp_path: Path,
 
 def _assert_missing_work_counted(store: sessionmaker[Session], workspace: Path) -> None:
     """The habits-of-work report counts each piece of work not turned in once."""
-    from connector.sync.evidence_views import missing_work
+    from connector.sync.evidence_views import work_habits
 
     with open(workspace / RESULTS, encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle)
@@ -315,11 +317,14 @@ def _assert_missing_work_counted(store: sessionmaker[Session], workspace: Path) 
     district = find_district(store, "cedar-ridge")
     assert district is not None
     with tenant_session(store, district) as session:
-        students = missing_work(session, "student")
-        classes = missing_work(session, "class")
-    assert {r["student"]: r["missing"] for r in students} == by_student
+        students = work_habits(session, "student")
+        classes = work_habits(session, "class")
+    assert {r["student"]: r["missing"] for r in students if r["missing"]} == by_student
     assert sum(r["missing"] for r in classes) == len(rows) > 300
     assert students[0]["missing"] == max(by_student.values())  # the most first
+    with open(workspace / RESULTS, encoding="utf-8", newline="") as handle:
+        late = sum(1 for r in csv.DictReader(handle) if r["late"] == "true")
+    assert sum(r["late"] for r in students) == sum(r["late"] for r in classes) == late > 50
 
 
 def test_missing_work_counts_at_the_lowest_level_when_the_district_says_so(

@@ -264,6 +264,7 @@ def result(row: CsvRow, source: str, tz: str) -> Score:
         text_score=row.get("textScore"),
         comment=row.get("comment"),
         deleted=to_be_deleted(row),
+        late=(row.get("late") or "").strip().lower() == "true",
     )
 
 

@@ -61,6 +61,10 @@ class CanvasOptions(HttpOptions):
     #: level (15 points is not 15%): ``reject`` it with the reason, or treat it as ``ungraded``.
     no_points_possible = fields.String(load_default="reject",
                                        validate=validate.OneOf(["reject", "ungraded"]))
+    #: Canvas's ``score`` carries its late policy's deduction. Lateness is a habit, not
+    #: mastery: evidence uses ``entered_score`` (``ignore``), unless the district ``apply``-s it.
+    late_penalty = fields.String(load_default="ignore",
+                                 validate=validate.OneOf(["ignore", "apply"]))
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     rate_limit_margin = fields.Float(load_default=100.0, validate=validate.Range(min=0))
@@ -295,6 +299,10 @@ class _CourseReader:
             yield Rejection(label, index, str(exc.context.get("field", "")), exc.message, sid)
             return
         score = sub.get("score")
+        if (self.source.options.get("late_penalty", "ignore") == "ignore"
+                and isinstance(sub.get("entered_score"), int | float)):
+            score = sub["entered_score"]  # the grade before the late policy's deduction
+        late = sub.get("late") is True
         excused = bool(sub.get("excused"))
         # Past due and not turned in: Canvas's ``missing``, or a late policy's "missing"
         # status (which may have put an automatic score on it). Not evidence of mastery:
@@ -320,7 +328,8 @@ class _CourseReader:
         else:
             yield Envelope(Score(key, sid, aid, student, value, status, graded,
                                  max_score=items[aid].result_value_max, attempt=attempt,
-                                 submitted_at=submitted, deleted=cleared), label, index)
+                                 submitted_at=submitted, deleted=cleared, late=late),
+                           label, index)
         assessment = sub.get("rubric_assessment") or {}
         for cid, criterion_item in criteria.get(aid, {}).items():
             rated = assessment.get(cid) if isinstance(assessment, Mapping) else None
@@ -331,7 +340,7 @@ class _CourseReader:
                 key, f"{sid}:{cid}", criterion_item.sourced_id, student,
                 None if excused or points is None else float(points), status, graded,
                 max_score=criterion_item.result_value_max, attempt=attempt,
-                submitted_at=submitted, deleted=cleared),
+                submitted_at=submitted, deleted=cleared, late=late),
                 label, index)
 
 

@@ -1,4 +1,4 @@
-"""missing work: evidence remembers work the student did not turn in
+"""missing and late work: evidence remembers work not turned in, raw scores lateness
 
 Revision ID: 0007
 Revises: 0006
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('raw_score', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('late', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.add_column(sa.Column('missing', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
@@ -29,3 +32,5 @@ def downgrade() -> None:
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index('ix_evidence_missing')
         batch_op.drop_column('missing')
+    with op.batch_alter_table('raw_score', schema=None) as batch_op:
+        batch_op.drop_column('late')
