@@ -14,6 +14,27 @@ from dataclasses import dataclass
 _CODE_LIKE = re.compile(r"^[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)+$")
 
 
+def case_identifier(text: str) -> str:
+    """The CASE identifier a system wrote, in any of the forms systems write it.
+
+    A bare UUID, a ``urn:uuid:`` URN, or an item's URI (``.../CFItems/<id>``, the
+    ``uri`` of a CFItem): the identifier is the UUID, in lower case.
+
+    >>> case_identifier("urn:uuid:9874FA15-1E48-5C23-9063-F23DDF2E9038")
+    '9874fa15-1e48-5c23-9063-f23ddf2e9038'
+    >>> case_identifier("https://case.example.org/ims/case/v1p0/CFItems/9874fa15-1e48-5c23-9063-f23ddf2e9038/")
+    '9874fa15-1e48-5c23-9063-f23ddf2e9038'
+    >>> case_identifier(" 6.RP.A.1 ")
+    '6.rp.a.1'
+    """
+    value = text.strip().lower()
+    if value.startswith("urn:uuid:"):
+        return value[len("urn:uuid:"):]
+    if "://" in value:
+        return value.rstrip("/").rsplit("/", 1)[-1]
+    return value
+
+
 @dataclass(frozen=True)
 class CompetencyRef:
     """What mapping needs to know about a competency."""
@@ -59,7 +80,9 @@ class CompetencyIndex:
         return len(self._by_id)
 
     def by_identifier(self, identifier: str) -> CompetencyRef | None:
-        return self._by_id.get(identifier.strip().lower())
+        """By CASE identifier, written as a UUID, a ``urn:uuid:`` or a CFItem URI."""
+        return self._by_id.get(identifier.strip().lower()) or self._by_id.get(
+            case_identifier(identifier))
 
     def by_code(self, code: str) -> CompetencyRef | None:
         """The competency with this code; None when no one or several competencies use it.

@@ -314,3 +314,24 @@ def test_the_late_penalty_is_not_evidence_and_lateness_is_kept_apart(
     applied, _, _ = read(source(url, late_penalty="apply"))
     score = next(s for s in applied if isinstance(s, r.Score) and s.sourced_id == str(sub["id"]))
     assert (score.score, score.late) == (entered - 2, True)
+
+
+def test_outcome_guids_in_any_form_make_criteria_and_ignored_criteria_do_not(
+        canvas: tuple[FakeCanvas, str]) -> None:
+    fake, url = canvas
+    assignment = fake.assignments[min(fake.assignments)]
+    aligned = [c for c in assignment["rubric"] if "vendor_guid" in c]
+    assert len(aligned) >= 2
+    first, second = aligned[0], aligned[1]
+    first["vendor_guid"] = f"urn:uuid:{first['vendor_guid'].upper()}"
+    second["ignore_for_scoring"] = True
+    assignment["rubric"].append({"id": "_9100", "points": 4.0, "description": "State code",
+                                 "vendor_guid": "MA.6.RP.1", "ratings": []})
+    records, rejected, _ = read(source(url))
+    assert rejected == []
+    items = {i.sourced_id: i for i in records if isinstance(i, r.SourceItem)}
+    aid = assignment["id"]
+    assert items[f"{aid}:{first['id']}"].learning_objectives[0].identifier.startswith("urn:uuid:")
+    assert f"{aid}:{second['id']}" not in items  # ignore_for_scoring: not evidence
+    # A guid that is no CASE id is still an item: mapping lists it as unmapped, with why.
+    assert items[f"{aid}:_9100"].learning_objectives[0].identifier == "MA.6.RP.1"

@@ -281,6 +281,26 @@ def test_unknown_case_objective_is_a_problem_and_others_still_count() -> None:
     assert resolution.problems == (f"learning objective {unknown} is not in any imported framework",)
 
 
+@pytest.mark.parametrize("written", [
+    "{id}", "{ID}", "urn:uuid:{id}", "URN:UUID:{ID}",
+    "https://case.example.org/ims/case/v1p0/CFItems/{id}",
+    "https://opensalt.example.net/uri/{id}/",
+])
+def test_a_case_objective_resolves_in_every_form_systems_write(written: str) -> None:
+    # Canvas outcomes carry vendor_guid as districts typed it; OneRoster providers send URIs.
+    ref = written.format(id=RP1A_ID, ID=RP1A_ID.upper())
+    resolution = resolve(item(learning_objectives=(LearningObjectiveRef("case", ref),)))
+    assert [a.competency_identifier for a in resolution.alignments] == [RP1A_ID]
+    assert resolution.problems == ()
+
+
+def test_an_objective_that_names_no_competency_says_so() -> None:
+    written = "https://case.example.org/ims/case/v1p0/CFItems/not-an-item"
+    resolution = resolve(item(learning_objectives=(LearningObjectiveRef("case", written),)))
+    assert not resolution.mapped
+    assert resolution.problems == (f"learning objective {written} is not in any imported framework",)
+
+
 def test_unknown_case_objective_alone_falls_through_to_codes() -> None:
     unknown = "00000000-0000-4000-8000-000000000000"
     objectives = (LearningObjectiveRef("case", unknown),)

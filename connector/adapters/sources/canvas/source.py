@@ -10,7 +10,8 @@ Per course, in one pass:
 
 1. student enrollments (Canvas user id -> SIS id);
 2. assignments. Published ones become items; a rubric criterion aligned to an
-   outcome whose ``vendor_guid`` is a CASE id becomes an item of its own (kind
+   outcome with a ``vendor_guid`` (a CASE id as a UUID, ``urn:uuid:`` or the item's
+   URI; criteria marked ``ignore_for_scoring`` aside) becomes an item of its own (kind
    ``rubric_criterion``, scored on the criterion's points), so each competency
    gets the evidence scored against it and not the whole assignment's points.
    Items seen before and now gone (deleted or unpublished in Canvas) are deleted
@@ -28,7 +29,6 @@ staged before is read or written again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +46,6 @@ from connector.adapters.values import parse_datetime
 from connector.domain.records import LearningObjectiveRef, Score, SourceItem, StudentRef
 from connector.errors import DataError, Rejection
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 STUDENT_STATES = ("active", "invited", "completed", "inactive")
 
 
@@ -258,17 +257,21 @@ class _CourseReader:
         maximum = float(points) if isinstance(points, int | float) and points > 0 else None
         aligned: dict[str, SourceItem] = {}
         for criterion in assignment.get("rubric") or []:
+            # An outcome's vendor_guid names its CASE item as a UUID, urn:uuid:... or the
+            # item's URI: mapping reads every form. A guid that names no imported item makes
+            # the criterion an unmapped item with the reason, never one dropped in silence.
             guid = str(criterion.get("vendor_guid") or "").strip()
             crit_points = criterion.get("points")
-            if not UUID.match(guid) or not isinstance(crit_points, int | float) or crit_points <= 0:
-                continue  # not aligned to a CASE competency: the assignment's score stands
+            if (not guid or criterion.get("ignore_for_scoring") is True
+                    or not isinstance(crit_points, int | float) or crit_points <= 0):
+                continue  # not aligned to a competency: the assignment's score stands
             cid = str(criterion.get("id"))
             aligned[cid] = SourceItem(
                 key, f"{aid}:{cid}", f"{assignment.get('name', '')}: "
                 f"{criterion.get('description', '')}", kind="rubric_criterion",
                 class_sourced_id=class_id, due_date=due, result_value_min=0.0,
                 result_value_max=float(crit_points),
-                learning_objectives=(LearningObjectiveRef("case", guid.lower()),))
+                learning_objectives=(LearningObjectiveRef("case", guid),))
         item = SourceItem(key, aid, str(assignment.get("name") or aid), kind="assignment",
                           class_sourced_id=class_id, due_date=due,
                           result_value_min=0.0 if maximum else None, result_value_max=maximum)
