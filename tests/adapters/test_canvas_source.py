@@ -60,8 +60,10 @@ def read(adapter: CanvasSource) -> tuple[list[Any], list[Rejection], list[Checkp
     return records, rejections, checkpoints
 
 
-def scores(records: list[Any]) -> dict[str, tuple[str, str, float | None, str]]:
-    return {s.sourced_id: (s.item_sourced_id, s.student.value, s.score, s.status)
+def scores(records: list[Any]) -> dict[str, tuple[str, str, float | str | None, str]]:
+    """Score key -> (item, SIS id, the score or, for a rubric rating, its name, status)."""
+    return {s.sourced_id: (s.item_sourced_id, s.student.value,
+                           s.score if s.score is not None else s.text_score or None, s.status)
             for s in records if isinstance(s, r.Score) and not s.deleted}
 
 

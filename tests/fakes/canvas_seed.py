@@ -119,15 +119,15 @@ def seed(fake: FakeCanvas, plan: dict[str, tuple[list[str], list[str]]], *,
                     "graded_at": iso(mark.graded_at), "rubric_assessment": assessment}
 
 
-def expected_scores(fake: FakeCanvas) -> dict[str, tuple[str, str, float | None, str]]:
-    """What the adapter should give: score key -> (item, student SIS id, score, status).
+def expected_scores(fake: FakeCanvas) -> dict[str, tuple[str, str, float | str | None, str]]:
+    """What the adapter should give: score key -> (item, student SIS id, score or rating, status).
 
     Written from the seed's own data, following Canvas's documented meanings:
     excused is exempt, published assignments only, CASE-aligned criteria apart.
     """
     sis_of = {e["user_id"]: e["sis_user_id"] for rows in fake.enrollments.values()
               for e in rows}
-    out: dict[str, tuple[str, str, float | None, str]] = {}
+    out: dict[str, tuple[str, str, float | str | None, str]] = {}
     for sub in fake.submissions.values():
         assignment = fake.assignments[sub["assignment_id"]]
         if assignment["workflow_state"] != "published" or sub["workflow_state"] != "graded":
@@ -141,9 +141,11 @@ def expected_scores(fake: FakeCanvas) -> dict[str, tuple[str, str, float | None,
             if "vendor_guid" not in criterion:
                 continue
             points = (sub.get("rubric_assessment") or {}).get(criterion["id"], {}).get("points")
+            # A rating is read by its name (the level the teacher picked), not as points.
+            named = [r["description"] for r in criterion["ratings"] if r["points"] == points]
             out[f"{sub['id']}:{criterion['id']}"] = (
                 f"{assignment['id']}:{criterion['id']}", sis,
-                None if sub["excused"] else points, status)
+                None if sub["excused"] else named[0] if len(named) == 1 else points, status)
     return out
 
 

@@ -73,12 +73,14 @@ def with_canvas(folder: Path, url: str, key: str, **options: Any) -> Path:
     return config
 
 
-def staged(district: SampleDistrict, key: str) -> dict[str, tuple[str, float | None, str]]:
+def staged(district: SampleDistrict, key: str) -> dict[str, tuple[str, float | str | None, str]]:
+    """Staged scores: (item, the score or a rubric rating's name, status)."""
     with tenant_session(district.factory, ensure_district(
             district.factory, district.settings.district)) as session:
-        return {sid: (item, score, status) for sid, item, score, status in session.execute(
+        return {sid: (item, score if score is not None else text or None, status)
+                for sid, item, score, text, status in session.execute(
             select(m.RawScore.sourced_id, m.SourceItem.sourced_id, m.RawScore.score,
-                   m.RawScore.status)
+                   m.RawScore.text_score, m.RawScore.status)
             .join(m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id)
             .where(m.RawScore.source_system == key))}
 
@@ -224,3 +226,34 @@ def test_unmatched_students_are_listed_by_connector_exceptions_until_the_crosswa
     assert staged_for(real) == len(held_back[real]) == per_student
     after = runner.invoke(cli, [*base, "exceptions", "--json"])
     assert [r for r in json.loads(after.output) if r["job"] == "lms-pull"] == []
+
+
+DOCUMENTED_CUTS = {"cuts": [{"min_percent": 0, "level": "1"}, {"min_percent": 60, "level": "2"},
+                            {"min_percent": 80, "level": "3"}, {"min_percent": 95, "level": "4"}]}
+
+
+@pytest.mark.parametrize(("ratings", "three_of_four"), [("label", 3.0), ("points", 2.0)])
+def test_a_rubric_rating_is_the_level_the_teacher_picked(
+        sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path,
+        ratings: str, three_of_four: float) -> None:
+    # With the cut scores the operations guide shows, 3 of 4 points is 75%: level 2. The
+    # teacher picked "Proficient", level 3: read by name, the rating is that level.
+    fake, url = canvas
+    key = f"canvas-{ratings}"
+    config = with_canvas(tmp_path, url, key, rubric_ratings=ratings)
+    sources_file = config / "districts" / "cedar-ridge" / "sources.yaml"
+    sources = yaml.safe_load(sources_file.read_text())
+    sources["sources"][-1]["score_conversion"] = DOCUMENTED_CUTS
+    sources_file.write_text(yaml.safe_dump(sources))
+    report = definitions.run(sample_district.factory, load_settings(config), "lms-pull")
+    assert not report.errors and report.rejections == 0, report.errors
+    district = ensure_district(sample_district.factory, sample_district.settings.district)
+    with tenant_session(sample_district.factory, district) as session:
+        levels = dict(session.execute(
+            select(m.RawScore.sourced_id, m.Evidence.value)
+            .join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
+            .where(m.RawScore.source_system == key)).all())
+    threes = {f"{s['id']}:{cid}" for s in fake.submissions.values()
+              for cid, rated in (s.get("rubric_assessment") or {}).items()
+              if rated.get("points") == 3.0 and cid != "_9000"}
+    assert threes and {levels[k] for k in threes if k in levels} == {three_of_four}

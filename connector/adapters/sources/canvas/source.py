@@ -64,6 +64,11 @@ class CanvasOptions(HttpOptions):
     #: mastery: evidence uses ``entered_score`` (``ignore``), unless the district ``apply``-s it.
     late_penalty = fields.String(load_default="ignore",
                                  validate=validate.OneOf(["ignore", "apply"]))
+    #: A rubric rating is a level the teacher picked, not a percent (3 of 4 "Proficient" is
+    #: not 75%): ``label`` reads the rating's name through the source's ``text_levels`` and
+    #: the scale's labels; ``points`` reads its points against the criterion's, by the cuts.
+    rubric_ratings = fields.String(load_default="label",
+                                   validate=validate.OneOf(["label", "points"]))
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     rate_limit_margin = fields.Float(load_default=100.0, validate=validate.Range(min=0))
@@ -150,6 +155,8 @@ class _CourseReader:
         self.state: dict[str, Any] = {"graded_since": state.get("graded_since", ""),
                                       "items": list(state.get("items", []))}
         self.label = f"Canvas course {course['id']}"
+        #: Criterion item id -> the criterion's ratings: (rating id, points, name).
+        self.ratings: dict[str, list[tuple[str, float | None, str]]] = {}
 
     def read(self) -> Iterator[Envelope | Rejection]:
         key = self.source.key
@@ -272,6 +279,10 @@ class _CourseReader:
                 class_sourced_id=class_id, due_date=due, result_value_min=0.0,
                 result_value_max=float(crit_points),
                 learning_objectives=(LearningObjectiveRef("case", guid),))
+            self.ratings[f"{aid}:{cid}"] = [
+                (str(r.get("id", "")), r.get("points") if isinstance(r.get("points"), int | float)
+                 else None, str(r.get("description") or "").strip())
+                for r in criterion.get("ratings") or [] if isinstance(r, Mapping)]
         item = SourceItem(key, aid, str(assignment.get("name") or aid), kind="assignment",
                           class_sourced_id=class_id, due_date=due,
                           result_value_min=0.0 if maximum else None, result_value_max=maximum)
@@ -339,12 +350,30 @@ class _CourseReader:
             points = rated.get("points") if isinstance(rated, Mapping) else None
             if points is None and not excused and not cleared and not missing:
                 continue  # this criterion was not rated
+            value = None if excused or points is None else float(points)
+            named = self._rating(criterion_item.sourced_id, rated) if value is not None else ""
             yield Envelope(Score(
                 key, f"{sid}:{cid}", criterion_item.sourced_id, student,
-                None if excused or points is None else float(points), status, graded,
+                None if named else value, status, graded,
                 max_score=criterion_item.result_value_max, attempt=attempt,
-                submitted_at=submitted, deleted=cleared, late=late),
+                submitted_at=submitted, deleted=cleared, late=late, text_score=named),
                 label, index)
+
+    def _rating(self, item_id: str, rated: Any) -> str:
+        """The name of the rating the teacher picked, when ratings are read by name.
+
+        By ``rating_id``; without one, the only rating worth the points given. Points
+        no rating is worth (a range, a custom score) are read as points.
+        """
+        if self.source.options.get("rubric_ratings", "label") != "label" or not isinstance(
+                rated, Mapping):
+            return ""
+        ratings = self.ratings.get(item_id, [])
+        chosen = [name for rid, _p, name in ratings if rated.get("rating_id") and
+                  rid == str(rated["rating_id"])]
+        if not chosen:
+            chosen = [name for _r, points, name in ratings if points == rated.get("points")]
+        return chosen[0] if len(chosen) == 1 and chosen[0] else ""
 
 
 def _later(a: str, b: str) -> bool:
