@@ -37,6 +37,8 @@ class ItemFacts:
     description: str = ""
     category: str = ""
     learning_objectives: tuple[LearningObjectiveRef, ...] = ()
+    #: The SIS class the item belongs to, where it belongs to one (a gradebook assignment).
+    course: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def resolve_alignments(
     text_dok = find_dok(f"{item.title} {item.description}")
     dok = text_dok if text_dok is not None else category_dok
 
-    rows = crosswalk.lookup(item.source, item.item_id)
+    rows = crosswalk.lookup(item.source, item.item_id, item.title, item.course)
     if rows:
         found = []
         for row in rows:

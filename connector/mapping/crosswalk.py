@@ -1,9 +1,13 @@
 """Crosswalks: a district's explicit list of which source item assesses which competency.
 
-A crosswalk row is ``source, item, competency, dok, evidence_type, weight``.
-``item`` is an external id or a glob pattern (``ixl-7.*``); ``competency`` is a
-CASE UUID or a human coding scheme. Explicit rows beat everything else because
-a person wrote them on purpose.
+A crosswalk row is ``source, item, competency, dok, evidence_type, weight``, with
+two optional columns: ``match`` (``id``, the default, or ``title``) and ``course``.
+``item`` is an external id, or with ``match: title`` an item's title, either
+exact or as a glob pattern (``ixl-7.*``, ``Unit 3 Quiz*``); ``course`` limits the
+row to items of one class (its SIS sourcedId). Titles matter because a teacher's
+assignment copied into every section gets a new id in each, under the same title.
+``competency`` is a CASE UUID or a human coding scheme. Explicit rows beat
+everything else because a person wrote them on purpose.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from fnmatch import fnmatchcase
 from connector.domain.evidence import EvidenceType, check_dok
 from connector.errors import Rejection
 
-CROSSWALK_COLUMNS = ("source", "item", "competency", "dok", "evidence_type", "weight")
+CROSSWALK_COLUMNS = ("source", "item", "competency", "dok", "evidence_type", "weight",
+                     "match", "course")
+MATCHES = ("id", "title")
 _PATTERN_CHARS = frozenset("*?[")
 
 
@@ -32,15 +38,18 @@ class CrosswalkEntry:
     weight: float
     file: str = ""
     row: int = 0
+    match: str = "id"
+    course: str = ""
 
     @property
     def is_pattern(self) -> bool:
         return any(ch in _PATTERN_CHARS for ch in self.item)
 
-    def matches(self, source: str, item_id: str) -> bool:
-        if self.source not in ("*", source):
+    def matches(self, source: str, item_id: str, title: str = "", course: str = "") -> bool:
+        if self.source not in ("*", source) or (self.course and self.course != course):
             return False
-        return fnmatchcase(item_id, self.item) if self.is_pattern else item_id == self.item
+        value = title if self.match == "title" else item_id
+        return fnmatchcase(value, self.item) if self.is_pattern else value == self.item
 
 
 def parse_crosswalk(
@@ -80,6 +89,10 @@ def parse_crosswalk(
         if weight < 0:
             reject("weight", f"weight must be >= 0: {weight_text}")
             continue
+        match = (row.get("match") or "").strip().lower() or "id"
+        if match not in MATCHES:
+            reject("match", f"match must be 'id' or 'title': {match!r}")
+            continue
         entries.append(
             CrosswalkEntry(
                 source=(row.get("source") or "").strip(),
@@ -90,29 +103,44 @@ def parse_crosswalk(
                 weight=weight,
                 file=file,
                 row=number,
+                match=match,
+                course=(row.get("course") or "").strip(),
             )
         )
     return entries, rejections
 
 
 class Crosswalk:
-    """Find the rows for one item: exact ids first, then the first matching pattern."""
+    """Find the rows for one item, the most specific first.
+
+    An exact id, then an exact title (within the item's course before any course),
+    then the first matching pattern group in file order. Rows are grouped by what
+    they match, so several rows for one item give several alignments.
+    """
 
     def __init__(self, entries: Iterable[CrosswalkEntry]) -> None:
-        self._exact: dict[tuple[str, str], list[CrosswalkEntry]] = {}
-        self._patterns: dict[tuple[str, str], list[CrosswalkEntry]] = {}
+        self._exact: dict[tuple[str, str, str, str], list[CrosswalkEntry]] = {}
+        self._patterns: dict[tuple[str, str, str, str], list[CrosswalkEntry]] = {}
         for entry in entries:
             target = self._patterns if entry.is_pattern else self._exact
-            target.setdefault((entry.source, entry.item), []).append(entry)
+            key = (entry.match, entry.source, entry.item, entry.course)
+            target.setdefault(key, []).append(entry)
 
     def __len__(self) -> int:
         return sum(map(len, self._exact.values())) + sum(map(len, self._patterns.values()))
 
-    def lookup(self, source: str, item_id: str) -> list[CrosswalkEntry]:
-        for key in ((source, item_id), ("*", item_id)):
-            if key in self._exact:
-                return list(self._exact[key])
+    def lookup(self, source: str, item_id: str, title: str = "",
+               course: str = "") -> list[CrosswalkEntry]:
+        keys = [("id", src, item_id, scope) for scope in (course, "") for src in (source, "*")]
+        if title:
+            keys += [("title", src, title, scope) for scope in (course, "")
+                     for src in (source, "*")]
+        for key in keys:
+            rows = [e for e in self._exact.get(key, ()) if e.matches(source, item_id, title,
+                                                                     course)]
+            if rows:
+                return rows
         for group in self._patterns.values():
-            if group[0].matches(source, item_id):
+            if group[0].matches(source, item_id, title, course):
                 return list(group)
         return []

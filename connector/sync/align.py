@@ -93,6 +93,7 @@ def align_items(session: Session, settings: Settings) -> AlignResult:
                 category=categories.get((item.source_system, item.category_sourced_id), ""),
                 learning_objectives=tuple(LearningObjectiveRef(s, i)
                                           for s, i in item.learning_objectives),
+                course=item.class_sourced_id or "",
             )
             resolution = resolve_alignments(facts, crosswalk=crosswalk, index=index,
                                             defaults=source.evidence)

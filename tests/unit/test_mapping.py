@@ -154,6 +154,52 @@ def test_pattern_is_anchored_at_both_ends() -> None:
     assert crosswalk.lookup("pp", "XPP-7-RP-1") == []
 
 
+def titled(item: str, competency: str, *, course: str = "", number: int = 2) -> CrosswalkEntry:
+    return CrosswalkEntry("canvas", item, competency, None, None, 1.0, "xw.csv", number,
+                          match="title", course=course)
+
+
+def test_a_title_row_maps_every_section_copy_of_an_assignment() -> None:
+    # The same quiz copied into three sections has three ids and one title.
+    crosswalk = Crosswalk([titled("Unit 3 Quiz: Ratios", RP1A)])
+    for copy in ("a-101", "a-202", "a-303"):
+        assert [e.competency for e in crosswalk.lookup(
+            "canvas", copy, "Unit 3 Quiz: Ratios", "cls-1")] == [RP1A]
+    assert crosswalk.lookup("canvas", "a-404", "Unit 3 Quiz: Rates", "cls-1") == []
+    assert crosswalk.lookup("canvas", "Unit 3 Quiz: Ratios") == []  # an id is not a title
+
+
+def test_a_title_row_can_be_kept_to_one_course_and_beats_the_district_wide_one() -> None:
+    crosswalk = Crosswalk([titled("Exit ticket*", RP2, number=2),
+                           titled("Exit ticket 4", RP1B, number=3),
+                           titled("Exit ticket 4", RP1A, course="cls-7", number=4)])
+    assert [e.competency for e in crosswalk.lookup("canvas", "x", "Exit ticket 4", "cls-7")] == [
+        RP1A]
+    assert [e.competency for e in crosswalk.lookup("canvas", "y", "Exit ticket 4", "cls-8")] == [
+        RP1B]
+    assert [e.competency for e in crosswalk.lookup("canvas", "z", "Exit ticket 9", "cls-8")] == [
+        RP2]
+
+
+def test_an_id_row_beats_a_title_row() -> None:
+    crosswalk = Crosswalk([titled("Lab", RP2), entry("canvas", "a-1", RP1A, number=3)])
+    assert [e.competency for e in crosswalk.lookup("canvas", "a-1", "Lab", "")] == [RP1A]
+
+
+def test_a_title_row_through_the_resolver_aligns_the_item() -> None:
+    crosswalk = Crosswalk([titled("Ratio lab", RP1B)])
+    resolution = resolve(item(title="Ratio lab"), crosswalk)
+    assert [(a.competency_identifier, a.origin) for a in resolution.alignments] == [
+        (RP1B_ID, ORIGIN_CROSSWALK)]
+
+
+def test_an_unknown_match_kind_is_rejected_at_its_row() -> None:
+    entries, rejections = parse_crosswalk([row(match="name")], "xw.csv")
+    assert entries == [] and [(r.row, r.field) for r in rejections] == [(2, "match")]
+    entries, _ = parse_crosswalk([row(match="Title", course=" cls-7 ")], "xw.csv")
+    assert (entries[0].match, entries[0].course) == ("title", "cls-7")
+
+
 def test_pattern_matching_is_case_sensitive() -> None:
     crosswalk = Crosswalk([entry("*", "ixl-7.*", RP1A)])
     assert crosswalk.lookup("ixl", "IXL-7.A1") == []
