@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema
 
 from connector.domain.records import Record
+from connector.domain.scale import ProficiencyScale
 from connector.errors import Rejection
 
 PathResolver = Callable[[str], Path]
@@ -210,6 +211,16 @@ class DestinationAdapter(ABC):
     @abstractmethod
     def check(self) -> str:
         """Sign in, or make sure the output can be written: what was seen, in a sentence."""
+
+    @classmethod
+    def scale_problems(cls, options: Mapping[str, Any], scale: ProficiencyScale
+                       ) -> list[tuple[str, str]]:
+        """(option path, problem) for what the district's scale cannot be written as here.
+
+        Checked when the configuration loads, so that a label the destination would
+        cut short or refuse is a configuration error, not a run of rejected records.
+        """
+        return []
 
 
 @dataclass(frozen=True)

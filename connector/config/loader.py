@@ -335,6 +335,11 @@ def _check_references(district: DistrictConfig, sources: Mapping[str, Any],
                     f"{key}/sources.yaml", f"{source.key}.score_conversion.text_levels.{text}",
                     f"level {code!r} is not on scale {district.scale.key!r} "
                     f"(levels {sorted(levels)})"))
+    for destination in destinations.values():
+        for path, problem in destination_class(destination.kind).scale_problems(
+                destination.options, district.scale):
+            problems.append(ConfigProblem(f"{key}/destinations.yaml",
+                                          f"{destination.key}.{path}", problem))
     frameworks = {f.key for f in district.frameworks}
     for job in jobs.values():
         for kind, known, names in (("sources", sources, job.sources),

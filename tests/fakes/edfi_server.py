@@ -238,6 +238,15 @@ class FakeEdFi:
                 if _get(entry, "learningStandardReference.learningStandardId") not in (
                         self.learning_standards):
                     return unresolved("LearningStandard")
+            section = body.get("sectionReference")
+            if section is not None:  # optional in DS 5; when given it must name a section
+                sections = {(course, school, year, klass, session)
+                            for _b, course, school, year, klass, session, _s
+                            in self.section_associations}
+                if (section.get("localCourseCode"), section.get("schoolId"),
+                        section.get("schoolYear"), section.get("sectionIdentifier"),
+                        section.get("sessionName")) not in sections:
+                    return unresolved("Section")
             return None
         if resource == "studentGradebookEntries":
             if _get(body, "studentReference.studentUniqueId") not in self.students:

@@ -133,6 +133,9 @@ def test_competency_levels_and_standard_grades_reach_the_ods(
         last_parent = max(i for i, res in enumerate(kinds) if res == parent)
         assert last_parent < kinds.index(child)
     assert all(status == 201 for _res, status, _b in fake.posts)
+    # Each gradebook entry names its section, and the ODS resolved every one (201 above).
+    assert all("sectionReference" in b for b in store["gradebookEntries"].values())
+    assert all(len(b["letterGradeEarned"]) <= 20 for b in store["studentGradebookEntries"].values())
 
     wanted = {json.dumps(c.record.body, sort_keys=True) for c in plan.changes
               if c.resource == "studentCompetencyObjectives" and c.record}

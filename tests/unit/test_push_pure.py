@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import jsonschema
@@ -140,6 +141,63 @@ def test_edfi_records_map_levels_and_list_what_cannot_be_mapped() -> None:
     assert grade.body["learningStandardGrades"] == [{
         "learningStandardReference": {"learningStandardId": "RP.1"},
         "letterGradeEarned": "Proficient", "numericGradeEarned": 3.0}]
+
+
+EDFI = dict(
+    education_organization_id=255901, school_year=2026, schools={"org-1": 255901001},
+    grading_period_descriptor="uri://ed-fi.org/GradingPeriodDescriptor#End of Year",
+    grading_period_name="2025-2026 End of Year",
+    objective_grade_level="uri://ed-fi.org/GradeLevelDescriptor#Sixth grade",
+    competency_levels={"3": "uri://ed-fi.org/CompetencyLevelDescriptor#Proficient",
+                       "insufficient_evidence": "uri://ed-fi.org/CompetencyLevelDescriptor#NA"},
+    grades=True, grade_type="uri://ed-fi.org/GradeTypeDescriptor#Grading Period",
+    learning_standard_id="code", gradebook_namespace="uri://cr.example/gradebook")
+
+
+def test_edfi_letter_grades_fit_twenty_characters_without_being_cut() -> None:
+    # "Insufficient evidence" (21) used to arrive as "Insufficient evidenc".
+    waiting = dataclasses.replace(result("S2", level=None, state="insufficient_evidence"),
+                                  text_score="Insufficient evidence")
+    records = edfi.records([result("S1"), waiting], edfi.EdFiMapping(**EDFI), [])
+    letters = {r.body["studentReference"]["studentUniqueId"]: r.body["letterGradeEarned"]
+               for r in records if r.resource == "studentGradebookEntries"}
+    assert letters == {"S1": "Proficient", "S2": "Insufficient"}
+    short = edfi.EdFiMapping(**{**EDFI, "letter_grades": {"3": "P", "insufficient_evidence":
+                                                          "IE"}})
+    records = edfi.records([result("S1"), waiting], short, [])
+    assert sorted(r.body["letterGradeEarned"] for r in records
+                  if r.resource == "studentGradebookEntries") == ["IE", "P"]
+
+
+def test_edfi_gradebook_entries_name_their_section_and_the_session_can_be_configured() -> None:
+    mapping = edfi.EdFiMapping(**{**EDFI, "session_name": "2025-2026 Fall Semester"})
+    records = edfi.records([result("S1")], mapping, [])
+    entry = next(r for r in records if r.resource == "gradebookEntries")
+    assert entry.body["sectionReference"] == {
+        "localCourseCode": "MA06", "schoolId": 255901001, "schoolYear": 2026,
+        "sectionIdentifier": "C1", "sessionName": "2025-2026 Fall Semester"}
+    grade = next(r for r in records if r.resource == "grades")
+    assert grade.body["studentSectionAssociationReference"]["sessionName"] == (
+        "2025-2026 Fall Semester")
+    unknown = dataclasses.replace(result("S1"), line_item=dataclasses.replace(
+        result("S1").line_item, course_code=""))
+    entry = next(r for r in edfi.records([unknown], mapping, []) if r.resource ==
+                 "gradebookEntries")
+    assert "sectionReference" not in entry.body  # not known: sourceSectionIdentifier only
+
+
+def test_edfi_configuration_asks_for_short_forms_of_long_level_labels() -> None:
+    from connector.adapters.destinations.edfi.destination import EdFiDestination
+    from connector.domain.scale import Level, ProficiencyScale
+
+    scale = ProficiencyScale("s", "S", (Level("1", "Beginning", 1),
+                                        Level("4", "Exceeds the standard consistently", 4)), "4")
+    problems = EdFiDestination.scale_problems({}, scale)
+    assert [path for path, _ in problems] == ["letter_grades.4"]
+    assert "'Exceeds the standard consistently' has 33" in problems[0][1]
+    assert EdFiDestination.scale_problems({"letter_grades": {"4": "Exceeds"}}, scale) == []
+    wrong = EdFiDestination.scale_problems({"letter_grades": {"4": "E", "9": "x"}}, scale)
+    assert [path for path, _ in wrong] == ["letter_grades.9"]
 
 
 def test_flatten_reads_both_learning_objective_shapes() -> None:

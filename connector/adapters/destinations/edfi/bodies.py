@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connector.adapters.base import OutboundResult
@@ -49,6 +49,33 @@ class EdFiMapping:
     learning_standard_id: str  # identifier | code
     #: The namespace of gradebook entries we own; None when they are not pushed.
     gradebook_namespace: str | None = None
+    #: Short forms of level and state labels for letterGradeEarned (checked at config time).
+    letter_grades: Mapping[str, str] = field(default_factory=dict)
+    #: The section association's sessionName; None: the SIS term's title.
+    session_name: str | None = None
+
+
+#: Ed-Fi's letterGradeEarned is a string of at most 20 characters.
+LETTER_GRADE_LENGTH = 20
+#: Short forms of the states, for state labels too long for letterGradeEarned
+#: ("Insufficient evidence" has 21 characters, "Needs teacher judgment" 22).
+STATE_LETTERS = {"not_yet": "Not yet", "insufficient_evidence": "Insufficient",
+                 "exempt": "Exempt", "needs_teacher_judgment": "Needs judgment"}
+
+
+def letter_grade(r: OutboundResult, mapping: EdFiMapping) -> str:
+    """The result's letter grade: the district's short form, else the label when it fits.
+
+    A level label too long has no short form of ours: the configuration check asks the
+    district for one (``letter_grades``), so the cut below is never reached in a run.
+    """
+    given = mapping.letter_grades.get(r.level_code or r.state)
+    if given:
+        return given
+    if len(r.text_score) <= LETTER_GRADE_LENGTH:
+        return r.text_score
+    return STATE_LETTERS.get(r.state, r.text_score[:LETTER_GRADE_LENGTH]) if not r.level_code \
+        else r.text_score[:LETTER_GRADE_LENGTH]
 
 
 def natural_key(resource: str, query: Mapping[str, Any]) -> str:
@@ -161,17 +188,23 @@ def _gradebook(r: OutboundResult, level: str, mapping: EdFiMapping, namespace: s
     out = []
     if li.sourced_id not in entries:
         entries.add(li.sourced_id)
-        out.append(_record("gradebookEntries", dict(entry), {
+        section_entry: dict[str, Any] = {
             **entry, "dateAssigned": li.assign_date.date().isoformat(),
             "sourceSectionIdentifier": li.class_sourced_id, "title": li.title[:100],
             "description": li.description[:1024],
             "learningStandards": [{"learningStandardReference": {
                 "learningStandardId": _standard(r, mapping)}}],
-        }, f"{li.competency_code or li.competency_identifier} in section {li.class_sourced_id}"))
+        }
+        section = _section(r, mapping)
+        if section is not None:  # known to the SIS: the entry belongs to the section itself
+            section_entry["sectionReference"] = section
+        out.append(_record("gradebookEntries", dict(entry), section_entry,
+                           f"{li.competency_code or li.competency_identifier} in section "
+                           f"{li.class_sourced_id}"))
     body: dict[str, Any] = {
         "gradebookEntryReference": dict(entry),
         "studentReference": {"studentUniqueId": r.student_sourced_id},
-        "competencyLevelDescriptor": level, "letterGradeEarned": r.text_score[:20],
+        "competencyLevelDescriptor": level, "letterGradeEarned": letter_grade(r, mapping),
         "dateFulfilled": r.score_date.date().isoformat()}
     if r.score is not None:
         body["numericGradeEarned"] = r.score
@@ -182,13 +215,25 @@ def _gradebook(r: OutboundResult, level: str, mapping: EdFiMapping, namespace: s
     return out
 
 
+def _section(r: OutboundResult, mapping: EdFiMapping) -> dict[str, Any] | None:
+    """The Ed-Fi section the line item's class is, when every part of its key is known."""
+    li = r.line_item
+    session = mapping.session_name or li.term_title
+    school = mapping.schools.get(li.school_sourced_id)
+    if not (li.course_code and session and school is not None):
+        return None
+    return {"localCourseCode": li.course_code, "schoolId": school,
+            "schoolYear": mapping.school_year, "sectionIdentifier": li.class_sourced_id,
+            "sessionName": session}
+
+
 def _grade(items: list[tuple[OutboundResult, str]], mapping: EdFiMapping,
            skipped: list[tuple[str, str]]) -> RemoteRecord | None:
     first = items[0][0]
     li = first.line_item
     school = mapping.schools[li.school_sourced_id]
     missing = [name for name, value in (("the course code", li.course_code),
-                                        ("the term title", li.term_title),
+                                        ("the term title", mapping.session_name or li.term_title),
                                         ("the enrollment begin date", first.enrollment_begin))
                if not value]
     if missing:
@@ -200,12 +245,13 @@ def _grade(items: list[tuple[OutboundResult, str]], mapping: EdFiMapping,
     association = {"beginDate": first.enrollment_begin.isoformat(),
                    "localCourseCode": li.course_code, "schoolId": school,
                    "schoolYear": mapping.school_year, "sectionIdentifier": section_id,
-                   "sessionName": li.term_title, "studentUniqueId": first.student_sourced_id}
+                   "sessionName": mapping.session_name or li.term_title,
+                   "studentUniqueId": first.student_sourced_id}
     standards = []
     for r, _level in sorted(items, key=lambda item: item[0].line_item.competency_identifier):
         entry: dict[str, Any] = {"learningStandardReference": {
                                      "learningStandardId": _standard(r, mapping)},
-                                 "letterGradeEarned": r.text_score[:20]}
+                                 "letterGradeEarned": letter_grade(r, mapping)}
         if r.score is not None:
             entry["numericGradeEarned"] = r.score
         standards.append(entry)

@@ -25,6 +25,7 @@ from connector.adapters.destinations.records import (
     RemoteRecord,
 )
 from connector.adapters.options import PushOptions
+from connector.domain.scale import MasteryState, ProficiencyScale
 
 DATA = "/data/v3/ed-fi"
 SERVER_FIELDS = frozenset({"id", "_etag", "_lastModifiedDate", "link"})
@@ -54,6 +55,13 @@ class EdFiOptions(PushOptions):
     grades = fields.Nested(GradesOptions, load_default=lambda: GradesOptions().load({}))
     gradebook = fields.Nested(GradebookOptions,
                               load_default=lambda: GradebookOptions().load({}))
+    #: ``letterGradeEarned`` holds 20 characters: a short form per level code or state where
+    #: the scale's label is longer. States have short forms of their own ("Insufficient").
+    letter_grades = fields.Dict(keys=fields.String(),
+                                values=fields.String(validate=validate.Length(min=1, max=20)),
+                                load_default=dict)
+    #: The section association's sessionName: the SIS term's title unless this names it.
+    session_name = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -99,7 +107,29 @@ class EdFiDestination(RecordDestination):
             learning_standard_id=str(grades.get("learning_standard_id", "identifier")),
             gradebook_namespace=(str(gradebook.get("namespace"))
                                  if gradebook.get("enabled") else None),
+            letter_grades={str(k): str(v) for k, v in (o.get("letter_grades") or {}).items()},
+            session_name=o.get("session_name") or None,
         )
+
+    @classmethod
+    def scale_problems(cls, options: Mapping[str, Any], scale: ProficiencyScale
+                       ) -> list[tuple[str, str]]:
+        """Every level and state must fit ``letterGradeEarned`` (20 characters)."""
+        letters = options.get("letter_grades") or {}
+        known = {lv.code: lv.label for lv in scale.levels} | {
+            state.value: scale.state_label(state) for state in MasteryState
+            if state is not MasteryState.LEVEL}
+        problems = [(f"letter_grades.{k}", f"{k!r} is neither a level code nor a state of "
+                                           f"{scale.name}; use one of {sorted(known)}")
+                    for k in sorted(set(letters) - set(known))]
+        for code, label in known.items():
+            if (code not in letters and code not in bodies.STATE_LETTERS
+                    and len(label) > bodies.LETTER_GRADE_LENGTH):
+                problems.append((f"letter_grades.{code}",
+                                 f"Ed-Fi's letterGradeEarned holds {bodies.LETTER_GRADE_LENGTH} "
+                                 f"characters and {label!r} has {len(label)}: give a short form, "
+                                 f"e.g. letter_grades: {{{code}: {label[:12].strip()!r}}}"))
+        return problems
 
     def desired(self, plan: PushPlan, context: PushContext) -> list[RemoteRecord]:
         self.skipped = []
