@@ -55,18 +55,29 @@ class Strict(Schema):
 
 
 class LevelSchema(Strict):
+    #: What records and bundles carry ("3").
     code = fields.String(required=True)
+    #: What people read ("Proficient").
     label = fields.String(required=True)
+    #: Its place on the scale; levels are ordered by it.
     value = fields.Float(required=True)
+    #: What the level means, for transcripts and reports.
     description = fields.String(load_default="")
 
 
 class ScaleSchema(Strict):
+    #: The scale's identifier in bundles and records.
     key = fields.String(required=True, validate=KEY)
+    #: Shown on transcripts and reports.
     name = fields.String(required=True)
+    #: Changing it recomputes every record.
     version = fields.String(load_default="1")
+    #: The code of the first level that counts as proficient.
     proficient = fields.String(required=True)
+    #: Lowest first; at least two.
     levels = fields.List(fields.Nested(LevelSchema), required=True, validate=validate.Length(min=2))
+    #: Labels for the states that are not levels: not_yet, insufficient_evidence, exempt,
+    #: needs_teacher_judgment.
     states = fields.Dict(keys=fields.String(validate=validate.OneOf(list(DEFAULT_STATE_LABELS))),
                          values=fields.String(), load_default=dict)
 
@@ -86,13 +97,18 @@ class ScaleSchema(Strict):
 
 
 class DokGateSchema(Strict):
+    #: Proficient needs evidence at the competency's target DOK.
     enabled = fields.Boolean()
+    #: The evidence types that can meet the gate.
     qualifying_evidence_types = fields.List(fields.String(validate=validate.OneOf(EVIDENCE_TYPES)))
 
 
 class AdaptiveSchema(Strict):
+    #: Adaptive practice: counted like any evidence, capped at max_level, or excluded.
     treatment = fields.String(validate=validate.OneOf(["count", "cap", "exclude"]))
+    #: With cap: the highest level adaptive evidence alone can show.
     max_level = fields.String()
+    #: The evidence types the adaptive rule applies to.
     types = fields.List(fields.String(validate=validate.OneOf(EVIDENCE_TYPES)))
 
 
@@ -103,13 +119,23 @@ class PolicyChangesSchema(Strict):
     overrides start from the policy above them. Each names only what it changes.
     """
 
+    #: The calculation (docs/decisions/0007-mastery-methods.md lists the fourteen). Default
+    #: decaying_average.
     method = fields.String()
+    #: The method's parameters, e.g. {weight: 0.65}.
     parameters = fields.Dict(keys=fields.String(), values=fields.Raw())
+    #: Pieces of evidence needed before a level is reported. Default 1.
     min_evidence = fields.Integer(validate=validate.Range(min=1))
+    #: Evidence older than this, counted from the newest piece, is set aside. Default: none.
     recency_days = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    #: all counts every attempt; supersede keeps the latest attempt per item. Default all.
     attempts = fields.String(validate=validate.OneOf(["all", "supersede"]))
+    #: The DOK gate. Default on, with teacher, performance, common-assessment and state-test
+    #: evidence.
     dok_gate = fields.Nested(DokGateSchema)
+    #: How adaptive practice counts. Default count.
     adaptive = fields.Nested(AdaptiveSchema)
+    #: Work not turned in: ignore (default; shown, not counted), lowest_level, or flag.
     missing_work = fields.String(validate=validate.OneOf(MISSING_WORK_RULES))
 
     @post_load
@@ -137,10 +163,13 @@ def apply_policy(base: MasteryPolicy, changes: dict[str, Any]) -> MasteryPolicy:
 
 
 class MasterySchema(PolicyChangesSchema):
+    #: The district's calculation; overrides below change it per framework or competency.
     method = fields.String(required=True)
+    #: Policy changes per framework key; each names only what differs.
     framework_overrides = fields.Dict(
         keys=fields.String(), values=fields.Nested(PolicyChangesSchema), load_default=dict
     )
+    #: Policy changes per competency (CASE identifier or code).
     competency_overrides = fields.Dict(
         keys=fields.String(), values=fields.Nested(PolicyChangesSchema), load_default=dict
     )
@@ -168,10 +197,14 @@ class MasterySchema(PolicyChangesSchema):
 
 
 class FrameworkSourceSchema(Strict):
+    #: The framework's key in reports, jobs and overrides.
     key = fields.String(required=True, validate=KEY)
+    #: A CASE CFPackage file or a CASE provider URL.
     location = fields.String(required=True)
+    #: academic, habits (of success) or reference.
     kind = fields.String(load_default="academic",
                          validate=validate.OneOf([k.value for k in FrameworkKind]))
+    #: A bearer token for the CASE provider.
     token = SecretRef(load_default=None)
 
     @post_load
@@ -211,10 +244,15 @@ def check_timezone(value: str) -> None:
 
 
 class DistrictInfoSchema(Strict):
+    #: The district's key in URLs, bundles and records.
     key = fields.String(required=True, validate=KEY)
+    #: Shown on transcripts and reports.
     name = fields.String(required=True)
+    #: Dates without a time zone are read in it; reports are dated in it.
     timezone = fields.String(load_default="UTC", validate=check_timezone)
+    #: The API's read token.
     api_token = SecretRef(load_default=None)
+    #: The API's token for overrides and other writes.
     api_write_token = SecretRef(load_default=None)
 
 
@@ -293,8 +331,11 @@ class CategoryEvidenceSchema(Strict):
 
 
 class EvidenceDefaultsSchema(Strict):
+    #: The evidence type of this source's items, unless a crosswalk row says otherwise.
     evidence_type = fields.String(required=True, validate=validate.OneOf(EVIDENCE_TYPES))
+    #: Their DOK when neither the item nor the crosswalk gives one.
     dok = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+    #: Evidence type and DOK per gradebook category title.
     by_category = fields.Dict(keys=fields.String(), values=fields.Nested(CategoryEvidenceSchema),
                               load_default=dict)
 
@@ -308,14 +349,20 @@ class EvidenceDefaultsSchema(Strict):
 
 
 class CutSchema(Strict):
+    #: The lowest percent that reaches the level.
     min_percent = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    #: A level code of the scale.
     level = fields.String(required=True)
 
 
 class ConversionSchema(Strict):
+    #: Percent cut scores, one per level reached.
     cuts = fields.List(fields.Nested(CutSchema), required=True, validate=validate.Length(min=1))
+    #: Scores out of this maximum are already on the scale (a 4-point rubric), not percents.
     scale_scored_max = fields.Float(load_default=None)
+    #: Text scores and rubric rating names, each to a level code ({"Meets": "3"}).
     text_levels = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    #: A score above the item's maximum: reject it, or count it as full_marks.
     extra_credit = fields.String(load_default="reject",
                                  validate=validate.OneOf(["reject", "full_marks"]))
 
@@ -335,10 +382,15 @@ class SourceSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
+    #: The source's key in jobs, records and rejections.
     key = fields.String(required=True, validate=KEY)
+    #: Which adapter reads it (the sections below).
     kind = fields.String(required=True)
+    #: Shown in run reports.
     name = fields.String(load_default="")
+    #: What its scores are evidence of.
     evidence = fields.Nested(EvidenceDefaultsSchema, required=True)
+    #: How its scores become levels.
     score_conversion = fields.Nested(ConversionSchema, required=True)
 
 
@@ -346,21 +398,34 @@ class DestinationSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
+    #: The destination's key in jobs and push commands.
     key = fields.String(required=True, validate=KEY)
+    #: Which adapter writes it (the sections below).
     kind = fields.String(required=True)
+    #: Shown in run reports.
     name = fields.String(load_default="")
+    #: When a push is held for a person to release.
     hold = fields.Nested(HoldSchema, load_default=lambda: HoldSchema().load({}))
 
 
 class JobSchema(Strict):
+    #: The job's key (connector sync run KEY).
     key = fields.String(required=True, validate=KEY)
+    #: sync (pull, map, compute, push) or transcripts.
     kind = fields.String(load_default="sync", validate=validate.OneOf(["sync", "transcripts"]))
+    #: A cron expression in the district's time zone; none: run by hand.
     schedule = fields.String(load_default=None)
+    #: Framework keys to import first.
     frameworks = fields.List(fields.String(), load_default=list)
+    #: Source keys to read.
     sources = fields.List(fields.String(), load_default=list)
+    #: Destination keys to push to.
     destinations = fields.List(fields.String(), load_default=list)
+    #: Job options (transcripts: students, output folder).
     options = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+    #: A run missed by less than this (the machine was off) runs at start-up.
     catch_up_hours = fields.Float(load_default=12.0, validate=validate.Range(min=0, max=24 * 31))
+    #: Status reports the job stale when its last success is older than this.
     stale_after_hours = fields.Float(load_default=None, allow_none=True,
                                      validate=validate.Range(min=0.1))
 
