@@ -8,6 +8,7 @@ what it wrote; the sync layer keeps the ledger.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,12 +51,18 @@ def _no_events(provider: str, after: int, limit: int) -> Sequence[StoredEvent]:
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What the shell tells an adapter about its district: where paths start, its time zone."""
+    """What the shell tells an adapter about its district: where paths start, its time zone.
+
+    ``clock`` (seconds, monotonic) and ``sleep`` pace requests and retries: an adapter
+    never calls ``time`` itself, so a test can run a vendor's quota on a virtual clock.
+    """
 
     resolve_path: PathResolver
     timezone: str = "UTC"
     resolve_secret: SecretResolver = _no_secrets
     events: EventReader = _no_events
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,16 @@ from tests.adapters.lms_support import read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import expected_scores, sample_plan, seed
 from tests.fakes.canvas_server import FakeCanvas
+from tests.fakes.clock import FakeClock
 from tests.fakes.server import serve
 
 SAMPLE = ROOT / "examples" / "sample-district" / "oneroster"
 
 
-def context(folder: Path = ROOT) -> AdapterContext:
+def context(folder: Path = ROOT, clock: FakeClock | None = None) -> AdapterContext:
+    timed = {"clock": clock, "sleep": clock.sleep} if clock else {}
     return AdapterContext(lambda p: folder / p, "America/Denver",
-                          lambda ref, purpose: resolve_secret(ref, purpose=purpose))
+                          lambda ref, purpose: resolve_secret(ref, purpose=purpose), **timed)
 
 
 @pytest.fixture
@@ -42,9 +44,10 @@ def canvas(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeCanvas, str]]:
         yield fake, url
 
 
-def source(url: str, folder: Path = ROOT, **options: Any) -> CanvasSource:
+def source(url: str, folder: Path = ROOT, clock: FakeClock | None = None,
+           **options: Any) -> CanvasSource:
     return CanvasSource("canvas-lms", {"base_url": url, "token": "${CANVAS_TOKEN}",
-                                       "retry_delay": 0.01, **options}, context(folder))
+                                       "retry_delay": 0.01, **options}, context(folder, clock))
 
 
 def read(adapter: CanvasSource) -> tuple[list[Any], list[Rejection], list[Checkpoint]]:
@@ -99,21 +102,27 @@ def test_a_full_pull_gives_every_item_and_score_with_the_sis_ids(
 def test_throttling_slows_the_pull_and_never_fails_it(
         canvas: tuple[FakeCanvas, str], status: int) -> None:
     fake, url = canvas
-    clean, _, _ = read(source(url))
+    clock = fake.clock = FakeClock()  # the bucket drains as the adapter waits: no real time
+    clean, _, _ = read(source(url, clock=clock))
     # A small, fast bucket so that the test fills it: 12 requests' worth of room.
     fake.throttling, fake.throttle_status, fake.cost = True, status, 30.0
     fake.bucket_settings = {"hwm": 400.0, "outflow": 300.0, "up_front": 50.0}
     fake.calls.clear()
-    # A client that does not pace itself gets refused...
-    records, rejected, _ = read(source(url, rate_limit_margin=0, rate_limit_outflow=300.0))
-    assert fake.throttled_count() > 0
+    fake.buckets.clear()
+    # A client that does not pace itself gets refused, and waits the refusals out...
+    before = clock.slept
+    records, rejected, _ = read(source(url, clock=clock, rate_limit_margin=0,
+                                       rate_limit_outflow=300.0))
+    assert fake.throttled_count() > 0 and clock.slept > before
     assert rejected == [] and scores(records) == scores(clean)
-    # ...one that keeps a margin (three requests in flight) is not, and loses no time to it.
+    # ...one that keeps a margin (three requests in flight) is not: it paces itself instead.
     fake.calls.clear()
     fake.buckets.clear()
-    records, rejected, _ = read(source(url, rate_limit_margin=150.0, rate_limit_outflow=300.0))
+    before = clock.slept
+    records, rejected, _ = read(source(url, clock=clock, rate_limit_margin=150.0,
+                                       rate_limit_outflow=300.0))
     assert rejected == [] and scores(records) == scores(clean)
-    assert fake.throttled_count() == 0
+    assert fake.throttled_count() == 0 and clock.slept > before
 
 
 def test_outages_and_cut_off_bodies_change_nothing(canvas: tuple[FakeCanvas, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from connector.errors import FatalSourceError
 from tests.adapters.lms_support import read, read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import sample_plan
+from tests.fakes.clock import FakeClock
 from tests.fakes.google_seed import ADMIN, emails, expected_scores, seed, service_account
 from tests.fakes.google_server import FakeClassroom
 from tests.fakes.server import serve
@@ -35,10 +37,11 @@ def classroom(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeClassroom, 
         yield fake, url
 
 
-def source(url: str, **options: Any) -> GoogleClassroomSource:
+def source(url: str, clock: FakeClock | None = None, **options: Any) -> GoogleClassroomSource:
     return GoogleClassroomSource("classroom", {
         "base_url": url, "service_account_key": "${CLASSROOM_KEY}", "subject": ADMIN,
-        "retry_delay": 0.01, **options}, CONTEXT)
+        "retry_delay": 0.01, **options},
+        dataclasses.replace(CONTEXT, clock=clock, sleep=clock.sleep) if clock else CONTEXT)
 
 
 def sis_by_user(fake: FakeClassroom) -> dict[str, str]:
@@ -77,16 +80,17 @@ def test_a_full_pull_gives_returned_grades_on_graded_work_by_roster_email(
 def test_the_quota_slows_the_pull_and_never_fails_it(
         classroom: tuple[FakeClassroom, str]) -> None:
     fake, url = classroom
-    clean, _ = read(source(url))
-    fake.quota, fake.window = 8, 0.4
+    clock = fake.clock = FakeClock()  # the minute passes as the adapter waits: no real time
+    clean, _ = read(source(url, clock))
+    fake.quota, fake.window = 8, 60.0  # Google's own window: a minute
     fake.calls.clear()
     # A client that ignores the quota is refused (429 RESOURCE_EXHAUSTED) and waits it out...
-    records, rejected = read(source(url, quota_window_seconds=0.4))
+    records, rejected = read(source(url, clock, quota_window_seconds=60.0))
     assert fake.refused() > 0 and rejected == [] and scores(records) == scores(clean)
     # ...one that keeps to it is never refused.
     fake.calls.clear()
     fake.sent.clear()
-    records, rejected = read(source(url, requests_per_minute=7, quota_window_seconds=0.4))
+    records, rejected = read(source(url, clock, requests_per_minute=7, quota_window_seconds=60.0))
     assert fake.refused() == 0 and rejected == [] and scores(records) == scores(clean)
 
 

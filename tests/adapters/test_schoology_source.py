@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ from connector.errors import FatalSourceError
 from tests.adapters.lms_support import read, read_until_killed
 from tests.conftest import ROOT
 from tests.fakes.canvas_seed import generated_plan, sample_plan
+from tests.fakes.clock import FakeClock
 from tests.fakes.schoology_seed import expected_scores, seed
 from tests.fakes.schoology_server import FakeSchoology
 from tests.fakes.server import serve
@@ -29,15 +32,20 @@ def schoology(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeSchoology, 
     monkeypatch.setenv("SGY_KEY", "district-key")
     monkeypatch.setenv("SGY_SECRET", "district-secret")
     fake = FakeSchoology()
+    # Schoology's request limit paces every pull: on a virtual clock the pacing costs no time.
+    clock = fake.clock = FakeClock()
+    monkeypatch.setattr(sys.modules[__name__], "CONTEXT",
+                        dataclasses.replace(CONTEXT, clock=clock, sleep=clock.sleep))
     seed(fake, sample_plan(SAMPLE))
     with serve(fake.app) as url:
         yield fake, url + "/v1"
 
 
-def source(url: str, **options: Any) -> SchoologySource:
+def source(url: str, clock: FakeClock | None = None, **options: Any) -> SchoologySource:
     return SchoologySource("schoology", {
         "base_url": url, "consumer_key": "${SGY_KEY}", "consumer_secret": "${SGY_SECRET}",
-        "retry_delay": 0.01, **options}, CONTEXT)
+        "retry_delay": 0.01, **options},
+        dataclasses.replace(CONTEXT, clock=clock, sleep=clock.sleep) if clock else CONTEXT)
 
 
 def scores(records: list[Any]) -> dict[str, tuple[str, str, float | None, str]]:
@@ -81,15 +89,21 @@ def test_two_hundred_per_page_and_every_page_followed(
 def test_the_request_limit_slows_the_pull_and_never_fails_it(
         schoology: tuple[FakeSchoology, str]) -> None:
     fake, url = schoology
-    clean, _ = read(source(url))
-    fake.quota, fake.window = 6, 0.3
+    clock = fake.clock  # windows pass as the adapter waits: no real time (the fixture's clock)
+    assert isinstance(clock, FakeClock)
+    clean, _ = read(source(url, clock))
+    fake.quota, fake.window = 6, 5.0  # Schoology's own window: 5 seconds
     fake.calls.clear()
-    records, rejected = read(source(url, window_seconds=0.3, requests_per_window=50))
+    records, rejected = read(source(url, clock, window_seconds=5.0, requests_per_window=50))
     assert fake.refused() > 0 and rejected == [] and scores(records) == scores(clean)
     fake.calls.clear()
     fake.sent.clear()
-    records, rejected = read(source(url, window_seconds=0.3, requests_per_window=5))
+    before = clock.slept
+    records, rejected = read(source(url, clock, window_seconds=5.0, requests_per_window=5))
     assert fake.refused() == 0 and rejected == [] and scores(records) == scores(clean)
+    requests = len(fake.calls)
+    # Paced, not stalled: about one window per five requests, no more.
+    assert (requests / 5 - 2) * 5.0 <= clock.slept - before <= (requests / 5 + 1) * 5.0
 
 
 def test_a_wrong_secret_is_a_clear_error(schoology: tuple[FakeSchoology, str],

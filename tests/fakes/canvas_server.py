@@ -26,6 +26,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,10 +48,11 @@ class Bucket:
     outflow: float = 10.0
     up_front: float = 50.0
     count: float = 0.0
-    touched: float = field(default_factory=time.monotonic)
+    touched: float | None = None
 
-    def leak(self) -> None:
-        now = time.monotonic()
+    def leak(self, now: float) -> None:
+        if self.touched is None:
+            self.touched = now
         self.count = max(0.0, self.count - self.outflow * (now - self.touched))
         self.touched = now
 
@@ -74,8 +76,10 @@ class FakeCanvas:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     #: (method, path with query, status) per request, in arrival order.
     calls: list[tuple[str, str, int]] = field(default_factory=list)
-    #: When each of ``calls`` was answered (time.monotonic), for pacing measurements.
+    #: When each of ``calls`` was answered (``clock``), for pacing measurements.
     answered: list[float] = field(default_factory=list)
+    #: The throttle's clock: a test's virtual clock, shared with the adapter under test.
+    clock: Callable[[], float] = time.monotonic
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -108,7 +112,7 @@ class FakeCanvas:
                 return None
             with self.lock:
                 bucket = self.buckets.setdefault(token, Bucket(**self.bucket_settings))
-                bucket.leak()
+                bucket.leak(self.clock())
                 bucket.count += bucket.up_front
                 if bucket.count >= bucket.hwm:
                     bucket.count -= bucket.up_front
@@ -129,14 +133,14 @@ class FakeCanvas:
             if token and self.throttling:
                 with self.lock:
                     bucket = self.buckets[token]
-                    bucket.leak()
+                    bucket.leak(self.clock())
                     bucket.count = max(0.0, bucket.count + self.cost - bucket.up_front)
                     response.headers["X-Request-Cost"] = f"{self.cost:.4f}"
                     response.headers["X-Rate-Limit-Remaining"] = f"{bucket.hwm - bucket.count:.4f}"
             with self.lock:
                 self.calls.append((request.method, request.full_path.rstrip("?"),
                                    response.status_code))
-                self.answered.append(time.monotonic())
+                self.answered.append(self.clock())
             return response
 
         @app.get("/api/v1/users/self")

@@ -21,6 +21,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,8 @@ class FakeClassroom:
     #: Workspace users the accounts may act as (domain-wide delegation)
     delegated: set[str] = field(default_factory=set)
     quota: int = 1_000_000
+    #: The quota's clock: a test's virtual clock, shared with the adapter under test.
+    clock: Callable[[], float] = time.monotonic
     window: float = 60.0
     courses: dict[str, dict[str, Any]] = field(default_factory=dict)
     aliases: dict[str, list[str]] = field(default_factory=dict)
@@ -128,7 +131,7 @@ class FakeClassroom:
                                     "Request had insufficient authentication scopes.")
             request.environ["fake.scopes"] = scopes
             with self.lock:
-                now = time.monotonic()
+                now = self.clock()
                 recent = [t for t in self.sent.get(subject, []) if t > now - self.window]
                 if len(recent) >= self.quota:
                     self.sent[subject] = recent

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -36,6 +37,8 @@ LIMIT_TEXT = "You have reached Schoology's api request limit of 50 requests per 
 class FakeSchoology:
     consumers: dict[str, str] = field(default_factory=lambda: {"district-key": "district-secret"})
     quota: int = 1_000_000
+    #: The quota's clock: a test's virtual clock, shared with the adapter under test.
+    clock: Callable[[], float] = time.monotonic
     window: float = 5.0
     courses: list[dict[str, Any]] = field(default_factory=list)
     sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -64,7 +67,7 @@ class FakeSchoology:
             if problem:
                 return _json(problem, 401)
             with self.lock:
-                now = time.monotonic()
+                now = self.clock()
                 self.sent = [t for t in self.sent if t > now - self.window]
                 if len(self.sent) >= self.quota:
                     return _json(LIMIT_TEXT, 429)

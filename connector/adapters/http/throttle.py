@@ -36,6 +36,10 @@ class Throttle:
         return None
 
 
+#: Units Canvas takes from the bucket when a request starts (``up_front`` in its throttle).
+UP_FRONT = 50.0
+
+
 @dataclass
 class LeakyBucket(Throttle):
     """Canvas-style budget read from ``X-Rate-Limit-Remaining`` (see module docstring)."""
@@ -77,7 +81,9 @@ class LeakyBucket(Throttle):
         with self.lock:
             self.refusals += 1
             self.remaining, self.seen_at = 0.0, self.clock()
-        return self.margin / self.outflow
+        # Room for one more request at least (Canvas reserves 50 units up front), even with
+        # no margin: waiting 0 s would only be refused again.
+        return max(self.margin, UP_FRONT) / self.outflow
 
 
 def is_rate_limited(response: requests.Response) -> bool:

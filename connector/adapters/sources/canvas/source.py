@@ -87,11 +87,12 @@ class CanvasSource(CoursePassSource):
     def _client(self, system: str) -> HttpClient:
         token = self.context.resolve_secret(str(self.options["token"]), f"{system} token")
         throttle = LeakyBucket(outflow=float(self.options.get("rate_limit_outflow", 10.0)),
-                               margin=float(self.options.get("rate_limit_margin", 100.0)))
+                               margin=float(self.options.get("rate_limit_margin", 100.0)),
+                               clock=self.context.clock, sleep=self.context.sleep)
         return HttpClient(system, token=token, timeout=float(self.options.get("timeout", 30.0)),
                           retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                                             base_delay=float(self.options.get("retry_delay", 0.5))),
-                          throttle=throttle)
+                          throttle=throttle, sleep=self.context.sleep)
 
     def check(self) -> str:
         """``GET /api/v1/users/self``: whose token this is (Canvas Users API)."""

@@ -79,7 +79,9 @@ class GoogleClassroomSource(CoursePassSource):
             retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                               base_delay=float(self.options.get("retry_delay", 0.5))),
             throttle=QuotaWindow(limit=int(self.options.get("requests_per_minute", 1000)),
-                                 window=float(self.options.get("quota_window_seconds", 60.0))))
+                                 window=float(self.options.get("quota_window_seconds", 60.0)),
+                                 clock=self.context.clock, sleep=self.context.sleep),
+            sleep=self.context.sleep)
 
     def check(self) -> str:
         """A token for the delegated user, then ``GET /v1/courses?pageSize=1`` (courses.list)."""

@@ -91,7 +91,9 @@ class SchoologySource(CoursePassSource):
             retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
                               base_delay=float(self.options.get("retry_delay", 0.5))),
             throttle=SchoologyQuota(limit=int(self.options.get("requests_per_window", 40)),
-                                    window=float(self.options.get("window_seconds", 5.0))))
+                                    window=float(self.options.get("window_seconds", 5.0)),
+                                    clock=self.context.clock, sleep=self.context.sleep),
+            sleep=self.context.sleep)
 
     def check(self) -> str:
         """``GET /v1/courses?limit=1``: the consumer key signs, and a course list comes back."""
