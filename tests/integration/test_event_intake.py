@@ -85,7 +85,10 @@ def _session(district: SampleDistrict) -> Any:
 
 
 def _gated_target(district: SampleDistrict) -> tuple[str, str]:
-    """(CASE id, student) of a DOK-3 learning target the student has no evidence on yet."""
+    """(CASE id, student) of a DOK-3 learning target the student has no evidence on yet.
+
+    Work not turned in is kept as evidence marked missing, which is no evidence of mastery.
+    """
     with _session(district) as session:
         targets = session.execute(select(m.Competency.id, m.Competency.identifier).where(
             m.Competency.target_dok == 3).order_by(m.Competency.human_coding_scheme)).all()
@@ -95,7 +98,7 @@ def _gated_target(district: SampleDistrict) -> tuple[str, str]:
             for student_id, sis_id in students[40:]:
                 has = session.scalar(select(func.count()).select_from(m.Evidence).where(
                     m.Evidence.student_id == student_id,
-                    m.Evidence.competency_id == competency_id))
+                    m.Evidence.competency_id == competency_id, m.Evidence.missing.is_(False)))
                 if not has:
                     return identifier, sis_id
     raise AssertionError("the sample district has no DOK-3 target without evidence")
@@ -221,7 +224,8 @@ def test_scored_statements_become_evidence_capped_by_the_dok_gate(
             select(m.Evidence.evidence_type, m.Evidence.dok)
             .join(m.Student, m.Student.id == m.Evidence.student_id)
             .join(m.Competency, m.Competency.id == m.Evidence.competency_id)
-            .where(m.Student.sourced_id == student, m.Competency.identifier == case_id)).all()
+            .where(m.Student.sourced_id == student, m.Competency.identifier == case_id,
+                   m.Evidence.missing.is_(False))).all()
         record = session.scalars(
             select(m.MasteryRecord)
             .join(m.Student, m.Student.id == m.MasteryRecord.student_id)
