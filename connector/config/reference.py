@@ -138,8 +138,9 @@ def rows(schema: Schema, sample: Any = None, prefix: tuple[str, ...] = ()) -> It
                   "" if isinstance(field, fields.Nested) else _example(sample, list(path)))
         inner = field.inner if isinstance(field, fields.List) else field
         if isinstance(inner, fields.Nested) and isinstance(inner.schema, Schema):
-            yield from rows(inner.schema, sample, path if not (
-                field is not inner or inner.many) else (*path[:-1], path[-1] + "[]"))
+            listed = field is not inner or inner.many  # a list of sections: key[].child
+            yield from rows(inner.schema, sample,
+                            (*path[:-1], path[-1] + "[]") if listed else path)
         elif isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Nested):
             nested = field.value_field.schema
             if isinstance(nested, Schema):

@@ -74,8 +74,8 @@ def letter_grade(r: OutboundResult, mapping: EdFiMapping) -> str:
         return given
     if len(r.text_score) <= LETTER_GRADE_LENGTH:
         return r.text_score
-    return STATE_LETTERS.get(r.state, r.text_score[:LETTER_GRADE_LENGTH]) if not r.level_code \
-        else r.text_score[:LETTER_GRADE_LENGTH]
+    short = None if r.level_code else STATE_LETTERS.get(r.state)
+    return short or r.text_score[:LETTER_GRADE_LENGTH]
 
 
 def natural_key(resource: str, query: Mapping[str, Any]) -> str:
