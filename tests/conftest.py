@@ -1,8 +1,17 @@
 """Shared fixtures: the two real stores (SQLite always, PostgreSQL at 127.0.0.1:5432).
 
-PostgreSQL gets one fresh database per test session (dropped at the end) and
-one fresh schema per test, so tests never see each other's rows. With
-``CI=true`` an unreachable PostgreSQL fails the run instead of skipping.
+Stores are migrated once per test run, not once per test: a session fixture
+migrates a template per backend, and each test gets a copy of it (the SQLite
+file copied, a PostgreSQL database created ``TEMPLATE`` the migrated one).
+Only the migration tests ask for an empty store (``empty_db_url``). Every test
+still gets its own store, so tests never see each other's rows, and every
+PostgreSQL database the run creates is dropped at the end. With ``CI=true``
+an unreachable PostgreSQL fails the run instead of skipping.
+
+The sample district after its first nightly sync is snapshotted the same way,
+once per backend: a test or module that starts from it gets a copy of the
+store and of the workspace (at the same path, since the push ledger records
+where bundles were written) instead of syncing again.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.app import create_app
@@ -33,64 +42,125 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PG_HOST = os.environ.get("CONNECTOR_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CONNECTOR_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("CONNECTOR_TEST_PG_USER", "postgres")
+PREFIX = f"connector_test_{uuid.uuid4().hex[:8]}"
 
 
 def _admin_dsn(dbname: str = "postgres") -> str:
     return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={dbname} connect_timeout=5"
 
 
+def _pg_url(database: str) -> str:
+    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+class PgDatabases:
+    """Creates this run's PostgreSQL databases and drops every one of them at the end."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create(self, template: str | None = None, name: str | None = None) -> str:
+        name = name or f"{PREFIX}_{len(self.created)}"
+        clause = f' TEMPLATE "{template}"' if template else ""
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"{clause}')
+        if name not in self.created:
+            self.created.append(name)
+        return name
+
+    def drop(self, name: str) -> None:
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session; dropped afterwards."""
-    name = f"connector_test_{uuid.uuid4().hex[:10]}"
+def pg_databases() -> Iterator[PgDatabases]:
+    """The run's PostgreSQL server: fails in CI (skips elsewhere) when it is unreachable."""
     try:
         with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
         message = f"PostgreSQL at {PG_HOST}:{PG_PORT} (user {PG_USER}) is unreachable: {exc}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + " -- CI requires it", pytrace=False)
         pytest.skip(message)
-    yield name
-    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    databases = PgDatabases()
+    yield databases
+    for name in reversed(databases.created):
+        databases.drop(name)
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    if url.startswith("sqlite"):
+        with engine.connect() as connection:  # the copy must hold everything: no -wal file
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "connector.sqlite3"
+    _migrate(_sqlite_url(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_databases: PgDatabases) -> str:
+    name = pg_databases.create()
+    _migrate(_pg_url(name))
+    return name
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def _store(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    """A URL to an empty store: a SQLite file, or a fresh schema in the session's PG database."""
+    """A URL to a store migrated to the latest schema, copied from the run's template."""
     if request.param == "sqlite":
-        yield f"sqlite:///{folder / 'connector.sqlite3'}"
+        path = folder / "connector.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield _sqlite_url(path)
         return
-    database = request.getfixturevalue("pg_database")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_dsn(database), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield (f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
-           f"?options=-csearch_path%3D{schema}")
-    with psycopg.connect(_admin_dsn(database), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    name = databases.create(template=request.getfixturevalue("pg_template"))
+    yield _pg_url(name)
+    databases.drop(name)
 
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store for one test."""
+    """A store for one test, at the latest schema and holding no district yet."""
     yield from _store(request, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store with no schema at all, for the tests of the migrations themselves."""
+    if request.param == "sqlite":
+        yield _sqlite_url(tmp_path / "connector.sqlite3")
+        return
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    name = databases.create()
+    yield _pg_url(name)
+    databases.drop(name)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def module_db_url(request: pytest.FixtureRequest,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty store shared by the tests of one module (for expensive end-to-end setups)."""
+    """A store shared by the tests of one module (for expensive end-to-end setups)."""
     yield from _store(request, tmp_path_factory.mktemp("store"))
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -105,6 +175,13 @@ def make_workspace(folder: Path) -> Path:
     shutil.copytree(ROOT / "config", folder / "config")
     (folder / "examples").symlink_to(ROOT / "examples")
     return folder
+
+
+def own_examples(workspace: Path) -> Path:
+    """Replace a workspace's link to the sample data with a copy the test may edit."""
+    (workspace / "examples").unlink()
+    shutil.copytree(ROOT / "examples", workspace / "examples")
+    return workspace
 
 
 @pytest.fixture
@@ -125,18 +202,90 @@ class SampleDistrict:
     first_run: dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def sample_district(module_db_url: str,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleDistrict]:
-    """The sample district after one nightly sync (shared by a module: a full sync takes seconds)."""
-    workspace = make_workspace(tmp_path_factory.mktemp("workspace"))
-    engine = make_engine(module_db_url)
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    settings = load_settings(workspace / "config")
-    report = definitions.run(factory, settings, "nightly-sync").as_dict()
-    yield SampleDistrict(factory, settings, workspace, report)
+@dataclass
+class SyncedSnapshot:
+    """The store and workspace of the sample district right after its first nightly sync.
+
+    ``store`` is the SQLite file or the PostgreSQL database (used as a template);
+    ``saved`` a copy of the workspace, restored at ``home`` for each use: the push
+    ledger names bundles by absolute path, so every copy lives at the same place,
+    one at a time.
+    """
+
+    store: str
+    home: Path
+    saved: Path
+    first_run: dict[str, Any]
+    in_use: bool = False
+
+
+def _snapshot(url: str, folder: Path) -> SyncedSnapshot:
+    home = make_workspace(folder / "district")
+    engine = make_engine(url)
+    report = definitions.run(make_session_factory(engine), load_settings(home / "config"),
+                             "nightly-sync").as_dict()
+    if url.startswith("sqlite"):
+        with engine.connect() as connection:
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
+    shutil.copytree(home, folder / "saved", symlinks=True)
+    store = url.removeprefix("sqlite:///") if url.startswith("sqlite") else url.rsplit("/", 1)[1]
+    return SyncedSnapshot(store, home, folder / "saved", report)
+
+
+@pytest.fixture(scope="session")
+def synced_sqlite(tmp_path_factory: pytest.TempPathFactory,
+                  sqlite_template: Path) -> SyncedSnapshot:
+    folder = tmp_path_factory.mktemp("synced-sqlite")
+    shutil.copyfile(sqlite_template, folder / "connector.sqlite3")
+    return _snapshot(_sqlite_url(folder / "connector.sqlite3"), folder)
+
+
+@pytest.fixture(scope="session")
+def synced_postgresql(tmp_path_factory: pytest.TempPathFactory, pg_databases: PgDatabases,
+                      pg_template: str) -> SyncedSnapshot:
+    folder = tmp_path_factory.mktemp("synced-postgresql")
+    return _snapshot(_pg_url(pg_databases.create(template=pg_template)), folder)
+
+
+@contextmanager
+def restored(request: pytest.FixtureRequest, url: str) -> Iterator[SampleDistrict]:
+    """Fill the store at ``url`` (migrated, never connected to) with the synced snapshot."""
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    snapshot: SyncedSnapshot = request.getfixturevalue(f"synced_{backend}")
+    assert not snapshot.in_use, "one copy of the synced sample district at a time"
+    snapshot.in_use = True
+    if backend == "sqlite":
+        shutil.copyfile(snapshot.store, url.removeprefix("sqlite:///"))
+    else:
+        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        name = url.rsplit("/", 1)[1]
+        databases.drop(name)
+        databases.create(template=snapshot.store, name=name)
+    shutil.rmtree(snapshot.home)
+    shutil.copytree(snapshot.saved, snapshot.home, symlinks=True)
+    engine = make_engine(url)
+    try:
+        yield SampleDistrict(make_session_factory(engine), load_settings(snapshot.home / "config"),
+                             snapshot.home, snapshot.first_run)
+    finally:
+        engine.dispose()
+        snapshot.in_use = False
+
+
+@pytest.fixture(scope="module")
+def sample_district(request: pytest.FixtureRequest,
+                    module_db_url: str) -> Iterator[SampleDistrict]:
+    """The sample district after one nightly sync, shared by a module (a copy of the snapshot)."""
+    with restored(request, module_db_url) as district:
+        yield district
+
+
+@pytest.fixture
+def synced_district(request: pytest.FixtureRequest, db_url: str) -> Iterator[SampleDistrict]:
+    """The sample district after one nightly sync, for one test (a copy of the snapshot)."""
+    with restored(request, db_url) as district:
+        yield district
 
 
 @contextmanager

@@ -207,6 +207,15 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         if old:
             note(Decision("outside_window", {"days": policy.recency_days, "count": len(old),
                                              "since": since.date().isoformat()}))
+    # Excluded adaptive work is out whatever else is true of it, missing or not.
+    if policy.adaptive == "exclude":
+        excluded = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
+                    and status[i] is InputStatus.USED]
+        for i in excluded:
+            status[i] = InputStatus.EXCLUDED
+        if excluded:
+            note(Decision("adaptive_excluded", {"count": len(excluded),
+                                                "types": sorted(policy.adaptive_types)}))
     missing = [i for i, p in enumerate(ordered) if p.missing and status[i] is InputStatus.USED]
     if missing:
         if policy.missing_work == "lowest_level":
@@ -219,23 +228,15 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
             for i in missing:
                 status[i] = InputStatus.MISSING
             note(Decision("missing_work", {"count": len(missing), "rule": policy.missing_work}))
-    if policy.adaptive != "count":
-        adaptive = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
-                    and status[i] is InputStatus.USED]
-        if policy.adaptive == "exclude":
-            for i in adaptive:
-                status[i] = InputStatus.EXCLUDED
-            if adaptive:
-                note(Decision("adaptive_excluded", {"count": len(adaptive),
-                                                    "types": sorted(policy.adaptive_types)}))
-        else:
-            cap = scale.level(str(policy.adaptive_max_level))
-            capped = [i for i in adaptive if ordered[i].value > cap.value]
-            for i in capped:
-                status[i], used_value[i] = InputStatus.CAPPED, cap.value
-            if capped:
-                note(Decision("adaptive_capped", {"count": len(capped), "level": cap.code,
-                                                  "types": sorted(policy.adaptive_types)}))
+    if policy.adaptive == "cap":
+        cap = scale.level(str(policy.adaptive_max_level))
+        capped = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
+                  and status[i] is InputStatus.USED and p.value > cap.value]
+        for i in capped:
+            status[i], used_value[i] = InputStatus.CAPPED, cap.value
+        if capped:
+            note(Decision("adaptive_capped", {"count": len(capped), "level": cap.code,
+                                              "types": sorted(policy.adaptive_types)}))
     return [EvidenceUse(key=p.key, value=p.value, observed_at=p.observed_at, dok=p.dok,
                         evidence_type=p.evidence_type, status=status[i], used_value=used_value[i],
                         label=p.label)

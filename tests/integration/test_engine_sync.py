@@ -21,7 +21,7 @@ from connector.persistence.db import make_engine, make_session_factory, upgrade
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute
 from connector.sync.district import find_district
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SampleDistrict, own_examples
 
 RESULTS = Path("examples") / "sample-district" / "oneroster" / "results.csv"
 DISTRICT_YAML = Path("config") / "districts" / "cedar-ridge" / "district.yaml"
@@ -97,9 +97,9 @@ def _changes(step: int) -> Callable[[int, dict[str, str]], None]:
 
 
 def test_incremental_runs_equal_one_full_run(tmp_path: Path,
-                                             factory: sessionmaker[Session]) -> None:
-    workspace = _workspace(tmp_path / "ws")
-    _sync(factory, workspace)
+                                             synced_district: SampleDistrict) -> None:
+    factory = synced_district.factory
+    workspace = own_examples(synced_district.workspace)
     for step in (1, 2):
         _edit_results(workspace, _changes(step))
         report = _sync(factory, workspace)
@@ -151,9 +151,8 @@ def test_text_scores_become_evidence_and_unknown_ones_are_rejected(
 
 
 def test_changing_a_method_recomputes_exactly_the_records_it_governs(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = _workspace(tmp_path / "ws")
-    _sync(factory, workspace)
+        synced_district: SampleDistrict) -> None:
+    factory, workspace = synced_district.factory, synced_district.workspace
     district = find_district(factory, "cedar-ridge")
     assert district is not None
 
@@ -189,12 +188,11 @@ def _level(factory: sessionmaker[Session], sis_id: str, code: str) -> m.MasteryR
         ).scalar_one()
 
 
-def test_a_child_change_reaches_every_rolled_up_ancestor(tmp_path: Path,
-                                                        factory: sessionmaker[Session]) -> None:
+def test_a_child_change_reaches_every_rolled_up_ancestor(
+        synced_district: SampleDistrict) -> None:
     from connector.sync.overrides import set_override
 
-    workspace = _workspace(tmp_path / "ws")
-    _sync(factory, workspace)
+    factory, workspace = synced_district.factory, synced_district.workspace
     settings = load_settings(workspace / "config")
     topic, competency = _level(factory, "S100001", "CR.MA.RP.1"), _level(factory, "S100001",
                                                                          "CR.MA.RP")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.config.loader import load_settings
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SampleDistrict, own_examples
 
 ITEM = "li-cls-crms-ma06-ma-01b"  # a grade-6 quiz on CR.MA.RP.1.a, out of 20 points
 
@@ -28,12 +26,6 @@ def _scored_result() -> tuple[str, str]:
         row = next(r for r in csv.DictReader(handle)
                    if r["lineItemSourcedId"] == ITEM and r["score"])
     return row["sourcedId"], row["studentSourcedId"]
-
-
-def _workspace(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "config", tmp_path / "config")
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path
 
 
 def _rewrite_result(workspace: Path, sourced_id: str, **changes: str) -> dict[str, str]:
@@ -64,10 +56,10 @@ def _record(factory: sessionmaker[Session], code: str, sis_id: str) -> m.Mastery
 
 
 def test_one_changed_score_flows_through_to_one_delta_result(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = _workspace(tmp_path)
-    settings = load_settings(workspace / "config")
-    first = definitions.run(factory, settings, "nightly-sync")
+        synced_district: SampleDistrict) -> None:
+    factory, settings = synced_district.factory, synced_district.settings
+    workspace = own_examples(synced_district.workspace)
+    first = synced_district.first_run
     result, student = _scored_result()
     before = _record(factory, "CR.MA.RP.1.a", student)
 
@@ -86,7 +78,7 @@ def test_one_changed_score_flows_through_to_one_delta_result(
     push = second.push[0]
     # The student is in one math class, and CR.MA.RP.1.a is reported there: one result at most.
     assert push["written"] == (0 if after.level_code == before.level_code else 1)
-    assert push["written"] + push["unchanged"] == first.push[0]["written"]
+    assert push["written"] + push["unchanged"] == first["push"][0]["written"]
     if push["written"]:
         with zipfile.ZipFile(push["location"]) as bundle:
             manifest = dict(csv.reader(io.StringIO(bundle.read("manifest.csv").decode())))
@@ -96,11 +88,9 @@ def test_one_changed_score_flows_through_to_one_delta_result(
         assert results[0]["dateLastModified"].endswith("Z")
 
 
-def test_tobedeleted_result_removes_its_evidence(tmp_path: Path,
-                                                 factory: sessionmaker[Session]) -> None:
-    workspace = _workspace(tmp_path)
-    settings = load_settings(workspace / "config")
-    definitions.run(factory, settings, "nightly-sync")
+def test_tobedeleted_result_removes_its_evidence(synced_district: SampleDistrict) -> None:
+    factory, settings = synced_district.factory, synced_district.settings
+    workspace = own_examples(synced_district.workspace)
     result, student = _scored_result()
     before = _record(factory, "CR.MA.RP.1.a", student)
 

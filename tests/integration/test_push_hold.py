@@ -26,7 +26,7 @@ from connector.persistence.tenancy import tenant_session
 from connector.sync import push_review, safe_push
 from connector.sync.district import ensure_district
 from connector.sync.overrides import set_override
-from tests.conftest import make_workspace
+from tests.conftest import SampleDistrict, make_workspace
 from tests.fakes.oneroster_server import FakeOneRoster
 from tests.integration.test_push_oneroster_rest import gradebook, with_destination
 from tests.integration.test_run_lifecycle import bundles, edit, result_rows
@@ -54,10 +54,10 @@ def push_runs(factory: sessionmaker[Session], settings: Settings) -> list[m.Push
 
 
 def test_a_relabelled_scale_holds_the_bundle_until_approved(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = make_workspace(tmp_path)
-    first = definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
-    assert first.push[0]["held"] is None and len(bundles(workspace)) == 1  # a first push: never
+        synced_district: SampleDistrict) -> None:
+    factory, workspace = synced_district.factory, synced_district.workspace
+    first = synced_district.first_run
+    assert first["push"][0]["held"] is None and len(bundles(workspace)) == 1  # a first push: never
 
     edit(workspace, "district.yaml", relabel)
     settings = load_settings(workspace / "config")
@@ -103,9 +103,8 @@ def test_a_relabelled_scale_holds_the_bundle_until_approved(
 
 
 def test_approving_a_plan_that_changed_since_sends_nothing_and_holds_the_new_one(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = make_workspace(tmp_path)
-    definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
+        synced_district: SampleDistrict) -> None:
+    factory, workspace = synced_district.factory, synced_district.workspace
     edit(workspace, "district.yaml", relabel)
     settings = load_settings(workspace / "config")
     held = definitions.run(factory, settings, "nightly-sync").push[0]["held"]["push_run"]

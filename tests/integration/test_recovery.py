@@ -16,7 +16,7 @@ from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute
 from connector.sync.district import find_district
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SampleDistrict, own_examples
 from tests.integration.test_incremental import _record, _rewrite_result, _scored_result
 
 
@@ -27,10 +27,9 @@ def _workspace(tmp_path: Path) -> Path:
 
 
 def test_a_failed_mastery_step_is_caught_up_by_the_next_run(
-        tmp_path: Path, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace = _workspace(tmp_path)
-    settings = load_settings(workspace / "config")
-    definitions.run(factory, settings, "nightly-sync")
+        synced_district: SampleDistrict, monkeypatch: pytest.MonkeyPatch) -> None:
+    factory, settings = synced_district.factory, synced_district.settings
+    workspace = own_examples(synced_district.workspace)
     result, student = _scored_result()
     before = _record(factory, "CR.MA.RP.1.a", student)
     old = _rewrite_result(workspace, result)
@@ -51,10 +50,9 @@ def test_a_failed_mastery_step_is_caught_up_by_the_next_run(
 
 
 def test_a_new_target_dok_recomputes_the_records_it_gates(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = _workspace(tmp_path)
-    settings = load_settings(workspace / "config")
-    definitions.run(factory, settings, "nightly-sync")
+        synced_district: SampleDistrict) -> None:
+    factory = synced_district.factory
+    workspace = own_examples(synced_district.workspace)
     district = find_district(factory, "cedar-ridge")
     assert district is not None
     with tenant_session(factory, district) as session:

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from connector.persistence.db import upgrade
+from connector.persistence.db import make_engine, upgrade
 from connector.persistence.models import TENANT_MODELS, Base
 
 
@@ -16,10 +16,18 @@ def test_migrations_match_models(engine: Engine) -> None:
     assert diff == []
 
 
-def test_upgrade_is_idempotent(engine: Engine) -> None:
-    upgrade(engine)
-    upgrade(engine)
-    assert "mastery_record" in inspect(engine).get_table_names()
+def test_upgrade_from_empty_is_idempotent(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        assert not inspect(engine).get_table_names()
+        upgrade(engine)
+        upgrade(engine)
+        assert "mastery_record" in inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
 
 
 def test_every_table_but_district_belongs_to_a_district() -> None:

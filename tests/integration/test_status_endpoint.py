@@ -15,7 +15,7 @@ from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
-from tests.conftest import make_workspace
+from tests.conftest import SampleDistrict, make_workspace
 from tests.integration.test_run_lifecycle import edit
 
 TOKEN = {"Authorization": "Bearer read-t0ken"}
@@ -73,11 +73,8 @@ def test_healthy_after_a_good_run_then_503_when_a_job_fails_or_goes_stale(
     assert body["unhealthy_when"] == ["stale"]
 
 
-def test_status_needs_the_district_token(tmp_path: Path, db_url: str,
-                                         factory: sessionmaker[Session]) -> None:
-    workspace = make_workspace(tmp_path)
-    definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(workspace / "config"),
+def test_status_needs_the_district_token(db_url: str, synced_district: SampleDistrict) -> None:
+    app = create_app({"CONNECTOR_CONFIG_DIR": str(synced_district.workspace / "config"),
                       "CONNECTOR_DATABASE_URL": db_url})
     try:
         client = app.test_client()

@@ -211,6 +211,19 @@ def test_a_later_attempt_on_missing_work_supersedes_it() -> None:
     assert [u.status for u in result.inputs] == [InputStatus.SUPERSEDED, InputStatus.USED]
 
 
+def test_excluded_adaptive_work_stays_out_when_it_is_missing() -> None:
+    # Found by the property suite: missing adaptive practice counted at the lowest level
+    # although the district excludes adaptive practice altogether.
+    pieces = [ev("a", 1, 0, etype=ADAPTIVE, missing=True)]
+    alone = compute(pieces, method="highest", adaptive="exclude", missing_work="lowest_level")
+    assert alone.state is MasteryState.INSUFFICIENT_EVIDENCE
+    assert [u.status for u in alone.inputs] == [InputStatus.EXCLUDED]
+    capped = compute([*pieces, ev("t", 3, 1)], method="mean", adaptive="cap",
+                     adaptive_max_level="2", missing_work="lowest_level", dok_gate=False)
+    assert [u.status for u in capped.inputs] == [InputStatus.MISSING_AT_LOWEST, InputStatus.USED]
+    assert capped.score == 2.0
+
+
 def test_an_unknown_missing_work_rule_is_refused() -> None:
     with pytest.raises(MasteryError, match="'missing_work' must be 'ignore', 'lowest_level'"):
         MasteryPolicy(missing_work="zero")
