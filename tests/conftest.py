@@ -36,6 +36,7 @@ from connector.config.loader import load_settings
 from connector.config.model import Settings
 from connector.jobs import definitions
 from connector.persistence.db import make_engine, make_session_factory, upgrade
+from connector.sample.generator import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -170,11 +171,44 @@ def factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def make_workspace(folder: Path) -> Path:
-    """A copy of the repository's config next to the sample data, so outputs land in tmp."""
+def make_workspace(folder: Path, sample: Path | None = None) -> Path:
+    """A copy of the repository's config next to the sample data, so outputs land in tmp.
+
+    ``sample`` is another generated sample district to read instead of the shipped one.
+    """
     shutil.copytree(ROOT / "config", folder / "config")
-    (folder / "examples").symlink_to(ROOT / "examples")
+    if sample is None:
+        (folder / "examples").symlink_to(ROOT / "examples")
+    else:
+        (folder / "examples").mkdir()
+        (folder / "examples" / "sample-district").symlink_to(sample)
     return folder
+
+
+#: Students in the small sample: every class and line item of the full one, a sixth of
+#: the results. Tests that send each record over HTTP use it.
+SMALL_STUDENTS = 24
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample district generated with SMALL_STUDENTS students (same seed, same shapes)."""
+    folder = tmp_path_factory.mktemp("small-sample") / "sample-district"
+    generate(folder, students=SMALL_STUDENTS, seed=2026)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small_district(module_db_url: str, small_sample: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleDistrict]:
+    """The small sample after one nightly sync, shared by a module."""
+    workspace = make_workspace(tmp_path_factory.mktemp("small-district"), small_sample)
+    engine = make_engine(module_db_url)
+    factory = make_session_factory(engine)
+    settings = load_settings(workspace / "config")
+    report = definitions.run(factory, settings, "nightly-sync").as_dict()
+    yield SampleDistrict(factory, settings, workspace, report)
+    engine.dispose()
 
 
 def own_examples(workspace: Path) -> Path:

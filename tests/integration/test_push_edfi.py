@@ -85,6 +85,13 @@ def module_db_url(request: pytest.FixtureRequest,
     yield from _store(request, tmp_path_factory.mktemp("store"))
 
 
+@pytest.fixture(scope="module")
+def sample_district(small_district: SampleDistrict) -> SampleDistrict:
+    """Every record goes over HTTP here, so the small sample (every class and line item of
+    the full one, a sixth of its results); the ODS still holds the whole district's roster."""
+    return small_district
+
+
 @pytest.fixture
 def ods(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEdFi, str]]:
     monkeypatch.setenv("EDFI_KEY", "connector-key")
@@ -172,7 +179,7 @@ def test_refused_records_carry_the_servers_words_and_the_rest_go_through(
     assert all("S100004" in p.label for p in by_status[403])
     written = len(fake.snapshot()["studentCompetencyObjectives"])
     assert written == report.counts["create"] - len(fake.snapshot()["competencyObjectives"])
-    assert written > 500
+    assert written > 300  # the rest of the small sample went through
     left = safe_push.plan(factory, district, settings, "edfi-refused")
     assert {c.key for c in left.changes} == {p.key for p in report.problems}
 

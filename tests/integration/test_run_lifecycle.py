@@ -23,7 +23,9 @@ import yaml
 from tests.conftest import make_workspace
 from tests.fakes.gate import Gate, gated_file
 
-RESULTS = 3130  # results the sample district's first push holds
+#: Results the small sample's first push holds: these tests are about processes, so they
+#: sync the small sample (tests/conftest.py, SMALL_STUDENTS).
+RESULTS = 500
 
 
 def connector(workspace: Path, db_url: str, *args: str) -> list[str]:
@@ -85,9 +87,9 @@ def result_rows(bundle: Path) -> int:
 
 
 @pytest.fixture
-def gated(tmp_path: Path) -> Iterator[tuple[Path, Gate]]:
-    """The sample workspace whose DOK framework waits at a gate."""
-    workspace = make_workspace(tmp_path)
+def gated(tmp_path: Path, small_sample: Path) -> Iterator[tuple[Path, Gate]]:
+    """The small sample's workspace, whose DOK framework waits at a gate."""
+    workspace = make_workspace(tmp_path, small_sample)
     dok = workspace / "examples" / "sample-district" / "case" / "webb-dok.json"
     with gated_file(dok) as gate:
         edit(workspace, "district.yaml",
@@ -180,8 +182,9 @@ def test_runs_show_and_rejections_of_a_missing_run_exit_2(tmp_path: Path, db_url
         assert "Traceback" not in missing.stderr
 
 
-def test_a_failed_run_never_writes_a_bulk_bundle(tmp_path: Path, db_url: str) -> None:
-    workspace = make_workspace(tmp_path)
+def test_a_failed_run_never_writes_a_bulk_bundle(tmp_path: Path, db_url: str,
+                                                small_sample: Path) -> None:
+    workspace = make_workspace(tmp_path, small_sample)
     edit(workspace, "sources.yaml", lambda d: d["sources"][1].update(
         path="examples/sample-district/adaptive/not-delivered-yet.csv"))
     failed = run_cli(workspace, db_url, "sync", "run", "nightly-sync", "--json")

@@ -65,8 +65,8 @@ def every_minute(data: dict[str, Any]) -> None:
 
 
 def test_the_image_command_runs_a_due_job_and_exits_0_on_sigterm(
-        tmp_path: Path, db_url: str) -> None:
-    workspace = make_workspace(tmp_path)
+        tmp_path: Path, db_url: str, small_sample: Path) -> None:
+    workspace = make_workspace(tmp_path, small_sample)  # processes, not data: the small sample
     edit(workspace, "jobs.yaml", every_minute)
     with scheduler(workspace, db_url) as process:
         seen = read_until(process.stdout, "nightly-sync: run 1 ", lines=20)
@@ -85,8 +85,8 @@ def test_the_image_command_runs_a_due_job_and_exits_0_on_sigterm(
 
 
 def test_sigterm_during_a_scheduled_run_interrupts_it_and_exits_0(
-        tmp_path: Path, db_url: str) -> None:
-    workspace = make_workspace(tmp_path)
+        tmp_path: Path, db_url: str, small_sample: Path) -> None:
+    workspace = make_workspace(tmp_path, small_sample)  # processes, not data: the small sample
     edit(workspace, "jobs.yaml", every_minute)
     dok = workspace / "examples" / "sample-district" / "case" / "webb-dok.json"
     with gated_file(dok) as gate:
@@ -105,8 +105,8 @@ def test_sigterm_during_a_scheduled_run_interrupts_it_and_exits_0(
 
 
 def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(
-        tmp_path: Path, db_url: str) -> None:
-    workspace = make_workspace(tmp_path)
+        tmp_path: Path, db_url: str, small_sample: Path) -> None:
+    workspace = make_workspace(tmp_path, small_sample)  # processes, not data: the small sample
     edit(workspace, "jobs.yaml", lambda d: d["jobs"][0].update(catch_up_hours=0))
     with scheduler(workspace, db_url, "--standby-poll", "0.2") as first:
         read_until(first.stdout, "active:")
