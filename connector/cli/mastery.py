@@ -9,6 +9,7 @@ import click
 from connector import ENGINE_VERSION
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
+from connector.domain.evidence import InputStatus
 from connector.domain.scale import Level, ProficiencyScale
 from connector.errors import ConfigurationError, NotFoundError
 from connector.mastery.calculator import as_json, calculate
@@ -128,10 +129,18 @@ def _print_record(r: dict[str, Any]) -> None:
         return
     click.echo("")
     click.echo(table(("#", "assessed", "item", "value", "DOK", "type", "status"),
-                     [(n, i["assessed_at"][:10], i["label"][:40], f"{i['value']:g}", i["dok"] or "",
-                       i["type"], i["status"] if i["counted_as"] is None
+                     [(n, i["assessed_at"][:10], i["label"][:40], _shown_value(i),
+                       i["dok"] or "", i["type"], i["status"] if i["counted_as"] is None
                        else f"{i['status']} as {i['counted_as']:g}")
                       for n, i in enumerate(r["inputs"], start=1)]))
+
+
+#: Work not turned in has no value of its own: the 0 a gradebook puts on it is not a score.
+_NO_VALUE = frozenset({InputStatus.MISSING.value, InputStatus.MISSING_AT_LOWEST.value})
+
+
+def _shown_value(row: dict[str, Any]) -> str:
+    return "-" if row["status"] in _NO_VALUE else f"{row['value']:g}"
 
 
 @mastery.command("override")

@@ -27,9 +27,13 @@ RESULTS = Path("examples") / "sample-district" / "oneroster" / "results.csv"
 DISTRICT_YAML = Path("config") / "districts" / "cedar-ridge" / "district.yaml"
 
 
-def _workspace(folder: Path) -> Path:
+def _workspace(folder: Path, sample: Path | None = None) -> Path:
+    """Config and a copy of the sample data (the shipped one, or another generated one)."""
     shutil.copytree(ROOT / "config", folder / "config")
-    shutil.copytree(ROOT / "examples", folder / "examples")
+    if sample is None:
+        shutil.copytree(ROOT / "examples", folder / "examples")
+    else:
+        shutil.copytree(sample, folder / "examples" / "sample-district")
     return folder
 
 
@@ -243,16 +247,17 @@ def test_bulk_reads_compute_the_same_records(tmp_path: Path, factory: sessionmak
 # ---- missing work ---------------------------------------------------------------------------
 
 
-def _scored_by_objective() -> set[str]:
+def _scored_by_objective(sample: Path) -> set[str]:
     """Results scored per competency: work that was turned in (and stays so here)."""
-    path = ROOT / RESULTS.parent / "resultLearningObjectiveIds.csv"
+    path = sample / "oneroster" / "resultLearningObjectiveIds.csv"
     with open(path, encoding="utf-8", newline="") as handle:
         return {row["resultSourcedId"] for row in csv.DictReader(handle)}
 
 
-def _zeros_for_missing_work(status: str, missing: str) -> Callable[[int, dict[str, str]], None]:
+def _zeros_for_missing_work(sample: Path, status: str, missing: str
+                            ) -> Callable[[int, dict[str, str]], None]:
     """Every 40th graded result becomes work not turned in, with the 0 a gradebook puts on it."""
-    kept = _scored_by_objective()
+    kept = _scored_by_objective(sample)
 
     def change(index: int, row: dict[str, str]) -> None:
         if (row["scoreStatus"] == "fully graded" and index % 40 == 3
@@ -263,15 +268,20 @@ def _zeros_for_missing_work(status: str, missing: str) -> Callable[[int, dict[st
     return change
 
 
+#: What the small sample's edited gradebook shows (about a sixth of the full sample's).
+SHOWN, MISSING, LATE, LOWERED = 40, 50, 15, 40
+
+
 def _levels(records: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], tuple]:
     return {k: (r["state"], r["level_code"], r["score"]) for k, r in records.items()}
 
 
-def test_missing_work_is_not_evidence_of_mastery(tmp_path: Path,
-                                                 factory: sessionmaker[Session]) -> None:
+def test_missing_work_is_not_evidence_of_mastery(tmp_path: Path, factory: sessionmaker[Session],
+                                                 small_sample: Path) -> None:
     # The district's by-hand answer: work not turned in changes no level. So the records
-    # equal those of the same gradebook without those rows at all.
-    by_hand = _workspace(tmp_path / "by-hand")
+    # equal those of the same gradebook without those rows at all. Four syncs: the small
+    # sample.
+    by_hand = _workspace(tmp_path / "by-hand", small_sample)
     with open(by_hand / RESULTS, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         header, rows = reader.fieldnames, list(reader)
@@ -279,7 +289,7 @@ def test_missing_work_is_not_evidence_of_mastery(tmp_path: Path,
     with open(by_hand / RESULTS, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
         writer.writeheader()
-        kept = _scored_by_objective()
+        kept = _scored_by_objective(small_sample)
         writer.writerows(row for index, row in enumerate(rows)
                          if not (row["scoreStatus"] == "fully graded" and index % 40 == 3
                                  and row["sourcedId"] not in kept))
@@ -289,14 +299,14 @@ def test_missing_work_is_not_evidence_of_mastery(tmp_path: Path,
     # OneRoster says it two ways: scoreStatus "not submitted", or 1.2's missing flag.
     for name, status, missing in (("status", "not submitted", ""),
                                   ("flag", "fully graded", "true")):
-        workspace = _workspace(tmp_path / name)
-        _edit_results(workspace, _zeros_for_missing_work(status, missing))
+        workspace = _workspace(tmp_path / name, small_sample)
+        _edit_results(workspace, _zeros_for_missing_work(small_sample, status, missing))
         store = factory if name == "status" else _store(tmp_path, f"{name}.sqlite3")
         _sync(store, workspace)
         got = _records(store)
         assert _levels(got) == _levels(_records(expected)), name
         shown = [r for r in got.values() if any(i[-2] == "missing" for i in r["inputs"])]
-        assert len(shown) > 50  # the zeros are in the explanations, not in the levels
+        assert len(shown) > SHOWN  # the zeros are in the explanations, not in the levels
         again = _sync(store, workspace)
         assert (again["mastery"]["inserted"], again["mastery"]["updated"]) == (0, 0)
         _assert_missing_work_counted(store, workspace)
@@ -318,33 +328,35 @@ def _assert_missing_work_counted(store: sessionmaker[Session], workspace: Path) 
         students = work_habits(session, "student")
         classes = work_habits(session, "class")
     assert {r["student"]: r["missing"] for r in students if r["missing"]} == by_student
-    assert sum(r["missing"] for r in classes) == len(rows) > 300
+    assert sum(r["missing"] for r in classes) == len(rows) > MISSING
     assert students[0]["missing"] == max(by_student.values())  # the most first
     with open(workspace / RESULTS, encoding="utf-8", newline="") as handle:
         late = sum(1 for r in csv.DictReader(handle) if r["late"] == "true")
-    assert sum(r["late"] for r in students) == sum(r["late"] for r in classes) == late > 50
+    assert sum(r["late"] for r in students) == sum(r["late"] for r in classes) == late > LATE
 
 
 def test_missing_work_counts_at_the_lowest_level_when_the_district_says_so(
-        tmp_path: Path) -> None:
+        tmp_path: Path, small_sample: Path) -> None:
     # With lowest_level, work not turned in counts as level 1: the same levels as a
     # gradebook where each of those is a real, graded 0.
+    zeros = _zeros_for_missing_work(small_sample, "fully graded", "")
+
     def graded_zeros(index: int, row: dict[str, str]) -> None:
-        _zeros_for_missing_work("fully graded", "")(index, row)
+        zeros(index, row)
         if row["scoreStatus"] == "not submitted":  # the sample's own, with blank scores
             row.update(scoreStatus="fully graded", score="0", missing="")
 
-    graded = _workspace(tmp_path / "graded")
+    graded = _workspace(tmp_path / "graded", small_sample)
     _edit_results(graded, graded_zeros)
     expected = _store(tmp_path, "graded.sqlite3")
     _sync(expected, graded)
 
-    workspace = _workspace(tmp_path / "ws")
-    _edit_results(workspace, _zeros_for_missing_work("not submitted", ""))
+    workspace = _workspace(tmp_path / "ws", small_sample)
+    _edit_results(workspace, _zeros_for_missing_work(small_sample, "not submitted", ""))
     _edit_policy(workspace, lambda p: p.update(missing_work="lowest_level"))
     store = _store(tmp_path, "ws.sqlite3")
     _sync(store, workspace)
     assert _levels(_records(store)) == _levels(_records(expected))
     lowered = [r for r in _records(store).values()
                if any(i[-2] == "missing_at_lowest" for i in r["inputs"])]
-    assert len(lowered) > 100
+    assert len(lowered) > LOWERED

@@ -152,6 +152,8 @@ def test_explain_prints_inputs_method_and_decisions(sample_district: SampleDistr
     assert out.startswith("S100001  CR.MA.RP.1.a ")
     assert "method: decaying_average(order_by=assessed, weight=0.65); policy " in out
     assert "Evidence, oldest first:" in out and "status" in out
+    not_turned_in = [line for line in out.splitlines() if line.rstrip().endswith(" missing")]
+    assert not_turned_in and all(" - " in line for line in not_turned_in)  # no value of its own
     data = json.loads(cli_run(sample_district, module_db_url, "mastery", "explain", "S100001",
                               "CR.MA.RP.1.a", "--json").stdout)
     assert data["inputs"] and all(i["label"] for i in data["inputs"])

@@ -129,11 +129,10 @@ def test_approving_a_plan_that_changed_since_sends_nothing_and_holds_the_new_one
 
 
 def test_many_lowered_levels_hold_a_push_whatever_its_share(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = make_workspace(tmp_path)
+        synced_district: SampleDistrict) -> None:
+    factory, workspace = synced_district.factory, synced_district.workspace
     edit(workspace, "destinations.yaml", lambda d: d["destinations"][0].update(
         hold={"max_lowered": 10, "min_records": 1_000_000}))
-    definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
 
     def stricter(data: dict[str, Any]) -> None:  # a cut moved by mistake: 80% -> 99%
         data["sources"][0]["score_conversion"]["cuts"][2]["min_percent"] = 99
