@@ -75,6 +75,7 @@ def webhook() -> Iterator[tuple[list[dict[str, Any]], str]]:
     assert all(h == "Bearer hook-secret" for h in headers)
 
 
+# Alerts are about runs, not data: the tests sync the small sample (tests/conftest.py).
 def configure(workspace: Path, port: int, url: str, **rules: Any) -> None:
     def district(data: dict[str, Any]) -> None:
         data["alerts"] = {
@@ -112,9 +113,10 @@ def family_names() -> set[str]:
 
 def test_a_failed_run_reaches_email_and_webhook_once_without_student_names(
         tmp_path: Path, factory: sessionmaker[Session], smtp: tuple[Inbox, int],
-        webhook: tuple[list[dict[str, Any]], str], env: None) -> None:
+        webhook: tuple[list[dict[str, Any]], str], env: None,
+        small_sample: Path) -> None:
     inbox, port = smtp
-    workspace = make_workspace(tmp_path)
+    workspace = make_workspace(tmp_path, small_sample)
     configure(workspace, port, webhook[1])
     edit(workspace, "sources.yaml", lambda d: d["sources"][1].update(
         path="examples/sample-district/adaptive/not-delivered-yet.csv"))
@@ -144,9 +146,10 @@ def test_a_failed_run_reaches_email_and_webhook_once_without_student_names(
 
 def test_rejections_above_the_threshold_alert(
         tmp_path: Path, factory: sessionmaker[Session], smtp: tuple[Inbox, int],
-        webhook: tuple[list[dict[str, Any]], str], env: None) -> None:
+        webhook: tuple[list[dict[str, Any]], str], env: None,
+        small_sample: Path) -> None:
     inbox, port = smtp
-    workspace = make_workspace(tmp_path)
+    workspace = make_workspace(tmp_path, small_sample)
     configure(workspace, port, webhook[1], rejections_above=1)
     report = definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
     assert report.status == "succeeded_with_rejections" and report.rejections == 2
@@ -158,9 +161,10 @@ def test_rejections_above_the_threshold_alert(
 
 def test_a_stale_job_alerts_once_per_episode_and_an_undelivered_alert_is_retried(
         tmp_path: Path, factory: sessionmaker[Session], smtp: tuple[Inbox, int],
-        webhook: tuple[list[dict[str, Any]], str], env: None) -> None:
+        webhook: tuple[list[dict[str, Any]], str], env: None,
+        small_sample: Path) -> None:
     inbox, port = smtp
-    workspace = make_workspace(tmp_path)
+    workspace = make_workspace(tmp_path, small_sample)
     configure(workspace, port, webhook[1], stale_after_hours=26)
     settings = load_settings(workspace / "config")
     report = definitions.run(factory, settings, "nightly-sync")
@@ -194,9 +198,10 @@ def test_a_stale_job_alerts_once_per_episode_and_an_undelivered_alert_is_retried
 
 def test_the_daily_digest_goes_once_a_day_at_its_time(
         tmp_path: Path, factory: sessionmaker[Session], smtp: tuple[Inbox, int],
-        webhook: tuple[list[dict[str, Any]], str], env: None) -> None:
+        webhook: tuple[list[dict[str, Any]], str], env: None,
+        small_sample: Path) -> None:
     inbox, port = smtp
-    workspace = make_workspace(tmp_path)
+    workspace = make_workspace(tmp_path, small_sample)
     configure(workspace, port, webhook[1], digest="0 7 * * *", stale_after_hours=None)
     settings = load_settings(workspace / "config")
     definitions.run(factory, settings, "nightly-sync")

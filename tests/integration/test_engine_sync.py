@@ -21,7 +21,7 @@ from connector.persistence.db import make_engine, make_session_factory, upgrade
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute
 from connector.sync.district import find_district
-from tests.conftest import ROOT, SampleDistrict, own_examples
+from tests.conftest import ROOT, SampleDistrict
 
 RESULTS = Path("examples") / "sample-district" / "oneroster" / "results.csv"
 DISTRICT_YAML = Path("config") / "districts" / "cedar-ridge" / "district.yaml"
@@ -100,14 +100,15 @@ def _changes(step: int) -> Callable[[int, dict[str, str]], None]:
     return change
 
 
-def test_incremental_runs_equal_one_full_run(tmp_path: Path,
-                                             synced_district: SampleDistrict) -> None:
-    factory = synced_district.factory
-    workspace = own_examples(synced_district.workspace)
+def test_incremental_runs_equal_one_full_run(tmp_path: Path, factory: sessionmaker[Session],
+                                             small_sample: Path) -> None:
+    # Five syncs and a full recompute: the small sample (the same shapes, fewer students).
+    workspace = _workspace(tmp_path / "ws", small_sample)
+    pairs = _sync(factory, workspace)["mastery"]["recomputed"]
     for step in (1, 2):
         _edit_results(workspace, _changes(step))
         report = _sync(factory, workspace)
-        assert 0 < report["mastery"]["recomputed"] < 3130 / 2  # incremental, not everything
+        assert 0 < report["mastery"]["recomputed"] < pairs / 2  # incremental, not everything
     _edit_policy(workspace, lambda p: p["framework_overrides"]["habits"].update(method="highest"))
     _sync(factory, workspace)
     incremental = _records(factory)
@@ -229,18 +230,19 @@ def test_a_child_change_reaches_every_rolled_up_ancestor(
 
 
 def test_bulk_reads_compute_the_same_records(tmp_path: Path, factory: sessionmaker[Session],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            small_sample: Path) -> None:
     """Student-range reads (the SQLite reader process, PostgreSQL COPY) match pair-by-pair reads."""
     from connector.sync import batch_compute
 
-    workspace = _workspace(tmp_path / "ws")
+    workspace = _workspace(tmp_path / "ws", small_sample)
     reference = _store(tmp_path, "reference.sqlite3")
-    _sync(reference, workspace)  # 3,130 pairs: read by listing pairs, in the session
+    pairs = _sync(reference, workspace)["mastery"]["recomputed"]  # read by listing pairs
 
     monkeypatch.setattr(batch_compute, "PAIRS_BY_LIST", 10)
-    monkeypatch.setattr(batch_compute, "STUDENTS_PER_CHUNK", 37)  # several ranges, read ahead
+    monkeypatch.setattr(batch_compute, "STUDENTS_PER_CHUNK", 5)  # several ranges, read ahead
     report = _sync(factory, workspace)
-    assert report["mastery"]["recomputed"] > 3000
+    assert report["mastery"]["recomputed"] == pairs > 400
     assert _records(factory) == _records(reference)
 
 

@@ -37,8 +37,8 @@ def token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_healthy_after_a_good_run_then_503_when_a_job_fails_or_goes_stale(
-        tmp_path: Path, db_url: str, factory: sessionmaker[Session]) -> None:
-    workspace = make_workspace(tmp_path)
+        tmp_path: Path, db_url: str, factory: sessionmaker[Session], small_sample: Path) -> None:
+    workspace = make_workspace(tmp_path, small_sample)  # health is about runs: the small sample
     settings = load_settings(workspace / "config")
     good = definitions.run(factory, settings, "nightly-sync")
     code, body = status(workspace, db_url)
