@@ -31,13 +31,16 @@ from connector.sync import runner
 from connector.sync.district import ensure_district, find_district
 from connector.sync.report import RunReport
 from connector.sync.staging import StageResult
-from tests.conftest import ROOT, make_workspace
+from tests.conftest import ROOT, SMALL_STUDENTS, make_workspace
 
 
-def workspace_with_own_export(tmp_path: Path) -> Path:
-    """The sample's configuration reading a copy of its SIS export the test may spoil."""
+def workspace_with_own_export(tmp_path: Path, sample: Path) -> Path:
+    """The sample's configuration reading a copy of an export the test may spoil.
+
+    One bad row or file is the point, so the export is the small sample's.
+    """
     shutil.copytree(ROOT / "config", tmp_path / "config")
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    shutil.copytree(sample, tmp_path / "examples" / "sample-district")
     return tmp_path
 
 
@@ -65,8 +68,8 @@ def count(factory: sessionmaker[Session], model: Any) -> int:
 
 
 def test_a_nul_in_a_roster_name_rejects_that_row_and_the_roster_loads(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = workspace_with_own_export(tmp_path)
+        tmp_path: Path, factory: sessionmaker[Session], small_sample: Path) -> None:
+    workspace = workspace_with_own_export(tmp_path, small_sample)
     users = workspace / "examples" / "sample-district" / "oneroster" / "users.csv"
     poisoned: list[str] = []
 
@@ -91,8 +94,8 @@ def test_a_nul_in_a_roster_name_rejects_that_row_and_the_roster_loads(
 
 
 def test_a_header_that_names_a_column_twice_refuses_the_file_not_the_run(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
-    workspace = workspace_with_own_export(tmp_path)
+        tmp_path: Path, factory: sessionmaker[Session], small_sample: Path) -> None:
+    workspace = workspace_with_own_export(tmp_path, small_sample)
     results = workspace / "examples" / "sample-district" / "oneroster" / "results.csv"
     rewrite(results, lambda rows: rows[0].__setitem__(rows[0].index("scoreDate"), "score"))
     report = definitions.run(factory, load_settings(workspace / "config"), "nightly-sync")
@@ -100,12 +103,12 @@ def test_a_header_that_names_a_column_twice_refuses_the_file_not_the_run(
     refused = [x for x in rejections(factory, report.run_id) if x.file == "results.csv"]
     assert [(x.row, x.field) for x in refused] == [(1, "score")]
     assert "more than once" in refused[0].reason
-    assert count(factory, m.Student) > 100  # the roster and the rest of the export loaded
+    assert count(factory, m.Student) == SMALL_STUDENTS  # the roster and the rest loaded
 
 
-def test_digits_other_than_0_to_9_are_not_numbers(tmp_path: Path,
-                                                   factory: sessionmaker[Session]) -> None:
-    workspace = workspace_with_own_export(tmp_path)
+def test_digits_other_than_0_to_9_are_not_numbers(tmp_path: Path, factory: sessionmaker[Session],
+                                                   small_sample: Path) -> None:
+    workspace = workspace_with_own_export(tmp_path, small_sample)
     results = workspace / "examples" / "sample-district" / "oneroster" / "results.csv"
     changed: list[str] = []
 
@@ -173,11 +176,11 @@ def test_a_record_the_store_refuses_is_rejected_alone_and_the_batch_goes_on(
 
 
 def test_a_formula_in_a_case_statement_reaches_the_bundle_as_text(
-        tmp_path: Path, factory: sessionmaker[Session]) -> None:
+        tmp_path: Path, factory: sessionmaker[Session], small_sample: Path) -> None:
     import json
     import zipfile
 
-    workspace = workspace_with_own_export(tmp_path)
+    workspace = workspace_with_own_export(tmp_path, small_sample)
     package_path = workspace / "examples" / "sample-district" / "case" / \
         "cedar-ridge-math-ela.json"
     package = json.loads(package_path.read_text(encoding="utf-8"))
