@@ -22,7 +22,7 @@ from connector.persistence.db import make_engine, make_session_factory, upgrade
 from connector.persistence.tenancy import admin_session, tenant_session
 from connector.sample.generator import generate
 from connector.sync.district import find_district
-from tests.conftest import make_workspace
+from tests.conftest import SMALL_STUDENTS, make_workspace
 
 
 @dataclass
@@ -60,8 +60,10 @@ def _add_pine_valley(workspace: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def two(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoDistricts]:
-    workspace = make_workspace(tmp_path_factory.mktemp("ws"))
+def two(module_db_url: str, tmp_path_factory: pytest.TempPathFactory,
+        small_sample: Path) -> Iterator[TwoDistricts]:
+    """Cedar Ridge (the small sample, 24 students) and Pine Valley (40) in one store."""
+    workspace = make_workspace(tmp_path_factory.mktemp("ws"), small_sample)
     _add_pine_valley(workspace)
     engine = make_engine(module_db_url)
     upgrade(engine)
@@ -81,7 +83,7 @@ def _count(factory: sessionmaker[Session], district: int, model: type) -> int:
 
 
 def test_each_district_counts_only_its_own_rows(two: TwoDistricts) -> None:
-    assert _count(two.factory, two.cedar, m.Student) == 150
+    assert _count(two.factory, two.cedar, m.Student) == SMALL_STUDENTS
     assert _count(two.factory, two.pine, m.Student) == 40
     for model in (m.Competency, m.RawScore, m.Evidence, m.MasteryRecord, m.SyncRun,
                   m.PushLedger, m.Enrollment):
