@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from random import Random
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from connector.persistence import models as m
@@ -27,9 +28,9 @@ from connector.sync.district import find_district
 from tests.conftest import SampleDistrict
 from tests.integration.test_run_lifecycle import connector, run_cli
 
-#: One kill in each eighth of the push, so every phase is hit; bench/crash_trials.py runs
-#: a hundred whole syncs killed at random for the measured figure.
-TRIALS = 8
+#: One kill in each TRIALS-th of the push, so every phase is hit. PUSH_CRASH_TRIALS=40
+#: runs more (docs/benchmarks.md); bench/crash_trials.py kills whole syncs.
+TRIALS = int(os.environ.get("PUSH_CRASH_TRIALS", "8"))
 DESTINATION = "sis-results"
 
 
@@ -83,6 +84,12 @@ def _ledger(district: SampleDistrict) -> tuple[int, set[str]]:
     return count, places
 
 
+@pytest.fixture(scope="module")
+def sample_district(small_district: SampleDistrict) -> SampleDistrict:
+    """Two processes per trial: the small sample (its 500 results make a first bundle)."""
+    return small_district
+
+
 def test_a_push_killed_at_any_moment_sends_each_result_once(
         sample_district: SampleDistrict, module_db_url: str, tmp_path: Path) -> None:
     _reset(sample_district)
@@ -91,7 +98,7 @@ def test_a_push_killed_at_any_moment_sends_each_result_once(
     assert whole.returncode == 0, whole.stderr
     moments = int(counted.read_text())
     expected = _published(sample_district)
-    assert len(expected) > 1000 and set(expected.values()) == {1}
+    assert len(expected) > 400 and set(expected.values()) == {1}
     random = Random(14)
     outcomes = []
     for trial in range(TRIALS):
