@@ -432,7 +432,9 @@ class RawScoreObjective(Sourced, Base):
     __tablename__ = "raw_score_objective"
     __table_args__ = (
         _natural_key("raw_score_objective"),
-        Index("ix_raw_score_objective_score", "raw_score_id"),
+        # Led by the district, so the tenancy guard's own predicate is part of the lookup:
+        # with a separate district index the planner can pick a whole-district scan.
+        Index("ix_raw_score_objective_district_score", "district_id", "raw_score_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     raw_score_id: Mapped[int] = mapped_column(ForeignKey("raw_score.id", ondelete="CASCADE"))
@@ -453,6 +455,8 @@ class Evidence(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("raw_score_id", "competency_id", name="uq_evidence_pair"),
         Index("ix_evidence_student_competency", "student_id", "competency_id"),
+        # Evidence of given scores (sync, retention), within the tenancy guard's district.
+        Index("ix_evidence_district_score", "district_id", "raw_score_id"),
         # Partial: the few pairs with missing work, found without reading every row.
         Index("ix_evidence_missing", "student_id", "competency_id",
               sqlite_where=text("missing"), postgresql_where=text("missing")),
