@@ -108,11 +108,34 @@ class EvidenceUse:
                                InputStatus.MISSING_AT_LOWEST)
 
 
+class DecisionCode(StrEnum):
+    """What a step of a calculation decided: the one list every form of a record uses.
+
+    The engine, the batch path, its text formats and the explanations all name
+    decisions by these codes; a stored record keeps the value (a plain string).
+    """
+
+    EVIDENCE = "evidence"
+    SUPERSEDED = "superseded"
+    OUTSIDE_WINDOW = "outside_window"
+    MISSING_WORK = "missing_work"
+    ADAPTIVE_EXCLUDED = "adaptive_excluded"
+    ADAPTIVE_CAPPED = "adaptive_capped"
+    MINIMUM = "minimum"
+    METHOD = "method"
+    UNDETERMINED = "undetermined"
+    LEVEL = "level"
+    DOK_GATE_MET = "dok_gate_met"
+    DOK_GATE_CAPPED = "dok_gate_capped"
+    OVERRIDE = "override"
+    ROLLUP = "rollup"
+
+
 @dataclass(frozen=True)
 class Decision:
     """One decision of a calculation as data (a code and its facts), rendered to text on demand."""
 
-    code: str
+    code: DecisionCode
     data: dict[str, Any] = field(default_factory=dict)
 
 

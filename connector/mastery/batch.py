@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from connector.domain.evidence import EvidenceType
+from connector.domain.evidence import DecisionCode, EvidenceType
 from connector.domain.scale import ProficiencyScale
 from connector.mastery.engine import HELD_TOLERANCE
 from connector.mastery.policy import MasteryPolicy
@@ -427,34 +427,34 @@ def to_records(out: Outcome, cols: Columns, *, scale: ProficiencyScale, policy: 
             rows.append([ids[row], vals[row], _iso(assessed[row]), doks[row] or None,
                          TYPE_CODES[kinds[row]], _STATUS[status[position]],
                          None if extra != extra else extra])
-        decisions: list[dict[str, Any]] = [{"code": "evidence"}]
+        decisions: list[dict[str, Any]] = [{"code": DecisionCode.EVIDENCE}]
         if out.excluded[i]:
-            decisions.append({"code": "adaptive_excluded", "count": int(out.excluded[i]),
+            decisions.append({"code": DecisionCode.ADAPTIVE_EXCLUDED, "count": int(out.excluded[i]),
                               "types": adaptive})
         if out.capped[i]:
-            decisions.append({"code": "adaptive_capped", "count": int(out.capped[i]),
+            decisions.append({"code": DecisionCode.ADAPTIVE_CAPPED, "count": int(out.capped[i]),
                               "level": cap, "types": adaptive})
         state = int(out.state[i])
         score: float | None = None
         level_index = int(out.level[i])
         if out.counted[i] < policy.min_evidence:
-            decisions.append({"code": "minimum", "count": int(out.counted[i]),
+            decisions.append({"code": DecisionCode.MINIMUM, "count": int(out.counted[i]),
                               "needed": policy.min_evidence})
         elif out.zero_weight[i]:
-            decisions.append({"code": "undetermined", "state": "insufficient_evidence",
+            decisions.append({"code": DecisionCode.UNDETERMINED, "state": "insufficient_evidence",
                               "reason": "every piece of evidence has weight 0"})
         else:
             score = float(out.score[i])
-            method: dict[str, Any] = {"code": "method", "score": score}
+            method: dict[str, Any] = {"code": DecisionCode.METHOD, "score": score}
             if out.raw[i] == out.raw[i]:
                 method["raw"] = round(float(out.raw[i]), 6)
-            decisions += [method, {"code": "level", "score": score,
+            decisions += [method, {"code": DecisionCode.LEVEL, "score": score,
                                    "level": levels[before_gate[i]].code}]
             if out.gate[i] == GATE_MET:
-                decisions.append({"code": "dok_gate_met", "target": target_dok,
+                decisions.append({"code": DecisionCode.DOK_GATE_MET, "target": target_dok,
                                   "input": int(out.gate_input[i])})
             elif out.gate[i] == GATE_CAPPED:
-                decisions.append({"code": "dok_gate_capped", "target": target_dok,
+                decisions.append({"code": DecisionCode.DOK_GATE_CAPPED, "target": target_dok,
                                   "level": levels[level_index].code if level_index >= 0 else None,
                                   "types": qualifying})
         level = levels[level_index] if level_index >= 0 else None

@@ -23,6 +23,7 @@ from typing import Any
 
 from connector.domain.evidence import (
     Decision,
+    DecisionCode,
     EvidencePiece,
     EvidenceUse,
     InputStatus,
@@ -124,7 +125,7 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
     if "threshold" in effective and effective["threshold"] is None:
         effective["threshold"] = scale.proficient.value
     if ordered:
-        note(Decision("evidence"))
+        note(Decision(DecisionCode.EVIDENCE))
     uses = _select(ordered, scale, policy, note)
     counted = [(piece, use) for piece, use in zip(ordered, uses, strict=True) if use.counted]
 
@@ -133,7 +134,7 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         return _Outcome(state, level, score, tuple(decisions), tuple(uses), effective)
 
     if len(counted) < policy.min_evidence:
-        note(Decision("minimum", {"count": len(counted), "needed": policy.min_evidence}))
+        note(Decision(DecisionCode.MINIMUM, {"count": len(counted), "needed": policy.min_evidence}))
         return done(MasteryState.INSUFFICIENT_EVIDENCE)
 
     values = [use.used_value if use.used_value is not None else use.value for _, use in counted]
@@ -145,15 +146,15 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
     raw = spec.function(values, **kwargs)
     detail = _detail(spec, values, effective) if record else {}
     if isinstance(raw, Undetermined):
-        note(Decision("undetermined", {"state": raw.state.value, "reason": raw.reason, **detail}))
+        note(Decision(DecisionCode.UNDETERMINED, {"state": raw.state.value, "reason": raw.reason, **detail}))
         return done(raw.state)
     score = round_half_up(min(max(raw, limits[0]), limits[1]))
     # Float noise (0.9999999999999999 for a mean of ones) is not "held within the scale".
     clamped = not limits[0] - HELD_TOLERANCE <= raw <= limits[1] + HELD_TOLERANCE
-    note(Decision("method", {"score": score, **({"raw": round(raw, 6)} if clamped else {}),
+    note(Decision(DecisionCode.METHOD, {"score": score, **({"raw": round(raw, 6)} if clamped else {}),
                              **detail}))
     level = scale.level_for_value(score)
-    note(Decision("level", {"score": score, "level": level.code}))
+    note(Decision(DecisionCode.LEVEL, {"score": score, "level": level.code}))
 
     if policy.dok_gate and target_dok is not None and scale.is_proficient(level):
         threshold = scale.proficient.value
@@ -165,15 +166,15 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         ]
         if qualifying:
             # Decisions name inputs by position, so a stored record explains itself.
-            note(Decision("dok_gate_met", {"target": target_dok, "input": qualifying[-1]}))
+            note(Decision(DecisionCode.DOK_GATE_MET, {"target": target_dok, "input": qualifying[-1]}))
         elif scale.proficient == scale.levels[0]:
             # No level below proficient to hold the student at: the record is "not yet".
-            note(Decision("dok_gate_capped", {"target": target_dok, "level": None,
+            note(Decision(DecisionCode.DOK_GATE_CAPPED, {"target": target_dok, "level": None,
                                               "types": sorted(policy.qualifying_evidence_types)}))
             return done(MasteryState.NOT_YET, score=score)
         else:
             level = scale.below(scale.proficient)
-            note(Decision("dok_gate_capped", {"target": target_dok, "level": level.code,
+            note(Decision(DecisionCode.DOK_GATE_CAPPED, {"target": target_dok, "level": level.code,
                                               "types": sorted(policy.qualifying_evidence_types)}))
     return done(MasteryState.LEVEL, level, score)
 
@@ -196,7 +197,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         for i in superseded:
             status[i] = InputStatus.SUPERSEDED
         if superseded:
-            note(Decision("superseded", {"count": len(superseded)}))
+            note(Decision(DecisionCode.SUPERSEDED, {"count": len(superseded)}))
     if policy.recency_days and ordered:
         newest = max(p.observed_at for p in ordered)
         since = newest - timedelta(days=policy.recency_days)
@@ -205,7 +206,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         for i in old:
             status[i] = InputStatus.OUTSIDE_WINDOW
         if old:
-            note(Decision("outside_window", {"days": policy.recency_days, "count": len(old),
+            note(Decision(DecisionCode.OUTSIDE_WINDOW, {"days": policy.recency_days, "count": len(old),
                                              "since": since.date().isoformat()}))
     # Excluded adaptive work is out whatever else is true of it, missing or not.
     if policy.adaptive == "exclude":
@@ -214,7 +215,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         for i in excluded:
             status[i] = InputStatus.EXCLUDED
         if excluded:
-            note(Decision("adaptive_excluded", {"count": len(excluded),
+            note(Decision(DecisionCode.ADAPTIVE_EXCLUDED, {"count": len(excluded),
                                                 "types": sorted(policy.adaptive_types)}))
     missing = [i for i, p in enumerate(ordered) if p.missing and status[i] is InputStatus.USED]
     if missing:
@@ -222,12 +223,12 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
             lowest = scale.levels[0]
             for i in missing:
                 status[i], used_value[i] = InputStatus.MISSING_AT_LOWEST, lowest.value
-            note(Decision("missing_work", {"count": len(missing), "rule": policy.missing_work,
+            note(Decision(DecisionCode.MISSING_WORK, {"count": len(missing), "rule": policy.missing_work,
                                            "level": lowest.code}))
         else:
             for i in missing:
                 status[i] = InputStatus.MISSING
-            note(Decision("missing_work", {"count": len(missing), "rule": policy.missing_work}))
+            note(Decision(DecisionCode.MISSING_WORK, {"count": len(missing), "rule": policy.missing_work}))
     if policy.adaptive == "cap":
         cap = scale.level(str(policy.adaptive_max_level))
         capped = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
@@ -235,7 +236,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         for i in capped:
             status[i], used_value[i] = InputStatus.CAPPED, cap.value
         if capped:
-            note(Decision("adaptive_capped", {"count": len(capped), "level": cap.code,
+            note(Decision(DecisionCode.ADAPTIVE_CAPPED, {"count": len(capped), "level": cap.code,
                                               "types": sorted(policy.adaptive_types)}))
     return [EvidenceUse(key=p.key, value=p.value, observed_at=p.observed_at, dok=p.dok,
                         evidence_type=p.evidence_type, status=status[i], used_value=used_value[i],

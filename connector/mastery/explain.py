@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from connector.domain.evidence import Decision, EvidenceUse, InputStatus, Step
+from connector.domain.evidence import Decision, DecisionCode, EvidenceUse, InputStatus, Step
 from connector.domain.scale import MasteryState, ProficiencyScale
 from connector.mastery.registry import get_method
 
@@ -184,20 +184,20 @@ def _rollup(d: Mapping[str, Any], c: _Context) -> str:
 
 
 RENDERERS: dict[str, Render] = {
-    "evidence": _evidence,
-    "superseded": _superseded,
-    "outside_window": _outside,
-    "missing_work": _missing,
-    "adaptive_excluded": _excluded,
-    "adaptive_capped": _capped,
-    "minimum": _minimum,
-    "method": _method,
-    "undetermined": _undetermined,
-    "level": _level,
-    "dok_gate_met": _gate_met,
-    "dok_gate_capped": _gate_capped,
-    "override": _override,
-    "rollup": _rollup,
+    DecisionCode.EVIDENCE: _evidence,
+    DecisionCode.SUPERSEDED: _superseded,
+    DecisionCode.OUTSIDE_WINDOW: _outside,
+    DecisionCode.MISSING_WORK: _missing,
+    DecisionCode.ADAPTIVE_EXCLUDED: _excluded,
+    DecisionCode.ADAPTIVE_CAPPED: _capped,
+    DecisionCode.MINIMUM: _minimum,
+    DecisionCode.METHOD: _method,
+    DecisionCode.UNDETERMINED: _undetermined,
+    DecisionCode.LEVEL: _level,
+    DecisionCode.DOK_GATE_MET: _gate_met,
+    DecisionCode.DOK_GATE_CAPPED: _gate_capped,
+    DecisionCode.OVERRIDE: _override,
+    DecisionCode.ROLLUP: _rollup,
 }
 
 

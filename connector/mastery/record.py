@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from connector.domain.evidence import Decision, EvidenceUse, InputStatus, MasteryResult, Step
+from connector.domain.evidence import (
+    Decision,
+    DecisionCode,
+    EvidenceUse,
+    InputStatus,
+    MasteryResult,
+    Step,
+)
 from connector.domain.scale import ProficiencyScale
 from connector.mastery.explain import render_steps
 
@@ -44,7 +51,8 @@ def inputs_from_rows(rows: Sequence[Sequence[Any]],
 
 
 def decisions_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[Decision]:
-    return [Decision(str(r["code"]), {k: v for k, v in r.items() if k != "code"}) for r in rows]
+    return [Decision(DecisionCode(r["code"]), {k: v for k, v in r.items() if k != "code"})
+            for r in rows]
 
 
 def explain_record(inputs: Sequence[Sequence[Any]], decisions: Sequence[Mapping[str, Any]], *,
@@ -58,7 +66,7 @@ def explain_record(inputs: Sequence[Sequence[Any]], decisions: Sequence[Mapping[
 def override_decision(*, state: str, level_code: str | None, reason: str, by: str,
                       at: datetime) -> Decision:
     """The decision a teacher override adds after the computed ones."""
-    return Decision("override", {"state": state, "level": level_code, "reason": reason, "by": by,
+    return Decision(DecisionCode.OVERRIDE, {"state": state, "level": level_code, "reason": reason, "by": by,
                                  "at": at.isoformat()})
 
 

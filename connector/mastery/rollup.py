@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from connector.domain.evidence import Decision, MasteryResult
+from connector.domain.evidence import Decision, DecisionCode, MasteryResult
 from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_half_up
 from connector.errors import MasteryError
 from connector.mastery.explain import render_steps
@@ -138,7 +138,7 @@ def roll_up(children: Sequence[ChildResult], rule: RollupRule, *, scale: Profici
         data["direct_evidence"] = direct_evidence
     state, level, score = _apply(rule, counted, leveled, total - exempt, scale, data)
     proficient = level is not None and scale.is_proficient(level)
-    decisions = (Decision("rollup", data),)
+    decisions = (Decision(DecisionCode.ROLLUP, data),)
     return MasteryResult(
         state=state,
         level_code=level.code if level else None,

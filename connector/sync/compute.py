@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
 from connector.config.model import Settings
-from connector.domain.evidence import EvidencePiece, MasteryResult
+from connector.domain.evidence import DecisionCode, EvidencePiece, MasteryResult
 from connector.domain.hashing import content_hash
 from connector.domain.scale import MasteryState, ProficiencyScale
 from connector.mastery.engine import compute_mastery
@@ -319,7 +319,7 @@ def record_values(outcome: MasteryResult, ids: dict[str, int], scale: Proficienc
             "proficient_since": (outcome.proficient_since or override.created_at)
             if level is not None and scale.is_proficient(level) else None,
         })
-        values["decisions"] = [*decisions, {"code": "override", **override_decision(
+        values["decisions"] = [*decisions, {"code": DecisionCode.OVERRIDE, **override_decision(
             state=state.value, level_code=override.level_code, reason=override.reason,
             by=override.author, at=override.created_at).data}]
     return values

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
-from connector.domain.evidence import EvidenceType
+from connector.domain.evidence import DecisionCode, EvidenceType
 from connector.domain.records import ScoreStatus
 from connector.domain.scale import ProficiencyScale
 from connector.mastery.policy import MasteryPolicy
@@ -87,8 +87,8 @@ def side_by_side(session: Session, settings: Settings, sis_id: str,
     gate = None
     if record is not None:
         codes = {d.get("code") for d in record.decisions}
-        gate = "capped" if "dok_gate_capped" in codes else (
-            "met" if "dok_gate_met" in codes else None)
+        gate = "capped" if DecisionCode.DOK_GATE_CAPPED in codes else (
+            "met" if DecisionCode.DOK_GATE_MET in codes else None)
     return {
         "student": sis_id,
         "competency": {"identifier": competency.identifier,

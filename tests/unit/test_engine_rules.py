@@ -275,3 +275,18 @@ def test_merged_override_names_only_what_changes() -> None:
     assert len({district.version, framework.version, competency.version, tweaked.version}) == 4
     with pytest.raises(MasteryError, match="unknown policy setting"):
         district.merged({"mthod": "mean"})
+
+
+def test_every_decision_code_has_a_sentence_and_every_form_uses_the_codes() -> None:
+    # One list of codes: the explanations render each, and the batch path's text format
+    # (which writes JSON by hand, for speed) names no code outside it.
+    import re
+    from pathlib import Path
+
+    import connector.mastery.batch_text as batch_text
+    from connector.domain.evidence import DecisionCode
+    from connector.mastery.explain import RENDERERS
+
+    assert set(RENDERERS) == set(DecisionCode)
+    written = set(re.findall(r'"code":"(\w+)"', Path(batch_text.__file__).read_text()))
+    assert written and written <= {code.value for code in DecisionCode}
