@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test test-fast coverage lint typecheck bench clean sample
 
-# Test processes: one per core by default (`make test WORKERS=1` for one process).
+# Test processes: one per core by default; `make test WORKERS=0` runs in pytest's own process.
 WORKERS ?= auto
 PYTEST_PARALLEL = -n $(WORKERS) --dist loadfile
 
