@@ -38,7 +38,7 @@ test-fast: $(TEST_STAMP)
 	$(BIN)/ruff check connector tests bench fuzz
 	$(BIN)/python -m pytest tests/unit tests/property connector -q -n $(WORKERS)
 
-# The whole suite with branch coverage (about twice as slow: tracing on Python 3.11).
+# The whole suite with branch coverage (slower: coverage traces every line on Python 3.11).
 coverage: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --cov=connector --cov-report=term:skip-covered \
 		--cov-report=xml:var/coverage.xml
