@@ -121,15 +121,17 @@ def pg_template(pg_databases: PgDatabases) -> str:
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-def _store(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    """A URL to a store migrated to the latest schema, copied from the run's template."""
+def _store(request: pytest.FixtureRequest, folder: Path, *,
+           migrated: bool = True) -> Iterator[str]:
+    """A URL to a store of its own: a copy of the run's migrated template, or empty."""
     if request.param == "sqlite":
         path = folder / "connector.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield _sqlite_url(path)
         return
     databases: PgDatabases = request.getfixturevalue("pg_databases")
-    name = databases.create(template=request.getfixturevalue("pg_template"))
+    name = databases.create(template=request.getfixturevalue("pg_template") if migrated else None)
     yield _pg_url(name)
     databases.drop(name)
 
@@ -143,13 +145,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store with no schema at all, for the tests of the migrations themselves."""
-    if request.param == "sqlite":
-        yield _sqlite_url(tmp_path / "connector.sqlite3")
-        return
-    databases: PgDatabases = request.getfixturevalue("pg_databases")
-    name = databases.create()
-    yield _pg_url(name)
-    databases.drop(name)
+    yield from _store(request, tmp_path, migrated=False)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -211,10 +207,20 @@ def small_district(module_db_url: str, small_sample: Path,
     engine.dispose()
 
 
-def own_examples(workspace: Path) -> Path:
-    """Replace a workspace's link to the sample data with a copy the test may edit."""
-    (workspace / "examples").unlink()
-    shutil.copytree(ROOT / "examples", workspace / "examples")
+def own_examples(workspace: Path, sample: Path | None = None) -> Path:
+    """Replace a workspace's links to sample data with a copy the test may edit.
+
+    The copy is of the shipped sample, or of ``sample`` (another generated one).
+    """
+    examples = workspace / "examples"
+    if examples.is_symlink():
+        examples.unlink()
+    else:
+        shutil.rmtree(examples)
+    if sample is None:
+        shutil.copytree(ROOT / "examples", examples)
+    else:
+        shutil.copytree(sample, examples / "sample-district")
     return workspace
 
 

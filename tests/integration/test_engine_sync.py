@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from connector.persistence.db import make_engine, make_session_factory, upgrade
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute
 from connector.sync.district import find_district
-from tests.conftest import ROOT, SampleDistrict
+from tests.conftest import SampleDistrict, make_workspace, own_examples
 
 RESULTS = Path("examples") / "sample-district" / "oneroster" / "results.csv"
 DISTRICT_YAML = Path("config") / "districts" / "cedar-ridge" / "district.yaml"
@@ -29,12 +28,7 @@ DISTRICT_YAML = Path("config") / "districts" / "cedar-ridge" / "district.yaml"
 
 def _workspace(folder: Path, sample: Path | None = None) -> Path:
     """Config and a copy of the sample data (the shipped one, or another generated one)."""
-    shutil.copytree(ROOT / "config", folder / "config")
-    if sample is None:
-        shutil.copytree(ROOT / "examples", folder / "examples")
-    else:
-        shutil.copytree(sample, folder / "examples" / "sample-district")
-    return folder
+    return own_examples(make_workspace(folder), sample)
 
 
 def _edit_results(workspace: Path, change: Callable[[int, dict[str, str]], None]) -> None:

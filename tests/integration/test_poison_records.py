@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from connector.sync import runner
 from connector.sync.district import ensure_district, find_district
 from connector.sync.report import RunReport
 from connector.sync.staging import StageResult
-from tests.conftest import ROOT, SMALL_STUDENTS, make_workspace
+from tests.conftest import SMALL_STUDENTS, make_workspace, own_examples
 
 
 def workspace_with_own_export(tmp_path: Path, sample: Path) -> Path:
@@ -39,9 +38,7 @@ def workspace_with_own_export(tmp_path: Path, sample: Path) -> Path:
 
     One bad row or file is the point, so the export is the small sample's.
     """
-    shutil.copytree(ROOT / "config", tmp_path / "config")
-    shutil.copytree(sample, tmp_path / "examples" / "sample-district")
-    return tmp_path
+    return own_examples(make_workspace(tmp_path), sample)
 
 
 def rewrite(path: Path, change: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,8 @@ from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
 from connector.sync import compute
 from connector.sync.district import find_district
-from tests.conftest import ROOT, SampleDistrict, own_examples
+from tests.conftest import SampleDistrict, make_workspace, own_examples
 from tests.integration.test_incremental import _record, _rewrite_result, _scored_result
-
-
-def _workspace(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "config", tmp_path / "config")
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path
 
 
 def test_a_failed_mastery_step_is_caught_up_by_the_next_run(
@@ -90,7 +83,7 @@ def test_framework_key_set_on_a_later_unchanged_import(
 
     from connector.cli.main import cli
 
-    workspace = _workspace(tmp_path)
+    workspace = own_examples(make_workspace(tmp_path))
     engine_url = str(factory.kw["bind"].url.render_as_string(hide_password=False))
     habits = workspace / "examples" / "sample-district" / "case" / "cedar-ridge-habits.json"
     result = CliRunner().invoke(cli, ["--config-dir", str(workspace / "config"), "--database-url",
