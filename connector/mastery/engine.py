@@ -152,7 +152,7 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
     # Float noise (0.9999999999999999 for a mean of ones) is not "held within the scale".
     clamped = not limits[0] - HELD_TOLERANCE <= raw <= limits[1] + HELD_TOLERANCE
     note(Decision(DecisionCode.METHOD, {"score": score, **({"raw": round(raw, 6)} if clamped else {}),
-                             **detail}))
+                                        **detail}))
     level = scale.level_for_value(score)
     note(Decision(DecisionCode.LEVEL, {"score": score, "level": level.code}))
 
@@ -170,12 +170,12 @@ def _assess(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
         elif scale.proficient == scale.levels[0]:
             # No level below proficient to hold the student at: the record is "not yet".
             note(Decision(DecisionCode.DOK_GATE_CAPPED, {"target": target_dok, "level": None,
-                                              "types": sorted(policy.qualifying_evidence_types)}))
+                                                         "types": sorted(policy.qualifying_evidence_types)}))
             return done(MasteryState.NOT_YET, score=score)
         else:
             level = scale.below(scale.proficient)
             note(Decision(DecisionCode.DOK_GATE_CAPPED, {"target": target_dok, "level": level.code,
-                                              "types": sorted(policy.qualifying_evidence_types)}))
+                                                         "types": sorted(policy.qualifying_evidence_types)}))
     return done(MasteryState.LEVEL, level, score)
 
 
@@ -207,7 +207,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
             status[i] = InputStatus.OUTSIDE_WINDOW
         if old:
             note(Decision(DecisionCode.OUTSIDE_WINDOW, {"days": policy.recency_days, "count": len(old),
-                                             "since": since.date().isoformat()}))
+                                                        "since": since.date().isoformat()}))
     # Excluded adaptive work is out whatever else is true of it, missing or not.
     if policy.adaptive == "exclude":
         excluded = [i for i, p in enumerate(ordered) if p.evidence_type in policy.adaptive_types
@@ -216,7 +216,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
             status[i] = InputStatus.EXCLUDED
         if excluded:
             note(Decision(DecisionCode.ADAPTIVE_EXCLUDED, {"count": len(excluded),
-                                                "types": sorted(policy.adaptive_types)}))
+                                                           "types": sorted(policy.adaptive_types)}))
     missing = [i for i, p in enumerate(ordered) if p.missing and status[i] is InputStatus.USED]
     if missing:
         if policy.missing_work == "lowest_level":
@@ -224,7 +224,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
             for i in missing:
                 status[i], used_value[i] = InputStatus.MISSING_AT_LOWEST, lowest.value
             note(Decision(DecisionCode.MISSING_WORK, {"count": len(missing), "rule": policy.missing_work,
-                                           "level": lowest.code}))
+                                                      "level": lowest.code}))
         else:
             for i in missing:
                 status[i] = InputStatus.MISSING
@@ -237,7 +237,7 @@ def _select(ordered: Sequence[EvidencePiece], scale: ProficiencyScale, policy: M
             status[i], used_value[i] = InputStatus.CAPPED, cap.value
         if capped:
             note(Decision(DecisionCode.ADAPTIVE_CAPPED, {"count": len(capped), "level": cap.code,
-                                              "types": sorted(policy.adaptive_types)}))
+                                                         "types": sorted(policy.adaptive_types)}))
     return [EvidenceUse(key=p.key, value=p.value, observed_at=p.observed_at, dok=p.dok,
                         evidence_type=p.evidence_type, status=status[i], used_value=used_value[i],
                         label=p.label)
