@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema
 
+from connector.adapters.options import typed_options
 from connector.domain.records import Record
 from connector.domain.scale import ProficiencyScale
 from connector.errors import Rejection
@@ -87,16 +88,28 @@ class Checkpoint:
     cursor: Mapping[str, Any]
 
 
-class SourceAdapter(ABC):
-    """Reads one configured source. Subclasses declare ``kind`` and ``options_schema``."""
+class Adapter:
+    """A configured source or destination: its key, options and the shell's context.
+
+    Subclasses declare ``kind``, ``options_schema`` (the keys, defaults and rules a
+    district writes) and ``settings_type``, the frozen dataclass the options load
+    into; they read ``self.settings``, never the raw mapping.
+    """
 
     kind: ClassVar[str]
     options_schema: ClassVar[type[Schema]]
+    settings_type: ClassVar[type[Any]]
+    settings: Any
 
     def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
         self.key = key
         self.options = options
         self.context = context
+        self.settings = typed_options(self.settings_type, self.options_schema(), options)
+
+
+class SourceAdapter(Adapter, ABC):
+    """Reads one configured source."""
 
     @abstractmethod
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
@@ -200,16 +213,8 @@ class PushOutcome:
     failed: Mapping[str, str] = field(default_factory=dict)
 
 
-class DestinationAdapter(ABC):
+class DestinationAdapter(Adapter, ABC):
     """Writes a push plan to one configured destination."""
-
-    kind: ClassVar[str]
-    options_schema: ClassVar[type[Schema]]
-
-    def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
-        self.key = key
-        self.options = options
-        self.context = context
 
     @abstractmethod
     def push(self, plan: PushPlan) -> PushOutcome:

@@ -1,4 +1,4 @@
-"""Option fields adapters share; secrets are references, never values.
+"""Option fields adapters share, and options as typed values; secrets are references.
 
 Lives at the bottom layer so that every adapter's options schema can mark a
 field secret; the configuration layer uses the same field for its own secrets.
@@ -6,10 +6,17 @@ field secret; the configuration layer uses the same field for its own secrets.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
+
+from connector.errors import ConfigurationError
+
+T = TypeVar("T")
 
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -72,3 +79,74 @@ class PushOptions(ApiOptions):
     delete_removed = fields.Boolean(load_default=True)
     concurrency = fields.Integer(load_default=4, validate=validate.Range(min=1, max=32))
     batch_size = fields.Integer(load_default=200, validate=validate.Range(min=1, max=5000))
+
+
+def typed_options(kind: type[T], schema: Schema, options: Mapping[str, Any]) -> T:
+    """An adapter's options as its frozen dataclass, with the schema's defaults filled in.
+
+    The schema is the one place a key, its default and its rules are written (it
+    checks the district's files and writes docs/configuration.md); the dataclass
+    gives adapters typed attributes instead of ``options.get(key, default)`` calls that
+    restate, and drift from, those defaults. The two must name the same keys: a key
+    added to one and not the other fails here, on the first construction.
+
+    ``options`` is what the configuration loader produced from the schema, or (in
+    tests and benchmarks) the part of it a caller cares to give: a missing key takes
+    the schema's default, and a missing required key is a configuration error.
+    """
+    names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    declared = set(schema.fields)
+    if names != declared:
+        raise TypeError(f"{kind.__name__} and {type(schema).__name__} disagree on option "
+                        f"keys: {sorted(names ^ declared)}")
+    return kind(**with_defaults(schema, options))
+
+
+def with_defaults(schema: Schema, options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``options`` with every key the schema declares, nested settings included."""
+    values: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        if name in options:
+            value = options[name]
+            if isinstance(field, fields.Nested) and not field.many and isinstance(value, Mapping):
+                nested = field.schema
+                value = with_defaults(nested, value, f"{where}{name}.")
+            values[name] = value
+        elif field.load_default is not missing:
+            default = field.load_default
+            values[name] = default() if callable(default) else default
+        elif field.required:
+            raise ConfigurationError(f"option {where}{name!r} is required")
+        else:
+            values[name] = None
+    return values
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpSettings:
+    """:class:`HttpOptions`, typed."""
+
+    base_url: str
+    timeout: float
+    retries: int
+    retry_delay: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings(HttpSettings):
+    """:class:`ApiOptions`, typed."""
+
+    token_url: str | None
+    client_id: str
+    client_secret: str
+    scopes: Sequence[str] | None
+    token_auth: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushSettings(ApiSettings):
+    """:class:`PushOptions`, typed."""
+
+    delete_removed: bool
+    concurrency: int
+    batch_size: int

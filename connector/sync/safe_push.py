@@ -145,7 +145,7 @@ def planned(factory: sessionmaker[Session], district_id: int, settings: Settings
     with tenant_session(factory, district_id) as session:
         records = wanted(session, settings, adapter)
         entries = ledger(session, adapter.key)
-        changes = diff(records, entries, deletes=bool(adapter.options.get("delete_removed", True)))
+        changes = diff(records, entries, deletes=adapter.settings.delete_removed)
     return dataclasses.replace(changes, skipped=tuple(adapter.skipped)), entries
 
 
@@ -207,8 +207,7 @@ def _send(factory: sessionmaker[Session], district_id: int, adapter: RecordDesti
     report = _open_run(factory, district_id, adapter.key, "push", actor, sync_run_id=sync_run_id)
     report.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": changes.unchanged,
                      "rejected": 0, "mismatch": 0, "failed": 0, "skipped": len(changes.skipped)}
-    workers = int(adapter.options.get("concurrency", 4))
-    batch_size = int(adapter.options.get("batch_size", BATCH))
+    workers, batch_size = adapter.settings.concurrency, adapter.settings.batch_size
     done = 0
     try:
         with adapter.connect() as client, ThreadPoolExecutor(max_workers=workers) as pool:

@@ -57,6 +57,8 @@ class FakeClassroom:
     #: The quota's clock: a test's virtual clock, shared with the adapter under test.
     clock: Callable[[], float] = time.monotonic
     window: float = 60.0
+    #: A server bug the contract suite injects: the last page's token leads back to the first.
+    loop_pages: bool = False
     courses: dict[str, dict[str, Any]] = field(default_factory=dict)
     aliases: dict[str, list[str]] = field(default_factory=dict)
     students: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -216,9 +218,10 @@ class FakeClassroom:
         body: dict[str, Any] = {}
         if chunk:
             body[member] = chunk
-        if start + size < len(rows):
+        following = start + size if start + size < len(rows) else 0 if self.loop_pages else None
+        if following is not None:
             body["nextPageToken"] = base64.urlsafe_b64encode(
-                f"{member}:{start + size}".encode()).decode()
+                f"{member}:{following}".encode()).decode()
         return _json(body, 200)
 
 

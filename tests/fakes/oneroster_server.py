@@ -151,6 +151,8 @@ class FakeOneRoster:
 
     clients: Mapping[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     max_limit: int = 1000
+    #: A server bug the contract suite injects: the last page links back to the first.
+    loop_pages: bool = False
     store: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {name: {} for name in ROSTER + GRADEBOOK})
     calls: list[LoggedCall] = field(default_factory=list)
@@ -312,7 +314,8 @@ class FakeOneRoster:
                 query = urlencode({**base, "limit": limit, "offset": at})
                 return f'<{request.base_url}?{query}>; rel="{rel}"'
 
-            links = [link(offset + limit, "next")] if offset + limit < len(rows) else []
+            links = ([link(offset + limit, "next")] if offset + limit < len(rows) else
+                     [link(0, "next")] if self.loop_pages and page else [])
             links.append(link(max(0, (len(rows) - 1) // limit * limit), "last"))
             response.headers["Link"] = ", ".join(links)
             return response

@@ -40,6 +40,8 @@ class FakeSchoology:
     #: The quota's clock: a test's virtual clock, shared with the adapter under test.
     clock: Callable[[], float] = time.monotonic
     window: float = 5.0
+    #: A server bug the contract suite injects: the last page's next link is the first page.
+    loop_pages: bool = False
     courses: list[dict[str, Any]] = field(default_factory=list)
     sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     enrollments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -164,9 +166,11 @@ class FakeSchoology:
         chunk = rows[start:start + limit]
         query = {k: v for k, v in request.args.items() if k not in ("start", "limit")}
         links = {"self": f"{request.base_url}?{urlencode({**query, 'start': start, 'limit': limit})}"}
-        if start + limit < len(rows):
+        following = (start + limit if start + limit < len(rows) else
+                     0 if self.loop_pages else None)
+        if following is not None:
             links["next"] = f"{request.base_url}?" + urlencode(
-                {**query, "start": start + limit, "limit": limit})
+                {**query, "start": following, "limit": limit})
         total: Any = str(len(rows)) if total_as_text else len(rows)
         return _json({member: chunk, "total": total, "links": links}, 200)
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from connector.adapters.base import DestinationAdapter, PushOutcome, PushPlan
+from connector.adapters.clients import api_client
 from connector.adapters.http.client import HttpClient
-from connector.adapters.http.oauth2 import api_client
+from connector.adapters.options import PushSettings
 from connector.domain.hashing import content_hash
 from connector.errors import ConfigurationError
 
@@ -77,6 +78,8 @@ class PushContext:
 class RecordDestination(DestinationAdapter):
     """A destination written record by record, with reads before and after."""
 
+    settings: PushSettings
+
     #: Fields the server sets or rewrites; they never count as a difference.
     server_fields: frozenset[str] = frozenset({"dateLastModified", "id", "_etag",
                                                "_lastModifiedDate", "link"})
@@ -118,18 +121,16 @@ class RecordDestination(DestinationAdapter):
     @contextmanager
     def connect(self) -> Iterator[RecordClient]:
         """An authenticated client (OAuth2 client credentials) for one push or restore."""
-        http = api_client(f"{self.system} {self.key!r}", self.options,
-                          self.context.resolve_secret, default_token_path="/oauth/token",
-                          default_scopes=self.scopes)
+        http = api_client(f"{self.system} {self.key!r}", self.settings, self.context,
+                          default_token_path="/oauth/token", default_scopes=self.scopes)
         try:
-            yield self.client_class(http, str(self.options["base_url"]).rstrip("/")
-                                    + self.api_path)
+            yield self.client_class(http, self.settings.base_url.rstrip("/") + self.api_path)
         finally:
             http.session.close()
 
     @property
     def location(self) -> str:
-        return str(self.options.get("base_url", ""))
+        return self.settings.base_url
 
 
 class RecordClient:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import requests
 
-from connector.adapters.http.client import HttpClient, RetryPolicy
 from connector.errors import FatalSourceError, RetriableSourceError
 
 #: Fetch a new token this many seconds before the server says the old one expires.
@@ -106,21 +104,3 @@ def _json(response: requests.Response) -> dict[str, object]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-
-def api_client(system: str, options: Mapping[str, Any],
-               resolve_secret: Callable[[str, str], str], *, default_token_path: str,
-               default_scopes: Sequence[str] = ()) -> HttpClient:
-    """An HTTP client with client-credentials auth, from a destination's or source's options."""
-    base = str(options["base_url"]).rstrip("/")
-    token_url = str(options.get("token_url") or base + default_token_path)
-    auth = ClientCredentials(
-        system, token_url, str(options["client_id"]), str(options["client_secret"]),
-        resolve_secret,
-        scopes=tuple(options.get("scopes") or default_scopes),
-        basic_auth=options.get("token_auth", "basic") == "basic",
-        timeout=float(options.get("timeout", 30)))
-    return HttpClient(system, auth=auth, timeout=float(options.get("timeout", 30)),
-                      retry=RetryPolicy(attempts=int(options.get("retries", 4)),
-                                        base_delay=float(options.get("retry_delay", 0.5))))

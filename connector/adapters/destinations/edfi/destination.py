@@ -10,6 +10,7 @@ back in the API's own words, 7.2+ problem details or the older ``message``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -24,7 +25,7 @@ from connector.adapters.destinations.records import (
     RecordDestination,
     RemoteRecord,
 )
-from connector.adapters.options import PushOptions
+from connector.adapters.options import PushOptions, PushSettings
 from connector.domain.scale import MasteryState, ProficiencyScale
 
 DATA = "/data/v3/ed-fi"
@@ -79,36 +80,51 @@ class EdFiOptions(PushOptions):
                                       f"not {uri!r}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class EdFiSettings(PushSettings):
+    """:class:`EdFiOptions`, typed; ``grades`` and ``gradebook`` as their schemas load them."""
+
+    education_organization_id: int
+    school_year: int
+    schools: Mapping[str, int]
+    grading_period: Mapping[str, str]
+    objective_grade_level: str
+    competency_levels: Mapping[str, str]
+    grades: Mapping[str, Any]
+    gradebook: Mapping[str, Any]
+    letter_grades: Mapping[str, str]
+    session_name: str | None
+
+
 class EdFiDestination(RecordDestination):
     """Pushes competency levels (StudentCompetencyObjective) and per-standard grades."""
 
     kind = "edfi"
     options_schema = EdFiOptions
+    settings_type = EdFiSettings
+    settings: EdFiSettings
     system = "Ed-Fi destination"
     api_path = DATA
     check_collection = ("schools", "school")
     server_fields = SERVER_FIELDS
 
     def mapping(self) -> bodies.EdFiMapping:
-        o = self.options
-        grades = o.get("grades") or {}
-        gradebook = o.get("gradebook") or {}
+        s = self.settings
         return bodies.EdFiMapping(
-            education_organization_id=int(o["education_organization_id"]),
-            school_year=int(o["school_year"]),
-            schools={str(k): int(v) for k, v in o["schools"].items()},
-            grading_period_descriptor=str(o["grading_period"]["descriptor"]),
-            grading_period_name=str(o["grading_period"]["name"]),
-            objective_grade_level=str(o["objective_grade_level"]),
-            competency_levels={str(k): str(v) for k, v in o["competency_levels"].items()},
-            grades=bool(grades.get("enabled", False)),
-            grade_type=str(grades.get("grade_type",
-                                      "uri://ed-fi.org/GradeTypeDescriptor#Grading Period")),
-            learning_standard_id=str(grades.get("learning_standard_id", "identifier")),
-            gradebook_namespace=(str(gradebook.get("namespace"))
-                                 if gradebook.get("enabled") else None),
-            letter_grades={str(k): str(v) for k, v in (o.get("letter_grades") or {}).items()},
-            session_name=o.get("session_name") or None,
+            education_organization_id=int(s.education_organization_id),
+            school_year=int(s.school_year),
+            schools={str(k): int(v) for k, v in s.schools.items()},
+            grading_period_descriptor=str(s.grading_period["descriptor"]),
+            grading_period_name=str(s.grading_period["name"]),
+            objective_grade_level=s.objective_grade_level,
+            competency_levels={str(k): str(v) for k, v in s.competency_levels.items()},
+            grades=bool(s.grades["enabled"]),
+            grade_type=str(s.grades["grade_type"]),
+            learning_standard_id=str(s.grades["learning_standard_id"]),
+            gradebook_namespace=(str(s.gradebook["namespace"])
+                                 if s.gradebook["enabled"] else None),
+            letter_grades={str(k): str(v) for k, v in s.letter_grades.items()},
+            session_name=s.session_name or None,
         )
 
     @classmethod

@@ -16,6 +16,7 @@ import os
 import shutil
 import zipfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,15 +45,26 @@ class OneRosterCsvResultsOptions(Schema):
     formula_safe = fields.Boolean(load_default=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class OneRosterCsvResultsSettings:
+    """:class:`OneRosterCsvResultsOptions`, typed."""
+
+    out: str
+    zip: bool
+    formula_safe: bool
+
+
 class OneRosterCsvResults(StagedDestination):
     """A OneRoster 1.2 gradebook results bundle a SIS can import."""
 
     kind = "oneroster_csv_results"
     options_schema = OneRosterCsvResultsOptions
+    settings_type = OneRosterCsvResultsSettings
+    settings: OneRosterCsvResultsSettings
 
     def check(self) -> str:
         """The bundle folder exists, or can be made, and a file can be written in it."""
-        root = self.context.resolve_path(self.options["out"]) / self.key
+        root = self.context.resolve_path(self.settings.out) / self.key
         try:
             root.mkdir(parents=True, exist_ok=True)
             probe = root / f".check-{os.getpid()}"
@@ -77,7 +89,7 @@ class OneRosterCsvResults(StagedDestination):
         mode = "bulk" if plan.first_push else "delta"
         name = f"{stamp:%Y%m%dT%H%M%S%fZ}-{mode}"
         folder, archive, marker = self._paths(root, name)
-        zipped = self.options.get("zip", True)
+        zipped = self.settings.zip
         staged = StagedBundle(name=name, digest=digest, first_push=plan.first_push,
                               location=str(root / (f"{name}.zip" if zipped else name)))
         folder.mkdir()
@@ -85,7 +97,7 @@ class OneRosterCsvResults(StagedDestination):
             rows = build_rows(plan.results, mode, stamp)
             for file_name, file_rows in rows.items():
                 write_csv(folder / file_name, HEADERS[file_name], file_rows,
-                          formula_safe=self.options.get("formula_safe", True))
+                          formula_safe=self.settings.formula_safe)
             write_manifest(folder / "manifest.csv", set(rows), mode, plan.source_system_name)
             verify(folder, plan.results)
             if zipped:
@@ -138,7 +150,7 @@ class OneRosterCsvResults(StagedDestination):
         marker.unlink(missing_ok=True)
 
     def _root(self) -> Path:
-        return Path(self.context.resolve_path(self.options["out"])) / self.key
+        return Path(self.context.resolve_path(self.settings.out)) / self.key
 
     @staticmethod
     def _paths(root: Path, name: str) -> tuple[Path, Path, Path]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -27,7 +28,7 @@ from connector.adapters.destinations.records import (
     RecordDestination,
     RemoteRecord,
 )
-from connector.adapters.options import PushOptions
+from connector.adapters.options import PushOptions, PushSettings
 
 GRADEBOOK = "/ims/oneroster/gradebook/v1p2"
 #: Read a line item's results in one listing when a batch holds at least this many of them.
@@ -52,11 +53,21 @@ class OneRosterRestOptions(PushOptions):
     category_title = fields.String(load_default="Competency mastery")
 
 
+@dataclass(frozen=True, kw_only=True)
+class OneRosterRestSettings(PushSettings):
+    """:class:`OneRosterRestOptions`, typed."""
+
+    layout: str
+    category_title: str
+
+
 class OneRosterRestDestination(RecordDestination):
     """Pushes mastery as OneRoster 1.2 gradebook records with CASE learning-objective results."""
 
     kind = "oneroster_rest"
     options_schema = OneRosterRestOptions
+    settings_type = OneRosterRestSettings
+    settings: OneRosterRestSettings
     system = "OneRoster destination"
     api_path = GRADEBOOK
     scopes = SCOPES
@@ -65,9 +76,8 @@ class OneRosterRestDestination(RecordDestination):
                                                        "metadata"}
 
     def desired(self, plan: PushPlan, context: PushContext) -> list[RemoteRecord]:
-        return bodies.records(plan.results, context, layout=self.options.get("layout", "results"),
-                              category_title=self.options.get("category_title",
-                                                              "Competency mastery"))
+        return bodies.records(plan.results, context, layout=self.settings.layout,
+                              category_title=self.settings.category_title)
 
 
 class OneRosterRecords(HttpRecordClient):

@@ -9,7 +9,8 @@ crosswalk like any assignment.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -51,19 +52,35 @@ class AdaptiveCsvOptions(Schema):
                                   "max_score")
 
 
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveCsvSettings:
+    """:class:`AdaptiveCsvOptions`, typed; ``columns`` as :class:`ColumnsSchema` loads it."""
+
+    path: str
+    encoding: str
+    columns: Mapping[str, str | None]
+    student_match: str
+    score_kind: str
+    max_score: float | None
+    date_format: str | None
+    item_kind: str
+
+
 class AdaptiveCsvSource(SourceAdapter):
     """One CSV of per-skill scores from an adaptive practice product."""
 
     kind = "adaptive_csv"
     options_schema = AdaptiveCsvOptions
+    settings_type = AdaptiveCsvSettings
+    settings: AdaptiveCsvSettings
 
     def fingerprint(self) -> str:
-        path = self.context.resolve_path(self.options["path"])
+        path = self.context.resolve_path(self.settings.path)
         return f"{path.name} ({path.stat().st_size} bytes)" if path.exists() else path.name
 
     def check(self) -> str:
         """The export is there and can be read."""
-        path = self.context.resolve_path(self.options["path"])
+        path = self.context.resolve_path(self.settings.path)
         if not path.is_file():
             raise FatalSourceError(f"adaptive export not found: {path}", path=str(path))
         with open(path, "rb") as handle:
@@ -71,7 +88,7 @@ class AdaptiveCsvSource(SourceAdapter):
         return f"the export can be read: {self.fingerprint()}"
 
     def read(self) -> Iterator[Envelope | Rejection]:
-        path = self.context.resolve_path(self.options["path"])
+        path = self.context.resolve_path(self.settings.path)
         if not path.is_file():
             raise FatalSourceError(f"adaptive export not found: {path}", path=str(path))
         skills: set[str] = set()
@@ -98,12 +115,12 @@ class AdaptiveCsvSource(SourceAdapter):
     @cached_property
     def _reader(self) -> VendorProfile:
         """The column map as an inline vendor profile, so one row reader serves both sources."""
-        cols = self.options["columns"]
+        s = self.settings
         roles = {"id": "record_id"}
         return VendorProfile(
             key=self.key, vendor=self.key, title=self.key,
-            columns={roles.get(k, k): v for k, v in cols.items() if v},
-            score=ScoreMeaning(kind=self.options["score_kind"], max=self.options["max_score"]),
+            columns={roles.get(k, k): v for k, v in s.columns.items() if v},
+            score=ScoreMeaning(kind=s.score_kind, max=s.max_score),
             evidence_type="adaptive_practice", dok=None, cuts=(),
-            student_match=self.options["student_match"], date_format=self.options["date_format"],
-            encoding=self.options["encoding"], item_kind=self.options["item_kind"])
+            student_match=s.student_match, date_format=s.date_format,
+            encoding=s.encoding, item_kind=s.item_kind)

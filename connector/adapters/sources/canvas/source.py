@@ -29,19 +29,21 @@ staged before is read or written again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import fields, validate
 
-from connector.adapters.base import Checkpoint, Envelope
-from connector.adapters.course_pass import CoursePassSource, gone
-from connector.adapters.crosswalk import Crosswalk, load_crosswalk
-from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
+from connector.adapters.base import Envelope
+from connector.adapters.clients import http_client
+from connector.adapters.course_pass import CourseReader, CourseSource, CourseState, gone
+from connector.adapters.crosswalk import Crosswalk
+from connector.adapters.http.client import HttpClient, json_object
 from connector.adapters.http.paging import LinkHeaderPager
 from connector.adapters.http.throttle import LeakyBucket
-from connector.adapters.options import HttpOptions, PathOption, SecretRef
+from connector.adapters.options import HttpOptions, HttpSettings, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import LearningObjectiveRef, Score, SourceItem, StudentRef
 from connector.errors import DataError, Rejection
@@ -75,86 +77,84 @@ class CanvasOptions(HttpOptions):
     identity_crosswalk = PathOption(kind="file", load_default=None)
 
 
-class CanvasSource(CoursePassSource):
-    """The cursor holds per course {"graded_since": newest graded_at, "items": item ids}."""
+@dataclass(frozen=True, kw_only=True)
+class CanvasSettings(HttpSettings):
+    """:class:`CanvasOptions`, typed."""
+
+    token: str
+    account_id: str
+    enrollment_term_id: str | None
+    course_ids: Sequence[int] | None
+    per_page: int
+    incremental: bool
+    no_points_possible: str
+    late_penalty: str
+    rubric_ratings: str
+    rate_limit_outflow: float
+    rate_limit_margin: float
+    identity_crosswalk: str | None
+
+
+class CanvasSource(CourseSource):
+    """The cursor holds per course the newest ``graded_at`` and the item ids."""
 
     kind = "canvas"
+    vendor = "Canvas"
     options_schema = CanvasOptions
+    settings_type = CanvasSettings
+    settings: CanvasSettings
 
     def fingerprint(self) -> str:
-        return f"{self.options['base_url']} Canvas account {self.options.get('account_id')}"
+        return f"{self.settings.base_url} Canvas account {self.settings.account_id}"
 
-    def _client(self, system: str) -> HttpClient:
-        token = self.context.resolve_secret(str(self.options["token"]), f"{system} token")
-        throttle = LeakyBucket(outflow=float(self.options.get("rate_limit_outflow", 10.0)),
-                               margin=float(self.options.get("rate_limit_margin", 100.0)),
+    def client(self) -> HttpClient:
+        """A bearer token, paced by Canvas's leaky bucket."""
+        s = self.settings
+        token = self.context.resolve_secret(s.token, f"{self.system} token")
+        throttle = LeakyBucket(outflow=s.rate_limit_outflow, margin=s.rate_limit_margin,
                                clock=self.context.clock, sleep=self.context.sleep)
-        return HttpClient(system, token=token, timeout=float(self.options.get("timeout", 30.0)),
-                          retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
-                                            base_delay=float(self.options.get("retry_delay", 0.5))),
-                          throttle=throttle, sleep=self.context.sleep)
+        return http_client(self.system, s, self.context, token=token, throttle=throttle)
 
     def check(self) -> str:
         """``GET /api/v1/users/self``: whose token this is (Canvas Users API)."""
-        system = f"Canvas source {self.key!r}"
-        http = self._client(system)
+        http = self.client()
         try:
-            me = http.get(str(self.options["base_url"]).rstrip("/") + "/api/v1/users/self")
-            body = json_object(me, system=system, what="users/self")
+            me = http.get(self._api() + "/users/self")
+            body = json_object(me, system=self.system, what="users/self")
         finally:
             http.session.close()
         return f"signed in to Canvas; the token belongs to user {body.get('id')}"
 
-    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
-        system = f"Canvas source {self.key!r}"
-        http = self._client(system)
-        crosswalk_path = self.options.get("identity_crosswalk")
-        crosswalk = load_crosswalk(
-            self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
-        api = str(self.options["base_url"]).rstrip("/") + "/api/v1"
-        try:
-            for course in self._course_list(http, api, system):
-                if self._pass.is_done(course["id"]):
-                    continue
-                reader = _CourseReader(self, http, api, system, course, crosswalk,
-                                       self._pass.state(course["id"]))
-                yield from reader.read()
-                yield self._pass.finish(course["id"], reader.state)
-            self._pass.end()
-        finally:
-            http.session.close()
+    def _api(self) -> str:
+        return self.settings.base_url.rstrip("/") + "/api/v1"
 
-    def _course_list(self, http: HttpClient, api: str, system: str) -> list[Mapping[str, Any]]:
-        wanted = self.options.get("course_ids")
-        params: list[tuple[str, Any]] = [("per_page", self._per_page())]
-        term = self.options.get("enrollment_term_id")
-        if term:
-            params.append(("enrollment_term_id", term))
-        courses: list[Mapping[str, Any]] = []
-        account = self.options.get("account_id", "self")
-        pager = LinkHeaderPager(http, system=system, what="courses")
-        for course in pager.entries(f"{api}/accounts/{account}/courses", params):
-            if not wanted or int(course.get("id", 0)) in wanted:
-                courses.append(course)
-        return courses
+    def courses(self, http: HttpClient) -> list[Mapping[str, Any]]:
+        wanted = self.settings.course_ids
+        params: list[tuple[str, Any]] = [("per_page", self.settings.per_page)]
+        if self.settings.enrollment_term_id:
+            params.append(("enrollment_term_id", self.settings.enrollment_term_id))
+        pager = LinkHeaderPager(http, system=self.system, what="courses")
+        return [course for course in pager.entries(
+                    f"{self._api()}/accounts/{self.settings.account_id}/courses", params)
+                if not wanted or int(course.get("id", 0)) in wanted]
 
-    def _per_page(self) -> int:
-        return int(self.options.get("per_page", 100))
+    def course_reader(self, http: HttpClient, course: Mapping[str, Any], crosswalk: Crosswalk,
+                      previous: CourseState) -> CourseReader:
+        return _CourseReader(self, http, course, crosswalk, previous)
 
 
-class _CourseReader:
+class _CourseReader(CourseReader):
     """One course's items and scores, and the state the next pass starts from."""
 
-    def __init__(self, source: CanvasSource, http: HttpClient, api: str, system: str,
-                 course: Mapping[str, Any], crosswalk: Crosswalk,
-                 state: Mapping[str, Any]) -> None:
-        self.source, self.http, self.system = source, http, system
+    def __init__(self, source: CanvasSource, http: HttpClient, course: Mapping[str, Any],
+                 crosswalk: Crosswalk, previous: CourseState) -> None:
+        self.source, self.http, self.system = source, http, source.system
+        self.settings = source.settings
         self.course = course
-        self.base = f"{api}/courses/{course['id']}"
+        self.base = f"{source._api()}/courses/{course['id']}"
         self.crosswalk = crosswalk
-        self.previous = state
-        self.state: dict[str, Any] = {"graded_since": state.get("graded_since", ""),
-                                      "items": list(state.get("items", []))}
+        self.previous = previous
+        self.state = previous
         self.label = f"Canvas course {course['id']}"
         #: Criterion item id -> the criterion's ratings: (rating id, points, name).
         self.ratings: dict[str, list[tuple[str, float | None, str]]] = {}
@@ -184,12 +184,12 @@ class _CourseReader:
             for sub_item in aligned.values():
                 yield Envelope(sub_item, f"{self.label} assignments", index)
         current = set(items) | {c.sourced_id for group in criteria.values() for c in group.values()}
-        for item_id in gone(self.previous.get("items", []), current):
+        for item_id in gone(self.previous.items, current):
             yield Envelope(SourceItem(key, item_id, item_id, deleted=True),
                            f"{self.label} assignments", None)
-        self.state["items"] = sorted(current)
+        self.state = replace(self.state, items=tuple(sorted(current)))
 
-        since = str(self.previous.get("graded_since") or "")
+        since = self.previous.since
         params: list[tuple[str, Any]] = [("student_ids[]", "all"),
                                          ("include[]", "rubric_assessment")]
         if since:
@@ -206,7 +206,7 @@ class _CourseReader:
                 yield entry
         # Work refused here (an unmatched student) is asked for again next time, so that a
         # crosswalk entry brings it in and until then `connector exceptions` still lists it.
-        self.state["graded_since"] = since if held else newest
+        self.state = replace(self.state, since=since if held else newest)
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -221,7 +221,7 @@ class _CourseReader:
         for sub in self._pages("students/submissions", params, "submissions"):
             seen.add(str(sub.get("id")))
             yield sub
-        new = sorted(set(items) - set(self.previous.get("items", [])))
+        new = sorted(set(items) - set(self.previous.items))
         if not since or not new:
             return
         base = [p for p in params if p[0] != "graded_since"]
@@ -233,7 +233,7 @@ class _CourseReader:
 
     def _pages(self, path: str, params: list[tuple[str, Any]],
                what: str) -> Iterator[Mapping[str, Any]]:
-        query = [*params, ("per_page", self.source._per_page())]
+        query = [*params, ("per_page", self.settings.per_page)]
         pager = LinkHeaderPager(self.http, system=self.system, what=f"{self.label} {what}")
         yield from pager.entries(f"{self.base}/{path}", query)
 
@@ -314,7 +314,7 @@ class _CourseReader:
             yield Rejection(label, index, str(exc.context.get("field", "")), exc.message, sid)
             return
         score = sub.get("score")
-        if (self.source.options.get("late_penalty", "ignore") == "ignore"
+        if (self.settings.late_penalty == "ignore"
                 and isinstance(sub.get("entered_score"), int | float)):
             score = sub["entered_score"]  # the grade before the late policy's deduction
         late = sub.get("late") is True
@@ -335,7 +335,7 @@ class _CourseReader:
         status = "exempt" if excused else "not submitted" if missing else "fully graded"
         value = None if excused or score is None else float(score)
         if value is not None and not missing and items[aid].result_value_max is None:
-            if self.source.options.get("no_points_possible", "reject") == "reject":
+            if self.settings.no_points_possible == "reject":
                 yield Rejection(label, index, "points_possible",
                                 f"assignment {aid} has no points possible, so a score of "
                                 f"{value:g} cannot be read as a level; give it points in "
@@ -366,8 +366,7 @@ class _CourseReader:
         By ``rating_id``; without one, the only rating worth the points given. Points
         no rating is worth (a range, a custom score) are read as points.
         """
-        if self.source.options.get("rubric_ratings", "label") != "label" or not isinstance(
-                rated, Mapping):
+        if self.settings.rubric_ratings != "label" or not isinstance(rated, Mapping):
             return ""
         ratings = self.ratings.get(item_id, [])
         chosen = [name for rid, _p, name in ratings if rated.get("rating_id") and

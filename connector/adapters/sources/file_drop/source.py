@@ -18,7 +18,7 @@ did not commit.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -89,11 +89,31 @@ class FileDropOptions(Schema):
     sftp = fields.Nested(SftpOptions, load_default=None)
 
 
+@dataclass(frozen=True, kw_only=True)
+class FileDropSettings:
+    """:class:`FileDropOptions`, typed; ``sftp`` as :class:`SftpOptions` loads it."""
+
+    profile: str
+    columns: Mapping[str, str]
+    inbox: str
+    archive: str | None
+    quarantine: str | None
+    pattern: str
+    settle_seconds: float
+    fixed: Mapping[str, str]
+    student_match: str | None
+    date_format: str | None
+    max_files_per_run: int
+    sftp: Mapping[str, Any] | None
+
+
 class FileDropSource(SourceAdapter):
     """Every new export in a drop folder, read through one vendor profile."""
 
     kind = "file_drop"
     options_schema = FileDropOptions
+    settings_type = FileDropSettings
+    settings: FileDropSettings
     profile_option: ClassVar[str] = "profile"
 
     def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
@@ -111,28 +131,29 @@ class FileDropSource(SourceAdapter):
         return conversion_defaults(find_profile(name, resolve_path), codes, proficient)
 
     def profile(self) -> VendorProfile:
-        profile = find_profile(self.options["profile"], self.context.resolve_path)
-        profile = profile.with_columns(self.options["columns"])
-        changes: dict[str, Any] = {k: self.options[k] for k in ("student_match", "date_format")
-                                   if self.options[k]}
-        if self.options["fixed"]:
-            changes["fixed"] = {**profile.fixed, **self.options["fixed"]}
+        s = self.settings
+        profile = find_profile(s.profile, self.context.resolve_path)
+        profile = profile.with_columns(s.columns)
+        changes: dict[str, Any] = {k: v for k, v in (("student_match", s.student_match),
+                                                     ("date_format", s.date_format)) if v}
+        if s.fixed:
+            changes["fixed"] = {**profile.fixed, **s.fixed}
         if changes:
             profile = replace(profile, **changes)
         return profile
 
     def _inbox(self) -> LocalInbox:
-        inbox = self.context.resolve_path(self.options["inbox"])
-        archive = self.options["archive"]
-        quarantine = self.options["quarantine"]
+        s = self.settings
+        inbox = self.context.resolve_path(s.inbox)
         return LocalInbox(
             inbox,
-            self.context.resolve_path(archive) if archive else inbox / "archive",
-            self.context.resolve_path(quarantine) if quarantine else inbox / "quarantine",
-            pattern=self.options["pattern"], settle_seconds=self.options["settle_seconds"])
+            self.context.resolve_path(s.archive) if s.archive else inbox / "archive",
+            self.context.resolve_path(s.quarantine) if s.quarantine else inbox / "quarantine",
+            pattern=s.pattern, settle_seconds=s.settle_seconds)
 
     def _sftp_settings(self) -> sftp.SftpSettings:
-        given = self.options["sftp"]
+        given = self.settings.sftp
+        assert given is not None
         password = given["password"]
         key_file = given["private_key_file"]
         return sftp.SftpSettings(
@@ -158,7 +179,7 @@ class FileDropSource(SourceAdapter):
         """The profile loads, the drop folder is there; with SFTP, sign in and list the folder."""
         profile = self.profile()
         said = [f"profile {profile.key} loads"]
-        if self.options["sftp"]:
+        if self.settings.sftp:
             settings = self._sftp_settings()
             with sftp.connect(settings) as client:
                 try:
@@ -172,21 +193,21 @@ class FileDropSource(SourceAdapter):
         inbox = self._inbox()
         if inbox.inbox.is_dir():
             said.append(f"drop folder {inbox.inbox}: {self.fingerprint()}")
-        elif not self.options["sftp"]:
+        elif not self.settings.sftp:
             raise ConfigurationError(f"drop folder not found: {inbox.inbox}")
         return "; ".join(said)
 
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         profile = self.profile()
         inbox = self._inbox()
-        if self.options["sftp"]:
+        if self.settings.sftp:
             self._fetched = sftp.fetch(self._sftp_settings(), inbox.inbox,
-                                       pattern=self.options["pattern"],
-                                       settle_seconds=self.options["settle_seconds"],
+                                       pattern=self.settings.pattern,
+                                       settle_seconds=self.settings.settle_seconds,
                                        fetched=self._fetched)
         if not inbox.inbox.is_dir():  # a typo in the path must not look like "no new files"
             raise ConfigurationError(f"drop folder not found: {inbox.inbox}")
-        limit = self.options["max_files_per_run"]
+        limit = self.settings.max_files_per_run
         for n, file in enumerate(inbox.waiting()):
             if limit and n >= limit:
                 return  # the rest wait for the next run

@@ -18,20 +18,22 @@ no longer finds (course work deleted, a grade withdrawn) is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from marshmallow import fields, validate
 
-from connector.adapters.base import Checkpoint, Envelope
-from connector.adapters.course_pass import CoursePassSource, gone
-from connector.adapters.crosswalk import Crosswalk, load_crosswalk
-from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
+from connector.adapters.base import Envelope
+from connector.adapters.clients import http_client
+from connector.adapters.course_pass import CourseReader, CourseSource, CourseState, gone
+from connector.adapters.crosswalk import Crosswalk
+from connector.adapters.http.client import HttpClient, json_object
 from connector.adapters.http.google_auth import DelegatedToken, service_account_info
 from connector.adapters.http.paging import PageTokenPager
 from connector.adapters.http.throttle import QuotaWindow
-from connector.adapters.options import HttpOptions, PathOption, SecretRef
+from connector.adapters.options import HttpOptions, HttpSettings, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import Score, SourceItem, StudentRef
 from connector.errors import DataError, Rejection
@@ -59,81 +61,84 @@ class GoogleClassroomOptions(HttpOptions):
     identity_crosswalk = PathOption(kind="file", load_default=None)
 
 
-class GoogleClassroomSource(CoursePassSource):
-    """The cursor holds per course {"items": course work ids, "scores": graded submissions}."""
+@dataclass(frozen=True, kw_only=True)
+class GoogleClassroomSettings(HttpSettings):
+    """:class:`GoogleClassroomOptions`, typed."""
+
+    service_account_key: str
+    subject: str
+    course_states: Sequence[str]
+    course_ids: Sequence[str] | None
+    page_size: int
+    requests_per_minute: int
+    quota_window_seconds: float
+    identity_crosswalk: str | None
+
+
+class GoogleClassroomSource(CourseSource):
+    """The cursor holds per course the course work ids and the graded submission ids."""
 
     kind = "google_classroom"
+    vendor = "Google Classroom"
     options_schema = GoogleClassroomOptions
+    settings_type = GoogleClassroomSettings
+    settings: GoogleClassroomSettings
 
     def fingerprint(self) -> str:
-        return f"Google Classroom as {self.options.get('subject')}"
+        return f"Google Classroom as {self.settings.subject}"
 
-    def _client(self, system: str) -> HttpClient:
-        secret = self.context.resolve_secret(str(self.options["service_account_key"]),
-                                             f"{system} service-account key")
-        info = service_account_info(secret, system=system)
-        return HttpClient(
-            system, auth=DelegatedToken(info, SCOPES, str(self.options["subject"]),
-                                        system=system),
-            timeout=float(self.options.get("timeout", 30.0)),
-            retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
-                              base_delay=float(self.options.get("retry_delay", 0.5))),
-            throttle=QuotaWindow(limit=int(self.options.get("requests_per_minute", 1000)),
-                                 window=float(self.options.get("quota_window_seconds", 60.0)),
-                                 clock=self.context.clock, sleep=self.context.sleep),
-            sleep=self.context.sleep)
+    def client(self) -> HttpClient:
+        """A token for the delegated user, paced under Google's per-user quota."""
+        s = self.settings
+        secret = self.context.resolve_secret(s.service_account_key,
+                                             f"{self.system} service-account key")
+        info = service_account_info(secret, system=self.system)
+        return http_client(
+            self.system, s, self.context,
+            auth=DelegatedToken(info, SCOPES, s.subject, system=self.system),
+            throttle=QuotaWindow(limit=s.requests_per_minute, window=s.quota_window_seconds,
+                                 clock=self.context.clock, sleep=self.context.sleep))
+
+    def _api(self) -> str:
+        return self.settings.base_url.rstrip("/") + "/v1"
 
     def check(self) -> str:
         """A token for the delegated user, then ``GET /v1/courses?pageSize=1`` (courses.list)."""
-        system = f"Google Classroom source {self.key!r}"
-        http = self._client(system)
+        http = self.client()
         try:
-            answer = http.get(str(self.options["base_url"]).rstrip("/") + "/v1/courses",
-                              params={"pageSize": 1})
-            courses = json_object(answer, system=system, what="courses.list").get("courses")
+            answer = http.get(self._api() + "/courses", params={"pageSize": 1})
+            courses = json_object(answer, system=self.system, what="courses.list").get("courses")
         finally:
             http.session.close()
         seen = "at least one course" if courses else "no course yet"
-        return f"signed in to Google Classroom as {self.options['subject']}; {seen} visible"
+        return f"signed in to Google Classroom as {self.settings.subject}; {seen} visible"
 
-    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
-        system = f"Google Classroom source {self.key!r}"
-        http = self._client(system)
-        crosswalk_path = self.options.get("identity_crosswalk")
-        crosswalk = load_crosswalk(
-            self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
-        api = str(self.options["base_url"]).rstrip("/") + "/v1"
-        try:
-            states = [("courseStates", s) for s in self.options.get("course_states") or []]
-            wanted = self.options.get("course_ids")
-            courses = [c for c in self._list(http, f"{api}/courses", "courses", states)
-                       if not wanted or str(c.get("id")) in wanted]
-            for course in courses:
-                if self._pass.is_done(course["id"]):
-                    continue
-                reader = _CourseReader(self, http, f"{api}/courses/{course['id']}", course,
-                                       crosswalk, self._pass.state(course["id"]))
-                yield from reader.read()
-                yield self._pass.finish(course["id"], reader.state)
-            self._pass.end()
-        finally:
-            http.session.close()
+    def courses(self, http: HttpClient) -> list[Mapping[str, Any]]:
+        states = [("courseStates", s) for s in self.settings.course_states or []]
+        wanted = self.settings.course_ids
+        return [c for c in self._list(http, f"{self._api()}/courses", "courses", states)
+                if not wanted or str(c.get("id")) in wanted]
+
+    def course_reader(self, http: HttpClient, course: Mapping[str, Any], crosswalk: Crosswalk,
+                      previous: CourseState) -> CourseReader:
+        return _CourseReader(self, http, f"{self._api()}/courses/{course['id']}", course,
+                             crosswalk, previous)
 
     def _list(self, http: HttpClient, url: str, member: str,
               params: list[tuple[str, Any]]) -> Iterator[Mapping[str, Any]]:
         """Every entry, by ``nextPageToken``: the server may send fewer than asked, or none."""
-        pager = PageTokenPager(http, system=self.key, what=member,
-                               size=int(self.options.get("page_size", 1000)))
+        pager = PageTokenPager(http, system=self.system, what=member,
+                               size=self.settings.page_size)
         return pager.entries(url, member, params)
 
 
-class _CourseReader:
+class _CourseReader(CourseReader):
     def __init__(self, source: GoogleClassroomSource, http: HttpClient, base: str,
                  course: Mapping[str, Any], crosswalk: Crosswalk,
-                 state: Mapping[str, Any]) -> None:
+                 previous: CourseState) -> None:
         self.source, self.http, self.base, self.course = source, http, base, course
-        self.crosswalk, self.previous = crosswalk, state
-        self.state: dict[str, Any] = {"items": [], "scores": []}
+        self.crosswalk, self.previous = crosswalk, previous
+        self.state = CourseState()
         self.label = f"Classroom course {course['id']}"
 
     def read(self) -> Iterator[Envelope | Rejection]:
@@ -159,7 +164,7 @@ class _CourseReader:
                               result_value_min=0.0, result_value_max=float(points))
             items[item.sourced_id] = item
             yield Envelope(item, label, index)
-        for item_id in gone(self.previous.get("items", []), items):
+        for item_id in gone(self.previous.items, items):
             yield Envelope(SourceItem(key, item_id, item_id, deleted=True), label, None)
 
         graded: list[str] = []
@@ -187,10 +192,10 @@ class _CourseReader:
             yield Envelope(Score(key, sid, work_id, student, float(grade), "fully graded",
                                  when, max_score=items[work_id].result_value_max,
                                  submitted_at=None), label, index)
-        for score_id in gone(self.previous.get("scores", []), graded):
+        for score_id in gone(self.previous.scores, graded):
             yield Envelope(Score(key, score_id, "", StudentRef("sourced_id", ""), None,
                                  "fully graded", None, deleted=True), label, None)
-        self.state = {"items": sorted(items), "scores": sorted(graded)}
+        self.state = CourseState(items=tuple(sorted(items)), scores=tuple(sorted(graded)))
 
     def _class_id(self) -> str:
         mapped = self.crosswalk.get("class", self.course["id"])

@@ -12,6 +12,7 @@ Events that are not evidence (no score, no student) are counted, not rejected:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -39,9 +40,22 @@ class LearningEventsOptions(Schema):
                                         validate=validate.OneOf(["refuse", "ignore"]))
 
 
+@dataclass(frozen=True, kw_only=True)
+class LearningEventsSettings:
+    """:class:`LearningEventsOptions`, typed."""
+
+    token: str
+    account_home_page: str | None
+    spec: str
+    person_iri_prefix: str | None
+    unknown_event_types: str
+
+
 class LearningEventsSource(SourceAdapter):
     kind = "learning_events"
     options_schema = LearningEventsOptions
+    settings_type = LearningEventsSettings
+    settings: LearningEventsSettings
 
     def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
         super().__init__(key, options, context)
@@ -59,10 +73,10 @@ class LearningEventsSource(SourceAdapter):
 
     def check(self) -> str:
         """The provider's token is set (intake needs it); how many events wait to be read."""
-        self.context.resolve_secret(str(self.options["token"]), f"source {self.key} token")
+        self.context.resolve_secret(self.settings.token, f"source {self.key} token")
         waiting = len(self.context.events(self.key, self._after, PAGE))
         more = "+" if waiting == PAGE else ""
-        return (f"the intake token is set; {waiting}{more} {self.options['spec']} event(s) "
+        return (f"the intake token is set; {waiting}{more} {self.settings.spec} event(s) "
                 f"stored and not read yet")
 
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
@@ -88,10 +102,10 @@ class LearningEventsSource(SourceAdapter):
             return
         try:
             converted = (xapi.to_records(payload, source=self.key,
-                                         home_page=self.options["account_home_page"])
+                                         home_page=self.settings.account_home_page)
                          if event.spec == "xapi" else caliper.to_records(
                              payload, source=self.key,
-                             person_prefix=self.options["person_iri_prefix"]))
+                             person_prefix=self.settings.person_iri_prefix))
         except Exception as exc:  # one odd event must never block the provider's later ones
             reason = exc.message if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
             yield Rejection(where, None, "", f"could not be read as evidence: {reason}",

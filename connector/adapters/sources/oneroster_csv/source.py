@@ -10,6 +10,7 @@ the bundle lacks is reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from marshmallow import Schema, fields, validate
 
@@ -48,14 +49,25 @@ class OneRosterCsvOptions(Schema):
     version = fields.String(load_default="auto", validate=validate.OneOf(["auto", "1.1", "1.2"]))
 
 
+@dataclass(frozen=True, kw_only=True)
+class OneRosterCsvSettings:
+    """:class:`OneRosterCsvOptions`, typed."""
+
+    path: str
+    encoding: str
+    version: str
+
+
 class OneRosterCsvSource(SourceAdapter):
     """A OneRoster CSV export, as SIS and LMS gradebooks produce it."""
 
     kind = "oneroster_csv"
     options_schema = OneRosterCsvOptions
+    settings_type = OneRosterCsvSettings
+    settings: OneRosterCsvSettings
 
     def fingerprint(self) -> str:
-        bundle = Bundle(self.context.resolve_path(self.options["path"]))
+        bundle = Bundle(self.context.resolve_path(self.settings.path))
         try:
             return bundle.describe()
         finally:
@@ -63,7 +75,7 @@ class OneRosterCsvSource(SourceAdapter):
 
     def check(self) -> str:
         """The bundle opens (a folder, or a zip that is not cut short) and has a manifest."""
-        bundle = Bundle(self.context.resolve_path(self.options["path"]))
+        bundle = Bundle(self.context.resolve_path(self.settings.path))
         try:
             files = bundle.names()
             described = bundle.describe()
@@ -75,7 +87,7 @@ class OneRosterCsvSource(SourceAdapter):
         return f"the OneRoster bundle opens: {described}"
 
     def read(self) -> Iterator[Envelope | Rejection]:
-        bundle = Bundle(self.context.resolve_path(self.options["path"]))
+        bundle = Bundle(self.context.resolve_path(self.settings.path))
         try:
             yield from self._read(bundle)
         finally:
@@ -136,7 +148,7 @@ class OneRosterCsvSource(SourceAdapter):
     def _rows(self, bundle: Bundle, name: str) -> Iterator[CsvRow | Rejection]:
         try:
             yield from read_rows(bundle.opener(name), name, required_columns=REQUIRED.get(name, ()),
-                                 encoding=self.options.get("encoding", "utf-8-sig"))
+                                 encoding=self.settings.encoding)
         except MissingColumns as exc:
             yield exc.rejection
 

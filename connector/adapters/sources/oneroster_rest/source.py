@@ -15,15 +15,16 @@ and a result that carries only a ``textScore`` takes its number from its scale
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import fields, validate
 
 from connector.adapters.base import Envelope, SourceAdapter
+from connector.adapters.clients import api_client
 from connector.adapters.csvfiles import CsvRow
 from connector.adapters.http.client import HttpClient, json_object
-from connector.adapters.http.oauth2 import api_client
 from connector.adapters.http.paging import OffsetPager
 from connector.adapters.oneroster import parse
 from connector.adapters.oneroster.flatten import (
@@ -32,7 +33,7 @@ from connector.adapters.oneroster.flatten import (
     objective_results,
     text,
 )
-from connector.adapters.options import ApiOptions
+from connector.adapters.options import ApiOptions, ApiSettings
 from connector.adapters.values import parse_float
 from connector.domain.records import Record, ScoreObjective
 from connector.errors import DataError, Rejection
@@ -67,11 +68,23 @@ class OneRosterRestOptions(ApiOptions):
     collections = fields.List(fields.String(), load_default=None)
 
 
+@dataclass(frozen=True, kw_only=True)
+class OneRosterRestSettings(ApiSettings):
+    """:class:`OneRosterRestOptions`, typed."""
+
+    version: str
+    page_size: int
+    incremental: bool
+    collections: Sequence[str] | None
+
+
 class OneRosterRestSource(SourceAdapter):
     """A OneRoster REST provider (a SIS, ClassLink, an LMS's OneRoster endpoint)."""
 
     kind = "oneroster_rest"
     options_schema = OneRosterRestOptions
+    settings_type = OneRosterRestSettings
+    settings: OneRosterRestSettings
 
     def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
         super().__init__(key, options, context)
@@ -82,8 +95,8 @@ class OneRosterRestSource(SourceAdapter):
         self._item_scales: dict[str, str] = {}
 
     def resume_from(self, cursor: Mapping[str, Any]) -> None:
-        self._resume = {k: str(v) for k, v in cursor.items()} if self.options.get(
-            "incremental", True) else {}
+        self._resume = ({k: str(v) for k, v in cursor.items()}
+                        if self.settings.incremental else {})
 
     def cursor(self) -> Mapping[str, Any]:
         return {**self._resume, **self._newest}
@@ -92,34 +105,37 @@ class OneRosterRestSource(SourceAdapter):
         self._resume = {}
 
     def fingerprint(self) -> str:
-        return f"{self.options['base_url']} OneRoster {self.options.get('version', '1.2')}"
+        return f"{self.settings.base_url} OneRoster {self.settings.version}"
+
+    @property
+    def system(self) -> str:
+        return f"OneRoster source {self.key!r}"
 
     def _client(self) -> HttpClient:
-        version = self.options.get("version", "1.2")
-        return api_client(f"OneRoster source {self.key!r}", self.options,
-                          self.context.resolve_secret, default_token_path="/oauth/token",
-                          default_scopes=V11_SCOPES if version == "1.1" else ROSTER_SCOPES)
+        return api_client(self.system, self.settings, self.context,
+                          default_token_path="/oauth/token",
+                          default_scopes=V11_SCOPES if self.settings.version == "1.1"
+                          else ROSTER_SCOPES)
 
     def check(self) -> str:
         """A token by client credentials, then one org (``GET .../orgs?limit=1``)."""
-        system = f"OneRoster source {self.key!r}"
-        version = self.options.get("version", "1.2")
+        version = self.settings.version
         path = "rostering/v1p2" if version != "1.1" else "v1p1"
         http = self._client()
         try:
-            answer = http.get(str(self.options["base_url"]).rstrip("/")
+            answer = http.get(self.settings.base_url.rstrip("/")
                               + f"/ims/oneroster/{path}/orgs", params={"limit": 1})
-            orgs = json_object(answer, system=system, what="orgs").get("orgs")
+            orgs = json_object(answer, system=self.system, what="orgs").get("orgs")
         finally:
             http.session.close()
         return (f"signed in to OneRoster {version}; "
                 f"{'at least one org' if orgs else 'no org'} readable")
 
     def read(self) -> Iterator[Envelope | Rejection]:
-        version = self.options.get("version", "1.2")
+        version = self.settings.version
         http = self._client()
-        root = str(self.options["base_url"]).rstrip("/") + "/ims/oneroster/"
-        wanted = self.options.get("collections")
+        root = self.settings.base_url.rstrip("/") + "/ims/oneroster/"
+        wanted = self.settings.collections
         src, tz = self.key, self.context.timezone
         parsers: dict[str, Callable[[CsvRow, Mapping[str, Any]], Record]] = {
             "orgs": lambda r, _o: parse.org(r, src),
@@ -212,8 +228,7 @@ class OneRosterRestSource(SourceAdapter):
         since = None if name in LOOKUPS else self._resume.get(name)
         if since:
             params["filter"] = f"dateLastModified>'{since}'"
-        pager = OffsetPager(http, system=self.key, what=name,
-                            size=int(self.options.get("page_size", 100)))
+        pager = OffsetPager(http, system=self.system, what=name, size=self.settings.page_size)
         return pager.entries(url, name, params)
 
 

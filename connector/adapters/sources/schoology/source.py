@@ -19,7 +19,8 @@ ones carry no score and are not evidence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,13 +28,14 @@ import requests
 from marshmallow import fields, validate
 from requests_oauthlib import OAuth1
 
-from connector.adapters.base import Checkpoint, Envelope
-from connector.adapters.course_pass import CoursePassSource, gone
-from connector.adapters.crosswalk import Crosswalk, load_crosswalk
-from connector.adapters.http.client import HttpClient, RetryPolicy, json_object
+from connector.adapters.base import Envelope
+from connector.adapters.clients import http_client
+from connector.adapters.course_pass import CourseReader, CourseSource, CourseState, gone
+from connector.adapters.crosswalk import Crosswalk
+from connector.adapters.http.client import HttpClient, json_object
 from connector.adapters.http.paging import BodyLinkPager
 from connector.adapters.http.throttle import QuotaWindow
-from connector.adapters.options import HttpOptions, PathOption, SecretRef
+from connector.adapters.options import HttpOptions, HttpSettings, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
 from connector.domain.records import Score, SourceItem, StudentRef
 from connector.errors import DataError, Rejection
@@ -69,69 +71,62 @@ class SchoologyQuota(QuotaWindow):
         return None
 
 
-class SchoologySource(CoursePassSource):
-    """The cursor holds per section {"since": newest grade timestamp, "items": assignment ids}."""
+@dataclass(frozen=True, kw_only=True)
+class SchoologySettings(HttpSettings):
+    """:class:`SchoologyOptions`, typed."""
+
+    consumer_key: str
+    consumer_secret: str
+    course_ids: Sequence[str] | None
+    building_id: str | None
+    incremental: bool
+    requests_per_window: int
+    window_seconds: float
+    identity_crosswalk: str | None
+
+
+class SchoologySource(CourseSource):
+    """The cursor holds per section the newest grade ``timestamp`` and the assignment ids."""
 
     kind = "schoology"
+    vendor = "Schoology"
     options_schema = SchoologyOptions
+    settings_type = SchoologySettings
+    settings: SchoologySettings
 
     def fingerprint(self) -> str:
-        return f"{self.options.get('base_url')} Schoology"
+        return f"{self.settings.base_url} Schoology"
 
-    def _client(self, system: str) -> HttpClient:
-        key = self.context.resolve_secret(str(self.options["consumer_key"]),
-                                          f"{system} consumer key")
-        secret = self.context.resolve_secret(str(self.options["consumer_secret"]),
-                                             f"{system} consumer secret")
+    def client(self) -> HttpClient:
+        """Two-legged OAuth 1.0a on the session, paced under Schoology's request limit."""
+        s = self.settings
+        key = self.context.resolve_secret(s.consumer_key, f"{self.system} consumer key")
+        secret = self.context.resolve_secret(s.consumer_secret, f"{self.system} consumer secret")
         session = requests.Session()
         session.auth = OAuth1(key, client_secret=secret, signature_type="AUTH_HEADER")
         session.headers["Accept"] = "application/json"
-        return HttpClient(
-            system, session=session, timeout=float(self.options.get("timeout", 30.0)),
-            retry=RetryPolicy(attempts=int(self.options.get("retries", 4)),
-                              base_delay=float(self.options.get("retry_delay", 0.5))),
-            throttle=SchoologyQuota(limit=int(self.options.get("requests_per_window", 40)),
-                                    window=float(self.options.get("window_seconds", 5.0)),
-                                    clock=self.context.clock, sleep=self.context.sleep),
-            sleep=self.context.sleep)
+        return http_client(self.system, s, self.context, session=session, throttle=SchoologyQuota(
+            limit=s.requests_per_window, window=s.window_seconds,
+            clock=self.context.clock, sleep=self.context.sleep))
+
+    def _api(self) -> str:
+        return self.settings.base_url.rstrip("/")
 
     def check(self) -> str:
         """``GET /v1/courses?limit=1``: the consumer key signs, and a course list comes back."""
-        system = f"Schoology source {self.key!r}"
-        http = self._client(system)
+        http = self.client()
         try:
-            answer = http.get(str(self.options["base_url"]).rstrip("/") + "/courses",
-                              params={"start": 0, "limit": 1})
-            body = json_object(answer, system=system, what="the course list")
+            answer = http.get(self._api() + "/courses", params={"start": 0, "limit": 1})
+            body = json_object(answer, system=self.system, what="the course list")
         finally:
             http.session.close()
         total = body.get("total")
         return f"signed in to Schoology; {total if total is not None else 'some'} course(s) visible"
 
-    def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
-        system = f"Schoology source {self.key!r}"
-        http = self._client(system)
-        session = http.session
-        crosswalk_path = self.options.get("identity_crosswalk")
-        crosswalk = load_crosswalk(
-            self.context.resolve_path(crosswalk_path) if crosswalk_path else None, self.key)
-        api = str(self.options["base_url"]).rstrip("/")
-        try:
-            for section in self._sections(http, api):
-                if self._pass.is_done(section["id"]):
-                    continue
-                reader = _SectionReader(self, http, f"{api}/sections/{section['id']}", section,
-                                        crosswalk, self._pass.state(section["id"]))
-                yield from reader.read()
-                yield self._pass.finish(section["id"], reader.state)
-            self._pass.end()
-        finally:
-            session.close()
-
-    def _sections(self, http: HttpClient, api: str) -> list[Mapping[str, Any]]:
-        wanted = self.options.get("course_ids")
-        params = {"building_id": self.options["building_id"]} if self.options.get(
-            "building_id") else {}
+    def courses(self, http: HttpClient) -> list[Mapping[str, Any]]:
+        """The active sections of the wanted courses: Schoology keeps grades per section."""
+        wanted, api = self.settings.course_ids, self._api()
+        params = {"building_id": self.settings.building_id} if self.settings.building_id else {}
         sections: list[Mapping[str, Any]] = []
         for course in self.pages(http, f"{api}/courses", "course", params):
             if wanted and str(course.get("id")) not in wanted:
@@ -140,20 +135,25 @@ class SchoologySource(CoursePassSource):
                                        "section", {}))
         return [s for s in sections if str(s.get("active", 1)) != "0"]
 
+    def course_reader(self, http: HttpClient, course: Mapping[str, Any], crosswalk: Crosswalk,
+                      previous: CourseState) -> CourseReader:
+        return _SectionReader(self, http, f"{self._api()}/sections/{course['id']}", course,
+                              crosswalk, previous)
+
     def pages(self, http: HttpClient, url: str, member: str,
               params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         """Every entry of a list, ``limit`` 200 a page, by ``links.next`` on the same host."""
-        pager = BodyLinkPager(http, system=self.key, what=member, size=PAGE_LIMIT)
+        pager = BodyLinkPager(http, system=self.system, what=member, size=PAGE_LIMIT)
         return pager.entries(url, member, params)
 
 
-class _SectionReader:
+class _SectionReader(CourseReader):
     def __init__(self, source: SchoologySource, http: HttpClient, base: str,
                  section: Mapping[str, Any], crosswalk: Crosswalk,
-                 state: Mapping[str, Any]) -> None:
+                 previous: CourseState) -> None:
         self.source, self.http, self.base, self.section = source, http, base, section
-        self.crosswalk, self.previous = crosswalk, state
-        self.state: dict[str, Any] = {"items": [], "since": state.get("since", 0)}
+        self.crosswalk, self.previous = crosswalk, previous
+        self.state = previous
         self.label = f"Schoology section {section['id']}"
 
     def read(self) -> Iterator[Envelope | Rejection]:
@@ -185,11 +185,11 @@ class _SectionReader:
                               result_value_min=0.0, result_value_max=points)
             items[item.sourced_id] = item
             yield Envelope(item, label, index)
-        for item_id in gone(self.previous.get("items", []), items):
+        for item_id in gone(self.previous.items, items):
             yield Envelope(SourceItem(key, item_id, item_id, deleted=True), label, None)
-        self.state["items"] = sorted(items)
+        self.state = replace(self.state, items=tuple(sorted(items)))
 
-        since = int(self.previous.get("since") or 0)
+        since = int(self.previous.since or 0)
         newest = since
         held = False  # a refused grade keeps the mark: it is asked for again next time
         label = f"{self.label} grades"
@@ -236,7 +236,8 @@ class _SectionReader:
                     max_score=float(maximum) if maximum not in (None, "") else
                     items[aid].result_value_max, comment=str(row.get("comment") or "")),
                     label, index)
-        self.state["since"] = since if held else newest
+        mark = since if held else newest
+        self.state = replace(self.state, since=str(mark) if mark else "")
 
     def _changed_grades(self, since: int,
                         items: Mapping[str, SourceItem]) -> Iterator[Mapping[str, Any]]:
@@ -249,7 +250,7 @@ class _SectionReader:
             yield from self._grade_rows({})
             return
         yield from self._grade_rows({"timestamp": since})
-        for aid in sorted(set(items) - set(self.previous.get("items", []))):
+        for aid in sorted(set(items) - set(self.previous.items)):
             yield from self._grade_rows({"assignment_id": aid})
 
     def _grade_rows(self, params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
