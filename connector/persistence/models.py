@@ -9,6 +9,7 @@ never leave the database.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -648,6 +649,21 @@ class PushRun(TenantMixin, Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
 
+class PushStatus(StrEnum):
+    """What became of one record's write, as its push audit row says."""
+
+    #: The before-image is kept and the write is not confirmed: a rerun sends it again.
+    PENDING = "pending"
+    #: Written, and read back as written.
+    OK = "ok"
+    #: The destination answered no (a 4xx): nothing changed there.
+    REJECTED = "rejected"
+    #: Written, but read back different from what was sent.
+    MISMATCH = "mismatch"
+    #: Not sent (the record could not be read first), or no answer came.
+    FAILED = "failed"
+
+
 class PushAudit(TenantMixin, Base):
     """Every record a push touched: the state before, what was sent, the state after.
 
@@ -667,7 +683,7 @@ class PushAudit(TenantMixin, Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sent: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    #: pending (before-image kept, write not confirmed) | ok | rejected | mismatch | failed
+    #: A :class:`PushStatus`.
     status: Mapped[str] = mapped_column(String(20), default="pending")
     http_status: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(Text, default="")

@@ -2,7 +2,7 @@
 
 Used by the mastery step for pairs whose policy the batch path covers and that
 carry no teacher override; the rest go through the scalar engine. Evidence is
-read as columns (:mod:`connector.sync.bulk_io`) a bounded slice at a time, and a
+read as columns (:mod:`connector.persistence.bulk_io`) a bounded slice at a time, and a
 record is rewritten only when its input digest changed.
 """
 
@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
 from connector.domain.scale import ProficiencyScale
-from connector.mastery import batch, batch_text
+from connector.mastery import batch
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.record import context_word
+from connector.persistence import batch_text, bulk_io
 from connector.persistence import models as m
+from connector.persistence.bulk_io import SHIFT
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import session_district
-from connector.sync import bulk_io
-from connector.sync.bulk_io import SHIFT
 from connector.sync.util import chunks
 
 Pair = tuple[int, int]
@@ -69,7 +69,7 @@ def recompute(session: Session, pairs: set[Pair], *, scale: ProficiencyScale,
     """Compute and write these pairs; returns the counts and the pairs that had evidence.
 
     ``committed`` says the evidence these pairs read is committed, so SQLite may read
-    it on a separate, faster connection (see :mod:`connector.sync.bulk_io`).
+    it on a separate, faster connection (see :mod:`connector.persistence.bulk_io`).
     """
     counts = Counts()
     handled: set[int] = set()  # pair codes

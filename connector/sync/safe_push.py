@@ -47,7 +47,7 @@ from connector.config.model import Settings
 from connector.errors import ConfigurationError, ConnectorError, SourceError
 from connector.persistence import models as m
 from connector.persistence.locks import exclusive
-from connector.persistence.models import utcnow
+from connector.persistence.models import PushStatus, utcnow
 from connector.persistence.tenancy import tenant_session
 from connector.sync.push import plan_results
 from connector.sync.push_diff import Change, LedgerEntry, PushDiff, diff
@@ -247,7 +247,8 @@ def _restore(factory: sessionmaker[Session], district_id: int, settings: Setting
         assert target is not None
         rows = list(session.scalars(select(m.PushAudit).where(
             m.PushAudit.run_id == run_id,
-            m.PushAudit.status.in_(("ok", "pending", "mismatch", "failed")))
+            m.PushAudit.status.in_((PushStatus.OK, PushStatus.PENDING, PushStatus.MISMATCH,
+                                    PushStatus.FAILED)))
             .order_by(m.PushAudit.seq.desc())))
         keys = {r.record_key for r in rows}
         # Later pushes that changed the same records and have not been restored themselves.
@@ -257,7 +258,7 @@ def _restore(factory: sessionmaker[Session], district_id: int, settings: Setting
             select(m.PushAudit.run_id, m.PushAudit.record_key)
             .join(m.PushRun, m.PushRun.id == m.PushAudit.run_id)
             .where(m.PushRun.destination == target.destination, m.PushRun.id > run_id,
-                   m.PushRun.kind == "push", m.PushAudit.status != "rejected"))
+                   m.PushRun.kind == "push", m.PushAudit.status != PushStatus.REJECTED))
             if k in keys and rid not in restored})
         destination = target.destination
     if later and not force:
@@ -350,7 +351,7 @@ def cli_actor() -> str:
 
 @dataclass
 class _Outcome:
-    status: str  # ok | rejected | mismatch | failed
+    status: PushStatus
     answer: Answer | None
     after: Mapping[str, Any] | None
     transport: bool = False
@@ -368,15 +369,15 @@ def _push_batch(factory: sessionmaker[Session], district_id: int, report: PushRe
                 run_id=report.run_id, seq=seq + offset, resource=change.resource,
                 record_key=change.key, remote_id=change.remote_id, action=change.action,
                 before=_body(before), sent=dict(change.record.body) if change.record else None,
-                status="pending")
+                status=PushStatus.PENDING)
             if before is None or not before.ok:
-                audit.status = "failed"
+                audit.status = PushStatus.FAILED
                 audit.message = before.message if before else "could not read the record"
             session.add(audit)
             audits.append(audit)
         session.flush()
         audit_ids = [a.id for a in audits]
-        readable = [a.status == "pending" for a in audits]
+        readable = [a.status == PushStatus.PENDING for a in audits]
 
     def send(item: tuple[Change, bool]) -> Answer | None:
         change, ok = item
@@ -404,11 +405,11 @@ def _push_batch(factory: sessionmaker[Session], district_id: int, report: PushRe
         for change, audit_id, readable_, outcome in zip(batch, audit_ids, readable, outcomes,
                                                         strict=True):
             status = outcome.status if (outcome.answer is not None
-                                        or outcome.status != "failed") else None
+                                        or outcome.status != PushStatus.FAILED) else None
             message = outcome.answer.message if outcome.answer else ""
             transport += int(outcome.transport)
             if outcome.transport and readable_:
-                status = "pending"
+                status = PushStatus.PENDING
                 message = ("no answer from the destination: the write may or may not have "
                            "happened; a rerun sends it again, a restore puts it back")
             row: dict[str, Any] = {
@@ -421,7 +422,7 @@ def _push_batch(factory: sessionmaker[Session], district_id: int, report: PushRe
             if message:
                 row["message"] = message[:2000]
             updates.append(row)
-            if outcome.status != "ok":
+            if outcome.status != PushStatus.OK:
                 if not readable_:
                     before = befores[len(updates) - 1]
                     message = (before.message if before is not None else "") or (
@@ -484,17 +485,17 @@ def _outcome(change: Change, answer: Answer | None, check: Answer | None,
              ignore: frozenset[str]) -> _Outcome:
     """What became of one write, judged by reading the record back."""
     if answer is None:
-        return _Outcome("failed", None, None, transport=True)
+        return _Outcome(PushStatus.FAILED, None, None, transport=True)
     if not answer.ok:
-        return _Outcome("rejected", answer, None)
+        return _Outcome(PushStatus.REJECTED, answer, None)
     after = check.body if check is not None and check.ok else None
     if change.action == "delete":
         gone = check is not None and check.ok and check.body is None
-        return _Outcome("ok" if gone else "mismatch", answer, after)
+        return _Outcome(PushStatus.OK if gone else PushStatus.MISMATCH, answer, after)
     assert change.record is not None
     if matches(change.record.body, after, ignore):
-        return _Outcome("ok", answer, after)
-    return _Outcome("mismatch", Answer(False, answer.status,
+        return _Outcome(PushStatus.OK, answer, after)
+    return _Outcome(PushStatus.MISMATCH, Answer(False, answer.status,
                                        "the destination does not hold what was written",
                                        remote_id=answer.remote_id), after)
 
@@ -513,7 +514,7 @@ def _restore_batch(factory: sessionmaker[Session], district_id: int, report: Pus
                 before=dict(was) if was is not None else None,
                 sent=dict(row.before) if row.before is not None else None,
                 after=dict(after) if after is not None else None,
-                status="ok" if status != "failed" else "failed",
+                status=PushStatus.OK if status != "failed" else PushStatus.FAILED,
                 http_status=answer.status if answer else None,
                 message=(answer.message if answer else "")[:2000]))
             if status == "failed":

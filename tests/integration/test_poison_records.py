@@ -122,11 +122,17 @@ def test_digits_other_than_0_to_9_are_not_numbers(tmp_path: Path, factory: sessi
     assert "digits 0-9" in bad.reason and bad.record_key in ("", changed[0])
 
 
+@dataclasses.dataclass(frozen=True)
+class NoSettings:
+    """The options of a source that takes none."""
+
+
 class Poisoned(SourceAdapter):
     """Yields a roster whose third person carries a NUL past every boundary check."""
 
     kind = "poisoned"
     options_schema = Schema
+    settings_type = NoSettings
 
     def read(self) -> Iterator[Envelope | Rejection]:
         for n in range(5):

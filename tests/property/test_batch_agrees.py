@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from connector.domain.evidence import EvidencePiece
 from connector.domain.scale import ProficiencyScale, round_half_up
-from connector.mastery import batch, batch_text
+from connector.mastery import batch
 from connector.mastery.engine import compute_mastery
 from connector.mastery.policy import MasteryPolicy
 from connector.mastery.record import context_word, evidence_word, input_digest
+from connector.persistence import batch_text
 from connector.sync.compute import record_values
 from tests.strategies import EVIDENCE_TYPES, method_parameters, scales, values_on
 

@@ -283,7 +283,7 @@ def test_every_decision_code_has_a_sentence_and_every_form_uses_the_codes() -> N
     import re
     from pathlib import Path
 
-    import connector.mastery.batch_text as batch_text
+    import connector.persistence.batch_text as batch_text
     from connector.domain.evidence import DecisionCode
     from connector.mastery.explain import RENDERERS
 

@@ -1,6 +1,6 @@
 """A helper process that reads a SQLite store's evidence as Arrow columns.
 
-Run as ``python -m connector.sync.evidence_reader DATABASE DISTRICT RANGES``: for
+Run as ``python -m connector.persistence.evidence_reader DATABASE DISTRICT RANGES``: for
 each ``[first, last]`` range of student ids (JSON) it writes one Arrow record
 batch of that range's evidence to standard output (an Arrow IPC stream).
 

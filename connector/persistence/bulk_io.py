@@ -4,7 +4,7 @@ Reading ten million rows one Python tuple at a time takes longer than computing
 them. So the batch path reads columns:
 
 - SQLite: through Arrow's SQLite driver in a helper process
-  (:mod:`connector.sync.evidence_reader`), read ahead while this process
+  (:mod:`connector.persistence.evidence_reader`), read ahead while this process
   computes. It sees committed data only, so callers ask for it only when the
   evidence they read is committed (the sync's mastery step runs after the
   evidence step has committed); otherwise the session's connection is used,
@@ -37,7 +37,7 @@ from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.orm import Session
 
 from connector.mastery import batch
-from connector.mastery.batch_text import RecordText, sql_datetime
+from connector.persistence.batch_text import RecordText, sql_datetime
 
 Array = np.ndarray[Any, Any]
 Pair = tuple[int, int]
@@ -114,7 +114,7 @@ def _helper(database: str, district_id: int, ranges: Sequence[tuple[int, int]]
             ) -> Iterator[pa.Table]:
     """Tables streamed by the reader process, read ahead on a thread while the caller works."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "connector.sync.evidence_reader", database, str(district_id),
+        [sys.executable, "-m", "connector.persistence.evidence_reader", database, str(district_id),
          json.dumps([list(r) for r in ranges])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=2)
