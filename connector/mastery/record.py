@@ -25,6 +25,21 @@ from connector.domain.evidence import (
 from connector.domain.scale import ProficiencyScale
 from connector.mastery.explain import render_steps
 
+#: What a mastery record stores about its result, in column order: the one definition of
+#: the record's shape. The scalar writer (``sync.compute.record_values``), the batch path
+#: (``mastery.batch.to_records`` and ``persistence.batch_text``), the bulk writer's columns
+#: (``persistence.bulk_io.RECORD_COLUMNS``) and the ORM model are all checked against it.
+#: ``state`` is a :class:`~connector.domain.scale.MasteryState` value, ``decisions`` codes
+#: are :class:`~connector.domain.evidence.DecisionCode` values.
+RECORD_FIELDS = (
+    "state", "level_code", "level_label", "score", "proficient", "computed_state",
+    "computed_level_code", "computed_score", "override_id", "method", "parameters", "inputs",
+    "decisions", "evidence_count", "highest_dok", "engine_version", "policy_version",
+    "first_evidence_at", "proficient_since", "achieved_at")
+#: Beside them, a stored record has its keys and bookkeeping.
+RECORD_KEYS = ("district_id", "student_id", "competency_id")
+RECORD_BOOKKEEPING = ("computed_at", "input_hash")
+
 #: Column order of one stored input row. The evidence id leads to the score's natural key
 #: and item when a record is shown; the rest is what the engine saw.
 INPUT_COLUMNS = ("evidence_id", "value", "assessed_at", "dok", "type", "status", "counted_as")

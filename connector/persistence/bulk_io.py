@@ -37,6 +37,7 @@ from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.orm import Session
 
 from connector.mastery import batch
+from connector.mastery.record import RECORD_BOOKKEEPING, RECORD_FIELDS, RECORD_KEYS
 from connector.persistence.batch_text import RecordText, sql_datetime
 
 Array = np.ndarray[Any, Any]
@@ -279,12 +280,7 @@ def existing(session: Session, district_id: int, students: Sequence[int],
     return found
 
 
-RECORD_COLUMNS = (
-    "district_id", "student_id", "competency_id", "state", "level_code", "level_label", "score",
-    "proficient", "computed_state", "computed_level_code", "computed_score", "override_id",
-    "method", "parameters", "inputs", "decisions", "evidence_count", "highest_dok",
-    "engine_version", "policy_version", "first_evidence_at", "proficient_since", "achieved_at",
-    "computed_at", "input_hash")
+RECORD_COLUMNS = (*RECORD_KEYS, *RECORD_FIELDS, *RECORD_BOOKKEEPING)
 
 
 def record_rows(district_id: int, method: str, policy_version: str, engine_version: str,

@@ -17,7 +17,7 @@ from connector.domain.scale import ProficiencyScale, round_half_up
 from connector.mastery import batch
 from connector.mastery.engine import compute_mastery
 from connector.mastery.policy import MasteryPolicy
-from connector.mastery.record import context_word, evidence_word, input_digest
+from connector.mastery.record import RECORD_FIELDS, context_word, evidence_word, input_digest
 from connector.persistence import batch_text
 from connector.sync.compute import record_values
 from tests.strategies import EVIDENCE_TYPES, method_parameters, scales, values_on
@@ -110,7 +110,7 @@ def test_batch_records_equal_scalar_records(case: Any, arrival: str) -> None:
         result = compute_mastery([p for p, _ in group], scale=scale, policy=policy,
                                  target_dok=target, engine_version=ENGINE)
         expected = record_values(result, eids, scale, None)
-        assert records[index] == expected
+        assert records[index] == expected and tuple(records[index]) == RECORD_FIELDS
         hashes = {p.key: h for p, h in group}
         assert digests[index] == input_digest(
             [evidence_word(hashes[k]) for k in result.evidence_keys], context)

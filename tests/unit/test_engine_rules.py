@@ -290,3 +290,17 @@ def test_every_decision_code_has_a_sentence_and_every_form_uses_the_codes() -> N
     assert set(RENDERERS) == set(DecisionCode)
     written = set(re.findall(r'"code":"(\w+)"', Path(batch_text.__file__).read_text()))
     assert written and written <= {code.value for code in DecisionCode}
+
+
+def test_one_record_shape_the_model_the_bulk_writer_and_the_scalar_writer_share() -> None:
+    # RECORD_FIELDS is the record's shape; every other form is derived from it or held to it.
+    from connector.mastery.record import RECORD_BOOKKEEPING, RECORD_FIELDS, RECORD_KEYS
+    from connector.persistence import models as m
+    from connector.persistence.bulk_io import RECORD_COLUMNS
+    from connector.sync.compute import record_values
+
+    stored = {c.name for c in m.MasteryRecord.__table__.columns} - {"id"}
+    assert set(RECORD_COLUMNS) == stored and len(RECORD_COLUMNS) == len(stored)
+    assert (*RECORD_KEYS, *RECORD_FIELDS, *RECORD_BOOKKEEPING) == RECORD_COLUMNS
+    result = compute([ev("a", 3, 0), ev("b", 2, 1)], method="mean")
+    assert tuple(record_values(result, {}, FOUR_POINT, None)) == RECORD_FIELDS
