@@ -58,26 +58,41 @@ class HttpOptions(Schema):
 
     base_url = fields.Url(required=True, require_tld=False,
                           metadata={"description": "the API root; standard paths are appended"})
+    #: Seconds to wait for an answer before the request counts as failed (and is retried).
     timeout = fields.Float(load_default=30.0)
+    #: Tries per request for what asking again can fix (no answer, 429, 5xx); then the run
+    #: fails for this source and the next run starts again from its last checkpoint.
     retries = fields.Integer(load_default=4, validate=validate.Range(min=1, max=10))
+    #: Seconds before the first retry; each next one waits up to twice as long (with jitter),
+    #: unless the server says how long in ``Retry-After``.
     retry_delay = fields.Float(load_default=0.5)
 
 
 class ApiOptions(HttpOptions):
     """An OAuth2 client-credentials API (OneRoster, Ed-Fi)."""
 
+    #: The OAuth 2.0 token endpoint; empty means ``base_url`` + ``/oauth/token``.
     token_url = fields.Url(load_default=None, require_tld=False)
+    #: The client id of the API credentials the SIS or provider issued.
     client_id = SecretRef(required=True)
+    #: The client secret that goes with ``client_id``.
     client_secret = SecretRef(required=True)
+    #: Scopes to ask the token for; empty means the standard read (or write) scopes of the API.
     scopes = fields.List(fields.String(), load_default=None)
+    #: How the client credentials go to the token endpoint: HTTP Basic (``basic``) or
+    #: in the form body (``body``), as the provider documents.
     token_auth = fields.String(load_default="basic", validate=validate.OneOf(["basic", "body"]))
 
 
 class PushOptions(ApiOptions):
     """How a record-by-record push behaves (see connector.sync.safe_push)."""
 
+    #: Delete from the SIS a record this connector wrote earlier and no longer has (a
+    #: competency removed from a class, a student who left); off leaves such records there.
     delete_removed = fields.Boolean(load_default=True)
+    #: Writes in flight at once; lower it for a SIS that refuses bursts.
     concurrency = fields.Integer(load_default=4, validate=validate.Range(min=1, max=32))
+    #: Records per batch: each batch's before-images are committed before any of it is sent.
     batch_size = fields.Integer(load_default=200, validate=validate.Range(min=1, max=5000))
 
 

@@ -54,14 +54,22 @@ class _Strict(Schema):
 
 
 class EmailSchema(_Strict):
+    #: The SMTP server alerts are sent through.
     host = fields.String(required=True)
+    #: The SMTP server's port.
     port = fields.Integer(load_default=587, validate=validate.Range(min=1, max=65535))
+    #: starttls: connect, then switch to TLS; ssl: TLS from the start; none: unencrypted.
     security = fields.String(load_default="starttls",
                              validate=validate.OneOf(["starttls", "ssl", "none"]))
+    #: The SMTP login name; without it the connector sends without logging in.
     username = SecretRef(load_default=None)
+    #: The SMTP password, used with username.
     password = SecretRef(load_default=None)
+    #: The From address of alert emails.
     sender = fields.Email(required=True)
+    #: Who receives alert emails.
     to = fields.List(fields.Email(), required=True, validate=validate.Length(min=1))
+    #: Seconds to wait for the mail server; an alert not delivered is tried again later.
     timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
 
     @post_load
@@ -70,8 +78,13 @@ class EmailSchema(_Strict):
 
 
 class WebhookSchema(_Strict):
+    #: Where alerts are POSTed as JSON: an http(s) URL, or an environment reference holding
+    #: one (a chat webhook URL carries its own secret).
     url = fields.String(required=True)
+    #: HTTP headers sent with each alert, such as Authorization; values are environment
+    #: references.
     headers = fields.Dict(keys=fields.String(), values=SecretRef(), load_default=dict)
+    #: Seconds to wait for the webhook to answer; an alert not delivered is tried again later.
     timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
 
     @validates("url")
@@ -90,15 +103,26 @@ class WebhookSchema(_Strict):
 
 
 class AlertsSchema(_Strict):
+    #: Send alerts by email over SMTP.
     email = fields.Nested(EmailSchema, load_default=None)
+    #: Send alerts as a JSON POST, e.g. to a Slack or Teams webhook. With email too, each
+    #: alert goes both ways.
     webhook = fields.Nested(WebhookSchema, load_default=None)
+    #: Alert when a run fails.
     on_failure = fields.Boolean(load_default=True)
+    #: Alert when one run rejects more records than this. Empty: no alert for rejections.
     rejections_above = fields.Integer(load_default=None, allow_none=True,
                                       validate=validate.Range(min=0))
+    #: A scheduled job with no successful run for this many hours is stale: an alert, and
+    #: stale in the status. A job's own stale_after_hours wins; null turns it off.
     stale_after_hours = fields.Float(load_default=26.0, allow_none=True,
                                      validate=validate.Range(min=0.1))
+    #: Alert when a push is held for review by its destination's hold rules.
     on_push_held = fields.Boolean(load_default=True)
+    #: A cron schedule, in the district's time zone, for a summary of every job (at most one
+    #: a day). Empty: no summary.
     digest = fields.String(load_default=None, allow_none=True, validate=check_cron)
+    #: The job conditions that make the status endpoint answer 503, for uptime monitors.
     unhealthy = fields.List(fields.String(validate=validate.OneOf(get_args(Unhealthy))),
                             load_default=lambda: ["failed", "stale"])
 
@@ -108,10 +132,16 @@ class AlertsSchema(_Strict):
 
 
 class RetentionSchema(_Strict):
+    #: Days a stored learning event (xAPI statement, Caliper event) is kept after it was
+    #: received; older ones a sync has read are deleted, their scores stay. Empty: kept.
     events_days = fields.Integer(load_default=None, allow_none=True,
                                  validate=validate.Range(min=1))
+    #: Days the rejections of a run are kept, counted from its start; older ones are
+    #: deleted. Empty: kept.
     rejections_days = fields.Integer(load_default=None, allow_none=True,
                                      validate=validate.Range(min=1))
+    #: Days a raw score that became no evidence (e.g. its item was never aligned) is kept
+    #: after it last changed; older ones are deleted. Empty: kept.
     raw_scores_days = fields.Integer(load_default=None, allow_none=True,
                                      validate=validate.Range(min=1))
 
@@ -121,9 +151,16 @@ class RetentionSchema(_Strict):
 
 
 class HoldSchema(_Strict):
+    #: false: pushes to this destination are never held.
     enabled = fields.Boolean(load_default=True)
+    #: Hold a push that would update or delete more than this share (0..1) of the results
+    #: already sent to the destination; 0.2 is 20%. New records never count.
     max_change_share = fields.Float(load_default=0.2, validate=validate.Range(min=0, max=1))
+    #: Hold a push that would lower the level of more than this many results. Empty: no
+    #: limit.
     max_lowered = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    #: max_change_share applies only once this many results have been sent to the
+    #: destination.
     min_records = fields.Integer(load_default=100, validate=validate.Range(min=0))
 
     @post_load

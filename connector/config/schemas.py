@@ -213,17 +213,27 @@ class FrameworkSourceSchema(Strict):
 
 
 class GpaRowSchema(Strict):
+    #: A level code of the scale.
     level = fields.String(required=True)
+    #: The GPA the letter's table gives beside that level.
     gpa = fields.Float(required=True, validate=validate.Range(min=0, max=5))
 
 
 class TranscriptSchema(Strict):
+    #: The letter's "School profile" section; blank lines start new paragraphs. Empty: the
+    #: section is left out (the same holds for the texts below).
     school_profile = fields.String(load_default="")
+    #: The letter's "Graduation requirements" section.
     graduation_requirements = fields.String(load_default="")
+    #: The letter's "Habits of success" section: how habits are assessed and reported.
     habits_note = fields.String(load_default="")
+    #: The name that signs the letter, in bold at its end.
     signatory_name = fields.String(load_default="")
+    #: The signatory's title, printed below the name.
     signatory_title = fields.String(load_default="")
+    #: How to reach the school (email, phone), printed below the title.
     contact = fields.String(load_default="")
+    #: Rows of the letter's "Approximate GPA translation" table; empty leaves the table out.
     gpa_translation = fields.List(fields.Nested(GpaRowSchema), load_default=list)
 
     @post_load
@@ -257,15 +267,29 @@ class DistrictInfoSchema(Strict):
 
 
 class DistrictFileSchema(Strict):
+    #: The district's key, name, time zone and API tokens.
     district = fields.Nested(DistrictInfoSchema, required=True)
+    #: The proficiency scale every record, push and transcript uses.
     scale = fields.Nested(ScaleSchema, required=True)
+    #: How evidence becomes a level: the district's policy, with framework and competency
+    #: overrides.
     mastery = fields.Nested(MasterySchema, required=True)
+    #: The CASE frameworks to import; jobs, overrides and roll-ups name them by key.
     frameworks = fields.List(fields.Nested(FrameworkSourceSchema), load_default=list)
+    #: Regular expressions that read a competency's target DOK from the CASE item its
+    #: hasSkillLevel or isRelatedTo link points at; each has one group capturing 1-4.
+    #: A list replaces the defaults; an empty list keeps them.
     dok_patterns = fields.List(fields.String(), load_default=lambda: list(DEFAULT_DOK_PATTERNS))
+    #: The explanatory letter for admissions officers at the end of every transcript.
     transcript = fields.Nested(TranscriptSchema, load_default=lambda: TranscriptSchema().load({}))
+    #: Parents whose level comes from their children's levels, not from their own evidence.
     rollups = fields.Nested(RollupsSchema, load_default=lambda: RollupsSchema().load({}))
+    #: Academic levels, pace, course credit and placement, for the progress reports.
     progress = fields.Nested(ProgressSchema, load_default=lambda: ProgressSchema().load({}))
+    #: When IT staff are told about runs and jobs, and how; nothing is sent without email or
+    #: webhook.
     alerts = fields.Nested(AlertsSchema, load_default=lambda: AlertsSchema().load({}))
+    #: How long copies of what vendors sent are kept, in days; the scheduler applies it daily.
     retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
 
     @validates("dok_patterns")
@@ -326,7 +350,10 @@ class DistrictFileSchema(Strict):
 
 
 class CategoryEvidenceSchema(Strict):
+    #: The evidence type of items in this category (its title matched ignoring case),
+    #: unless a crosswalk row says otherwise. Empty: the source's evidence_type.
     evidence_type = fields.String(load_default=None, validate=validate.OneOf(EVIDENCE_TYPES))
+    #: Their DOK when neither the item nor the crosswalk gives one. Empty: the source's dok.
     dok = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
 
 

@@ -27,3 +27,17 @@ def test_the_reference_covers_every_file_and_kind_with_defaults_and_samples() ->
     assert "Work not turned in" in rows["`mastery.missing_work`"]
     assert "`label` \\| `points`" in next(v for k, v in rows.items() if "rubric_ratings" in k)
     assert "required" in rows["`scale.levels`"]
+
+
+def test_every_key_of_every_file_and_adapter_kind_says_what_it_means() -> None:
+    from connector.adapters.registry import destination_class, source_class
+    from connector.config.reference import rows
+    from connector.config.schemas import DestinationSchema, DistrictFileSchema, JobSchema, SourceSchema
+
+    schemas = [("district.yaml", DistrictFileSchema()), ("sources.yaml", SourceSchema()),
+               ("destinations.yaml", DestinationSchema()), ("jobs.yaml", JobSchema())]
+    schemas += [(f"source {k}", source_class(k).options_schema()) for k in SOURCES]
+    schemas += [(f"destination {k}", destination_class(k).options_schema()) for k in DESTINATIONS]
+    silent = [f"{where}: {row.key}" for where, schema in schemas for row in rows(schema)
+              if not row.meaning.strip()]
+    assert silent == []

@@ -33,27 +33,41 @@ SERVER_FIELDS = frozenset({"id", "_etag", "_lastModifiedDate", "link"})
 
 
 class GradesOptions(Schema):
+    #: Also push a Grade per student and section whose ``learningStandardGrades`` carry each
+    #: competency's level (the ODS must hold the LearningStandards already).
     enabled = fields.Boolean(load_default=False)
+    #: The GradeTypeDescriptor of those grades.
     grade_type = fields.String(load_default="uri://ed-fi.org/GradeTypeDescriptor#Grading Period")
+    #: Which competency value is the ``learningStandardId``: its CASE ``identifier`` or its
+    #: human ``code`` (whichever the ODS's LearningStandards use).
     learning_standard_id = fields.String(load_default="identifier",
                                          validate=validate.OneOf(["identifier", "code"]))
 
 
 class GradebookOptions(Schema):
+    #: Also push a GradebookEntry per competency and section, with each student's result.
     enabled = fields.Boolean(load_default=False)
+    #: The namespace of the gradebook entries this connector owns (and may update or delete).
     namespace = fields.String(load_default="uri://mastery-connector/gradebook",
                               validate=validate.Length(min=5, max=255))
 
 
 class EdFiOptions(PushOptions):
+    #: The district's (LEA's) educationOrganizationId, which owns the competency objectives.
     education_organization_id = fields.Integer(required=True)
+    #: The school year records belong to (2026 for 2025-26).
     school_year = fields.Integer(required=True)
+    #: Each SIS school sourcedId and its Ed-Fi schoolId.
     schools = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     grading_period = fields.Dict(required=True, metadata={
         "description": "descriptor (URI) and name of the grading period results belong to"})
+    #: The GradeLevelDescriptor URI that keys the district's CompetencyObjectives.
     objective_grade_level = fields.String(required=True)
+    #: Each scale level code and state, and the CompetencyLevelDescriptor URI it is sent as.
     competency_levels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    #: Per-standard grades (``Grade.learningStandardGrades``), off unless enabled.
     grades = fields.Nested(GradesOptions, load_default=lambda: GradesOptions().load({}))
+    #: Gradebook entries per competency, off unless enabled.
     gradebook = fields.Nested(GradebookOptions,
                               load_default=lambda: GradebookOptions().load({}))
     #: ``letterGradeEarned`` holds 20 characters: a short form per level code or state where

@@ -39,6 +39,7 @@ CATEGORY_TITLE = "Competencies"
 
 class OneRosterCsvResultsOptions(Schema):
     out = PathOption(kind="out_dir", required=True, metadata={"description": "directory for bundles"})
+    #: Write each bundle as one zip file (most SIS importers take one); off leaves a folder.
     zip = fields.Boolean(load_default=True)
     #: Cells starting = + - @ tab or CR get a leading ' so a spreadsheet shows them as text.
     #: Off only for a SIS importer that must receive such values exactly.

@@ -48,8 +48,12 @@ WRAPPERS = {
 
 
 class OneRosterRestOptions(PushOptions):
+    #: ``results``: per class, a line item per competency and a result per student;
+    #: ``assessment``: one assessment line item per competency for the district, for a SIS
+    #: that keeps mastery apart from class gradebooks.
     layout = fields.String(load_default="results",
                            validate=validate.OneOf(["results", "assessment"]))
+    #: The title of the gradebook category the line items go in.
     category_title = fields.String(load_default="Competency mastery")
 
 

@@ -26,23 +26,40 @@ STUDENT_MATCH = ["sourced_id", "username", "email", "identifier"]
 
 
 class ColumnsSchema(Schema):
+    #: The header of the column naming the student (as ``student_match`` says).
     student = fields.String(required=True)
+    #: The column with the vendor's skill id; each skill becomes an item to align.
     skill = fields.String(required=True)
+    #: The column with the score (as ``score_kind`` says).
     score = fields.String(required=True)
+    #: The column with the date the skill was last practised.
     date = fields.String(required=True)
+    #: The column with the skill's name, shown as the item's title.
     skill_name = fields.String(load_default=None)
+    #: The column with each row's maximum score, for ``score_kind: points``.
     max_score = fields.String(load_default=None)
+    #: The column with the vendor's own id for the row; without it a row is keyed by
+    #: student, skill and date.
     id = fields.String(load_default=None)
 
 
 class AdaptiveCsvOptions(Schema):
+    #: The export file, relative to the district's folder.
     path = PathOption(kind="file", required=True)
+    #: The file's text encoding; ``utf-8-sig`` also reads UTF-8 with a byte-order mark.
     encoding = fields.String(load_default="utf-8-sig")
+    #: Which column holds what: header names as they appear in the export.
     columns = fields.Nested(ColumnsSchema, required=True)
+    #: How the student column names the student: the SIS ``sourced_id``, ``username``,
+    #: ``email`` or state ``identifier``, as the roster has it.
     student_match = fields.String(load_default="sourced_id", validate=validate.OneOf(STUDENT_MATCH))
+    #: ``percent`` (0-100) or ``points`` (out of ``max_score`` or the max-score column).
     score_kind = fields.String(load_default="percent", validate=validate.OneOf(["percent", "points"]))
+    #: The maximum score for ``score_kind: points`` when the export has no column for it.
     max_score = fields.Float(load_default=None)
+    #: A ``strptime`` format for the date column (``%m/%d/%Y``); empty reads ISO 8601 dates.
     date_format = fields.String(load_default=None)
+    #: The kind given to the export's items (``skill``; ``diagnostic`` for placement tests).
     item_kind = fields.String(load_default="skill")
 
     @validates_schema

@@ -53,10 +53,16 @@ STUDENT_STATES = ("active", "invited", "completed", "inactive")
 
 class CanvasOptions(HttpOptions):
     token = SecretRef(required=True, metadata={"description": "an API access token"})
+    #: The Canvas account whose courses are read; ``self`` is the token owner's root account.
     account_id = fields.String(load_default="self")
+    #: Read only courses of this Canvas enrollment term (its Canvas id); empty reads every term.
     enrollment_term_id = fields.String(load_default=None)
+    #: Read only these Canvas course ids; empty reads every course of the account.
     course_ids = fields.List(fields.Integer(), load_default=None)
+    #: Entries per page asked of Canvas (Canvas allows at most 100).
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
+    #: After the first pass, ask only for work graded since the last one (``graded_since``);
+    #: off reads every submission each run (deletions are found either way).
     incremental = fields.Boolean(load_default=True)
     #: A score on an assignment with no points possible (0 or empty) cannot be read as a
     #: level (15 points is not 15%): ``reject`` it with the reason, or treat it as ``ungraded``.
@@ -73,7 +79,10 @@ class CanvasOptions(HttpOptions):
                                    validate=validate.OneOf(["label", "points"]))
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
+    #: Units of the throttle budget to keep free; 0 runs until Canvas refuses, then waits.
     rate_limit_margin = fields.Float(load_default=100.0, validate=validate.Range(min=0))
+    #: The identity crosswalk CSV (``system,kind,external_id,sis_id``) for students and
+    #: courses Canvas cannot tie to the SIS itself.
     identity_crosswalk = PathOption(kind="file", load_default=None)
 
 

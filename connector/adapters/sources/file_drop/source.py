@@ -50,13 +50,19 @@ REPORT_REJECTIONS = 200
 
 
 class SftpOptions(Schema):
+    #: The vendor's SFTP server.
     host = fields.String(required=True)
+    #: Its SSH port.
     port = fields.Integer(load_default=22, validate=validate.Range(min=1, max=65535))
+    #: The account the vendor gave the district.
     username = fields.String(required=True)
+    #: The account's password; give this or ``private_key_file``.
     password = SecretRef(load_default=None)
+    #: A private key file to sign in with instead of a password (owner-readable only).
     private_key_file = PathOption(kind="file", load_default=None)
     #: An OpenSSH known_hosts file holding the server's host key; required, never skipped.
     known_hosts = PathOption(kind="file", required=True)
+    #: The folder on the server the exports appear in.
     remote_dir = fields.String(load_default=".")
     #: Move fetched files here on the server; without it they are left and remembered.
     remote_archive = PathOption(kind="out_dir", load_default=None)
@@ -69,18 +75,28 @@ class SftpOptions(Schema):
 
 
 class FileDropOptions(Schema):
+    #: The vendor profile that reads the exports: a shipped one (``ixl-skill-scores``,
+    #: ``iready-diagnostic``, ...) or the district's own YAML file.
     profile = fields.String(required=True)
+    #: Column names that differ from the profile's, by role (``student: Student Number``).
     columns = fields.Dict(keys=fields.String(validate=validate.OneOf(COLUMN_ROLES)),
                           values=fields.String(), load_default=dict)
+    #: The folder the vendor's exports are dropped in.
     inbox = PathOption(kind="dir", required=True)
+    #: Where read files go, each with a report; empty means ``archive/`` in the inbox.
     archive = PathOption(kind="out_dir", load_default=None)
+    #: Where unreadable files go, each with the reason; empty means ``quarantine/`` in the inbox.
     quarantine = PathOption(kind="out_dir", load_default=None)
+    #: Which files in the inbox are exports (a shell pattern).
     pattern = fields.String(load_default="*.csv")
     #: Files younger than this are still being written by the vendor's upload: next run.
     settle_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
     #: Values for roles the export has no column for, e.g. ``{skill: iready-math}``.
     fixed = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    #: How the student column names the student, when not as the profile says (``sourced_id``,
+    #: ``username``, ``email``, ``identifier``).
     student_match = fields.String(load_default=None, validate=validate.OneOf(STUDENT_MATCH))
+    #: A ``strptime`` format for the date column, when not the profile's.
     date_format = fields.String(load_default=None)
     #: Read at most this many files per run (0: all); the rest wait, oldest first, for the
     #: next run. A first load of very large exports then takes one file per run.

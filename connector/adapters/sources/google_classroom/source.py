@@ -47,17 +47,23 @@ SCOPES = (
 
 
 class GoogleClassroomOptions(HttpOptions):
+    #: The Classroom API root.
     base_url = fields.Url(load_default="https://classroom.googleapis.com", require_tld=False)
     #: Environment reference to the service-account key (its JSON, or the key file's path).
     service_account_key = SecretRef(required=True)
     #: The Workspace user the service account acts as (an administrator sees every course).
     subject = fields.Email(required=True)
+    #: Which courses to read by Classroom state (``ACTIVE``, ``ARCHIVED``, ...).
     course_states = fields.List(fields.String(), load_default=lambda: ["ACTIVE"])
+    #: Read only these Classroom course ids; empty reads every course in ``course_states``.
     course_ids = fields.List(fields.String(), load_default=None)
+    #: Entries per page asked of Google (it may send fewer).
     page_size = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
     #: Below Google's 1,200 read requests per minute per user, so we never meet the quota.
     requests_per_minute = fields.Integer(load_default=1000, validate=validate.Range(min=1))
+    #: The length of the quota's window, in seconds (Google counts per minute).
     quota_window_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=0.01))
+    #: The identity crosswalk CSV for students and courses Classroom cannot tie to the SIS.
     identity_crosswalk = PathOption(kind="file", load_default=None)
 
 

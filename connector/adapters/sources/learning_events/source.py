@@ -31,6 +31,7 @@ class LearningEventsOptions(Schema):
     token = SecretRef(required=True)
     #: xAPI actors whose account.homePage is this name the student by SIS id (account.name).
     account_home_page = fields.String(load_default=None)
+    #: Which intake endpoint the provider posts to: xAPI statements or Caliper events.
     spec = fields.String(load_default="xapi", validate=validate.OneOf(["xapi", "caliper"]))
     #: Caliper: Person IRIs under this prefix end in the student's SIS id.
     person_iri_prefix = fields.String(load_default=None)

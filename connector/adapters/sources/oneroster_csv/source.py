@@ -45,7 +45,9 @@ REQUIRED = {
 class OneRosterCsvOptions(Schema):
     path = PathOption(kind="file_or_dir", required=True,
                       metadata={"description": "zip file or directory"})
+    #: The files' text encoding; ``utf-8-sig`` also reads UTF-8 with a byte-order mark.
     encoding = fields.String(load_default="utf-8-sig")
+    #: The OneRoster version of the bundle; ``auto`` reads it from ``manifest.csv``.
     version = fields.String(load_default="auto", validate=validate.OneOf(["auto", "1.1", "1.2"]))
 
 

@@ -62,9 +62,14 @@ LOOKUPS = frozenset({"scoreScales"})
 
 
 class OneRosterRestOptions(ApiOptions):
+    #: The OneRoster version the provider speaks.
     version = fields.String(load_default="1.2", validate=validate.OneOf(["1.1", "1.2"]))
+    #: ``limit`` asked per page; providers may cap it lower.
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+    #: After the first pull, ask only for what changed since (``dateLastModified``); off
+    #: reads every collection in full each run.
     incremental = fields.Boolean(load_default=True)
+    #: Read only these collections (``users``, ``lineItems``, ``results``, ...); empty reads all.
     collections = fields.List(fields.String(), load_default=None)
 
 

@@ -46,15 +46,24 @@ EXCUSED, INCOMPLETE, MISSING = 1, 2, 3
 
 
 class SchoologyOptions(HttpOptions):
+    #: The API root, version included.
     base_url = fields.Url(load_default="https://api.schoology.com/v1", require_tld=False)
+    #: The API consumer key of a Schoology system administrator (two-legged OAuth 1.0a).
     consumer_key = SecretRef(required=True)
+    #: The consumer secret that goes with ``consumer_key``.
     consumer_secret = SecretRef(required=True)
+    #: Read only these Schoology course ids; empty reads every course the key can see.
     course_ids = fields.List(fields.String(), load_default=None)
+    #: Read only the courses of this Schoology building (school) id.
     building_id = fields.String(load_default=None)
+    #: After the first pass, ask only for grades changed since the last one (``timestamp``);
+    #: off reads every grade each run.
     incremental = fields.Boolean(load_default=True)
     #: Schoology allows about 50 requests in 5 seconds per key; stay under it.
     requests_per_window = fields.Integer(load_default=40, validate=validate.Range(min=1))
+    #: The length of that window, in seconds.
     window_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0.01))
+    #: The identity crosswalk CSV for students and sections Schoology cannot tie to the SIS.
     identity_crosswalk = PathOption(kind="file", load_default=None)
 
 
