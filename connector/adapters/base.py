@@ -111,6 +111,12 @@ class Adapter:
 class SourceAdapter(Adapter, ABC):
     """Reads one configured source."""
 
+    #: What a score on an item with no maximum means in this source's data, unless the
+    #: source's ``score_conversion.without_maximum`` says: ``percent`` where the format
+    #: scores in percent when it gives no maximum (vendor exports, xAPI scaled scores),
+    #: ``reject`` where a missing maximum is missing information (OneRoster).
+    scores_without_maximum: ClassVar[str] = "percent"
+
     @abstractmethod
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         """Yield every record and rejection, streaming, in dependency order."""

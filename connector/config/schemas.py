@@ -392,6 +392,11 @@ class ConversionSchema(Strict):
     #: A score above the item's maximum: reject it, or count it as full_marks.
     extra_credit = fields.String(load_default="reject",
                                  validate=validate.OneOf(["reject", "full_marks"]))
+    #: A score on an item with no maximum (a OneRoster line item without resultValueMax):
+    #: read it as a percent, reject it with the reason, or leave it out as ungraded work.
+    #: Empty: OneRoster sources reject it, the others (vendor percents, xAPI) read a percent.
+    without_maximum = fields.String(load_default=None,
+                                    validate=validate.OneOf(["percent", "reject", "ungraded"]))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ScoreConversion:
@@ -400,6 +405,7 @@ class ConversionSchema(Strict):
             scale_scored_max=data["scale_scored_max"],
             text_levels=dict(data["text_levels"]),
             extra_credit=data["extra_credit"],
+            without_maximum=data["without_maximum"],
         )
 
 

@@ -39,12 +39,17 @@ class ScoreConversion:
         extra_credit: a score above the item's maximum is a typing or export error
             (``reject``, the default) or extra credit the district lets count as full
             marks (``full_marks``); it never reaches past the top of the scale.
+        without_maximum: what a score on an item with no maximum is: a ``percent``, a
+            score to ``reject`` (15 points is not 15%), or ``ungraded`` work that is not
+            evidence. None leaves it to the source's kind (see
+            ``SourceAdapter.scores_without_maximum``).
     """
 
     cuts: tuple[CutScore, ...]
     scale_scored_max: float | None = None
     text_levels: Mapping[str, str] = field(default_factory=dict)
     extra_credit: str = "reject"
+    without_maximum: str | None = None
 
     def validate(self, scale: ProficiencyScale) -> None:
         if not self.cuts:

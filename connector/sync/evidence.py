@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from connector.adapters.registry import source_class
 from connector.config.model import Settings
 from connector.domain.hashing import content_hash
 from connector.domain.records import ScoreStatus
@@ -102,6 +103,19 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                         "as evidence", raw.sourced_id))
                     break
                 maximum = raw.max_score if raw.max_score is not None else item.result_value_max
+                if not missing and score is not None and maximum is None:
+                    meaning = (source.conversion.without_maximum
+                               or source_class(source.kind).scores_without_maximum)
+                    if meaning == "ungraded":
+                        break  # not evidence, by the district's rule
+                    if meaning == "reject":
+                        result.rejections.append(Rejection(
+                            raw.source_system, None, "resultValueMax",
+                            f"item {item.sourced_id!r} has no maximum score, so a score of "
+                            f"{score:g} cannot be read as a level; give the item its "
+                            f"resultValueMax in the source, or set the source's "
+                            f"score_conversion.without_maximum", raw.sourced_id))
+                        break
                 try:
                     level = (scale.levels[0] if missing else
                              to_level(score, maximum, source.conversion, scale,

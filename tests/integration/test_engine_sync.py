@@ -356,3 +356,74 @@ def test_missing_work_counts_at_the_lowest_level_when_the_district_says_so(
     lowered = [r for r in _records(store).values()
                if any(i[-2] == "missing_at_lowest" for i in r["inputs"])]
     assert len(lowered) > LOWERED
+
+
+LINE_ITEMS = Path("examples") / "sample-district" / "oneroster" / "lineItems.csv"
+SOURCES_YAML = Path("config") / "districts" / "cedar-ridge" / "sources.yaml"
+NO_MAX_ITEM = "li-cls-crms-ma06-ma-01a"
+
+
+def _evidence_keys(store: sessionmaker[Session], item: str) -> set[str]:
+    """The raw scores on ``item`` that became evidence, other than work not turned in."""
+    district = find_district(store, "cedar-ridge")
+    assert district is not None
+    with tenant_session(store, district) as session:
+        return set(session.scalars(
+            select(m.RawScore.sourced_id).join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
+            .join(m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id)
+            .where(m.SourceItem.sourced_id == item, m.Evidence.missing.is_(False))))
+
+
+def test_a_score_on_a_line_item_with_no_maximum_is_never_read_as_a_percent(
+        tmp_path: Path, factory: sessionmaker[Session], small_sample: Path) -> None:
+    # 7 points out of an unknown maximum is not 7%: a OneRoster source rejects the score
+    # with the reason, unless the district says what such scores are.
+    baseline = _store(tmp_path, "baseline.sqlite3")
+    _sync(baseline, _workspace(tmp_path / "baseline", small_sample))
+    scored = _evidence_keys(baseline, NO_MAX_ITEM)
+    assert len(scored) >= 3
+
+    def without_maximum(folder: Path, rule: str | None) -> Path:
+        workspace = _workspace(folder, small_sample)
+        path = workspace / LINE_ITEMS
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header, rows = reader.fieldnames, list(reader)
+        assert header is not None
+        for row in rows:
+            if row["sourcedId"] == NO_MAX_ITEM:
+                row["resultValueMin"] = row["resultValueMax"] = ""
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        if rule is not None:
+            sources = yaml.safe_load((workspace / SOURCES_YAML).read_text(encoding="utf-8"))
+            sources["sources"][0]["score_conversion"]["without_maximum"] = rule
+            (workspace / SOURCES_YAML).write_text(yaml.safe_dump(sources), encoding="utf-8")
+        return workspace
+
+    def refused(store: sessionmaker[Session], run_id: int) -> list[m.SyncRejection]:
+        district = find_district(store, "cedar-ridge")
+        assert district is not None
+        with tenant_session(store, district) as session:
+            return list(session.scalars(select(m.SyncRejection).where(
+                m.SyncRejection.run_id == run_id, m.SyncRejection.field == "resultValueMax")))
+
+    workspace = without_maximum(tmp_path / "default", None)
+    report = _sync(factory, workspace)
+    rejected = refused(factory, report["run_id"])
+    assert {r.record_key for r in rejected} == scored
+    assert f"item {NO_MAX_ITEM!r} has no maximum score" in rejected[0].reason
+    assert _evidence_keys(factory, NO_MAX_ITEM) == set()
+    again = _sync(factory, workspace)  # refused again, and nothing else changes
+    assert (again["mastery"]["inserted"], again["mastery"]["updated"]) == (0, 0)
+
+    ungraded = _store(tmp_path, "ungraded.sqlite3")
+    report = _sync(ungraded, without_maximum(tmp_path / "ungraded", "ungraded"))
+    assert refused(ungraded, report["run_id"]) == []
+    assert _evidence_keys(ungraded, NO_MAX_ITEM) == set()
+
+    percent = _store(tmp_path, "percent.sqlite3")
+    _sync(percent, without_maximum(tmp_path / "percent", "percent"))
+    assert _evidence_keys(percent, NO_MAX_ITEM) == scored

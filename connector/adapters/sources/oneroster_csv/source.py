@@ -67,6 +67,8 @@ class OneRosterCsvSource(SourceAdapter):
     options_schema = OneRosterCsvOptions
     settings_type = OneRosterCsvSettings
     settings: OneRosterCsvSettings
+    #: A line item without resultValueMax says nothing of its scale: 15 is not 15%.
+    scores_without_maximum = "reject"
 
     def fingerprint(self) -> str:
         bundle = Bundle(self.context.resolve_path(self.settings.path))

@@ -90,6 +90,8 @@ class OneRosterRestSource(SourceAdapter):
     options_schema = OneRosterRestOptions
     settings_type = OneRosterRestSettings
     settings: OneRosterRestSettings
+    #: A line item without resultValueMax says nothing of its scale: 15 is not 15%.
+    scores_without_maximum = "reject"
 
     def __init__(self, key: str, options: Mapping[str, Any], context: Any) -> None:
         super().__init__(key, options, context)
