@@ -229,7 +229,21 @@ def _with_defaults(entry: Mapping[str, Any], scale: ProficiencyScale, resolve_pa
     except ConfigurationError as exc:
         problems.append(ConfigProblem(label, prefix, exc.message))
         return None
-    return {**defaults, **entry}
+    return _merged(defaults, entry)
+
+
+def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` over ``defaults``, key by key in nested settings; lists are replaced whole.
+
+    So a district that sets its own cut scores keeps what the adapter gives besides them
+    (a profile's evidence type, Canvas's mastery words), and its own value wins wherever
+    it sets one.
+    """
+    out = {**defaults, **given}
+    for key, value in defaults.items():
+        if isinstance(value, Mapping) and isinstance(given.get(key), Mapping):
+            out[key] = _merged(value, given[key])
+    return out
 
 
 def _load_adapters(data: Any, section: str, label: str, problems: list[ConfigProblem],

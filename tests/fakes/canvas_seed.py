@@ -89,6 +89,8 @@ def seed(fake: FakeCanvas, plan: dict[str, tuple[list[str], list[str]]], *,
                     "id": f"_{1000 + k}", "points": 4.0, "description": f"Criterion {k + 1}",
                     "long_description": "", "criterion_use_range": False,
                     "outcome_id": outcome_id, "vendor_guid": guid,
+                    # Canvas copies the outcome's mastery points into an aligned criterion.
+                    "learning_outcome_id": str(outcome_id), "mastery_points": 3.0,
                     "ratings": [{"id": f"_{2000 + r}", "points": float(r),
                                  "description": ["Beginning", "Developing", "Proficient",
                                                  "Advanced"][r - 1], "long_description": ""}

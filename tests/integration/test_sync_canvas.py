@@ -232,7 +232,8 @@ DOCUMENTED_CUTS = {"cuts": [{"min_percent": 0, "level": "1"}, {"min_percent": 60
                             {"min_percent": 80, "level": "3"}, {"min_percent": 95, "level": "4"}]}
 
 
-@pytest.mark.parametrize(("ratings", "three_of_four"), [("label", 3.0), ("points", 2.0)])
+@pytest.mark.parametrize(("ratings", "three_of_four"), [("label", 3.0), ("points", 2.0),
+                                                        ("mastery", 3.0)])
 def test_a_rubric_rating_is_the_level_the_teacher_picked(
         sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path,
         ratings: str, three_of_four: float) -> None:
@@ -257,3 +258,38 @@ def test_a_rubric_rating_is_the_level_the_teacher_picked(
               for cid, rated in (s.get("rubric_assessment") or {}).items()
               if rated.get("points") == 3.0 and cid != "_9000"}
     assert threes and {levels[k] for k in threes if k in levels} == {three_of_four}
+
+
+def test_a_rubric_rating_read_against_mastery_points_is_a_level_around_proficient(
+        sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path) -> None:
+    # An outcome whose mastery is 2 of 4 points: 2 meets mastery (proficient, 3), 3 and 4
+    # exceed it (4), 1 is near it (2), 0 well below (1). By name, 3 would read Proficient.
+    fake, url = canvas
+    for assignment in fake.assignments.values():
+        for criterion in assignment["rubric"]:
+            if "mastery_points" in criterion:
+                criterion["mastery_points"] = 2.0
+    key = "canvas-mastery-two"
+    config = with_canvas(tmp_path, url, key, rubric_ratings="mastery")
+    sources_file = config / "districts" / "cedar-ridge" / "sources.yaml"
+    sources = yaml.safe_load(sources_file.read_text())
+    sources["sources"][-1]["score_conversion"] = DOCUMENTED_CUTS  # its own cuts, no words
+    sources_file.write_text(yaml.safe_dump(sources))
+    settings = load_settings(config)
+    assert settings.sources[key].conversion.text_levels == {
+        "Exceeds Mastery": "4", "Meets Mastery": "3", "Near Mastery": "2",
+        "Well Below Mastery": "1"}
+    report = definitions.run(sample_district.factory, settings, "lms-pull")
+    assert not report.errors and report.rejections == 0, report.errors
+    district = ensure_district(sample_district.factory, sample_district.settings.district)
+    with tenant_session(sample_district.factory, district) as session:
+        levels = dict(session.execute(
+            select(m.RawScore.sourced_id, m.Evidence.value)
+            .join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
+            .where(m.RawScore.source_system == key)).all())
+    want = {1.0: 2.0, 2.0: 3.0, 3.0: 4.0, 4.0: 4.0}
+    rated = {f"{s['id']}:{cid}": rated["points"] for s in fake.submissions.values()
+             for cid, rated in (s.get("rubric_assessment") or {}).items() if cid != "_9000"}
+    checked = {k: levels[k] for k in rated if k in levels}
+    assert len(checked) > 100
+    assert checked == {k: want[rated[k]] for k in checked}

@@ -221,3 +221,19 @@ def test_a_broken_scale_does_not_make_valid_sources_look_broken(tmp_path: Path) 
     problems = validate(workspace / "config")
     assert [(p.file, p.key_path) for p in problems] == [("cedar-ridge/district.yaml",
                                                          "scale.proficient")]
+
+
+def test_a_districts_setting_overrides_a_profiles_one_key_at_a_time(tmp_path: Path) -> None:
+    # The profile gives evidence type, DOK and cut scores; the district sets only its own DOK
+    # and its own cuts, and keeps the profile's evidence type.
+    workspace = make_workspace(tmp_path)
+    (workspace / "drops").mkdir()
+    _edit(workspace, "sources.yaml", lambda d: d["sources"].append(
+        {"key": "khan", "kind": "file_drop", "profile": "khan-mastery", "inbox": "drops",
+         "evidence": {"dok": 3},
+         "score_conversion": {"cuts": [{"min_percent": 0, "level": "1"},
+                                       {"min_percent": 90, "level": "3"}]}}))
+    khan = load_settings(workspace / "config").sources["khan"]
+    assert khan.evidence.dok == 3
+    assert khan.evidence.evidence_type == "adaptive_practice"
+    assert [(c.min_percent, c.level_code) for c in khan.conversion.cuts] == [(0, "1"), (90, "3")]

@@ -25,7 +25,8 @@ def test_the_reference_covers_every_file_and_kind_with_defaults_and_samples() ->
     assert "`\"UTC\"`" in rows["`district.timezone`"]
     assert "`\"America/Denver\"`" in rows["`district.timezone`"]
     assert "Work not turned in" in rows["`mastery.missing_work`"]
-    assert "`label` \\| `points`" in next(v for k, v in rows.items() if "rubric_ratings" in k)
+    assert "`label` \\| `points` \\| `mastery`" in next(
+        v for k, v in rows.items() if "rubric_ratings" in k)
     assert "required" in rows["`scale.levels`"]
 
 

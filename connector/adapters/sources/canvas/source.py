@@ -36,7 +36,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from connector.adapters.base import Envelope
+from connector.adapters.base import Envelope, PathResolver
 from connector.adapters.clients import http_client
 from connector.adapters.course_pass import CourseReader, CourseSource, CourseState, gone
 from connector.adapters.crosswalk import Crosswalk
@@ -45,6 +45,7 @@ from connector.adapters.http.paging import LinkHeaderPager
 from connector.adapters.http.throttle import LeakyBucket
 from connector.adapters.options import HttpOptions, HttpSettings, PathOption, SecretRef
 from connector.adapters.values import parse_datetime
+from connector.adapters.vendor_profiles.profile import level_code
 from connector.domain.records import LearningObjectiveRef, Score, SourceItem, StudentRef
 from connector.errors import DataError, Rejection
 
@@ -74,9 +75,11 @@ class CanvasOptions(HttpOptions):
                                  validate=validate.OneOf(["ignore", "apply"]))
     #: A rubric rating is a level the teacher picked, not a percent (3 of 4 "Proficient" is
     #: not 75%): ``label`` reads the rating's name through the source's ``text_levels`` and
-    #: the scale's labels; ``points`` reads its points against the criterion's, by the cuts.
+    #: the scale's labels; ``points`` reads its points against the criterion's, by the cuts;
+    #: ``mastery`` reads them against the outcome's mastery points: the rating at mastery is
+    #: the scale's proficient level, each rating above or below it a level further away.
     rubric_ratings = fields.String(load_default="label",
-                                   validate=validate.OneOf(["label", "points"]))
+                                   validate=validate.OneOf(["label", "points", "mastery"]))
     #: The throttle's drain rate (Canvas default 10 units/s) and the budget kept free.
     rate_limit_outflow = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
     #: Units of the throttle budget to keep free; 0 runs until Canvas refuses, then waits.
@@ -112,6 +115,15 @@ class CanvasSource(CourseSource):
     options_schema = CanvasOptions
     settings_type = CanvasSettings
     settings: CanvasSettings
+
+    @classmethod
+    def config_defaults(cls, entry: Mapping[str, Any], resolve_path: PathResolver,
+                        codes: Sequence[str], proficient: str) -> dict[str, Any]:
+        """Read against mastery, Canvas's mastery words mean levels around proficient."""
+        if entry.get("rubric_ratings") != "mastery":
+            return {}
+        return {"score_conversion": {"text_levels": {
+            term: level_code(role, codes, proficient) for term, role in MASTERY_TERMS.values()}}}
 
     def fingerprint(self) -> str:
         return f"{self.settings.base_url} Canvas account {self.settings.account_id}"
@@ -167,6 +179,8 @@ class _CourseReader(CourseReader):
         self.label = f"Canvas course {course['id']}"
         #: Criterion item id -> the criterion's ratings: (rating id, points, name).
         self.ratings: dict[str, list[tuple[str, float | None, str]]] = {}
+        #: Criterion item id -> its outcome's mastery points, where Canvas gives them.
+        self.mastery: dict[str, float] = {}
 
     def read(self) -> Iterator[Envelope | Rejection]:
         key = self.source.key
@@ -293,6 +307,9 @@ class _CourseReader(CourseReader):
                 (str(r.get("id", "")), r.get("points") if isinstance(r.get("points"), int | float)
                  else None, str(r.get("description") or "").strip())
                 for r in criterion.get("ratings") or [] if isinstance(r, Mapping)]
+            mastery = criterion.get("mastery_points")
+            if isinstance(mastery, int | float) and 0 < mastery <= crit_points:
+                self.mastery[f"{aid}:{cid}"] = float(mastery)
         item = SourceItem(key, aid, str(assignment.get("name") or aid), kind="assignment",
                           class_sourced_id=class_id, due_date=due,
                           result_value_min=0.0 if maximum else None, result_value_max=maximum)
@@ -370,12 +387,21 @@ class _CourseReader(CourseReader):
                 label, index)
 
     def _rating(self, item_id: str, rated: Any) -> str:
-        """The name of the rating the teacher picked, when ratings are read by name.
+        """The rating the teacher picked as a text score, when ratings are not read as points.
 
-        By ``rating_id``; without one, the only rating worth the points given. Points
-        no rating is worth (a range, a custom score) are read as points.
+        By name (``label``): by ``rating_id``; without one, the only rating worth the
+        points given. Points no rating is worth (a range, a custom score) are read as
+        points. Against mastery (``mastery``): see :func:`mastery_term`.
         """
-        if self.settings.rubric_ratings != "label" or not isinstance(rated, Mapping):
+        if not isinstance(rated, Mapping):
+            return ""
+        if self.settings.rubric_ratings == "mastery":
+            mastery, points = self.mastery.get(item_id), rated.get("points")
+            if mastery is None or not isinstance(points, int | float):
+                return ""  # no mastery points from Canvas: read as points
+            ladder = [p for _r, p, _n in self.ratings.get(item_id, []) if p is not None]
+            return mastery_term(float(points), mastery, ladder)
+        if self.settings.rubric_ratings != "label":
             return ""
         ratings = self.ratings.get(item_id, [])
         chosen = [name for rid, _p, name in ratings if rated.get("rating_id") and
@@ -383,6 +409,33 @@ class _CourseReader(CourseReader):
         if not chosen:
             chosen = [name for _r, points, name in ratings if points == rated.get("points")]
         return chosen[0] if len(chosen) == 1 and chosen[0] else ""
+
+
+#: How far a rating is from the outcome's mastery rating, in Canvas's Learning Mastery words,
+#: and the scale role each stands for (the district's ``text_levels`` may say otherwise).
+MASTERY_TERMS = {1: ("Exceeds Mastery", "above"), 0: ("Meets Mastery", "proficient"),
+                 -1: ("Near Mastery", "below"), -2: ("Well Below Mastery", "lowest")}
+
+
+def mastery_term(points: float, mastery: float, ladder: list[float]) -> str:
+    """A rating's place against mastery: at it, or how many of the criterion's ratings away.
+
+    The mastery rating is the lowest rating worth at least ``mastery`` points; a rating
+    one step above it exceeds mastery, one step below is near it, further below is well
+    below. Steps are the criterion's own ratings (``ladder``), so a 0-4 and a 0-10
+    rubric read alike.
+
+    >>> [mastery_term(p, 3, [4, 3, 2, 1, 0]) for p in (4, 3, 2, 1, 0)]
+    ['Exceeds Mastery', 'Meets Mastery', 'Near Mastery', 'Well Below Mastery', 'Well Below Mastery']
+    >>> mastery_term(7, 6, [10, 8, 6, 4])   # between ratings: at least mastery
+    'Meets Mastery'
+    """
+    steps = sorted(set(ladder) | {mastery})
+    if points >= mastery:
+        offset = sum(1 for p in steps if mastery < p <= points)
+    else:
+        offset = -sum(1 for p in steps if points <= p < mastery)
+    return MASTERY_TERMS[max(-2, min(1, offset))][0]
 
 
 def _later(a: str, b: str) -> bool:
