@@ -232,6 +232,18 @@ DOCUMENTED_CUTS = {"cuts": [{"min_percent": 0, "level": "1"}, {"min_percent": 60
                             {"min_percent": 80, "level": "3"}, {"min_percent": 95, "level": "4"}]}
 
 
+def _pulled_levels(sample_district: SampleDistrict, settings: Any, key: str) -> dict[str, float]:
+    """Run the LMS pull; each score of source ``key`` with the level value it became."""
+    report = definitions.run(sample_district.factory, settings, "lms-pull")
+    assert not report.errors and report.rejections == 0, report.errors
+    district = ensure_district(sample_district.factory, sample_district.settings.district)
+    with tenant_session(sample_district.factory, district) as session:
+        return dict(session.execute(
+            select(m.RawScore.sourced_id, m.Evidence.value)
+            .join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
+            .where(m.RawScore.source_system == key)).all())
+
+
 @pytest.mark.parametrize(("ratings", "three_of_four"), [("label", 3.0), ("points", 2.0),
                                                         ("mastery", 3.0)])
 def test_a_rubric_rating_is_the_level_the_teacher_picked(
@@ -246,14 +258,7 @@ def test_a_rubric_rating_is_the_level_the_teacher_picked(
     sources = yaml.safe_load(sources_file.read_text())
     sources["sources"][-1]["score_conversion"] = DOCUMENTED_CUTS
     sources_file.write_text(yaml.safe_dump(sources))
-    report = definitions.run(sample_district.factory, load_settings(config), "lms-pull")
-    assert not report.errors and report.rejections == 0, report.errors
-    district = ensure_district(sample_district.factory, sample_district.settings.district)
-    with tenant_session(sample_district.factory, district) as session:
-        levels = dict(session.execute(
-            select(m.RawScore.sourced_id, m.Evidence.value)
-            .join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
-            .where(m.RawScore.source_system == key)).all())
+    levels = _pulled_levels(sample_district, load_settings(config), key)
     threes = {f"{s['id']}:{cid}" for s in fake.submissions.values()
               for cid, rated in (s.get("rubric_assessment") or {}).items()
               if rated.get("points") == 3.0 and cid != "_9000"}
@@ -279,14 +284,7 @@ def test_a_rubric_rating_read_against_mastery_points_is_a_level_around_proficien
     assert settings.sources[key].conversion.text_levels == {
         "Exceeds Mastery": "4", "Meets Mastery": "3", "Near Mastery": "2",
         "Well Below Mastery": "1"}
-    report = definitions.run(sample_district.factory, settings, "lms-pull")
-    assert not report.errors and report.rejections == 0, report.errors
-    district = ensure_district(sample_district.factory, sample_district.settings.district)
-    with tenant_session(sample_district.factory, district) as session:
-        levels = dict(session.execute(
-            select(m.RawScore.sourced_id, m.Evidence.value)
-            .join(m.Evidence, m.Evidence.raw_score_id == m.RawScore.id)
-            .where(m.RawScore.source_system == key)).all())
+    levels = _pulled_levels(sample_district, settings, key)
     want = {1.0: 2.0, 2.0: 3.0, 3.0: 4.0, 4.0: 4.0}
     rated = {f"{s['id']}:{cid}": rated["points"] for s in fake.submissions.values()
              for cid, rated in (s.get("rubric_assessment") or {}).items() if cid != "_9000"}
