@@ -111,6 +111,14 @@ class Adapter:
 class SourceAdapter(Adapter, ABC):
     """Reads one configured source."""
 
+    #: How errors and checks name the vendor: "Canvas", "OneRoster", ...
+    vendor: ClassVar[str] = ""
+
+    @property
+    def system(self) -> str:
+        """The source as errors name it: vendor and the district's key for it."""
+        return f"{self.vendor or self.kind} source {self.key!r}"
+
     #: What a score on an item with no maximum means in this source's data, unless the
     #: source's ``score_conversion.without_maximum`` says: ``percent`` where the format
     #: scores in percent when it gives no maximum (vendor exports, xAPI scaled scores),

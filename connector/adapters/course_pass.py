@@ -115,22 +115,14 @@ class CourseReader(ABC):
 class CourseSource(SourceAdapter):
     """A source that reads course by course and keeps a :class:`CoursePass` as its cursor.
 
-    Subclasses name their vendor (``vendor``), build their client, list their
+    Subclasses name their ``vendor``, build their client, list their
     courses and read one course. ``settings`` must have ``identity_crosswalk``, and
     ``incremental`` where the API can be asked for what changed since a mark.
     """
 
-    #: How errors and checks name the vendor: "Canvas", "Schoology", ...
-    vendor: str = ""
-
     def __init__(self, key: str, options: Mapping[str, Any], context: AdapterContext) -> None:
         super().__init__(key, options, context)
         self._pass = CoursePass()
-
-    @property
-    def system(self) -> str:
-        """The source as errors name it: vendor and the district's key for it."""
-        return f"{self.vendor} source {self.key!r}"
 
     def resume_from(self, cursor: Mapping[str, Any]) -> None:
         # A source whose API has no "changed since" filter (Classroom) has no such option:

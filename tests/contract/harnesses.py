@@ -51,6 +51,9 @@ Fact = tuple[Any, ...]
 #: The checks of the contract suite. A harness names those that cannot apply, and why.
 CHECKS = ("same_records", "rerun", "kill_and_resume", "bad_credentials", "paging_loop",
           "throttling", "deletions")
+#: The methods a harness has for each check that needs more than a read.
+HOOKS = {"bad_credentials": ("break_credentials",), "paging_loop": ("loop_pages",),
+         "throttling": ("throttle", "refusals"), "deletions": ("delete_one",)}
 
 
 class Harness(ABC):
@@ -102,25 +105,33 @@ class Harness(ABC):
         """(file, row) of what the source itself must refuse in the district's data."""
         return set()
 
-    def delete_one(self) -> str:
-        """Delete one record at the source; the id a later read must delete."""
-        raise NotImplementedError(self.not_applicable.get("deletions"))
+
+class ServedHarness(Harness):
+    """A source read over HTTP from a fake vendor server, which can misbehave on request.
+
+    Besides the base's, a harness has the hooks of every check it does not name as
+    not applicable (:data:`HOOKS`): ``delete_one()`` deletes one record at the source and
+    returns the id a later read must delete; ``throttle()`` makes the vendor refuse
+    requests for a while and returns options for a client that meets it; ``refusals()``
+    counts those refusals.
+    """
+
+    #: The environment variable holding the credential, and a wrong value for it.
+    secret_variable: ClassVar[str]
+    wrong_secret: ClassVar[str]
+    #: Options to read with when the pager loops (a page size small enough for a next page).
+    loop_options: ClassVar[Mapping[str, Any]] = {}
+    fake: Any
 
     def break_credentials(self) -> None:
         """Make the configured credential wrong; put its value in :attr:`secret`."""
-        raise NotImplementedError(self.not_applicable.get("bad_credentials"))
+        self.secret = self.wrong_secret
+        self.monkeypatch.setenv(self.secret_variable, self.secret)
 
     def loop_pages(self) -> dict[str, Any]:
         """Make the vendor's pager lead back to a page already read; options to read with."""
-        raise NotImplementedError(self.not_applicable.get("paging_loop"))
-
-    def throttle(self) -> dict[str, Any]:
-        """Make the vendor refuse requests for a while; options for a client that meets it."""
-        raise NotImplementedError(self.not_applicable.get("throttling"))
-
-    def refusals(self) -> int:
-        """Requests the vendor refused for throttling so far."""
-        raise NotImplementedError(self.not_applicable.get("throttling"))
+        self.fake.loop_pages = True
+        return dict(self.loop_options)
 
 
 # -- the three LMSs: one slice of the district's teacher evidence ---------------------------
@@ -131,7 +142,7 @@ def lms_plan() -> dict[str, tuple[list[str], list[str]]]:
     return dict(sorted(canvas_seed.sample_plan(ONEROSTER).items())[:3])
 
 
-class LmsHarness(Harness):
+class LmsHarness(ServedHarness):
     """Facts are (class, task title, student SIS id, points, out of, graded at)."""
 
     sis_of: dict[str, str] = {}
@@ -158,6 +169,8 @@ class LmsHarness(Harness):
 
 class CanvasHarness(LmsHarness):
     kind = "canvas"
+    secret_variable, wrong_secret = "CANVAS_TOKEN", "not-the-canvas-token"
+    loop_options = {"per_page": 10}  # Canvas links a next page only when there is one
 
     def start(self) -> None:
         self.monkeypatch.setenv("CANVAS_TOKEN", "canvas-token")
@@ -170,14 +183,6 @@ class CanvasHarness(LmsHarness):
         first = min(self.fake.assignments)
         del self.fake.assignments[first]
         return str(first)
-
-    def break_credentials(self) -> None:
-        self.secret = "not-the-canvas-token"
-        self.monkeypatch.setenv("CANVAS_TOKEN", self.secret)
-
-    def loop_pages(self) -> dict[str, Any]:
-        self.fake.loop_pages = True
-        return {"per_page": 10}  # Canvas links a next page only when there is one
 
     def throttle(self) -> dict[str, Any]:
         # A small, fast bucket, and a client keeping no margin: it fills and is refused.
@@ -216,10 +221,6 @@ class ClassroomHarness(LmsHarness):
         self.secret = "PRIVATE KEY"
         self.monkeypatch.setenv("CLASSROOM_KEY", key)
 
-    def loop_pages(self) -> dict[str, Any]:
-        self.fake.loop_pages = True
-        return {}
-
     def throttle(self) -> dict[str, Any]:
         self.fake.quota, self.fake.window = 8, 60.0  # Google's window: a minute
         return {"quota_window_seconds": 60.0}  # the client's own pacing left at 1,000 a minute
@@ -230,6 +231,7 @@ class ClassroomHarness(LmsHarness):
 
 class SchoologyHarness(LmsHarness):
     kind = "schoology"
+    secret_variable, wrong_secret = "SGY_SECRET", "not-the-secret"
 
     def start(self) -> None:
         self.monkeypatch.setenv("SGY_KEY", "district-key")
@@ -246,14 +248,6 @@ class SchoologyHarness(LmsHarness):
                     if float(w.get("max_points") or 0) > 0 and str(w.get("published", 1)) != "0")
         self.fake.assignments[section].remove(work)
         return str(work["id"])
-
-    def break_credentials(self) -> None:
-        self.secret = "not-the-secret"
-        self.monkeypatch.setenv("SGY_SECRET", self.secret)
-
-    def loop_pages(self) -> dict[str, Any]:
-        self.fake.loop_pages = True
-        return {}
 
     def throttle(self) -> dict[str, Any]:
         self.fake.quota, self.fake.window = 6, 5.0  # Schoology's window: 5 seconds
@@ -287,8 +281,9 @@ class OneRosterFacts:
                 for s in records if isinstance(s, r.Score) and not s.deleted}
 
 
-class OneRosterRestHarness(OneRosterFacts, Harness):
+class OneRosterRestHarness(OneRosterFacts, ServedHarness):
     kind = "oneroster_rest"
+    secret_variable, wrong_secret = "OR_CLIENT_SECRET", "wrong-secret-value"
 
     def start(self) -> None:
         self.monkeypatch.setenv("OR_CLIENT_ID", "district-sync")
@@ -309,14 +304,6 @@ class OneRosterRestHarness(OneRosterFacts, Harness):
                 **self.fake.store["results"][sourced_id], "status": "tobedeleted",
                 "dateLastModified": "2030-01-01T00:00:00.000Z"}
         return sourced_id
-
-    def break_credentials(self) -> None:
-        self.secret = "wrong-secret-value"
-        self.monkeypatch.setenv("OR_CLIENT_SECRET", self.secret)
-
-    def loop_pages(self) -> dict[str, Any]:
-        self.fake.loop_pages = True
-        return {}
 
     def throttle(self) -> dict[str, Any]:
         # OneRoster leaves throttling to the server: 429 with Retry-After, as HTTP has it.

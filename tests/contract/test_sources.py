@@ -27,7 +27,7 @@ import pytest
 from connector.adapters.base import Checkpoint, Envelope, SourceAdapter
 from connector.adapters.registry import SOURCES
 from connector.errors import ConnectorError, Rejection
-from tests.contract.harnesses import CHECKS, HARNESSES, Harness, applicable, harness
+from tests.contract.harnesses import CHECKS, HARNESSES, HOOKS, Harness, applicable, harness
 
 
 @pytest.fixture
@@ -56,6 +56,9 @@ def test_every_registered_source_has_a_harness_and_says_why_a_check_does_not_app
     for kind, harness_class in HARNESSES.items():
         assert set(harness_class.not_applicable) <= set(CHECKS), kind
         assert all(len(why) > 20 for why in harness_class.not_applicable.values()), kind
+        for check, hooks in HOOKS.items():
+            if check not in harness_class.not_applicable:
+                assert all(callable(getattr(harness_class, h, None)) for h in hooks), (kind, check)
     # Each promise holds for most sources, and the data checks hold for every one.
     for check in ("same_records", "rerun", "kill_and_resume"):
         assert applicable(check) == sorted(SOURCES), check

@@ -87,6 +87,7 @@ class OneRosterRestSource(SourceAdapter):
     """A OneRoster REST provider (a SIS, ClassLink, an LMS's OneRoster endpoint)."""
 
     kind = "oneroster_rest"
+    vendor = "OneRoster"
     options_schema = OneRosterRestOptions
     settings_type = OneRosterRestSettings
     settings: OneRosterRestSettings
@@ -113,10 +114,6 @@ class OneRosterRestSource(SourceAdapter):
 
     def fingerprint(self) -> str:
         return f"{self.settings.base_url} OneRoster {self.settings.version}"
-
-    @property
-    def system(self) -> str:
-        return f"OneRoster source {self.key!r}"
 
     def _client(self) -> HttpClient:
         return api_client(self.system, self.settings, self.context,
