@@ -310,6 +310,7 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         report.changes += sum(c.changed for c in local.counts.values())
         staged.rejections.extend(local.rejections)
         staged.changed_scores |= local.changed_scores
+        staged.changed_items |= local.changed_items
         staged.deleted_pairs |= local.deleted_pairs
 
 
@@ -456,8 +457,10 @@ def _evidence(session: Session, settings: Settings, staged: StageResult,
         scores = evidence.all_scores(session)
     else:
         scores = set(staged.changed_scores)
+        items = set(staged.changed_items)
         if aligned is not None:
-            scores |= evidence.scores_of_items(session, aligned.changed_items)
+            items |= aligned.changed_items
+        scores |= evidence.scores_of_items(session, items)
     result = evidence.build_evidence(session, settings, scores)
     for rejection in result.rejections:
         session.add(m.SyncRejection(run_id=report.run_id, file=rejection.file, row=rejection.row,

@@ -44,6 +44,9 @@ class StageResult:
     counts: dict[str, StreamCounts] = field(default_factory=lambda: defaultdict(StreamCounts))
     rejections: list[Rejection] = field(default_factory=list)
     changed_scores: set[int] = field(default_factory=set)
+    #: Items whose own fields changed (a new maximum, another class): their scores'
+    #: evidence is rebuilt though no score changed.
+    changed_items: set[int] = field(default_factory=set)
     deleted_pairs: set[tuple[int, int]] = field(default_factory=set)
 
     def reject(self, stream: str, rejection: Rejection) -> None:
@@ -58,6 +61,7 @@ class StageResult:
                 setattr(mine, name, getattr(mine, name) + value)
         self.rejections.extend(other.rejections)
         self.changed_scores |= other.changed_scores
+        self.changed_items |= other.changed_items
         self.deleted_pairs |= other.deleted_pairs
 
 
@@ -283,7 +287,7 @@ def _items(session: Session, items: list[Envelope], result: StageResult) -> None
     gone = [rec for _, rec in typed if rec.deleted]
     if gone:
         _delete_items(session, gone, result)
-    _upsert(session, m.SourceItem, "items", [(e, {
+    staged = _upsert(session, m.SourceItem, "items", [(e, {
         **_key(rec), "kind": rec.kind, "title": rec.title,
         "description": rec.description, "class_sourced_id": rec.class_sourced_id,
         "category_sourced_id": rec.category_sourced_id,
@@ -293,6 +297,7 @@ def _items(session: Session, items: list[Envelope], result: StageResult) -> None
         "learning_objectives": [[lo.source, lo.identifier]
                                 for lo in rec.learning_objectives],
     }) for e, rec in typed if not rec.deleted], result)
+    result.changed_items.update(obj.id for obj, changed in staged if changed)
 
 
 def _delete_items(session: Session, gone: list[r.SourceItem], result: StageResult) -> None:

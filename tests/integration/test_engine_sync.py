@@ -374,6 +374,57 @@ def _evidence_keys(store: sessionmaker[Session], item: str) -> set[str]:
             .where(m.SourceItem.sourced_id == item, m.Evidence.missing.is_(False))))
 
 
+def _set_maximum(workspace: Path, item: str, bounds: tuple[str, str] | None) -> None:
+    """Give a line item of the workspace's SIS export new score bounds, or none."""
+    path = workspace / LINE_ITEMS
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    assert header is not None
+    for row in rows:
+        if row["sourcedId"] == item:
+            row["resultValueMin"], row["resultValueMax"] = bounds or ("", "")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _maximum(workspace: Path, item: str) -> tuple[str, str]:
+    with open(workspace / LINE_ITEMS, encoding="utf-8", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["sourcedId"] == item)
+    return row["resultValueMin"], row["resultValueMax"]
+
+
+def test_a_line_item_changed_in_the_sis_rebuilds_the_evidence_of_its_scores(
+        tmp_path: Path, factory: sessionmaker[Session], small_sample: Path) -> None:
+    # The scores are the same rows as before, but what they mean changed with their line
+    # item: a maximum taken away refuses them, and a maximum put back reads them again.
+    workspace = _workspace(tmp_path / "ws", small_sample)
+    bounds = _maximum(workspace, NO_MAX_ITEM)
+    _sync(factory, workspace)
+    scored = _evidence_keys(factory, NO_MAX_ITEM)
+    assert len(scored) >= 3
+    before = _records(factory)
+
+    _set_maximum(workspace, NO_MAX_ITEM, None)
+    report = _sync(factory, workspace)
+    assert report["evidence"]["deleted"] >= len(scored)
+    assert _evidence_keys(factory, NO_MAX_ITEM) == set()
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        refused = set(session.scalars(select(m.SyncRejection.record_key).where(
+            m.SyncRejection.run_id == report["run_id"],
+            m.SyncRejection.field == "resultValueMax")))
+    assert refused == scored
+
+    _set_maximum(workspace, NO_MAX_ITEM, bounds)
+    _sync(factory, workspace)
+    assert _evidence_keys(factory, NO_MAX_ITEM) == scored
+    assert _levels(_records(factory)) == _levels(before)
+
+
 def test_a_score_on_a_line_item_with_no_maximum_is_never_read_as_a_percent(
         tmp_path: Path, factory: sessionmaker[Session], small_sample: Path) -> None:
     # 7 points out of an unknown maximum is not 7%: a OneRoster source rejects the score
@@ -385,18 +436,7 @@ def test_a_score_on_a_line_item_with_no_maximum_is_never_read_as_a_percent(
 
     def without_maximum(folder: Path, rule: str | None) -> Path:
         workspace = _workspace(folder, small_sample)
-        path = workspace / LINE_ITEMS
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header, rows = reader.fieldnames, list(reader)
-        assert header is not None
-        for row in rows:
-            if row["sourcedId"] == NO_MAX_ITEM:
-                row["resultValueMin"] = row["resultValueMax"] = ""
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
-            writer.writeheader()
-            writer.writerows(rows)
+        _set_maximum(workspace, NO_MAX_ITEM, None)
         if rule is not None:
             sources = yaml.safe_load((workspace / SOURCES_YAML).read_text(encoding="utf-8"))
             sources["sources"][0]["score_conversion"]["without_maximum"] = rule
