@@ -17,7 +17,7 @@ The steps, in order, each recorded as a decision so the result explains itself:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,8 +33,9 @@ from connector.domain.scale import Level, MasteryState, ProficiencyScale, round_
 from connector.mastery.explain import render_steps
 from connector.mastery.methods import Fit, Undetermined, fit_true_score
 from connector.mastery.policy import MasteryPolicy
-from connector.mastery.prefix import ESTIMATE_TOLERANCE, estimate
-from connector.mastery.prefix import scan as prefix_scan
+from connector.mastery.prefix import Known
+from connector.mastery.prefix import bounds as prefix_bounds
+from connector.mastery.prefix_removal import fitted_outcomes, leaving, removal_outcomes
 from connector.mastery.registry import ENGINE_PARAMETERS, MethodSpec, get_method
 
 #: How far past the scale a method's value must be before the record says it was held.
@@ -264,10 +265,11 @@ def _proficient_since(ordered: Sequence[EvidencePiece], uses: Sequence[EvidenceU
     """The date from which every result, evidence by evidence, has been proficient.
 
     Walks back from the newest piece while the result on the evidence up to each
-    piece is still proficient; used for time to proficiency and pace. Where the
-    method has a one-pass form (:mod:`connector.mastery.prefix`) every prefix's
-    result comes from one scan, linear in the evidence; otherwise each prefix is
-    assessed afresh.
+    piece is still proficient; used for time to proficiency and pace. Every prefix's
+    result comes from one pass where the method has a form for it
+    (:mod:`connector.mastery.prefix`, and :mod:`connector.mastery.prefix_removal` when
+    attempts supersede or a window drops old pieces), linear in the evidence;
+    otherwise each prefix is assessed afresh.
     """
     if not ordered:
         return None
@@ -290,67 +292,130 @@ def _prefix_proficiency(ordered: Sequence[EvidencePiece], uses: Sequence[Evidenc
                         scale: ProficiencyScale, policy: MasteryPolicy, spec: MethodSpec,
                         target_dok: int | None, limits: tuple[float, float]
                         ) -> Callable[[int], bool] | None:
-    """Whether the first k pieces give a proficient result, for any k, from one scan.
+    """Whether the first k pieces give a proficient result, for any k, from one pass.
 
-    Only when the pieces the method sees grow by appending: every attempt counts and
-    no recency window drops old pieces (see :mod:`connector.mastery.prefix`). Then each
-    piece's use (``uses``, from assessing the whole) is the same in every prefix.
+    Each piece counts, or not, for its own sake (adaptive exclusion, missing work),
+    and at its own value (capping) in every prefix; what differs between prefixes is
+    only which pieces a later attempt supersedes or the window leaves behind. The
+    outcome of each prefix is exact, or an interval that settles it when it lies
+    clear of the threshold; the rest are computed by the method itself.
     """
-    if policy.attempts != "all" or policy.recency_days:
-        return None
     effective = dict(policy.parameters)
     if "threshold" in effective and effective["threshold"] is None:
         effective["threshold"] = scale.proficient.value
-    flags = [use.counted for use in uses]
-    counted = [(piece, use) for piece, use, flag in zip(ordered, uses, flags, strict=True) if flag]
-    values = [use.used_value if use.used_value is not None else use.value for _, use in counted]
-    type_weights = effective.get("type_weights") or {}
-    weights = ([piece.weight * type_weights.get(piece.evidence_type, 1.0) for piece, _ in counted]
-               if spec.uses_weights else [1.0] * len(counted))
     kwargs = {k: v for k, v in effective.items() if k not in ENGINE_PARAMETERS}
-    outcomes = prefix_scan(spec.name, values, weights, kwargs)
-    exact = outcomes is not None
-    if outcomes is None:
-        outcomes = estimate(spec.name, values, weights, kwargs)
-        if outcomes is None:
-            return None
-    raw = list(outcomes)
     threshold = scale.proficient.value
-    # Rounding to 2 places moves a value by at most 0.005, and an estimate lies within
-    # its tolerance: the clear cases need neither; those near the threshold get both.
-    margin = 0.01 + (0.0 if exact else ESTIMATE_TOLERANCE * max(1.0, abs(threshold)))
+    appending = policy.attempts == "all" and not policy.recency_days
+    if not appending:  # what each piece is for its own sake, whatever else is in the prefix
+        uses = _select(ordered, scale, replace(policy, attempts="all", recency_days=None),
+                       lambda _d: None)
+    flags = [use.counted for use in uses]
+    values = [use.used_value if use.used_value is not None else use.value for use in uses]
+    type_weights = effective.get("type_weights") or {}
+    weights = ([piece.weight * type_weights.get(piece.evidence_type, 1.0) for piece in ordered]
+               if spec.uses_weights else [1.0] * len(ordered))
+    qualifies = [flag and use.dok is not None and target_dok is not None
+                 and use.dok >= target_dok and use.evidence_type in policy.qualifying_evidence_types
+                 and value >= threshold for flag, use, value in zip(flags, uses, values, strict=True)]
+    # Rounding to 2 places moves a value by at most 0.005: outside this band the
+    # unrounded outcome settles the level.
+    band = (threshold - 0.01, threshold + 0.01)
+    if appending:
+        table = _appending(spec.name, flags, values, weights, qualifies, kwargs, band)
+    else:
+        leaves = leaving([p.item_key for p in ordered], [p.attempt for p in ordered],
+                         [p.observed_at for p in ordered], policy.attempts == "supersede",
+                         policy.recency_days)
+        table = _leaving(spec.name, flags, leaves, values, weights, qualifies, kwargs)
+    if table is None:
+        return None
+    counts, known, qualified, members = table
     gated = policy.dok_gate and target_dok is not None
-    # counted[k]: pieces the method saw among the first k; gate_from: the first prefix
-    # length (in counted pieces) holding a qualifying piece.
-    seen = [0] * (len(ordered) + 1)
-    for index, flag in enumerate(flags, start=1):
-        seen[index] = seen[index - 1] + (1 if flag else 0)
-    gate_from = next((i for i, (_, use) in enumerate(counted, start=1)
-                      if use.dok is not None and target_dok is not None and use.dok >= target_dok
-                      and use.evidence_type in policy.qualifying_evidence_types
-                      and (use.used_value if use.used_value is not None else use.value)
-                      >= threshold), None)
+
+    def exact(length: int) -> Any:
+        chosen = members(length)
+        extra = {"weights": [weights[i] for i in chosen]} if spec.uses_weights else {}
+        return spec.function([values[i] for i in chosen], **kwargs, **extra)
 
     def proficient(length: int) -> bool:
-        count = seen[length]
+        count = counts[length]
         if count < policy.min_evidence or count == 0:
             return False
-        value = raw[count - 1]
-        if isinstance(value, Undetermined):
+        if gated and not qualified[length]:
             return False
-        clamped = min(max(value, limits[0]), limits[1])
-        if clamped >= threshold + margin:
-            good = True
-        elif clamped < threshold - margin:
-            good = False
-        else:
-            if not exact:
-                extra = {"weights": weights[:count]} if spec.uses_weights else {}
-                value = spec.function(values[:count], **kwargs, **extra)
-                if isinstance(value, Undetermined):
-                    return False
-                clamped = min(max(value, limits[0]), limits[1])
-            good = scale.is_proficient(scale.level_for_value(round_half_up(clamped)))
-        return good and (not gated or (gate_from is not None and count >= gate_from))
+        outcome = known(length)
+        if outcome is None:
+            outcome = exact(length)
+        if isinstance(outcome, Undetermined):
+            return False
+        low, high = outcome if isinstance(outcome, tuple) else (outcome, outcome)
+        low, high = min(max(low, limits[0]), limits[1]), min(max(high, limits[0]), limits[1])
+        if low >= band[1]:
+            return True
+        if high < band[0]:
+            return False
+        if isinstance(outcome, tuple):
+            outcome = exact(length)
+            if isinstance(outcome, Undetermined):
+                return False
+            low = min(max(outcome, limits[0]), limits[1])
+        return scale.is_proficient(scale.level_for_value(round_half_up(low)))
 
     return proficient
+
+
+#: Per prefix length (index 0 the empty prefix): pieces counted and whether a qualifying
+#: piece is among them; the outcome as known, and the counted pieces in order, by length.
+_Table = tuple[list[int], Callable[[int], Known], list[bool], Callable[[int], list[int]]]
+
+
+def _appending(method: str, flags: Sequence[bool], values: Sequence[float],
+               weights: Sequence[float], qualifies: Sequence[bool], kwargs: dict[str, Any],
+               band: tuple[float, float]) -> _Table | None:
+    """The table when each prefix counts what the one before it did, and maybe one more."""
+    order = [i for i, flag in enumerate(flags) if flag]
+    outcomes = prefix_bounds(method, [values[i] for i in order], [weights[i] for i in order],
+                             kwargs, band)
+    if outcomes is None:
+        return None
+    by_count: list[Known] = [None, *outcomes]
+    counts, qualified, seen, found = [0], [False], 0, False
+    for flag, good in zip(flags, qualifies, strict=True):
+        seen += flag
+        found = found or good
+        counts.append(seen)
+        qualified.append(found)
+    return (counts, lambda length: by_count[counts[length]], qualified,
+            lambda length: order[:counts[length]])
+
+
+def _leaving(method: str, flags: Sequence[bool], leaves: Sequence[int], values: Sequence[float],
+             weights: Sequence[float], qualifies: Sequence[bool], kwargs: dict[str, Any]
+             ) -> _Table | None:
+    """The table when a prefix's new piece can take earlier ones out of the count."""
+    found = removal_outcomes(method, flags, leaves, values, weights, kwargs)
+    known: Callable[[int], Known] | None
+    if found is not None:
+        known = found[1].__getitem__
+    else:
+        known = fitted_outcomes(method, flags, leaves, values, kwargs)
+        if known is None:
+            return None
+    counts, qualified, held, good_held = [0], [False], 0, 0
+    going: dict[int, list[bool]] = {}
+    for index, (flag, good) in enumerate(zip(flags, qualifies, strict=True)):
+        length = index + 1
+        if flag and leaves[index] > length:
+            held += 1
+            good_held += good
+            going.setdefault(leaves[index], []).append(good)
+        for was_good in going.pop(length, ()):
+            held -= 1
+            good_held -= was_good
+        counts.append(held)
+        qualified.append(good_held > 0)
+
+    def members(length: int) -> list[int]:
+        return [i for i in range(length) if flags[i] and leaves[i] > length]
+
+    return counts, known, qualified, members

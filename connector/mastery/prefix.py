@@ -276,3 +276,175 @@ def estimate(method: str, values: Sequence[float], weights: Sequence[float],
     """
     found = ESTIMATES.get(method)
     return found(values, weights, parameters) if found else None
+
+
+#: An outcome known only to lie between two numbers (inclusive).
+Interval = tuple[float, float]
+
+#: What a prefix's result is known to be: exactly a number or a state, within an
+#: interval, or (None) only the method itself can say.
+Known = MethodOutcome | Interval | None
+
+
+def within(value: float) -> Interval:
+    """An interval around an estimate: :data:`ESTIMATE_TOLERANCE` of it (at least 1)."""
+    slack = ESTIMATE_TOLERANCE * max(1.0, abs(value))
+    return (value - slack, value + slack)
+
+
+#: How far from a power law's error the Taylor sums may drift, relative to the
+#: squared scores (the terms that cancel in it); far above their rounding.
+ERROR_SLACK = 1e-8
+
+#: Taylor terms kept, and how far from the anchor exponent the sums may be read:
+#: the remainder is under 0.5**11 / 11! (about 1e-11) of the sums.
+_TERMS = 11
+_REACH = 0.5
+
+
+class _CurveError:
+    """A power law's squared error on every prefix, without refitting every point.
+
+    The error of ``exp(a) * i**b`` against the points is
+    ``exp(2a) * sum(i**2b) - 2 exp(a) * sum(v * i**b) + sum(v**2)``, and the sums of
+    powers change with ``b`` on every prefix. Expanded around an anchor exponent,
+    ``i**b = i**anchor * sum((b - anchor)**m * ln(i)**m / m!)``, they become running
+    sums over the points; the anchor moves (and the sums are rebuilt) only when ``b``
+    strays too far from it for the expansion to hold. Points are folded in lazily:
+    most prefixes never need the error.
+    """
+
+    def __init__(self) -> None:
+        self.points: list[tuple[float, float]] = []  # (ln attempt, score)
+        self.squares = 0.0
+        self.folded = 0
+        self.anchor = 0.0
+        self.near: list[float] = [0.0] * _TERMS  # sum of v * i**anchor * ln(i)**m
+        self.far: list[float] = [0.0] * _TERMS  # sum of i**(2 anchor) * ln(i)**m
+
+    def add(self, log_attempt: float, value: float) -> None:
+        self.points.append((log_attempt, value))
+        self.squares += value * value
+
+    def _fold(self, upto: int) -> None:
+        near, far, anchor = self.near, self.far, self.anchor
+        for log_attempt, value in self.points[self.folded:upto]:
+            one = math.exp(anchor * log_attempt)
+            weighted, squared = value * one, one * one
+            for m in range(_TERMS):
+                near[m] += weighted
+                far[m] += squared
+                weighted *= log_attempt
+                squared *= log_attempt
+        self.folded = upto
+
+    def error(self, intercept: float, slope: float) -> float:
+        """The squared error of the curve ``exp(intercept) * i**slope`` over the points."""
+        reach = 2 * abs(slope - self.anchor) * self.points[-1][0]
+        if reach > _REACH:
+            self.anchor, self.folded = slope, 0
+            self.near, self.far = [0.0] * _TERMS, [0.0] * _TERMS
+        self._fold(len(self.points))
+        step = slope - self.anchor
+        near = far = 0.0
+        factor = 1.0
+        for m in range(_TERMS):
+            near += self.near[m] * factor
+            far += self.far[m] * factor * (2.0 ** m)
+            factor *= step / (m + 1)
+        scale = math.exp(intercept)
+        return scale * scale * far - 2 * scale * near + self.squares
+
+
+def _true_score_bounds(values: Sequence[float], _w: Sequence[float], k: Mapping[str, Any],
+                       band: Interval) -> Iterator[Known]:
+    """``true_score`` on every prefix: exact, or an interval holding it.
+
+    The average, the line and the power law each predict; the model with the least
+    squared error wins. Where every model's prediction lies on the same side of
+    ``band`` (the values that decide a level), the winner does not matter and the
+    interval spans them all. Otherwise the errors decide: the average's and the line's
+    come from running co-moments, the power law's from :class:`_CurveError`. A winner
+    by less than the sums' slack, or the ties the method settles by rank, are left to
+    the method (None).
+    """
+    zeros, fallback = k.get("zeros", "exclude"), k.get("fallback", "mean")
+    total = ExactSum()
+    squares = 0.0
+    mean_x = mean_v = sxx = sxv = svv = 0.0  # attempts against scores: the line
+    points = 0
+    mean_lx = mean_ly = lxx = lxy = 0.0  # log points: the power law
+    curve = _CurveError()
+    low, high = band
+    tolerance = ESTIMATE_TOLERANCE
+    for attempt, value in enumerate(values, start=1):
+        total.add(value)
+        squares += value * value
+        dx, dv = attempt - mean_x, value - mean_v
+        mean_x += dx / attempt
+        mean_v += dv / attempt
+        sxx += dx * (attempt - mean_x)
+        sxv += dx * (value - mean_v)
+        svv += dv * (value - mean_v)
+        if value != 0 or zeros != "exclude":
+            used = value if value != 0 else 0.5
+            x, y = math.log(attempt), math.log(used)
+            points += 1
+            dlx = x - mean_lx
+            mean_lx += dlx / points
+            mean_ly += (y - mean_ly) / points
+            lxx += dlx * (x - mean_lx)
+            lxy += dlx * (y - mean_ly)
+            curve.add(x, used)
+        if attempt < MIN_FIT_SCORES:
+            if fallback == "mean":
+                yield total.value / attempt
+            elif fallback == "most_recent":
+                yield value
+            else:
+                yield Undetermined(MasteryState.INSUFFICIENT_EVIDENCE,
+                                   f"{attempt} score(s); a trend needs {MIN_FIT_SCORES}")
+            continue
+        slope = sxv / sxx
+        predictions = [total.value / attempt, mean_v + slope * (attempt - mean_x)]
+        if points >= MIN_FIT_SCORES:
+            power = lxy / lxx if lxx else 0.0
+            intercept = mean_ly - power * mean_lx
+            predictions.append(math.exp(intercept + power * math.log(attempt)))
+        least, most = min(predictions), max(predictions)
+        spread = (least - tolerance * max(1.0, abs(least)), most + tolerance * max(1.0, abs(most)))
+        if spread[0] >= high or spread[1] < low:
+            yield spread
+            continue
+        errors = [max(svv, 0.0), max(svv - sxv * sxv / sxx, 0.0)]
+        if len(predictions) > 2:
+            try:
+                errors.append(max(curve.error(intercept, power), 0.0))
+            except OverflowError:  # scores near 0 make steep curves: the method decides
+                yield None
+                continue
+        # The sums cancel down to the error: their size, not the error's, sets the slack.
+        slack = ERROR_SLACK * (1.0 + squares + curve.squares + max(errors))
+        best = min(range(len(errors)), key=errors.__getitem__)
+        tie = 1e-9 * (1 + errors[best])
+        clear = all(errors[best] + 2 * slack + tie < e for i, e in enumerate(errors) if i != best)
+        yield within(predictions[best]) if clear else None
+
+
+def bounds(method: str, values: Sequence[float], weights: Sequence[float],
+           parameters: Mapping[str, Any], band: Interval) -> Iterator[Known] | None:
+    """Every counted prefix's outcome, exact or within an interval, or None for the method.
+
+    ``band`` is the range of outcomes where the exact value decides a level (the
+    threshold and its rounding margin): outside it an interval, however wide, settles
+    the result. Scans are exact; estimates lie within their tolerance.
+    """
+    exact = scan(method, values, weights, parameters)
+    if exact is not None:
+        return exact
+    rough = estimate(method, values, weights, parameters)
+    if rough is not None:
+        return (within(o) if not isinstance(o, Undetermined) else o for o in rough)
+    if method == "true_score":
+        return _true_score_bounds(values, weights, parameters, band)
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,16 @@ from hypothesis import strategies as st
 from connector.domain.evidence import EvidencePiece
 from connector.mastery.engine import compute_mastery, order_key
 from connector.mastery.methods import Undetermined
-from connector.mastery.prefix import ESTIMATE_TOLERANCE, ESTIMATES, SCANS, ExactSum, estimate, scan
+from connector.mastery.prefix import (
+    ESTIMATE_TOLERANCE,
+    ESTIMATES,
+    SCANS,
+    ExactSum,
+    bounds,
+    estimate,
+    scan,
+)
+from connector.mastery.prefix_removal import READERS, fitted_outcomes, leaving, removal_outcomes
 from connector.mastery.registry import METHODS
 from tests.strategies import evidence_lists, method_parameters, policies, scales
 
@@ -89,6 +99,118 @@ def test_the_power_law_estimate_holds_over_a_long_run_of_practice() -> None:
         _assert_estimates("power_law", xs, {"zeros": zeros, "fallback": "mean"}, lengths)
 
 
+def _holds(got: object, want: object) -> bool:
+    """Whether a known outcome (exact, an interval, or None for "ask the method") fits."""
+    if got is None:
+        return True
+    if isinstance(want, Undetermined):
+        return got == want
+    if isinstance(got, tuple):
+        return got[0] <= want <= got[1]
+    return got == want
+
+
+@SETTINGS
+@given(st.sampled_from(sorted({*SCANS, *ESTIMATES, "true_score"})), values, st.data())
+def test_each_bound_holds_the_method_outcome_on_every_prefix(method: str, xs: list[float],
+                                                             data: st.DataObject) -> None:
+    # The band is where the exact value matters; outside it an interval may be wide.
+    spec = METHODS[method]
+    parameters = spec.resolve(data.draw(method_parameters(method)))
+    if "threshold" in parameters and parameters["threshold"] is None:
+        parameters["threshold"] = 3.0
+    parameters.pop("order_by", None)
+    parameters.pop("type_weights", None)
+    middle = data.draw(st.sampled_from([1.0, 2.0, 2.5, 3.0, 3.5]))
+    band = (middle - 0.01, middle + 0.01) if data.draw(st.booleans()) else (-1e9, 1e9)
+    weights = [1.0] * len(xs)
+    found = bounds(method, xs, weights, parameters, band)
+    assert found is not None
+    for length, got in enumerate(found, start=1):
+        extra = {"weights": weights[:length]} if spec.uses_weights else {}
+        want = spec.function(xs[:length], **parameters, **extra)
+        assert _holds(got, want), (length, got, want)
+        if isinstance(got, tuple) and not isinstance(want, Undetermined):
+            size = max(1.0, abs(got[0]), abs(got[1]))
+            wide = got[1] - got[0] > 2.000001 * ESTIMATE_TOLERANCE * size
+            assert not wide or got[0] >= band[1] or got[1] < band[0], (length, got, band)
+
+
+def test_the_true_score_bounds_hold_over_a_long_run_of_practice() -> None:
+    # Thousands of attempts, the power law's error read from its Taylor sums: each
+    # prefix's interval holds the method's value, or the prefix is left to the method.
+    xs = [float((i * 7919) % 9) / 2 for i in range(2000)]
+    lengths = {*range(1, 200), *range(211, 2000, 89), 2000}
+    for zeros in ("exclude", "floor"):
+        parameters = {"zeros": zeros, "fallback": "mean"}
+        found = list(bounds("true_score", xs, [1.0] * len(xs), parameters, (-1e9, 1e9)))
+        assert sum(o is None for o in found) < len(found) // 10  # the errors decide most
+        for length in sorted(lengths):
+            want = METHODS["true_score"].function(xs[:length], **parameters)
+            assert _holds(found[length - 1], want), (zeros, length, found[length - 1], want)
+
+
+@st.composite
+def leaving_cases(draw: st.DrawFn) -> tuple:
+    """Pieces with items, attempts and dates, and which of them count for their own sake."""
+    size = draw(st.integers(min_value=1, max_value=60))
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    xs = draw(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 1.5, 2.0, 3.0, 4.0]),
+                                 st.floats(min_value=0, max_value=4, allow_nan=False)),
+                       min_size=size, max_size=size))
+    items = draw(st.lists(st.sampled_from(["", "a", "b", "c", "d"]), min_size=size, max_size=size))
+    attempts = draw(st.lists(st.integers(min_value=1, max_value=3), min_size=size, max_size=size))
+    days = draw(st.lists(st.integers(min_value=0, max_value=60), min_size=size, max_size=size))
+    observed = [start + timedelta(days=d) for d in days]
+    counted = draw(st.lists(st.sampled_from([True, True, True, False]),
+                            min_size=size, max_size=size))
+    weights = draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]), min_size=size, max_size=size))
+    supersede = draw(st.booleans())
+    window = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=30)))
+    return xs, items, attempts, observed, counted, weights, supersede, window
+
+
+@SETTINGS
+@given(st.sampled_from(sorted({*READERS, "power_law", "true_score"})), leaving_cases(), st.data())
+def test_each_reader_gives_the_method_outcome_as_pieces_leave(method: str, case: tuple,
+                                                             data: st.DataObject) -> None:
+    # Readers keep the count as pieces come and go; the fitted methods refit each prefix.
+    xs, items, attempts, observed, counted, weights, supersede, window = case
+    spec = METHODS[method]
+    parameters = spec.resolve(data.draw(method_parameters(method)))
+    if "threshold" in parameters and parameters["threshold"] is None:
+        parameters["threshold"] = 3.0
+    parameters.pop("order_by", None)
+    parameters.pop("type_weights", None)
+    leaves = leaving(items, attempts, observed, supersede, window)
+    found = removal_outcomes(method, counted, leaves, xs, weights, parameters)
+    fitted = fitted_outcomes(method, counted, leaves, xs, parameters)
+    assert (found is None) != (fitted is None)
+    counts, known = found if found is not None else (None, None)
+    for length in range(1, len(xs) + 1):
+        # The pieces this prefix counts, by the selection's own rules, one prefix at a time.
+        members = []
+        for i in range(length):
+            if not counted[i]:
+                continue
+            # superseded: another attempt at the item is later in (attempt, position)
+            if supersede and items[i] and any(items[j] == items[i]
+                                              and (attempts[j], j) > (attempts[i], i)
+                                              for j in range(length)):
+                continue
+            if window is not None and observed[i] < max(observed[:length]) - timedelta(days=window):
+                continue
+            members.append(i)
+        if counts is not None:
+            assert counts[length] == len(members), length
+        if not members:
+            continue
+        extra = {"weights": [weights[i] for i in members]} if spec.uses_weights else {}
+        want = spec.function([xs[i] for i in members], **parameters, **extra)
+        got = known[length] if known is not None else fitted(length)
+        assert _holds(got, want), (length, got, want)
+
+
 @SETTINGS
 @given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), max_size=40))
 def test_an_exact_sum_is_fsum(xs: list[float]) -> None:
@@ -109,8 +231,19 @@ def cases(draw: st.DrawFn) -> tuple:
             draw(st.one_of(st.none(), st.integers(min_value=1, max_value=4))))
 
 
+@st.composite
+def long_cases(draw: st.DrawFn) -> tuple:
+    """Longer streams, under policies whose prefixes lose pieces."""
+    scale = draw(scales())
+    policy = draw(policies(scale))
+    if policy.attempts == "all" and not policy.recency_days:
+        policy = replace(policy, attempts="supersede")
+    return (scale, policy, draw(evidence_lists(scale, max_size=40)),
+            draw(st.one_of(st.none(), st.integers(min_value=1, max_value=4))))
+
+
 @SETTINGS
-@given(cases())
+@given(st.one_of(cases(), long_cases()))
 def test_proficient_since_is_the_walk_over_every_prefix(case: tuple) -> None:
     scale, policy, pieces, target_dok = case
 
