@@ -1,18 +1,15 @@
-"""JSON API: runs, mastery records with explanations, the calculator, teacher overrides."""
+"""JSON API: runs, mastery records with explanations, the calculator, teacher overrides.
+
+Described at ``/openapi.json`` (:mod:`connector.api.openapi`); errors are problem
+details (:mod:`connector.api.problems`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Flask, abort, request
 
-from flask import Flask, abort, jsonify, request
-from werkzeug.exceptions import HTTPException
-
-from connector.api import intake, mastery, resources, store
+from connector.api import intake, mastery, openapi, problems, resources, store
 from connector.domain.text import control_character
-
-
-def _json_error(exc: HTTPException) -> Any:
-    return jsonify(error=exc.name, message=exc.description), exc.code
 
 
 def _check_url() -> None:
@@ -37,8 +34,9 @@ def _check_url() -> None:
 
 def init_app(app: Flask) -> None:
     store.init_app(app)
-    app.register_error_handler(HTTPException, _json_error)
+    api = openapi.init_app(app)  # its error handler answers problem details
     app.before_request(_check_url)
-    app.register_blueprint(resources.blueprint)
-    app.register_blueprint(mastery.blueprint)
-    app.register_blueprint(intake.blueprint)
+    app.register_blueprint(problems.blueprint)
+    api.register_blueprint(resources.blueprint)
+    api.register_blueprint(mastery.blueprint)
+    api.register_blueprint(intake.blueprint)

@@ -16,12 +16,16 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Response, abort, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.adapters.sources.learning_events import caliper, xapi
 from connector.api.bodies import json_body
+from connector.api.openapi import documented, query
+from connector.api.problems import refuse
 from connector.api.store import store
 from connector.config.secrets import resolve_secret
 from connector.errors import ConfigurationError
@@ -30,7 +34,21 @@ from connector.persistence.tenancy import tenant_session
 from connector.sync.district import find_district
 from connector.sync.intake import Conflict, find_statement, store_caliper, store_statements
 
-blueprint = Blueprint("intake", __name__)
+blueprint = Blueprint("intake", __name__, description="Learning events from providers: an "
+                      "xAPI 1.0.3 statement resource and a Caliper 1.1/1.2 endpoint.")
+PROVIDER = ("provider_token", "provider_basic")
+VERSION_HEADER = {"in": "header", "name": "X-Experience-API-Version", "required": True,
+                  "schema": {"type": "string", "pattern": r"^1\.0(\.\d+)?$"}}
+ANY_JSON: dict[str, Any] = {"content": {"application/json": {"schema": {}}}}
+
+
+class VersionsSchema(Schema):
+    version = fields.List(fields.String())
+
+
+class CaliperReceivedSchema(Schema):
+    received = fields.Integer()
+    new = fields.Integer()
 PREFIX = "/api/v1/districts/<key>"
 MAX_BYTES = 10 * 1024 * 1024
 _VERSION = re.compile(r"^1\.0(\.\d+)?$")
@@ -68,10 +86,9 @@ def _provider(key: str, spec: str) -> str:
             continue  # this provider's variable is unset on the server: it cannot post
         if given and hmac.compare_digest(given.encode(), expected.encode()):
             return source.key
-    response = jsonify(error="Unauthorized", message="missing or wrong provider token")
-    response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Basic realm="xAPI", Bearer'
-    abort(response)
+    refuse(401, "missing or wrong provider token",
+           {"WWW-Authenticate": 'Basic realm="xAPI", Bearer'})
+    raise AssertionError("unreachable")
 
 
 def _district(key: str) -> int:
@@ -95,7 +112,10 @@ def _check_version() -> None:
 
 
 @blueprint.get(f"{PREFIX}/xapi/about")
+@blueprint.response(200, VersionsSchema)
+@documented(security=(), errors=(404,))
 def xapi_about(key: str) -> Any:
+    """The xAPI versions this LRS speaks."""
     store().settings(key)
     return jsonify(version=[xapi.VERSION])
 
@@ -134,7 +154,13 @@ def _write(district_id: int, write: Callable[[Session], T]) -> T:
 
 
 @blueprint.post(f"{PREFIX}/xapi/statements")
+@blueprint.response(200, fields.List(fields.String()), description="The stored statements' ids.")
+@documented(security=PROVIDER, errors=(400, 401, 404, 409, 413, 503),
+            parameters=[VERSION_HEADER],
+            requestBody={"required": True, **ANY_JSON,
+                         "description": "One xAPI statement, or a list of them."})
 def post_statements(key: str) -> Any:
+    """Store statements; an id sent again with the same content changes nothing."""
     _check_version()
     provider = _provider(key, "xapi")
     body = _json_body()
@@ -145,7 +171,13 @@ def post_statements(key: str) -> Any:
 
 
 @blueprint.put(f"{PREFIX}/xapi/statements")
+@blueprint.response(204, description="Stored.")
+@documented(security=PROVIDER, errors=(400, 401, 404, 409, 413, 503),
+            parameters=[VERSION_HEADER, {**query("statementId", "string", "The statement's id.",
+                                                 format="uuid"), "required": True}],
+            requestBody={"required": True, **ANY_JSON, "description": "One xAPI statement."})
 def put_statement(key: str) -> Any:
+    """Store one statement under the id given in the query."""
     _check_version()
     provider = _provider(key, "xapi")
     statement_id = request.args.get("statementId", "")
@@ -161,6 +193,12 @@ def put_statement(key: str) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/xapi/statements")
+@blueprint.response(200, description="The statement as stored.", **{"example": {}})
+@documented(security=PROVIDER, errors=(400, 401, 404, 503),
+            parameters=[VERSION_HEADER,
+                        query("statementId", "string", "A statement's id.", format="uuid"),
+                        query("voidedStatementId", "string", "A voided statement's id.",
+                              format="uuid")])
 def get_statement(key: str) -> Any:
     """One statement by ``statementId`` (or ``voidedStatementId``); listing is not offered."""
     _check_version()
@@ -184,7 +222,13 @@ def get_statement(key: str) -> Any:
 
 
 @blueprint.post(f"{PREFIX}/caliper")
+@blueprint.response(200, CaliperReceivedSchema)
+@documented(security=("provider_token",), errors=(400, 401, 404, 409, 413, 415, 503),
+            requestBody={"required": True, **ANY_JSON,
+                         "description": "A Caliper envelope (sensor, sendTime, dataVersion, "
+                                        "data)."})
 def post_caliper(key: str) -> Any:
+    """Store the events of a Caliper envelope; events sent again change nothing."""
     provider = _provider(key, "caliper")
     if request.mimetype != "application/json":
         abort(415, description="Caliper envelopes must be sent as application/json")

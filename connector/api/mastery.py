@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify
+from flask import abort, jsonify
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from connector import ENGINE_VERSION
 from connector.adapters.messages import sentences
 from connector.api.bodies import json_body
-from connector.api.schemas import MasteryRecordSchema
+from connector.api.openapi import documented
+from connector.api.schemas import (
+    CalcResultSchema,
+    MasteryRecordSchema,
+    OverrideHistorySchema,
+    OverrideMadeSchema,
+    RecordSchema,
+)
 from connector.api.store import district_session
 from connector.errors import DataError, MasteryError, NotFoundError
 from connector.mastery.calculator import as_json, calculate
@@ -27,7 +35,8 @@ from connector.sync.overrides import (
     set_override,
 )
 
-blueprint = Blueprint("mastery_api", __name__)
+blueprint = Blueprint("mastery", __name__, description="The calculator, one record with its "
+                      "explanation, and teacher overrides.")
 #: A calculation's evidence (200 pieces at most) and an override fit well within this.
 MAX_BODY = 256 * 1024
 PREFIX = "/api/v1/districts/<key>"
@@ -35,27 +44,31 @@ RECORD = f"{PREFIX}/students/<sis_id>/mastery/<competency>"
 
 
 class EvidenceItemSchema(Schema):
-    value = fields.Raw(required=True)
+    value = fields.Raw(required=True, metadata={"description": "A score on the scale, or a "
+                                                               "level code."})
     dok = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
     type = fields.String(load_default="teacher")
 
 
-class CalcSchema(Schema):
+class CalcRequestSchema(Schema):
     method = fields.String(required=True)
-    evidence = fields.Raw(required=True)
+    evidence = fields.Raw(required=True, metadata={
+        "description": "Oldest first: text like '1,3:2,4' (value[:dok[:type]]), or a list of "
+                       "{value, dok, type} objects; at most 200 pieces.",
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]})
     parameters = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
     target_dok = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
     min_evidence = fields.Integer(load_default=1, validate=validate.Range(min=1))
 
 
-class OverrideSchema(Schema):
+class OverrideRequestSchema(Schema):
     level = fields.String(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf(OVERRIDE_STATES))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     by = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
-class ClearSchema(Schema):
+class ClearRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     by = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
@@ -85,10 +98,18 @@ def _evidence_text(evidence: Any) -> str:
     return ",".join(items)
 
 
+def _body_doc(schema: type[Schema]) -> dict[str, Any]:
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
 @blueprint.post(f"{PREFIX}/mastery/calc")
+@blueprint.response(200, CalcResultSchema)
+@documented(errors=(400, 401, 403, 404, 413, 503), **_body_doc(CalcRequestSchema))
 def calc(key: str) -> Any:
+    """A level from evidence given here, by the district's scale and any method: nothing is stored."""
     settings, _ = district_session(key)
-    body = _body(CalcSchema())
+    body = _body(CalcRequestSchema())
     try:
         result = calculate(body["method"], _evidence_text(body["evidence"]),
                            scale=settings.district.scale, base=settings.district.mastery.default,
@@ -100,7 +121,10 @@ def calc(key: str) -> Any:
 
 
 @blueprint.get(RECORD)
+@blueprint.response(200, RecordSchema)
+@documented()
 def record(key: str, sis_id: str, competency: str) -> Any:
+    """One student's record on one competency, with its explanation."""
     settings, session = district_session(key)
     try:
         comp = queries.find_competency(session, competency)
@@ -115,9 +139,13 @@ def record(key: str, sis_id: str, competency: str) -> Any:
 
 
 @blueprint.post(f"{RECORD}/override")
+@blueprint.response(201, OverrideMadeSchema)
+@documented(security=("district_token",), errors=(400, 401, 403, 404, 413, 503),
+            description="Needs the district's write token.", **_body_doc(OverrideRequestSchema))
 def override(key: str, sis_id: str, competency: str) -> Any:
+    """Set a teacher's level or state on a record, with the reason; the computed one is kept."""
     settings, session = district_session(key, write=True)
-    body = _body(OverrideSchema())
+    body = _body(OverrideRequestSchema())
     try:
         with session.begin():
             outcome = set_override(session, settings, sis_id, competency, level=body["level"],
@@ -129,9 +157,13 @@ def override(key: str, sis_id: str, competency: str) -> Any:
 
 
 @blueprint.delete(f"{RECORD}/override")
+@blueprint.response(200, RecordSchema)
+@documented(security=("district_token",), errors=(400, 401, 403, 404, 413, 503),
+            description="Needs the district's write token.", **_body_doc(ClearRequestSchema))
 def clear(key: str, sis_id: str, competency: str) -> Any:
+    """Clear a record's override, with the reason: the computed level shows again."""
     settings, session = district_session(key, write=True)
-    body = _body(ClearSchema())
+    body = _body(ClearRequestSchema())
     try:
         with session.begin():
             outcome = clear_override(session, settings, sis_id, competency,
@@ -142,7 +174,10 @@ def clear(key: str, sis_id: str, competency: str) -> Any:
 
 
 @blueprint.get(f"{RECORD}/overrides")
+@blueprint.response(200, OverrideHistorySchema)
+@documented()
 def history(key: str, sis_id: str, competency: str) -> Any:
+    """Every override a record has had, cleared ones too."""
     _, session = district_session(key)
     try:
         rows = override_history(session, sis_id, competency)

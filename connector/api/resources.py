@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import abort, jsonify, request
+from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
+from connector.api.openapi import documented, query
 from connector.api.schemas import (
+    DokExposureSchema,
+    HealthSchema,
     MasteryRecordSchema,
+    ProgressSchema,
     RejectionSchema,
+    RunDetailSchema,
     RunSchema,
+    RunsSchema,
+    SideBySideSchema,
+    StatusSchema,
+    StudentMasterySchema,
     UnmappedItemSchema,
+    UnmappedListSchema,
 )
 from connector.api.store import district_session, store
 from connector.errors import DataError
@@ -24,12 +35,17 @@ from connector.sync import evidence_views, progress
 from connector.sync.job_status import job_states
 from connector.transcripts.service import district_today
 
-blueprint = Blueprint("api", __name__)
+blueprint = Blueprint("reads", __name__, description="Runs, mastery records, progress and "
+                      "reports of one district.")
 PREFIX = "/api/v1/districts/<key>"
 
 
 @blueprint.get("/healthz")
+@blueprint.response(200, HealthSchema)
+@blueprint.alt_response(503, schema=HealthSchema, description="The database does not answer.")
+@documented(security=(), errors=())
 def healthz() -> Any:
+    """Liveness and the database: 200, or 503 when the store does not answer."""
     try:
         with store().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -41,6 +57,9 @@ def healthz() -> Any:
 
 
 @blueprint.get(f"{PREFIX}/status")
+@blueprint.response(200, StatusSchema)
+@blueprint.alt_response(503, schema=StatusSchema, description="A job needs a person.")
+@documented(errors=(400, 401, 403, 404))
 def status(key: str) -> Any:
     """Readiness for monitoring: each job's last run, its age, and 503 when one needs a person.
 
@@ -62,15 +81,25 @@ def status(key: str) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/runs")
+@blueprint.response(200, RunsSchema)
+@documented(parameters=[query("limit", "integer", "How many runs, newest first (1-500).",
+                              minimum=1, maximum=500, default=50)])
 def list_runs(key: str) -> Any:
+    """The district's sync runs, newest first."""
     _, session = district_session(key)
-    limit = max(1, min(request.args.get("limit", 50, type=int) or 50, 500))
+    given = request.args.get("limit", "50")
+    if not (given.isascii() and given.isdigit() and 1 <= int(given) <= 500):
+        abort(400, description=f"limit: a whole number from 1 to 500 (got {given[:20]!r})")
+    limit = int(given)
     runs = session.scalars(select(m.SyncRun).order_by(m.SyncRun.id.desc()).limit(limit)).all()
     return jsonify(runs=RunSchema(many=True).dump(runs))
 
 
 @blueprint.get(f"{PREFIX}/runs/<int:run_id>")
+@blueprint.response(200, RunDetailSchema)
+@documented()
 def get_run(key: str, run_id: int) -> Any:
+    """One run, with the records it rejected and why."""
     _, session = district_session(key)
     run = session.scalars(select(m.SyncRun).where(m.SyncRun.id == run_id)).first()
     if run is None:
@@ -82,7 +111,10 @@ def get_run(key: str, run_id: int) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/mastery")
+@blueprint.response(200, StudentMasterySchema)
+@documented()
 def student_mastery(key: str, sis_id: str) -> Any:
+    """Every mastery record of one student, each with its explanation."""
     settings, session = district_session(key)
     records = queries.student_mastery(session, sis_id, settings.district.scale)
     if records is None:
@@ -91,12 +123,19 @@ def student_mastery(key: str, sis_id: str) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/mapping/unmapped")
+@blueprint.response(200, UnmappedListSchema)
+@documented()
 def unmapped(key: str) -> Any:
+    """Items no alignment maps to a competency, and how many scores wait on each."""
     _, session = district_session(key)
     return jsonify(items=UnmappedItemSchema(many=True).dump(queries.unmapped_items(session)))
 
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/progress")
+@blueprint.response(200, ProgressSchema)
+@documented(parameters=[query("as_of", "string", "The report day (YYYY-MM-DD); today in "
+                                                 "the district's time zone by default.",
+                              format="date")])
 def student_progress(key: str, sis_id: str) -> Any:
     """Academic level and pace per domain, exceptions, snapshot dates and course credit."""
     settings, session = district_session(key)
@@ -114,6 +153,8 @@ def student_progress(key: str, sis_id: str) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/evidence/<competency>")
+@blueprint.response(200, SideBySideSchema)
+@documented()
 def side_by_side(key: str, sis_id: str, competency: str) -> Any:
     """Adaptive and teacher evidence on one competency apart, with what adaptive alone can show."""
     settings, session = district_session(key)
@@ -125,6 +166,9 @@ def side_by_side(key: str, sis_id: str, competency: str) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/reports/dok-exposure")
+@blueprint.response(200, DokExposureSchema)
+@documented(parameters=[query("by", "string", "Group by school or by class.",
+                              enum=["school", "class"], default="school")])
 def dok_exposure(key: str) -> Any:
     """The share of evidence at each DOK level, per school or class and source."""
     settings, session = district_session(key)

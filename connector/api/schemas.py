@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
+
+
+class OpenSchema(Schema):
+    """An answer whose members vary (a report's rows, a view's sections): only some named."""
+
+    class Meta:
+        unknown = INCLUDE
 
 
 class RunSchema(Schema):
@@ -87,3 +94,85 @@ class UnmappedItemSchema(Schema):
     title = fields.String()
     note = fields.String()
     scores = fields.Integer()
+
+
+# ---- what each read answers: the envelopes around the records ---------------------------
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"enum": ["ok", "degraded"]})
+    database = fields.String(metadata={"enum": ["ok", "unavailable"]})
+
+
+class StatusSchema(Schema):
+    district = fields.String()
+    healthy = fields.Boolean()
+    unhealthy_when = fields.List(fields.String())
+    checked_at = fields.String()
+    jobs = fields.List(fields.Dict(), metadata={"description": "Each job's last run, its age "
+                                                               "and what makes it unhealthy."})
+
+
+class RunsSchema(Schema):
+    runs = fields.List(fields.Nested(RunSchema))
+
+
+class RunDetailSchema(Schema):
+    run = fields.Nested(RunSchema)
+    rejections = fields.List(fields.Nested(RejectionSchema),
+                             metadata={"description": "The first 1,000, in order."})
+
+
+class StudentMasterySchema(Schema):
+    student = fields.String()
+    records = fields.List(fields.Nested(MasteryRecordSchema))
+
+
+class UnmappedListSchema(Schema):
+    items = fields.List(fields.Nested(UnmappedItemSchema))
+
+
+class ProgressSchema(OpenSchema):
+    as_of = fields.String(metadata={"format": "date"})
+    student = fields.String()
+    name = fields.String(allow_none=True)
+    grade = fields.String(allow_none=True)
+    domains = fields.List(fields.Dict(), metadata={"description": "Academic level and pace "
+                                                                  "per domain."})
+    exceptions = fields.List(fields.Raw())
+    credit = fields.Raw(metadata={"description": "Course credit earned by competencies."})
+
+
+class SideBySideSchema(OpenSchema):
+    student = fields.String()
+    competency = fields.String()
+
+
+class DokExposureSchema(Schema):
+    by = fields.String(metadata={"enum": ["school", "class"]})
+    rows = fields.List(fields.Dict())
+
+
+class RecordSchema(Schema):
+    record = fields.Nested(MasteryRecordSchema)
+
+
+class OverrideMadeSchema(Schema):
+    override_id = fields.Integer()
+    record = fields.Nested(MasteryRecordSchema)
+
+
+class OverrideHistorySchema(Schema):
+    overrides = fields.List(fields.Dict())
+
+
+class CalcResultSchema(Schema):
+    value = fields.Float(allow_none=True)
+    level = fields.String(allow_none=True)
+    level_code = fields.String(allow_none=True)
+    state = fields.String()
+    proficient = fields.Boolean()
+    method = fields.String()
+    parameters = fields.Dict()
+    explanation = fields.String()
+    steps = fields.List(fields.Nested(StepSchema))

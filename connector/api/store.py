@@ -68,6 +68,10 @@ def district_session(key: str, *, write: bool = False) -> tuple[Settings, Sessio
     header = request.headers.get("Authorization", "")
     given = header[7:] if header.lower().startswith("bearer ") else ""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        if write and given and _is_read_token(settings, given):
+            # Known, but not allowed to change records: 403, never a "who are you?" 401.
+            abort(403, description="this token may read, not change records: use the "
+                                   "district's write token")
         abort(401, description="missing or wrong bearer token")
     district_id = find_district(store().factory, key)
     if district_id is None:
@@ -75,6 +79,17 @@ def district_session(key: str, *, write: bool = False) -> tuple[Settings, Sessio
     session = tenant_session(store().factory, district_id)
     g.connector_session = session
     return settings, session
+
+
+def _is_read_token(settings: Settings, given: str) -> bool:
+    reference = settings.district.api_token
+    if not reference:
+        return False
+    try:
+        expected = resolve_secret(reference, purpose="district API token")
+    except ConfigurationError:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _close_session(_exc: Any) -> None:

@@ -267,7 +267,7 @@ def test_bad_overrides_are_refused(sample_district: SampleDistrict, module_db_ur
 def test_api_override_needs_the_write_token(client: FlaskClient) -> None:
     url = f"{BASE}/students/S100006/mastery/CR.MA.RP.1.a/override"
     body: dict[str, Any] = {"level": "4", "reason": "Exhibition night", "by": "j.ruiz"}
-    assert client.post(url, json=body, headers=READ).status_code == 401
+    assert client.post(url, json=body, headers=READ).status_code == 403
     created = client.post(url, json=body, headers=WRITE)
     assert created.status_code == 201, created.json
     assert created.json["record"]["level"] == "4"

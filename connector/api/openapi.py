@@ -1,0 +1,96 @@
+"""The API's description: OpenAPI 3.1 at ``/openapi.json``, and a docs page at ``/docs``.
+
+flask-smorest builds the document from the blueprints themselves (routes, path
+parameters, the marshmallow schemas of bodies and answers), so it cannot drift
+from the code; a suite test runs schemathesis against it. The docs page is
+Swagger UI from the ``swagger-ui-py`` package, served from this server: districts'
+machines and ours reach no CDN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api, Blueprint
+
+from connector import ENGINE_VERSION
+from connector.api import problems
+
+ASSETS = "/docs/assets/"
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The credentials an operation takes, by name in ``components.securitySchemes``.
+SECURITY_SCHEMES = {
+    "district_token": {"type": "http", "scheme": "bearer",
+                       "description": "The district's API token (district.api_token), or its "
+                                      "write token where the operation changes records."},
+    "provider_token": {"type": "http", "scheme": "bearer",
+                       "description": "A learning-event provider's own token (its source's "
+                                      "token setting)."},
+    "provider_basic": {"type": "http", "scheme": "basic",
+                       "description": "xAPI's Basic form: the provider's source key as user "
+                                      "name, its token as password."},
+}
+
+#: Error answers every district operation can give, besides its own.
+COMMON_ERRORS = (400, 401, 403, 404, 503)
+
+
+class ConnectorApi(Api):  # type: ignore[misc]  # flask-smorest ships no types
+    """flask-smorest's Api, answering errors as problem details rather than its own JSON."""
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return problems.handle_http_exception(error)
+
+
+def init_app(app: Flask) -> ConnectorApi:
+    app.config.update(
+        API_TITLE="Competency connector API",
+        API_VERSION=ENGINE_VERSION,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=ASSETS,
+        API_SPEC_OPTIONS={
+            "info": {"description": "Mastery records with their explanations, the calculator, "
+                                    "teacher overrides, sync runs, and xAPI/Caliper intake. "
+                                    "Errors are RFC 9457 problem details; each `type` is a "
+                                    "path on this server that says what it means."},
+            "components": {"securitySchemes": SECURITY_SCHEMES},
+        },
+    )
+    api = ConnectorApi(app)
+    static = str(files("swagger_ui") / "static")
+
+    @app.get(f"{ASSETS}<path:name>")
+    def docs_assets(name: str) -> Any:
+        return send_from_directory(static, name, max_age=3600)
+
+    return api
+
+
+def documented(*, security: Iterable[str] = ("district_token",),
+               errors: Iterable[int] = COMMON_ERRORS, **doc: Any) -> Callable[[F], F]:
+    """Declare an operation's credentials and its error answers (as problem details).
+
+    Everything else in ``doc`` (parameters, a request body) is copied into the operation.
+    """
+    # Any request can hold a control character in its path or query: 400 everywhere.
+    responses = {str(status): {
+        "description": problems.BY_STATUS[status].means,
+        "content": {problems.MEDIA_TYPE: {"schema": problems.ProblemSchema}},
+    } for status in sorted({400, *errors})}
+    described: Callable[[F], F] = Blueprint.doc(
+        security=[{name: []} for name in security], responses=responses, **doc)
+    return described
+
+
+def query(name: str, kind: str = "string", description: str = "", **schema: Any
+          ) -> dict[str, Any]:
+    """One documented query parameter."""
+    return {"in": "query", "name": name, "required": False, "description": description,
+            "schema": {"type": kind, **schema}}
