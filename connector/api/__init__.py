@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, abort, request
 
-from connector.api import intake, mastery, openapi, problems, resources, store
+from connector.api import intake, mastery, openapi, paging, problems, resources, store
 from connector.domain.text import control_character
 
 
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     store.init_app(app)
     api = openapi.init_app(app)  # its error handler answers problem details
     app.before_request(_check_url)
+    app.after_request(paging.conditional)
     app.register_blueprint(problems.blueprint)
     api.register_blueprint(resources.blueprint)
     api.register_blueprint(mastery.blueprint)

@@ -31,6 +31,7 @@ from connector.config.secrets import resolve_secret
 from connector.errors import ConfigurationError
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
+from connector.sync import api_tokens
 from connector.sync.district import find_district
 from connector.sync.intake import Conflict, find_statement, store_caliper, store_statements
 
@@ -75,6 +76,10 @@ def _provider(key: str, spec: str) -> str:
             username, _, given = base64.b64decode(header[6:].strip()).decode().partition(":")
         except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8: no token
             given = ""
+    if given.startswith(api_tokens.PREFIX) and username is None:
+        found = _token_provider(key, given, spec)
+        if found is not None:
+            return found
     for source in settings.sources.values():
         if source.kind != "learning_events" or source.options["spec"] != spec:
             continue
@@ -89,6 +94,25 @@ def _provider(key: str, spec: str) -> str:
     refuse(401, "missing or wrong provider token",
            {"WWW-Authenticate": 'Basic realm="xAPI", Bearer'})
     raise AssertionError("unreachable")
+
+
+def _token_provider(key: str, given: str, spec: str) -> str | None:
+    """The source a machine token may post as (its ``intake:<source>`` scope), if live."""
+    settings = store().settings(key)
+    district_id = find_district(store().factory, key)
+    if district_id is None:
+        return None
+    with tenant_session(store().factory, district_id) as session, session.begin():
+        token = api_tokens.find_token(session, given)
+        if token is None:
+            return None
+        for scope in token.scopes:
+            source = settings.sources.get(str(scope).removeprefix("intake:"))
+            if (str(scope).startswith("intake:") and source is not None
+                    and source.kind == "learning_events" and source.options["spec"] == spec):
+                log.info("%s intake by token %d", spec, token.id)
+                return source.key
+    return None
 
 
 def _district(key: str) -> int:
@@ -113,7 +137,7 @@ def _check_version() -> None:
 
 @blueprint.get(f"{PREFIX}/xapi/about")
 @blueprint.response(200, VersionsSchema)
-@documented(security=(), errors=(404,))
+@documented(read=True, security=(), errors=(404,))
 def xapi_about(key: str) -> Any:
     """The xAPI versions this LRS speaks."""
     store().settings(key)
@@ -194,7 +218,7 @@ def put_statement(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/xapi/statements")
 @blueprint.response(200, description="The statement as stored.", **{"example": {}})
-@documented(security=PROVIDER, errors=(400, 401, 404, 503),
+@documented(read=True, security=PROVIDER, errors=(400, 401, 404, 503),
             parameters=[VERSION_HEADER,
                         query("statementId", "string", "A statement's id.", format="uuid"),
                         query("voidedStatementId", "string", "A voided statement's id.",

@@ -122,7 +122,7 @@ def calc(key: str) -> Any:
 
 @blueprint.get(RECORD)
 @blueprint.response(200, RecordSchema)
-@documented()
+@documented(read=True)
 def record(key: str, sis_id: str, competency: str) -> Any:
     """One student's record on one competency, with its explanation."""
     settings, session = district_session(key)
@@ -175,7 +175,7 @@ def clear(key: str, sis_id: str, competency: str) -> Any:
 
 @blueprint.get(f"{RECORD}/overrides")
 @blueprint.response(200, OverrideHistorySchema)
-@documented()
+@documented(read=True)
 def history(key: str, sis_id: str, competency: str) -> Any:
     """Every override a record has had, cleared ones too."""
     _, session = district_session(key)

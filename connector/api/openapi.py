@@ -25,11 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: The credentials an operation takes, by name in ``components.securitySchemes``.
 SECURITY_SCHEMES = {
     "district_token": {"type": "http", "scheme": "bearer",
-                       "description": "The district's API token (district.api_token), or its "
-                                      "write token where the operation changes records."},
+                       "description": "A machine token (`connector tokens create`) with the "
+                                      "read scope, or write where the operation changes "
+                                      "records; or the district's environment-referenced "
+                                      "token (district.api_token / api_write_token)."},
     "provider_token": {"type": "http", "scheme": "bearer",
-                       "description": "A learning-event provider's own token (its source's "
-                                      "token setting)."},
+                       "description": "A machine token with the intake:<source> scope, or the "
+                                      "provider's own token (its source's token setting)."},
     "provider_basic": {"type": "http", "scheme": "basic",
                        "description": "xAPI's Basic form: the provider's source key as user "
                                       "name, its token as password."},
@@ -74,16 +76,24 @@ def init_app(app: Flask) -> ConnectorApi:
 
 
 def documented(*, security: Iterable[str] = ("district_token",),
-               errors: Iterable[int] = COMMON_ERRORS, **doc: Any) -> Callable[[F], F]:
+               errors: Iterable[int] = COMMON_ERRORS, read: bool = False,
+               **doc: Any) -> Callable[[F], F]:
     """Declare an operation's credentials and its error answers (as problem details).
 
+    A ``read`` answers with an ETag and honours ``If-None-Match`` (:mod:`paging`).
     Everything else in ``doc`` (parameters, a request body) is copied into the operation.
     """
     # Any request can hold a control character in its path or query: 400 everywhere.
-    responses = {str(status): {
+    responses: dict[str, Any] = {str(status): {
         "description": problems.BY_STATUS[status].means,
         "content": {problems.MEDIA_TYPE: {"schema": problems.ProblemSchema}},
     } for status in sorted({400, *errors})}
+    if read:
+        responses["304"] = {"description": "Not modified: the If-None-Match ETag is current."}
+        doc.setdefault("parameters", []).append({
+            "in": "header", "name": "If-None-Match", "required": False,
+            "description": "The ETag of an earlier answer: 304 if it is still current.",
+            "schema": {"type": "string"}})
     described: Callable[[F], F] = Blueprint.doc(
         security=[{name: []} for name in security], responses=responses, **doc)
     return described

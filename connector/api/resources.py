@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import abort, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
+from connector.api import paging
 from connector.api.openapi import documented, query
 from connector.api.schemas import (
+    AuditEventSchema,
+    AuditSchema,
     DokExposureSchema,
     HealthSchema,
     MasteryRecordSchema,
@@ -26,24 +29,27 @@ from connector.api.schemas import (
     UnmappedListSchema,
 )
 from connector.api.store import district_session, store
+from connector.domain.scale import MasteryState
 from connector.errors import DataError
 from connector.mastery.progress import report_day
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.models import utcnow
-from connector.sync import evidence_views, progress
+from connector.sync import audit, evidence_views, progress
 from connector.sync.job_status import job_states
+from connector.sync.report import FINAL
 from connector.transcripts.service import district_today
 
 blueprint = Blueprint("reads", __name__, description="Runs, mastery records, progress and "
                       "reports of one district.")
 PREFIX = "/api/v1/districts/<key>"
+RUN_STATUSES = ["running", *FINAL]
 
 
 @blueprint.get("/healthz")
 @blueprint.response(200, HealthSchema)
 @blueprint.alt_response(503, schema=HealthSchema, description="The database does not answer.")
-@documented(security=(), errors=())
+@documented(read=True, security=(), errors=())
 def healthz() -> Any:
     """Liveness and the database: 200, or 503 when the store does not answer."""
     try:
@@ -59,7 +65,7 @@ def healthz() -> Any:
 @blueprint.get(f"{PREFIX}/status")
 @blueprint.response(200, StatusSchema)
 @blueprint.alt_response(503, schema=StatusSchema, description="A job needs a person.")
-@documented(errors=(400, 401, 403, 404))
+@documented(read=True, errors=(400, 401, 403, 404))
 def status(key: str) -> Any:
     """Readiness for monitoring: each job's last run, its age, and 503 when one needs a person.
 
@@ -82,22 +88,39 @@ def status(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/runs")
 @blueprint.response(200, RunsSchema)
-@documented(parameters=[query("limit", "integer", "How many runs, newest first (1-500).",
-                              minimum=1, maximum=500, default=50)])
+@documented(read=True, parameters=[
+    query("limit", "integer", "How many runs in a page, newest first.", minimum=1,
+          maximum=paging.MAX_LIMIT, default=50),
+    query("cursor", "string", "The next_cursor of the page before (opaque)."),
+    query("job", "string", "Only this job's runs."),
+    query("status", "string", "Only runs that ended so.", enum=RUN_STATUSES)])
 def list_runs(key: str) -> Any:
-    """The district's sync runs, newest first."""
+    """The district's sync runs, newest first, a page at a time."""
     _, session = district_session(key)
-    given = request.args.get("limit", "50")
-    if not (given.isascii() and given.isdigit() and 1 <= int(given) <= 500):
-        abort(400, description=f"limit: a whole number from 1 to 500 (got {given[:20]!r})")
-    limit = int(given)
-    runs = session.scalars(select(m.SyncRun).order_by(m.SyncRun.id.desc()).limit(limit)).all()
-    return jsonify(runs=RunSchema(many=True).dump(runs))
+    size = paging.limit()
+    after = paging.cursor("before")
+    chosen = select(m.SyncRun).order_by(m.SyncRun.id.desc()).limit(size + 1)
+    if after is not None:
+        chosen = chosen.where(m.SyncRun.id < after["before"])
+    job = request.args.get("job")
+    if job is not None:
+        chosen = chosen.where(m.SyncRun.job == job[:255])
+    status = request.args.get("status")
+    if status is not None:
+        if status not in RUN_STATUSES:
+            abort(400, description=f"status: one of {', '.join(RUN_STATUSES)} "
+                                   f"(got {status[:40]!r})")
+        chosen = chosen.where(m.SyncRun.status == status)
+    runs = session.scalars(chosen).all()
+    more = len(runs) > size
+    runs = runs[:size]
+    return jsonify(runs=RunSchema(many=True).dump(runs),
+                   next_cursor=paging.encode({"before": runs[-1].id}) if more else None)
 
 
 @blueprint.get(f"{PREFIX}/runs/<int:run_id>")
 @blueprint.response(200, RunDetailSchema)
-@documented()
+@documented(read=True)
 def get_run(key: str, run_id: int) -> Any:
     """One run, with the records it rejected and why."""
     _, session = district_session(key)
@@ -112,19 +135,34 @@ def get_run(key: str, run_id: int) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/mastery")
 @blueprint.response(200, StudentMasterySchema)
-@documented()
+@documented(read=True, parameters=[
+    query("competency", "string", "Only competencies whose code starts so (CR.MA.RP), or "
+                                  "this CASE identifier."),
+    query("level", "string", "Only records at this level code."),
+    query("state", "string", "Only records in this state.",
+          enum=[s.value for s in MasteryState])])
 def student_mastery(key: str, sis_id: str) -> Any:
-    """Every mastery record of one student, each with its explanation."""
+    """Every mastery record of one student, each with its explanation; filters narrow it."""
     settings, session = district_session(key)
+    state = request.args.get("state")
+    if state is not None and state not in {s.value for s in MasteryState}:
+        abort(400, description=f"state: one of {', '.join(s.value for s in MasteryState)} "
+                               f"(got {state[:40]!r})")
     records = queries.student_mastery(session, sis_id, settings.district.scale)
     if records is None:
         abort(404, description=f"no student {sis_id!r}")
+    competency, level = request.args.get("competency"), request.args.get("level")
+    records = [r for r in records
+               if (competency is None or str(r["code"] or "").startswith(competency)
+                   or r["competency_identifier"] == competency)
+               and (level is None or r["level_code"] == level)
+               and (state is None or r["state"] == state)]
     return jsonify(student=sis_id, records=MasteryRecordSchema(many=True).dump(records))
 
 
 @blueprint.get(f"{PREFIX}/mapping/unmapped")
 @blueprint.response(200, UnmappedListSchema)
-@documented()
+@documented(read=True)
 def unmapped(key: str) -> Any:
     """Items no alignment maps to a competency, and how many scores wait on each."""
     _, session = district_session(key)
@@ -133,7 +171,7 @@ def unmapped(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/progress")
 @blueprint.response(200, ProgressSchema)
-@documented(parameters=[query("as_of", "string", "The report day (YYYY-MM-DD); today in "
+@documented(read=True, parameters=[query("as_of", "string", "The report day (YYYY-MM-DD); today in "
                                                  "the district's time zone by default.",
                               format="date")])
 def student_progress(key: str, sis_id: str) -> Any:
@@ -154,7 +192,7 @@ def student_progress(key: str, sis_id: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/evidence/<competency>")
 @blueprint.response(200, SideBySideSchema)
-@documented()
+@documented(read=True)
 def side_by_side(key: str, sis_id: str, competency: str) -> Any:
     """Adaptive and teacher evidence on one competency apart, with what adaptive alone can show."""
     settings, session = district_session(key)
@@ -167,7 +205,7 @@ def side_by_side(key: str, sis_id: str, competency: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/reports/dok-exposure")
 @blueprint.response(200, DokExposureSchema)
-@documented(parameters=[query("by", "string", "Group by school or by class.",
+@documented(read=True, parameters=[query("by", "string", "Group by school or by class.",
                               enum=["school", "class"], default="school")])
 def dok_exposure(key: str) -> Any:
     """The share of evidence at each DOK level, per school or class and source."""
@@ -176,6 +214,40 @@ def dok_exposure(key: str) -> Any:
     if by not in ("school", "class"):
         abort(400, description=f"by must be school or class: {by!r}")
     return jsonify(by=by, rows=evidence_views.dok_exposure(session, settings, by))
+
+
+@blueprint.get(f"{PREFIX}/audit")
+@blueprint.response(200, AuditSchema)
+@documented(read=True, description="Needs the admin scope (or the district's write token).",
+            parameters=[
+                query("limit", "integer", "How many events in a page, newest first.",
+                      minimum=1, maximum=paging.MAX_LIMIT, default=50),
+                query("cursor", "string", "The next_cursor of the page before (opaque)."),
+                query("action", "string", "Only this action (override.set, token.revoke...)."),
+                query("subject", "string", "Only subjects starting so (a SIS id, token:3)."),
+                query("actor", "string", "Only changes by this actor."),
+                query("since", "string", "Only changes from this day on (YYYY-MM-DD).",
+                      format="date")])
+def audit_trail(key: str) -> Any:
+    """Every change people made: who, when, what, why, and the state before and after."""
+    _, session = district_session(key, admin=True)
+    size = paging.limit()
+    after = paging.cursor("before")
+    since = None
+    if request.args.get("since") is not None:
+        try:
+            since = datetime.combine(report_day(request.args["since"]), datetime.min.time(),
+                                     tzinfo=UTC)
+        except ValueError as exc:
+            abort(400, description=f"since: {exc}")
+    found = audit.events(session, action=request.args.get("action"),
+                         subject=request.args.get("subject"), actor=request.args.get("actor"),
+                         since=since, before_id=after["before"] if after else None,
+                         limit=size + 1)
+    more = len(found) > size
+    found = found[:size]
+    return jsonify(events=AuditEventSchema(many=True).dump(found),
+                   next_cursor=paging.encode({"before": found[-1]["id"]}) if more else None)
 
 
 def _iso(value: Any) -> Any:

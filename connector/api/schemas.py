@@ -115,6 +115,8 @@ class StatusSchema(Schema):
 
 class RunsSchema(Schema):
     runs = fields.List(fields.Nested(RunSchema))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as cursor for the next page; null on the last."})
 
 
 class RunDetailSchema(Schema):
@@ -176,3 +178,21 @@ class CalcResultSchema(Schema):
     parameters = fields.Dict()
     explanation = fields.String()
     steps = fields.List(fields.Nested(StepSchema))
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    subject = fields.String()
+    reason = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    details = fields.Dict()
+
+
+class AuditSchema(Schema):
+    events = fields.List(fields.Nested(AuditEventSchema))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as cursor for the next page; null on the last."})

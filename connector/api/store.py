@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ from connector.config.secrets import resolve_secret
 from connector.errors import ConfigurationError
 from connector.persistence.db import make_engine, make_session_factory
 from connector.persistence.tenancy import tenant_session
+from connector.sync import api_tokens
 from connector.sync.district import find_district
 
 EXTENSION = "connector"
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -46,7 +49,8 @@ def store() -> Store:
     return result
 
 
-def district_session(key: str, *, write: bool = False) -> tuple[Settings, Session]:
+def district_session(key: str, *, write: bool = False,
+                     admin: bool = False) -> tuple[Settings, Session]:
     """Authorise the request for district ``key`` and open a session scoped to it.
 
     Each district has its own token, so a token for one district can never read
@@ -55,6 +59,11 @@ def district_session(key: str, *, write: bool = False) -> tuple[Settings, Sessio
     token; the read token cannot change anything.
     """
     settings = store().settings(key)
+    given = bearer_token()
+    if given.startswith(api_tokens.PREFIX):
+        return settings, _token_session(key, given,
+                                        "admin" if admin else "write" if write else "read")
+    write = write or admin  # of the shared tokens, only the write token reads the audit
     name, purpose = ("api_write_token", "district API write token") if write else (
         "api_token", "district API token")
     reference = getattr(settings.district, name)
@@ -65,8 +74,6 @@ def district_session(key: str, *, write: bool = False) -> tuple[Settings, Sessio
         expected = resolve_secret(reference, purpose=purpose)
     except ConfigurationError:
         abort(503, description=f"the {purpose} variable is not set on the server")
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.lower().startswith("bearer ") else ""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         if write and given and _is_read_token(settings, given):
             # Known, but not allowed to change records: 403, never a "who are you?" 401.
@@ -79,6 +86,29 @@ def district_session(key: str, *, write: bool = False) -> tuple[Settings, Sessio
     session = tenant_session(store().factory, district_id)
     g.connector_session = session
     return settings, session
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+def _token_session(key: str, given: str, needed: str) -> Session:
+    """A session for a request carrying a machine token, checked for its scope."""
+    district_id = find_district(store().factory, key)
+    if district_id is None:
+        abort(401, description="missing or wrong bearer token")
+    session = tenant_session(store().factory, district_id)
+    g.connector_session = session
+    token = api_tokens.find_token(session, given)
+    if token is None:  # unknown here, revoked or expired: all the same to the caller
+        abort(401, description="missing, wrong, revoked or expired bearer token")
+    if not api_tokens.grants(list(token.scopes), needed):
+        abort(403, description=f"token {token.id} does not have the {needed} scope")
+    log.info("api: %s %s by token %d", request.method, request.url_rule, token.id)
+    if session.dirty:  # its last use, recorded now: the view may only read
+        session.commit()
+    return session
 
 
 def _is_read_token(settings: Settings, given: str) -> bool:

@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "does it daily)."),
     "students": ("connector.cli.students", "students",
                  "A student's records: export them (records requests), purge them."),
+    "audit": ("connector.cli.audit", "audit",
+              "The changes people made: who, when, what, why, before and after."),
+    "tokens": ("connector.cli.tokens", "tokens",
+               "Machine tokens for the API: create (shown once), list, revoke."),
     "serve": ("connector.cli.commands", "serve",
               "Start the JSON API: reads, overrides, event intake, under gunicorn with a "
               "request timeout."),

@@ -750,7 +750,8 @@ class AuditEvent(TenantMixin, Base):
     """
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_at", "district_id", "at"),)
+    __table_args__ = (Index("ix_audit_event_at", "district_id", "at"),
+                      Index("ix_audit_event_action", "district_id", "action", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(255))
@@ -758,6 +759,31 @@ class AuditEvent(TenantMixin, Base):
     subject: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: What the subject was and became, where a change has a before and an after.
+    before: Mapped[dict[str, Any] | None] = mapped_column()
+    after: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class ApiToken(TenantMixin, Base):
+    """A machine token for the API: its SHA-256 only, its scopes, expiry and revocation.
+
+    The token itself is shown once, when it is made; what is kept cannot be turned
+    back into it. ``prefix`` (the token's first characters) lets people tell tokens
+    apart in a list without revealing them.
+    """
+
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_token_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
 
 
 TENANT_MODELS = tuple(

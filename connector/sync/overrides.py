@@ -23,7 +23,7 @@ from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.models import utcnow
-from connector.sync import compute
+from connector.sync import audit, compute
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def set_override(session: Session, settings: Settings, sis_id: str, competency_r
     student = queries.find_student(session, sis_id)
     competency = queries.find_competency(session, competency_ref)
     record = _record(session, student.id, competency.id)
+    before = _as_audited(record)  # now: the recompute below changes the same row
     now = utcnow()
     new = m.MasteryOverride(
         student_id=student.id, competency_id=competency.id,
@@ -81,8 +82,12 @@ def set_override(session: Session, settings: Settings, sis_id: str, competency_r
     compute.recompute(session, settings, {(student.id, competency.id)})
     log.info("override %s set on student %s, competency %s", new.id, student.id,
              competency.identifier)
-    return OverrideOutcome(new.id, sis_id, competency.identifier,
-                           _shown(session, settings, sis_id, competency.id))
+    shown = _shown(session, settings, sis_id, competency.id)
+    audit.record(session, at=now, actor=by.strip(), action="override.set",
+                 subject=f"{sis_id}/{competency.identifier}", reason=reason.strip(),
+                 before=before, after=_as_audited(_record(session, student.id, competency.id)),
+                 details={"override": new.id})
+    return OverrideOutcome(new.id, sis_id, competency.identifier, shown)
 
 
 def clear_override(session: Session, settings: Settings, sis_id: str, competency_ref: str, *,
@@ -96,13 +101,26 @@ def clear_override(session: Session, settings: Settings, sis_id: str, competency
     if not active:
         raise NotFoundError(f"student {sis_id!r} has no active override on {competency_ref!r}")
     now = utcnow()
+    before = _as_audited(_record(session, student.id, competency.id))
     for row in active:
         row.cleared_at, row.cleared_by, row.cleared_reason = now, by.strip(), reason.strip()
     session.flush()
     compute.recompute(session, settings, {(student.id, competency.id)})
     log.info("override(s) %s cleared on student %s", [r.id for r in active], student.id)
-    return OverrideOutcome(None, sis_id, competency.identifier,
-                           _shown(session, settings, sis_id, competency.id))
+    shown = _shown(session, settings, sis_id, competency.id)
+    audit.record(session, at=now, actor=by.strip(), action="override.clear",
+                 subject=f"{sis_id}/{competency.identifier}", reason=reason.strip(),
+                 before=before, after=_as_audited(_record(session, student.id, competency.id)),
+                 details={"overrides": [r.id for r in active]})
+    return OverrideOutcome(None, sis_id, competency.identifier, shown)
+
+
+def _as_audited(record: m.MasteryRecord | None) -> dict[str, Any] | None:
+    """What an audit event keeps of a record: its level and state, and whose they are."""
+    if record is None:
+        return None
+    return {"state": record.state, "level": record.level_code, "score": record.score,
+            "override": record.override_id, "computed_level": record.computed_level_code}
 
 
 def override_history(session: Session, sis_id: str, competency_ref: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ ROUTES = [
     ("GET", "/api/v1/districts/{key}/students/{sis}/progress"),
     ("GET", "/api/v1/districts/{key}/students/{sis}/evidence/{comp}"),
     ("GET", "/api/v1/districts/{key}/reports/dok-exposure"),
+    ("GET", "/api/v1/districts/{key}/audit"),
     ("POST", "/api/v1/districts/{key}/mastery/calc"),
     ("GET", "/api/v1/districts/{key}/students/{sis}/mastery/{comp}"),
     ("POST", "/api/v1/districts/{key}/students/{sis}/mastery/{comp}/override"),

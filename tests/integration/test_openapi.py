@@ -9,12 +9,12 @@ The district is the sample district, so reads find real students and records.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
@@ -25,8 +25,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from connector.api import problems
-from tests.conftest import SampleDistrict, api_client
-from tests.integration.test_api_fuzz import ROUTES, TOKENS
+from connector.persistence import models as m
+from connector.persistence.tenancy import tenant_session
+from connector.sync.district import find_district
+from tests.conftest import SampleDistrict
+from tests.integration.test_api_fuzz import ROUTES, TOKENS, client  # noqa: F401  (fixture)
 from tests.integration.test_event_intake import district  # noqa: F401  (the fixture)
 
 CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance,
@@ -36,15 +39,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 
 
 @pytest.fixture
-def app(district: SampleDistrict, module_db_url: str,  # noqa: F811
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.setenv("CEDAR_RIDGE_API_TOKEN", TOKENS["read"])
-    monkeypatch.setenv("CEDAR_RIDGE_API_WRITE_TOKEN", TOKENS["write"])
-    monkeypatch.setenv("TUTOR_XAPI_TOKEN", TOKENS["tutor"])
-    monkeypatch.setenv("QUIZ_CALIPER_TOKEN", TOKENS["quiz"])
-    with api_client(district, module_db_url) as client:
-        assert client.application is not None
-        yield client.application
+def app(client: FlaskClient) -> Flask:  # noqa: F811  (the fuzz's client, with its tokens)
+    assert client.application is not None
+    return client.application
 
 
 def _credential(method: str, path: str) -> str:
@@ -103,38 +100,80 @@ def test_the_description_covers_every_route_the_fuzz_knows(app: Flask) -> None:
 
 
 def test_errors_are_problem_details_with_a_type_that_says_what_it_means(app: Flask) -> None:
-    client = app.test_client()
+    api = app.test_client()
     base = "/api/v1/districts/cedar-ridge"
-    none = client.get(f"{base}/runs")
+    none = api.get(f"{base}/runs")
     assert none.status_code == 401 and none.mimetype == problems.MEDIA_TYPE
     assert none.headers["WWW-Authenticate"] == "Bearer"
     assert none.json["type"] == "/problems/not-authenticated" and none.json["status"] == 401
     read = {"Authorization": f"Bearer {TOKENS['read']}"}
     body = {"level": "4", "reason": "Exhibition", "by": "j.ruiz"}
     # A token the server knows, without the right: 403, not "who are you?"
-    refused = client.post(f"{base}/students/S100001/mastery/CR.MA.RP.1.a/override", json=body,
+    refused = api.post(f"{base}/students/S100001/mastery/CR.MA.RP.1.a/override", json=body,
                           headers=read)
     assert refused.status_code == 403 and refused.json["type"] == "/problems/forbidden"
     assert "write token" in refused.json["detail"]
-    missing = client.get(f"{base}/students/S999999/mastery", headers=read)
+    missing = api.get(f"{base}/students/S999999/mastery", headers=read)
     assert missing.status_code == 404 and missing.json["detail"] == "no student 'S999999'"
     assert missing.json["instance"] == f"{base}/students/S999999/mastery"
-    meaning = client.get(missing.json["type"]).json
+    meaning = api.get(missing.json["type"]).json
     assert meaning["status"] == 404 and "No such" in meaning["means"]
-    bad_limit = client.get(f"{base}/runs?limit=lots", headers=read)
+    bad_limit = api.get(f"{base}/runs?limit=lots", headers=read)
     assert bad_limit.status_code == 400 and "limit" in bad_limit.json["detail"]
-    assert client.get(f"{base}/runs?limit=2", headers=read).json["runs"][:1]
-    wrong_method = client.put(f"{base}/runs", headers=read)
+    assert api.get(f"{base}/runs?limit=2", headers=read).json["runs"][:1]
+    wrong_method = api.put(f"{base}/runs", headers=read)
     assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
     assert wrong_method.json["type"] == "/problems/method-not-allowed"
 
 
 def test_the_docs_page_loads_its_assets_from_this_server(app: Flask) -> None:
-    client = app.test_client()
-    page = client.get("/docs").get_data(as_text=True)
+    api = app.test_client()
+    page = api.get("/docs").get_data(as_text=True)
     assets = [part.split('"')[0] for part in page.split('src="')[1:]]
     assets += [part.split('"')[0] for part in page.split('href="')[1:]]
     assert assets and all(a.startswith("/docs/assets/") for a in assets), assets
     for asset in assets:
-        with client.get(asset) as answer:  # a file response: closed when read
+        with api.get(asset) as answer:  # a file response: closed when read
             assert answer.status_code == 200 and len(answer.data) > 1000, asset
+
+
+def test_runs_come_a_page_at_a_time_and_reads_answer_304_when_unchanged(
+        app: Flask, district: SampleDistrict) -> None:  # noqa: F811
+    district_id = find_district(district.factory, "cedar-ridge")
+    assert district_id is not None
+    with tenant_session(district.factory, district_id) as session, session.begin():
+        session.add_all([m.SyncRun(job="weekly-push", status="failed"),
+                         m.SyncRun(job="weekly-push", status="succeeded")])
+    api = app.test_client()
+    base = "/api/v1/districts/cedar-ridge"
+    read = {"Authorization": f"Bearer {TOKENS['read']}"}
+    every = api.get(f"{base}/runs?limit=500", headers=read).json
+    assert every["next_cursor"] is None and len(every["runs"]) >= 2
+    seen, cursor = [], None
+    while True:  # pages of one: each run once, newest first, then no cursor
+        page = api.get(f"{base}/runs", query_string={"limit": 1, **(
+            {"cursor": cursor} if cursor else {})}, headers=read).json
+        seen += [r["id"] for r in page["runs"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [r["id"] for r in every["runs"]]
+    forged = api.get(f"{base}/runs?cursor=eyJhZnRlciI6MX0", headers=read)
+    assert forged.status_code == 400 and "cursor" in forged.json["detail"]
+    job = every["runs"][0]["job"]
+    assert {r["job"] for r in api.get(f"{base}/runs?job={job}", headers=read).json["runs"]} \
+        == {job}
+    failed = api.get(f"{base}/runs?job=weekly-push&status=failed", headers=read).json["runs"]
+    assert [(r["job"], r["status"]) for r in failed] == [("weekly-push", "failed")]
+    assert api.get(f"{base}/runs?status=fine", headers=read).status_code == 400
+
+    records = api.get(f"{base}/students/S100001/mastery", headers=read)
+    tag = records.headers["ETag"]
+    again = api.get(f"{base}/students/S100001/mastery", headers={**read, "If-None-Match": tag})
+    assert again.status_code == 304 and again.data == b""
+    level = next(r["level"] for r in records.json["records"] if r["level"])
+    some = api.get(f"{base}/students/S100001/mastery",
+                   query_string={"competency": "CR.MA", "level": level}, headers=read).json
+    assert some["records"] and all(r["code"].startswith("CR.MA") and r["level"] == level
+                                   for r in some["records"])
+    assert len(some["records"]) < len(records.json["records"])

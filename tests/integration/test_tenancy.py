@@ -138,6 +138,19 @@ def test_api_token_of_one_district_cannot_read_the_other(client: FlaskClient) ->
     assert none.status_code == 401 and none.json["error"] == "Unauthorized"
 
 
+def test_a_machine_token_of_one_district_is_unknown_in_the_other(client: FlaskClient,
+                                                                  two: TwoDistricts) -> None:
+    from connector.sync.api_tokens import make_token
+
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        made = make_token(session, name="Cedar warehouse", scopes=["admin"], by="it", days=None)
+    path = "/api/v1/districts/{}/students/S100001/mastery"
+    headers = {"Authorization": f"Bearer {made.token}"}
+    assert client.get(path.format("cedar-ridge"), headers=headers).status_code == 200
+    crossed = client.get(path.format("pine-valley"), headers=headers)
+    assert crossed.status_code == 401 and "records" not in (crossed.json or {})
+
+
 def test_a_providers_token_posts_to_its_own_district_only(client: FlaskClient,
                                                         two: TwoDistricts) -> None:
     statement = {"actor": {"account": {"homePage": "https://sis.pine-valley.example",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,19 +40,24 @@ values = st.lists(st.one_of(st.sampled_from([0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
                   min_size=1, max_size=30)
 
 
+def _method_kwargs(method: str, data: st.DataObject) -> dict[str, Any]:
+    """Drawn parameters as the method function takes them: resolved, the threshold set."""
+    parameters = METHODS[method].resolve(data.draw(method_parameters(method)))
+    if "threshold" in parameters and parameters["threshold"] is None:
+        parameters["threshold"] = 3.0
+    parameters.pop("order_by", None)
+    parameters.pop("type_weights", None)
+    return parameters
+
+
 @SETTINGS
 @given(st.sampled_from(sorted(SCANS)), values, st.data())
 def test_each_scan_gives_the_method_outcome_on_every_prefix(method: str, xs: list[float],
                                                             data: st.DataObject) -> None:
     spec = METHODS[method]
-    parameters = spec.resolve(data.draw(method_parameters(method)))
-    if "threshold" in parameters and parameters["threshold"] is None:
-        parameters["threshold"] = 3.0
     weights = data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]),
                                  min_size=len(xs), max_size=len(xs)))
-    kwargs = dict(parameters)
-    kwargs.pop("order_by", None)
-    kwargs.pop("type_weights", None)
+    kwargs = _method_kwargs(method, data)
     outcomes = scan(method, xs, weights, kwargs)
     assert outcomes is not None
     for length, got in enumerate(outcomes, start=1):
@@ -85,9 +91,7 @@ def _assert_estimates(method: str, xs: list[float], parameters: dict,
 @given(st.sampled_from(sorted(ESTIMATES)), values, st.data())
 def test_each_estimate_lies_within_its_tolerance_on_every_prefix(method: str, xs: list[float],
                                                                 data: st.DataObject) -> None:
-    parameters = METHODS[method].resolve(data.draw(method_parameters(method)))
-    parameters.pop("order_by", None)
-    _assert_estimates(method, xs, parameters)
+    _assert_estimates(method, xs, _method_kwargs(method, data))
 
 
 def test_the_power_law_estimate_holds_over_a_long_run_of_practice() -> None:
@@ -116,11 +120,7 @@ def test_each_bound_holds_the_method_outcome_on_every_prefix(method: str, xs: li
                                                              data: st.DataObject) -> None:
     # The band is where the exact value matters; outside it an interval may be wide.
     spec = METHODS[method]
-    parameters = spec.resolve(data.draw(method_parameters(method)))
-    if "threshold" in parameters and parameters["threshold"] is None:
-        parameters["threshold"] = 3.0
-    parameters.pop("order_by", None)
-    parameters.pop("type_weights", None)
+    parameters = _method_kwargs(method, data)
     middle = data.draw(st.sampled_from([1.0, 2.0, 2.5, 3.0, 3.5]))
     band = (middle - 0.01, middle + 0.01) if data.draw(st.booleans()) else (-1e9, 1e9)
     weights = [1.0] * len(xs)
@@ -177,11 +177,7 @@ def test_each_reader_gives_the_method_outcome_as_pieces_leave(method: str, case:
     # Readers keep the count as pieces come and go; the fitted methods refit each prefix.
     xs, items, attempts, observed, counted, weights, supersede, window = case
     spec = METHODS[method]
-    parameters = spec.resolve(data.draw(method_parameters(method)))
-    if "threshold" in parameters and parameters["threshold"] is None:
-        parameters["threshold"] = 3.0
-    parameters.pop("order_by", None)
-    parameters.pop("type_weights", None)
+    parameters = _method_kwargs(method, data)
     leaves = leaving(items, attempts, observed, supersede, window)
     found = removal_outcomes(method, counted, leaves, xs, weights, parameters)
     fitted = fitted_outcomes(method, counted, leaves, xs, parameters)
