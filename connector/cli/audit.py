@@ -17,12 +17,13 @@ from connector.cli.output import echo_json, table
 @click.option("--actor", default=None, help="Only changes by this actor.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Only changes from this day on (UTC).")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True,
+              help="How many events, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
 def audit(ctx: CliContext, action: str | None, subject: str | None, actor: str | None,
           since: datetime | None, limit: int, as_json: bool) -> None:
-    """The audit trail: who changed what, when, why, and what it was before and after."""
+    """The changes people made: who, when, what, why, before and after."""
     from connector.sync.audit import events
 
     with ctx.session() as session:
