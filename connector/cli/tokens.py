@@ -11,7 +11,10 @@ from connector.sync.push_runs import cli_actor
 
 @click.group("tokens")
 def tokens() -> None:
-    """Machine tokens for the API: one per system that calls it, each with its scopes."""
+    """Machine tokens for the API: create (shown once), list, revoke.
+
+    One per system that calls the API, each with its own scopes.
+    """
 
 
 @tokens.command("create")
