@@ -14,8 +14,12 @@ from connector.api.openapi import documented, query
 from connector.api.schemas import (
     AuditEventSchema,
     AuditSchema,
+    CompetenciesSchema,
     DokExposureSchema,
+    FrameworksSchema,
+    GridSchema,
     HealthSchema,
+    IdentityExceptionsSchema,
     MasteryRecordSchema,
     ProgressSchema,
     RejectionSchema,
@@ -214,6 +218,61 @@ def dok_exposure(key: str) -> Any:
     if by not in ("school", "class"):
         abort(400, description=f"by must be school or class: {by!r}")
     return jsonify(by=by, rows=evidence_views.dok_exposure(session, settings, by))
+
+
+@blueprint.get(f"{PREFIX}/classes/<class_id>/mastery")
+@blueprint.response(200, GridSchema)
+@documented(read=True)
+def class_grid(key: str, class_id: str) -> Any:
+    """A class's students (from the roster's enrollments) by competency: the mastery grid."""
+    _, session = district_session(key)
+    grid = queries.class_grid(session, class_id)
+    if grid is None:
+        abort(404, description=f"no class {class_id!r}")
+    return jsonify(grid)
+
+
+@blueprint.get(f"{PREFIX}/frameworks")
+@blueprint.response(200, FrameworksSchema)
+@documented(read=True)
+def list_frameworks(key: str) -> Any:
+    """The district's imported frameworks, with how many competencies each holds."""
+    _, session = district_session(key)
+    return jsonify(frameworks=queries.frameworks(session))
+
+
+@blueprint.get(f"{PREFIX}/frameworks/<framework>/competencies")
+@blueprint.response(200, CompetenciesSchema)
+@documented(read=True, parameters=[
+    query("q", "string", "Codes starting so, or statements containing it (any case)."),
+    query("limit", "integer", "How many in a page.", minimum=1, maximum=paging.MAX_LIMIT,
+          default=50),
+    query("cursor", "string", "The next_cursor of the page before (opaque).")])
+def framework_competencies(key: str, framework: str) -> Any:
+    """Browse a framework's competencies with their DOK: by code or statement."""
+    _, session = district_session(key)
+    size = paging.limit()
+    after = paging.cursor("after")
+    found = queries.framework_competencies(session, framework, search=request.args.get("q"),
+                                           after=after["after"] if after else None,
+                                           limit=size + 1)
+    if found is None:
+        abort(404, description=f"no framework {framework!r}")
+    more = len(found) > size
+    found = found[:size]
+    following = paging.encode({"after": found[-1]["id"]}) if more else None
+    for row in found:
+        del row["id"]  # a row id, for the cursor only
+    return jsonify(framework=framework, competencies=found, next_cursor=following)
+
+
+@blueprint.get(f"{PREFIX}/identity/exceptions")
+@blueprint.response(200, IdentityExceptionsSchema)
+@documented(read=True)
+def identity_exceptions(key: str) -> Any:
+    """Students a source could not match to the SIS roster, from each job's latest run."""
+    _, session = district_session(key)
+    return jsonify(exceptions=queries.identity_exceptions(session))
 
 
 @blueprint.get(f"{PREFIX}/audit")

@@ -196,3 +196,29 @@ class AuditSchema(Schema):
     events = fields.List(fields.Nested(AuditEventSchema))
     next_cursor = fields.String(allow_none=True, metadata={
         "description": "Pass as cursor for the next page; null on the last."})
+
+
+class GridSchema(Schema):
+    class_ = fields.Dict(data_key="class", metadata={"description": "id, title, school."})
+    competencies = fields.List(fields.Dict(), metadata={
+        "description": "Columns: identifier, code, statement, target DOK, in code order."})
+    students = fields.List(fields.Dict(), metadata={
+        "description": "Rows: SIS id, name, grade, and levels by competency identifier "
+                       "(level, state, overridden)."})
+
+
+class FrameworksSchema(Schema):
+    frameworks = fields.List(fields.Dict())
+
+
+class CompetenciesSchema(Schema):
+    framework = fields.String()
+    competencies = fields.List(fields.Dict(), metadata={
+        "description": "identifier, code, statement, target DOK, parent, depth."})
+    next_cursor = fields.String(allow_none=True)
+
+
+class IdentityExceptionsSchema(Schema):
+    exceptions = fields.List(fields.Dict(), metadata={
+        "description": "Per job's latest run and reason: how many records wait on a student "
+                       "no source could match to the roster."})

@@ -146,3 +146,76 @@ def student_mastery(session: Session, sis_id: str, scale: ProficiencyScale,
                 "reason": override.reason, "by": override.author, "at": override.created_at},
         })
     return out
+
+
+def class_grid(session: Session, class_sourced_id: str) -> dict[str, Any] | None:
+    """A class's students by competency: each student's level or state on each (the grid).
+
+    Students are the class's student enrollments from the SIS roster; competencies are
+    those any of them has a record on, in code order. None when there is no such class.
+    """
+    section = session.scalars(select(m.ClassSection).where(
+        m.ClassSection.sourced_id == class_sourced_id)).first()
+    if section is None:
+        return None
+    enrolled = select(m.Enrollment.user_sourced_id).where(
+        m.Enrollment.class_sourced_id == class_sourced_id, m.Enrollment.role == "student")
+    students = session.scalars(select(m.Student).where(m.Student.sourced_id.in_(enrolled))
+                               .order_by(m.Student.family_name, m.Student.given_name,
+                                         m.Student.sourced_id)).all()
+    by_id = {s.id: s for s in students}
+    cells: dict[int, dict[str, dict[str, Any]]] = {s.id: {} for s in students}
+    competencies: dict[int, m.Competency] = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        for record, comp in session.execute(
+                select(m.MasteryRecord, m.Competency)
+                .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id)
+                .where(m.MasteryRecord.student_id.in_(ids[start:start + 500]))):
+            competencies[comp.id] = comp
+            cells[record.student_id][comp.identifier] = {
+                "level": record.level_code, "state": record.state,
+                "overridden": record.override_id is not None}
+    ordered = sorted(competencies.values(), key=lambda c: (c.human_coding_scheme, c.identifier))
+    return {
+        "class": {"id": section.sourced_id, "title": section.title,
+                  "school": section.school_sourced_id},
+        "competencies": [{"competency": c.identifier, "code": c.human_coding_scheme,
+                          "statement": c.full_statement, "target_dok": c.target_dok}
+                         for c in ordered],
+        "students": [{"student": s.sourced_id, "name": f"{s.given_name} {s.family_name}",
+                      "grade": s.grade, "levels": cells[s.id]} for s in students],
+    }
+
+
+def frameworks(session: Session) -> list[dict[str, Any]]:
+    counts = dict(session.execute(select(m.Competency.framework_id, func.count(m.Competency.id))
+                                  .group_by(m.Competency.framework_id)).all())
+    return [{"framework": f.identifier, "key": f.key, "kind": f.kind, "title": f.title,
+             "version": f.version, "competencies": counts.get(f.id, 0)}
+            for f in session.scalars(select(m.Framework).order_by(m.Framework.key,
+                                                                  m.Framework.id))]
+
+
+def framework_competencies(session: Session, framework: str, *, search: str | None,
+                           after: int | None, limit: int) -> list[dict[str, Any]] | None:
+    """A framework's competencies in import order, found by code or statement; None if unknown.
+
+    ``framework`` is the framework's key or CASE identifier; ``search`` matches the
+    start of a code or any part of a statement, ignoring case.
+    """
+    found = session.scalars(select(m.Framework).where(
+        (m.Framework.key == framework) | (m.Framework.identifier == framework))).first()
+    if found is None:
+        return None
+    chosen = (select(m.Competency).where(m.Competency.framework_id == found.id)
+              .order_by(m.Competency.id).limit(limit))
+    if search:
+        chosen = chosen.where(m.Competency.human_coding_scheme.istartswith(search, autoescape=True)
+                              | m.Competency.full_statement.icontains(search, autoescape=True))
+    if after is not None:
+        chosen = chosen.where(m.Competency.id > after)
+    return [{"id": c.id, "competency": c.identifier, "code": c.human_coding_scheme,
+             "statement": c.full_statement, "target_dok": c.target_dok,
+             "parent": c.parent_identifier, "depth": c.depth}
+            for c in session.scalars(chosen)]

@@ -30,6 +30,10 @@ ROUTES = [
     ("GET", "/api/v1/districts/{key}/students/{sis}/evidence/{comp}"),
     ("GET", "/api/v1/districts/{key}/reports/dok-exposure"),
     ("GET", "/api/v1/districts/{key}/audit"),
+    ("GET", "/api/v1/districts/{key}/classes/{cls}/mastery"),
+    ("GET", "/api/v1/districts/{key}/frameworks"),
+    ("GET", "/api/v1/districts/{key}/frameworks/{fw}/competencies"),
+    ("GET", "/api/v1/districts/{key}/identity/exceptions"),
     ("POST", "/api/v1/districts/{key}/mastery/calc"),
     ("GET", "/api/v1/districts/{key}/students/{sis}/mastery/{comp}"),
     ("POST", "/api/v1/districts/{key}/students/{sis}/mastery/{comp}/override"),
@@ -53,10 +57,12 @@ path_values = {
     "sis": st.one_of(st.just("S100001"), st.just("S100002"), odd),
     "comp": st.one_of(st.just("CR.MA.RP.1.a"), odd),
     "run": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
+    "cls": st.one_of(st.just("cls-crms-ma06"), odd),
+    "fw": st.one_of(st.just("math-ela"), odd),
 }
 queries = st.dictionaries(
     st.one_of(st.sampled_from(["as_of", "limit", "by", "school", "class", "statementId",
-                               "voidedStatementId", "status", "job", "cursor", "level",
+                               "voidedStatementId", "status", "job", "cursor", "level", "q",
                                "format", "attachments"]), st.text(max_size=8)),
     odd, max_size=4)
 json_values = st.recursive(

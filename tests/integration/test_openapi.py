@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from connector.api import problems
 from connector.persistence import models as m
@@ -95,7 +96,8 @@ def test_the_description_covers_every_route_the_fuzz_knows(app: Flask) -> None:
     described = {(method.upper(), path) for path, operations in spec["paths"].items()
                  for method in operations if method != "parameters"}
     fuzzed = {(method, path.replace("{sis}", "{sis_id}").replace("{comp}", "{competency}")
-               .replace("{run}", "{run_id}")) for method, path in ROUTES}
+               .replace("{run}", "{run_id}").replace("{cls}", "{class_id}")
+               .replace("{fw}", "{framework}")) for method, path in ROUTES}
     assert described == fuzzed
 
 
@@ -177,3 +179,44 @@ def test_runs_come_a_page_at_a_time_and_reads_answer_304_when_unchanged(
     assert some["records"] and all(r["code"].startswith("CR.MA") and r["level"] == level
                                    for r in some["records"])
     assert len(some["records"]) < len(records.json["records"])
+
+
+def test_a_class_grid_frameworks_and_identity_queue_read_as_the_web_app_needs(
+        app: Flask, district: SampleDistrict) -> None:  # noqa: F811
+    api = app.test_client()
+    base = "/api/v1/districts/cedar-ridge"
+    read = {"Authorization": f"Bearer {TOKENS['read']}"}
+    district_id = find_district(district.factory, "cedar-ridge")
+    assert district_id is not None
+    with tenant_session(district.factory, district_id) as session:
+        enrolled = set(session.scalars(select(m.Enrollment.user_sourced_id).where(
+            m.Enrollment.class_sourced_id == "cls-crms-ma06", m.Enrollment.role == "student")))
+    grid = api.get(f"{base}/classes/cls-crms-ma06/mastery", headers=read)
+    assert grid.status_code == 200, grid.json
+    rows = {row["student"]: row for row in grid.json["students"]}
+    assert set(rows) == enrolled and enrolled  # the roster decides who is in the class
+    student = sorted(rows)[0]
+    records = api.get(f"{base}/students/{student}/mastery", headers=read).json["records"]
+    assert {r["competency"]: r["level"] for r in records} == {
+        c: cell["level"] for c, cell in rows[student]["levels"].items()}
+    codes = [c["code"] for c in grid.json["competencies"]]
+    assert codes == sorted(codes)
+    assert api.get(f"{base}/classes/cls-nope/mastery", headers=read).status_code == 404
+
+    frameworks = {f["key"]: f for f in api.get(f"{base}/frameworks", headers=read).json[
+        "frameworks"]}
+    assert frameworks["math-ela"]["competencies"] > 10
+    found = api.get(f"{base}/frameworks/math-ela/competencies?q=cr.ma.rp",
+                    headers=read).json["competencies"]
+    assert found and all(c["code"].startswith("CR.MA.RP") or "cr.ma.rp" in
+                         c["statement"].lower() for c in found)
+    first = api.get(f"{base}/frameworks/math-ela/competencies?limit=2", headers=read).json
+    second = api.get(f"{base}/frameworks/math-ela/competencies", headers=read,
+                     query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert len(first["competencies"]) == 2 and first["next_cursor"]
+    assert not {c["competency"] for c in first["competencies"]} & {
+        c["competency"] for c in second["competencies"]}
+    assert api.get(f"{base}/frameworks/nope/competencies", headers=read).status_code == 404
+
+    queue = api.get(f"{base}/identity/exceptions", headers=read)
+    assert queue.status_code == 200 and isinstance(queue.json["exceptions"], list)
