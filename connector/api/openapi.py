@@ -18,6 +18,7 @@ from flask_smorest import Api, Blueprint
 
 from connector import ENGINE_VERSION
 from connector.api import problems
+from connector.api.paging import MAX_LIMIT
 
 ASSETS = "/docs/assets/"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,3 +105,10 @@ def query(name: str, kind: str = "string", description: str = "", **schema: Any
     """One documented query parameter."""
     return {"in": "query", "name": name, "required": False, "description": description,
             "schema": {"type": kind, **schema}}
+
+
+def pages(what: str) -> list[dict[str, Any]]:
+    """The query parameters of a list that comes a page at a time (:mod:`paging`)."""
+    return [query("limit", "integer", f"How many {what} in a page.", minimum=1,
+                  maximum=MAX_LIMIT, default=50),
+            query("cursor", "string", "The next_cursor of the page before (opaque).")]

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
 from connector.api import paging
-from connector.api.openapi import documented, query
+from connector.api.openapi import documented, pages, query
 from connector.api.schemas import (
     AuditEventSchema,
     AuditSchema,
@@ -93,9 +93,7 @@ def status(key: str) -> Any:
 @blueprint.get(f"{PREFIX}/runs")
 @blueprint.response(200, RunsSchema)
 @documented(read=True, parameters=[
-    query("limit", "integer", "How many runs in a page, newest first.", minimum=1,
-          maximum=paging.MAX_LIMIT, default=50),
-    query("cursor", "string", "The next_cursor of the page before (opaque)."),
+    *pages("runs, newest first"),
     query("job", "string", "Only this job's runs."),
     query("status", "string", "Only runs that ended so.", enum=RUN_STATUSES)])
 def list_runs(key: str) -> Any:
@@ -245,9 +243,7 @@ def list_frameworks(key: str) -> Any:
 @blueprint.response(200, CompetenciesSchema)
 @documented(read=True, parameters=[
     query("q", "string", "Codes starting so, or statements containing it (any case)."),
-    query("limit", "integer", "How many in a page.", minimum=1, maximum=paging.MAX_LIMIT,
-          default=50),
-    query("cursor", "string", "The next_cursor of the page before (opaque).")])
+    *pages("competencies")])
 def framework_competencies(key: str, framework: str) -> Any:
     """Browse a framework's competencies with their DOK: by code or statement."""
     _, session = district_session(key)
@@ -279,9 +275,7 @@ def identity_exceptions(key: str) -> Any:
 @blueprint.response(200, AuditSchema)
 @documented(read=True, description="Needs the admin scope (or the district's write token).",
             parameters=[
-                query("limit", "integer", "How many events in a page, newest first.",
-                      minimum=1, maximum=paging.MAX_LIMIT, default=50),
-                query("cursor", "string", "The next_cursor of the page before (opaque)."),
+                *pages("events, newest first"),
                 query("action", "string", "Only this action (override.set, token.revoke...)."),
                 query("subject", "string", "Only subjects starting so (a SIS id, token:3)."),
                 query("actor", "string", "Only changes by this actor."),

@@ -5,6 +5,12 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields
 
 
+def next_cursor() -> fields.String:
+    """The member that leads to a list's next page."""
+    return fields.String(allow_none=True, metadata={
+        "description": "Pass as cursor for the next page; null on the last."})
+
+
 class OpenSchema(Schema):
     """An answer whose members vary (a report's rows, a view's sections): only some named."""
 
@@ -115,8 +121,7 @@ class StatusSchema(Schema):
 
 class RunsSchema(Schema):
     runs = fields.List(fields.Nested(RunSchema))
-    next_cursor = fields.String(allow_none=True, metadata={
-        "description": "Pass as cursor for the next page; null on the last."})
+    next_cursor = next_cursor()
 
 
 class RunDetailSchema(Schema):
@@ -194,8 +199,7 @@ class AuditEventSchema(Schema):
 
 class AuditSchema(Schema):
     events = fields.List(fields.Nested(AuditEventSchema))
-    next_cursor = fields.String(allow_none=True, metadata={
-        "description": "Pass as cursor for the next page; null on the last."})
+    next_cursor = next_cursor()
 
 
 class GridSchema(Schema):
@@ -215,7 +219,7 @@ class CompetenciesSchema(Schema):
     framework = fields.String()
     competencies = fields.List(fields.Dict(), metadata={
         "description": "identifier, code, statement, target DOK, parent, depth."})
-    next_cursor = fields.String(allow_none=True)
+    next_cursor = next_cursor()
 
 
 class IdentityExceptionsSchema(Schema):
