@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,10 +65,21 @@ def every_minute(data: dict[str, Any]) -> None:
     data["jobs"][1].pop("schedule")
 
 
+def an_hour_ago_daily(data: dict[str, Any]) -> None:
+    """Daily at the district's time an hour ago: missed (so run now), next due in ~23 h.
+
+    Every minute would race the test: on a loaded machine the next minute's run can
+    start as the test sends SIGTERM.
+    """
+    then = datetime.now(ZoneInfo("America/Denver")) - timedelta(hours=1)
+    data["jobs"][0]["schedule"] = f"{then.minute} {then.hour} * * *"
+    data["jobs"][1].pop("schedule")
+
+
 def test_the_image_command_runs_a_due_job_and_exits_0_on_sigterm(
         tmp_path: Path, db_url: str, small_sample: Path) -> None:
     workspace = make_workspace(tmp_path, small_sample)  # processes, not data: the small sample
-    edit(workspace, "jobs.yaml", every_minute)
+    edit(workspace, "jobs.yaml", an_hour_ago_daily)
     with scheduler(workspace, db_url) as process:
         seen = read_until(process.stdout, "nightly-sync: run 1 ", lines=20)
         assert "active: running the scheduled jobs of 'cedar-ridge' (times in America/Denver)" \
@@ -78,7 +90,7 @@ def test_the_image_command_runs_a_due_job_and_exits_0_on_sigterm(
         after = read_until(process.stdout, "nightly-sync: next run")
         assert re.search(r"next run \w{3} \d{4}-\d\d-\d\d \d\d:\d\d M[SD]T", after)
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "scheduler stopped" in out
     assert [r["status"] for r in runs(workspace, db_url)] == ["succeeded_with_rejections"]
