@@ -25,7 +25,7 @@ def stop_on_signals(token: StopToken, *, what: str = "the run") -> Iterator[Stop
         name = signal.Signals(signum).name
         if token.requested:
             raise RunInterrupted(f"{name} received twice; stopped at once")
-        token.request(f"{name} received")
+        token.request_from_signal(f"{name} received")  # takes no lock: see StopToken
         print(f"{name} received: {what} stops after the batch in hand "
               f"(send it again to stop at once)", file=sys.stderr, flush=True)
 
