@@ -27,6 +27,7 @@ from connector.api.bodies import json_body
 from connector.api.openapi import documented, query
 from connector.api.problems import refuse
 from connector.api.store import store
+from connector.config.model import SourceConfig
 from connector.config.secrets import resolve_secret
 from connector.errors import ConfigurationError
 from connector.persistence.models import utcnow
@@ -42,6 +43,12 @@ VERSION_HEADER = {"in": "header", "name": "X-Experience-API-Version", "required"
                   "schema": {"type": "string", "pattern": r"^1\.0(\.\d+)?$"}}
 ANY_JSON: dict[str, Any] = {"content": {"application/json": {"schema": {}}}}
 
+PREFIX = "/api/v1/districts/<key>"
+MAX_BYTES = 10 * 1024 * 1024
+_VERSION = re.compile(r"^1\.0(\.\d+)?$")
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 
 class VersionsSchema(Schema):
     version = fields.List(fields.String())
@@ -50,11 +57,6 @@ class VersionsSchema(Schema):
 class CaliperReceivedSchema(Schema):
     received = fields.Integer()
     new = fields.Integer()
-PREFIX = "/api/v1/districts/<key>"
-MAX_BYTES = 10 * 1024 * 1024
-_VERSION = re.compile(r"^1\.0(\.\d+)?$")
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @blueprint.after_request
@@ -66,7 +68,6 @@ def _version_header(response: Response) -> Response:
 
 def _provider(key: str, spec: str) -> str:
     """The source key of the provider whose token the request carries, or 401."""
-    settings = store().settings(key)
     header = request.headers.get("Authorization", "")
     username, given = None, ""
     if header.lower().startswith("bearer "):
@@ -80,9 +81,7 @@ def _provider(key: str, spec: str) -> str:
         found = _token_provider(key, given, spec)
         if found is not None:
             return found
-    for source in settings.sources.values():
-        if source.kind != "learning_events" or source.options["spec"] != spec:
-            continue
+    for source in _providers(key, spec).values():
         if username is not None and username != source.key:
             continue
         try:
@@ -98,7 +97,7 @@ def _provider(key: str, spec: str) -> str:
 
 def _token_provider(key: str, given: str, spec: str) -> str | None:
     """The source a machine token may post as (its ``intake:<source>`` scope), if live."""
-    settings = store().settings(key)
+    providers = _providers(key, spec)
     district_id = find_district(store().factory, key)
     if district_id is None:
         return None
@@ -106,13 +105,18 @@ def _token_provider(key: str, given: str, spec: str) -> str | None:
         token = api_tokens.find_token(session, given)
         if token is None:
             return None
-        for scope in token.scopes:
-            source = settings.sources.get(str(scope).removeprefix("intake:"))
-            if (str(scope).startswith("intake:") and source is not None
-                    and source.kind == "learning_events" and source.options["spec"] == spec):
+        for scope in map(str, token.scopes):
+            name = scope.removeprefix("intake:")
+            if scope.startswith("intake:") and name in providers:
                 log.info("%s intake by token %d", spec, token.id)
-                return source.key
+                return name
     return None
+
+
+def _providers(key: str, spec: str) -> dict[str, SourceConfig]:
+    """The district's learning-event sources that speak ``spec``, by key."""
+    return {s.key: s for s in store().settings(key).sources.values()
+            if s.kind == "learning_events" and s.options["spec"] == spec}
 
 
 def _district(key: str) -> int:
@@ -217,7 +221,7 @@ def put_statement(key: str) -> Any:
 
 
 @blueprint.get(f"{PREFIX}/xapi/statements")
-@blueprint.response(200, description="The statement as stored.", **{"example": {}})
+@blueprint.response(200, description="The statement as stored.")
 @documented(read=True, security=PROVIDER, errors=(400, 401, 404, 503),
             parameters=[VERSION_HEADER,
                         query("statementId", "string", "A statement's id.", format="uuid"),

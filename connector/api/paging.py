@@ -67,6 +67,17 @@ def cursor(*keys: str) -> dict[str, Any] | None:
     return position
 
 
+def page(rows: list[Any], size: int, position: Any) -> tuple[list[Any], str | None]:
+    """A page of ``size`` rows from ``size + 1`` fetched, and the cursor after it, if more.
+
+    ``position`` gives the cursor's members for the page's last row.
+    """
+    if len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    return rows, encode(position(rows[-1]))
+
+
 def conditional(response: Response) -> Response:
     """An ETag on each successful JSON read, and 304 when the client already has it."""
     if (request.method in ("GET", "HEAD") and response.status_code == 200

@@ -102,8 +102,9 @@ def handle_http_exception(exc: HTTPException) -> Response:
         return exc.response
     status = exc.code or 500
     headers = {}
-    if status == 405 and exc.get_response().headers.get("Allow"):
-        headers["Allow"] = exc.get_response().headers["Allow"]
+    allowed = exc.get_response().headers.get("Allow") if status == 405 else None
+    if allowed:
+        headers["Allow"] = allowed
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem(status, exc.description or BY_STATUS.get(status, TYPES[-1]).title, headers)

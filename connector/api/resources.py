@@ -113,11 +113,9 @@ def list_runs(key: str) -> Any:
             abort(400, description=f"status: one of {', '.join(RUN_STATUSES)} "
                                    f"(got {status[:40]!r})")
         chosen = chosen.where(m.SyncRun.status == status)
-    runs = session.scalars(chosen).all()
-    more = len(runs) > size
-    runs = runs[:size]
-    return jsonify(runs=RunSchema(many=True).dump(runs),
-                   next_cursor=paging.encode({"before": runs[-1].id}) if more else None)
+    runs, following = paging.page(list(session.scalars(chosen)), size,
+                                  lambda run: {"before": run.id})
+    return jsonify(runs=RunSchema(many=True).dump(runs), next_cursor=following)
 
 
 @blueprint.get(f"{PREFIX}/runs/<int:run_id>")
@@ -254,9 +252,7 @@ def framework_competencies(key: str, framework: str) -> Any:
                                            limit=size + 1)
     if found is None:
         abort(404, description=f"no framework {framework!r}")
-    more = len(found) > size
-    found = found[:size]
-    following = paging.encode({"after": found[-1]["id"]}) if more else None
+    found, following = paging.page(found, size, lambda row: {"after": row["id"]})
     for row in found:
         del row["id"]  # a row id, for the cursor only
     return jsonify(framework=framework, competencies=found, next_cursor=following)
@@ -297,10 +293,8 @@ def audit_trail(key: str) -> Any:
                          subject=request.args.get("subject"), actor=request.args.get("actor"),
                          since=since, before_id=after["before"] if after else None,
                          limit=size + 1)
-    more = len(found) > size
-    found = found[:size]
-    return jsonify(events=AuditEventSchema(many=True).dump(found),
-                   next_cursor=paging.encode({"before": found[-1]["id"]}) if more else None)
+    found, following = paging.page(found, size, lambda event: {"before": event["id"]})
+    return jsonify(events=AuditEventSchema(many=True).dump(found), next_cursor=following)
 
 
 def _iso(value: Any) -> Any:

@@ -70,22 +70,17 @@ def district_session(key: str, *, write: bool = False,
     if not reference:
         abort(403, description=f"this API is not enabled for this district: set "
                                f"district.{name} to an environment reference")
-    try:
-        expected = resolve_secret(reference, purpose=purpose)
-    except ConfigurationError:
+    expected = _resolved(reference, purpose)
+    if expected is None:
         abort(503, description=f"the {purpose} variable is not set on the server")
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        if write and given and _is_read_token(settings, given):
+    if not _same(given, expected):
+        read = _resolved(settings.district.api_token, "district API token")
+        if write and read is not None and _same(given, read):
             # Known, but not allowed to change records: 403, never a "who are you?" 401.
             abort(403, description="this token may read, not change records: use the "
                                    "district's write token")
         abort(401, description="missing or wrong bearer token")
-    district_id = find_district(store().factory, key)
-    if district_id is None:
-        abort(404, description=f"district {key!r} has no data yet: run a sync first")
-    session = tenant_session(store().factory, district_id)
-    g.connector_session = session
-    return settings, session
+    return settings, _open(key, 404, f"district {key!r} has no data yet: run a sync first")
 
 
 def bearer_token() -> str:
@@ -95,11 +90,7 @@ def bearer_token() -> str:
 
 def _token_session(key: str, given: str, needed: str) -> Session:
     """A session for a request carrying a machine token, checked for its scope."""
-    district_id = find_district(store().factory, key)
-    if district_id is None:
-        abort(401, description="missing or wrong bearer token")
-    session = tenant_session(store().factory, district_id)
-    g.connector_session = session
+    session = _open(key, 401, "missing or wrong bearer token")
     token = api_tokens.find_token(session, given)
     if token is None:  # unknown here, revoked or expired: all the same to the caller
         abort(401, description="missing, wrong, revoked or expired bearer token")
@@ -111,15 +102,28 @@ def _token_session(key: str, given: str, needed: str) -> Session:
     return session
 
 
-def _is_read_token(settings: Settings, given: str) -> bool:
-    reference = settings.district.api_token
+def _open(key: str, status: int, missing: str) -> Session:
+    """The district's tenant session for this request (closed at teardown), or ``status``."""
+    district_id = find_district(store().factory, key)
+    if district_id is None:
+        abort(status, description=missing)
+    session = tenant_session(store().factory, district_id)
+    g.connector_session = session
+    return session
+
+
+def _resolved(reference: str | None, purpose: str) -> str | None:
+    """A shared token's value from its environment reference; None when unset."""
     if not reference:
-        return False
+        return None
     try:
-        expected = resolve_secret(reference, purpose="district API token")
+        return resolve_secret(reference, purpose=purpose)
     except ConfigurationError:
-        return False
-    return hmac.compare_digest(given.encode(), expected.encode())
+        return None
+
+
+def _same(given: str, expected: str) -> bool:
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _close_session(_exc: Any) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector.config.model import RetentionSettings, Settings
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
+from connector.sync import audit
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +87,10 @@ def apply(session: Session, rules: RetentionSettings, now: datetime, *, actor: s
                 m.RawScoreObjective.raw_score_id.in_(select(m.RawScore.id).where(unused))))
         run("raw_scores", m.RawScore, unused)
     if not dry_run and any(report.removed.values()):
-        audit = m.AuditEvent(actor=actor, action="retention.apply", subject="district",
-                             reason="retention settings in district.yaml",
-                             details={"removed": report.removed, "cutoffs": report.cutoffs})
-        session.add(audit)
-        session.flush()
-        report.audit_id = audit.id
+        report.audit_id = audit.record(
+            session, actor=actor, action="retention.apply", subject="district",
+            reason="retention settings in district.yaml",
+            details={"removed": report.removed, "cutoffs": report.cutoffs}).id
     return report
 
 

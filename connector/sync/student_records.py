@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
+from connector.sync import audit
 
 #: The export's own version: a reader can tell what layout it has.
 EXPORT_VERSION = 1
@@ -152,9 +153,7 @@ def purge_student(session: Session, sis_id: str, *, actor: str, reason: str) -> 
     gone("demographics", delete(m.StudentDemographics).where(
         m.StudentDemographics.student_id == sid))
     gone("student", delete(m.Student).where(m.Student.id == sid))
-    audit = m.AuditEvent(actor=actor, action="student.purge", subject=sis_id, reason=reason,
-                         details={"removed": report.removed, "still_at_destinations": report.sent})
-    session.add(audit)
-    session.flush()
-    report.audit_id = audit.id
+    report.audit_id = audit.record(
+        session, actor=actor, action="student.purge", subject=sis_id, reason=reason,
+        details={"removed": report.removed, "still_at_destinations": report.sent}).id
     return report
