@@ -44,6 +44,8 @@ PG_HOST = os.environ.get("CONNECTOR_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CONNECTOR_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("CONNECTOR_TEST_PG_USER", "postgres")
 PREFIX = f"connector_test_{uuid.uuid4().hex[:8]}"
+# Cookies are signed with one key across the suite's apps; never one written to ./var.
+os.environ.setdefault("CONNECTOR_SECRET_KEY", "test-only-" + uuid.uuid4().hex * 2)
 
 
 def _admin_dsn(dbname: str = "postgres") -> str:
@@ -93,6 +95,22 @@ def pg_databases() -> Iterator[PgDatabases]:
     yield databases
     for name in reversed(databases.created):
         databases.drop(name)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The run's Redis server (shared rate limits): fails in CI, skips elsewhere, when down."""
+    import redis
+
+    url = os.environ.get("CONNECTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {url} is unreachable: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " -- CI requires it", pytrace=False)
+        pytest.skip(message)
+    return url
 
 
 def _migrate(url: str) -> None:

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from flask import Flask, abort, request
 
-from connector.api import intake, mastery, openapi, paging, problems, resources, store
+from connector.api import (
+    intake,
+    mastery,
+    oidc,
+    openapi,
+    paging,
+    people,
+    problems,
+    resources,
+    signin,
+    store,
+)
 from connector.domain.text import control_character
 
 
@@ -41,3 +52,6 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(resources.blueprint)
     api.register_blueprint(mastery.blueprint)
     api.register_blueprint(intake.blueprint)
+    api.register_blueprint(people.blueprint)
+    signin.init_app(app)
+    oidc.init_app(app)

@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from connector import ENGINE_VERSION
 from connector.adapters.messages import sentences
+from connector.api.access import change, district_session, principal, student_reach
 from connector.api.bodies import json_body
 from connector.api.openapi import documented
 from connector.api.schemas import (
@@ -24,7 +25,7 @@ from connector.api.schemas import (
     OverrideMadeSchema,
     RecordSchema,
 )
-from connector.api.store import district_session
+from connector.domain import roles
 from connector.errors import DataError, MasteryError, NotFoundError
 from connector.mastery.calculator import as_json, calculate
 from connector.persistence import queries
@@ -65,12 +66,18 @@ class OverrideRequestSchema(Schema):
     level = fields.String(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf(OVERRIDE_STATES))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    by = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    by = fields.String(load_default=None, validate=validate.Length(min=1, max=255),
+                       metadata={"deprecated": True, "description": "Whom the district's "
+                                 "shared write token acts for; ignored for a person or a "
+                                 "machine token, which name themselves."})
 
 
 class ClearRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    by = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    by = fields.String(load_default=None, validate=validate.Length(min=1, max=255),
+                       metadata={"deprecated": True, "description": "Whom the district's "
+                                 "shared write token acts for; ignored for a person or a "
+                                 "machine token, which name themselves."})
 
 
 def _body(schema: Schema) -> dict[str, Any]:
@@ -103,9 +110,22 @@ def _body_doc(schema: type[Schema]) -> dict[str, Any]:
                             "content": {"application/json": {"schema": schema}}}}
 
 
+def _by(given: str | None) -> str:
+    """Who made the change, for the audit: the signed-in person or the token.
+
+    Only the shared write token cannot say whom it acts for; it may still name the
+    person in the body's ``by`` (deprecated, like the shared tokens).
+    """
+    who = principal()
+    if who.grants is None and who.actor.startswith("district ") and given:
+        return given
+    return who.actor
+
+
 @blueprint.post(f"{PREFIX}/mastery/calc")
 @blueprint.response(200, CalcResultSchema)
-@documented(errors=(400, 401, 403, 404, 413, 503), **_body_doc(CalcRequestSchema))
+@documented(need=roles.FRAMEWORKS_READ, errors=(400, 401, 403, 404, 413, 503),
+            **_body_doc(CalcRequestSchema))
 def calc(key: str) -> Any:
     """A level from evidence given here, by the district's scale and any method: nothing is stored."""
     settings, _ = district_session(key)
@@ -122,10 +142,11 @@ def calc(key: str) -> Any:
 
 @blueprint.get(RECORD)
 @blueprint.response(200, RecordSchema)
-@documented(read=True)
+@documented(need=roles.RECORDS_READ, read=True)
 def record(key: str, sis_id: str, competency: str) -> Any:
     """One student's record on one competency, with its explanation."""
     settings, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_READ)
     try:
         comp = queries.find_competency(session, competency)
     except DataError as exc:
@@ -140,16 +161,19 @@ def record(key: str, sis_id: str, competency: str) -> Any:
 
 @blueprint.post(f"{RECORD}/override")
 @blueprint.response(201, OverrideMadeSchema)
-@documented(security=("district_token",), errors=(400, 401, 403, 404, 413, 503),
-            description="Needs the district's write token.", **_body_doc(OverrideRequestSchema))
+@documented(need=roles.RECORDS_OVERRIDE, errors=(400, 401, 403, 404, 413, 503),
+            description="A teacher may override records of students in the teacher's classes.",
+            **_body_doc(OverrideRequestSchema))
 def override(key: str, sis_id: str, competency: str) -> Any:
     """Set a teacher's level or state on a record, with the reason; the computed one is kept."""
-    settings, session = district_session(key, write=True)
+    settings, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_OVERRIDE)
     body = _body(OverrideRequestSchema())
     try:
-        with session.begin():
+        with change(session):
             outcome = set_override(session, settings, sis_id, competency, level=body["level"],
-                                   state=body["state"], reason=body["reason"], by=body["by"])
+                                   state=body["state"], reason=body["reason"],
+                                   by=_by(body["by"]))
     except DataError as exc:
         abort(404 if isinstance(exc, NotFoundError) else 400, description=exc.message)
     return jsonify(override_id=outcome.override_id,
@@ -158,16 +182,17 @@ def override(key: str, sis_id: str, competency: str) -> Any:
 
 @blueprint.delete(f"{RECORD}/override")
 @blueprint.response(200, RecordSchema)
-@documented(security=("district_token",), errors=(400, 401, 403, 404, 413, 503),
-            description="Needs the district's write token.", **_body_doc(ClearRequestSchema))
+@documented(need=roles.RECORDS_OVERRIDE, errors=(400, 401, 403, 404, 413, 503),
+            **_body_doc(ClearRequestSchema))
 def clear(key: str, sis_id: str, competency: str) -> Any:
     """Clear a record's override, with the reason: the computed level shows again."""
-    settings, session = district_session(key, write=True)
+    settings, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_OVERRIDE)
     body = _body(ClearRequestSchema())
     try:
-        with session.begin():
+        with change(session):
             outcome = clear_override(session, settings, sis_id, competency,
-                                     reason=body["reason"], by=body["by"])
+                                     reason=body["reason"], by=_by(body["by"]))
     except DataError as exc:
         abort(404 if isinstance(exc, NotFoundError) else 400, description=exc.message)
     return jsonify(record=MasteryRecordSchema().dump(outcome.record))
@@ -175,10 +200,11 @@ def clear(key: str, sis_id: str, competency: str) -> Any:
 
 @blueprint.get(f"{RECORD}/overrides")
 @blueprint.response(200, OverrideHistorySchema)
-@documented(read=True)
+@documented(need=roles.RECORDS_READ, read=True)
 def history(key: str, sis_id: str, competency: str) -> Any:
     """Every override a record has had, cleared ones too."""
     _, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_READ)
     try:
         rows = override_history(session, sis_id, competency)
     except DataError as exc:

@@ -18,7 +18,9 @@ from flask_smorest import Api, Blueprint
 
 from connector import ENGINE_VERSION
 from connector.api import problems
+from connector.api.access import ANYONE, needs
 from connector.api.paging import MAX_LIMIT
+from connector.domain import roles
 
 ASSETS = "/docs/assets/"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +32,10 @@ SECURITY_SCHEMES = {
                                       "read scope, or write where the operation changes "
                                       "records; or the district's environment-referenced "
                                       "token (district.api_token / api_write_token)."},
+    "session_cookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                       "description": "A person signed in at /login. Requests that change "
+                                      "records also send the page's CSRF token in the "
+                                      "X-CSRFToken header."},
     "provider_token": {"type": "http", "scheme": "bearer",
                        "description": "A machine token with the intake:<source> scope, or the "
                                       "provider's own token (its source's token setting)."},
@@ -76,14 +82,27 @@ def init_app(app: Flask) -> ConnectorApi:
     return api
 
 
-def documented(*, security: Iterable[str] = ("district_token",),
+def documented(*, need: str | None = None,
+               security: Iterable[str] = ("district_token", "session_cookie"),
                errors: Iterable[int] = COMMON_ERRORS, read: bool = False,
                **doc: Any) -> Callable[[F], F]:
-    """Declare an operation's credentials and its error answers (as problem details).
+    """Declare an operation's permission, credentials and error answers (as problem details).
 
-    A ``read`` answers with an ETag and honours ``If-None-Match`` (:mod:`paging`).
-    Everything else in ``doc`` (parameters, a request body) is copied into the operation.
+    ``need`` is the one permission (:mod:`connector.domain.roles`) the operation asks
+    of whoever calls it; :func:`access.district_session` enforces it, and the document
+    says which roles and token scopes have it. A ``read`` answers with an ETag and
+    honours ``If-None-Match`` (:mod:`paging`). Everything else in ``doc`` (parameters,
+    a request body) is copied into the operation.
     """
+    if need is not None:
+        doc["x-permission"] = need
+        if need != ANYONE:
+            who = [r for r in roles.ROLES if need in roles.ROLE_PERMISSIONS[r]]
+            scopes = [s for s in ("read", "write", "admin") if need in roles.SCOPE_PERMISSIONS[s]]
+            said = (f"Needs **{need}**: roles {', '.join(who)}; token scopes "
+                    f"{', '.join(scopes)}.")
+            doc["description"] = f"{doc['description']}\n\n{said}" if doc.get(
+                "description") else said
     # Any request can hold a control character in its path or query: 400 everywhere.
     responses: dict[str, Any] = {str(status): {
         "description": problems.BY_STATUS[status].means,
@@ -97,7 +116,12 @@ def documented(*, security: Iterable[str] = ("district_token",),
             "schema": {"type": "string"}})
     described: Callable[[F], F] = Blueprint.doc(
         security=[{name: []} for name in security], responses=responses, **doc)
-    return described
+    if need is None:
+        return described
+
+    def marked(view: F) -> F:
+        return needs(need)(described(view))  # type: ignore[no-any-return]
+    return marked
 
 
 def query(name: str, kind: str = "string", description: str = "", **schema: Any

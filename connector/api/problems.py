@@ -51,6 +51,9 @@ TYPES: tuple[ProblemType, ...] = (
                 "The body is over the endpoint's limit: send smaller batches."),
     ProblemType("unsupported-media-type", 415, "Unsupported Media Type",
                 "The body's Content-Type is not one the endpoint reads."),
+    ProblemType("too-many-requests", 429, "Too Many Requests",
+                "Too many attempts in a short time (sign-in is rate limited per address "
+                "and per account). Wait for the Retry-After seconds, then try again."),
     ProblemType("unavailable", 503, "Service Unavailable",
                 "The server cannot answer now: its database is down, or a credential it "
                 "needs is not set. The detail says which; retry once it is fixed."),
@@ -98,7 +101,7 @@ def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> N
 
 def handle_http_exception(exc: HTTPException) -> Response:
     """Every HTTP error the app raises (``abort``, routing, Flask's own) as a problem."""
-    if isinstance(exc.response, Response) and exc.response.mimetype == MEDIA_TYPE:
+    if isinstance(exc.response, Response):  # made on purpose (a problem, a page): keep it
         return exc.response
     status = exc.code or 500
     headers = {}

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
 from connector.api import paging
+from connector.api.access import class_reach, district_session, reach_of, student_reach
 from connector.api.openapi import documented, pages, query
 from connector.api.schemas import (
     AuditEventSchema,
@@ -32,7 +33,8 @@ from connector.api.schemas import (
     UnmappedItemSchema,
     UnmappedListSchema,
 )
-from connector.api.store import district_session, store
+from connector.api.store import store
+from connector.domain import roles
 from connector.domain.scale import MasteryState
 from connector.errors import DataError
 from connector.mastery.progress import report_day
@@ -69,7 +71,7 @@ def healthz() -> Any:
 @blueprint.get(f"{PREFIX}/status")
 @blueprint.response(200, StatusSchema)
 @blueprint.alt_response(503, schema=StatusSchema, description="A job needs a person.")
-@documented(read=True, errors=(400, 401, 403, 404))
+@documented(need=roles.RUNS_READ, read=True, errors=(400, 401, 403, 404))
 def status(key: str) -> Any:
     """Readiness for monitoring: each job's last run, its age, and 503 when one needs a person.
 
@@ -92,7 +94,7 @@ def status(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/runs")
 @blueprint.response(200, RunsSchema)
-@documented(read=True, parameters=[
+@documented(need=roles.RUNS_READ, read=True, parameters=[
     *pages("runs, newest first"),
     query("job", "string", "Only this job's runs."),
     query("status", "string", "Only runs that ended so.", enum=RUN_STATUSES)])
@@ -120,7 +122,7 @@ def list_runs(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/runs/<int:run_id>")
 @blueprint.response(200, RunDetailSchema)
-@documented(read=True)
+@documented(need=roles.RUNS_READ, read=True)
 def get_run(key: str, run_id: int) -> Any:
     """One run, with the records it rejected and why."""
     _, session = district_session(key)
@@ -135,7 +137,7 @@ def get_run(key: str, run_id: int) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/mastery")
 @blueprint.response(200, StudentMasterySchema)
-@documented(read=True, parameters=[
+@documented(need=roles.RECORDS_READ, read=True, parameters=[
     query("competency", "string", "Only competencies whose code starts so (CR.MA.RP), or "
                                   "this CASE identifier."),
     query("level", "string", "Only records at this level code."),
@@ -144,6 +146,7 @@ def get_run(key: str, run_id: int) -> Any:
 def student_mastery(key: str, sis_id: str) -> Any:
     """Every mastery record of one student, each with its explanation; filters narrow it."""
     settings, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_READ)
     state = request.args.get("state")
     if state is not None and state not in {s.value for s in MasteryState}:
         abort(400, description=f"state: one of {', '.join(s.value for s in MasteryState)} "
@@ -162,7 +165,7 @@ def student_mastery(key: str, sis_id: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/mapping/unmapped")
 @blueprint.response(200, UnmappedListSchema)
-@documented(read=True)
+@documented(need=roles.MAPPING_READ, read=True)
 def unmapped(key: str) -> Any:
     """Items no alignment maps to a competency, and how many scores wait on each."""
     _, session = district_session(key)
@@ -171,12 +174,13 @@ def unmapped(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/progress")
 @blueprint.response(200, ProgressSchema)
-@documented(read=True, parameters=[query("as_of", "string", "The report day (YYYY-MM-DD); today in "
-                                                 "the district's time zone by default.",
-                              format="date")])
+@documented(need=roles.RECORDS_READ, read=True, parameters=[
+    query("as_of", "string", "The report day (YYYY-MM-DD); today in the district's time "
+                             "zone by default.", format="date")])
 def student_progress(key: str, sis_id: str) -> Any:
     """Academic level and pace per domain, exceptions, snapshot dates and course credit."""
     settings, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_READ)
     given = request.args.get("as_of")
     try:
         as_of = report_day(given) if given else district_today(settings)
@@ -192,10 +196,11 @@ def student_progress(key: str, sis_id: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/evidence/<competency>")
 @blueprint.response(200, SideBySideSchema)
-@documented(read=True)
+@documented(need=roles.RECORDS_READ, read=True)
 def side_by_side(key: str, sis_id: str, competency: str) -> Any:
     """Adaptive and teacher evidence on one competency apart, with what adaptive alone can show."""
     settings, session = district_session(key)
+    student_reach(session, sis_id, roles.RECORDS_READ)
     try:
         view = evidence_views.side_by_side(session, settings, sis_id, competency)
     except DataError as exc:
@@ -205,23 +210,32 @@ def side_by_side(key: str, sis_id: str, competency: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/reports/dok-exposure")
 @blueprint.response(200, DokExposureSchema)
-@documented(read=True, parameters=[query("by", "string", "Group by school or by class.",
-                              enum=["school", "class"], default="school")])
+@documented(need=roles.REPORTS_READ, read=True, parameters=[
+    query("by", "string", "Group by school or by class.", enum=["school", "class"],
+          default="school")])
 def dok_exposure(key: str) -> Any:
     """The share of evidence at each DOK level, per school or class and source."""
     settings, session = district_session(key)
     by = request.args.get("by", "school")
     if by not in ("school", "class"):
         abort(400, description=f"by must be school or class: {by!r}")
-    return jsonify(by=by, rows=evidence_views.dok_exposure(session, settings, by))
+    reach = reach_of(session, roles.REPORTS_READ)
+    rows = evidence_views.dok_exposure(session, settings, by)
+    if not reach.everything:  # a school's people see their schools' rows only
+        schools = dict(session.execute(select(m.ClassSection.sourced_id,
+                                              m.ClassSection.school_sourced_id)).all())
+        rows = [row for row in rows if (row[by] if by == "school" else schools.get(
+            row[by], "")) in reach.schools or row[by] in reach.classes]
+    return jsonify(by=by, rows=rows)
 
 
 @blueprint.get(f"{PREFIX}/classes/<class_id>/mastery")
 @blueprint.response(200, GridSchema)
-@documented(read=True)
+@documented(need=roles.CLASSES_READ, read=True)
 def class_grid(key: str, class_id: str) -> Any:
     """A class's students (from the roster's enrollments) by competency: the mastery grid."""
     _, session = district_session(key)
+    class_reach(session, class_id, roles.CLASSES_READ)
     grid = queries.class_grid(session, class_id)
     if grid is None:
         abort(404, description=f"no class {class_id!r}")
@@ -230,7 +244,7 @@ def class_grid(key: str, class_id: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/frameworks")
 @blueprint.response(200, FrameworksSchema)
-@documented(read=True)
+@documented(need=roles.FRAMEWORKS_READ, read=True)
 def list_frameworks(key: str) -> Any:
     """The district's imported frameworks, with how many competencies each holds."""
     _, session = district_session(key)
@@ -239,7 +253,7 @@ def list_frameworks(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/frameworks/<framework>/competencies")
 @blueprint.response(200, CompetenciesSchema)
-@documented(read=True, parameters=[
+@documented(need=roles.FRAMEWORKS_READ, read=True, parameters=[
     query("q", "string", "Codes starting so, or statements containing it (any case)."),
     *pages("competencies")])
 def framework_competencies(key: str, framework: str) -> Any:
@@ -260,7 +274,7 @@ def framework_competencies(key: str, framework: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/identity/exceptions")
 @blueprint.response(200, IdentityExceptionsSchema)
-@documented(read=True)
+@documented(need=roles.IDENTITY_READ, read=True)
 def identity_exceptions(key: str) -> Any:
     """Students a source could not match to the SIS roster, from each job's latest run."""
     _, session = district_session(key)
@@ -269,7 +283,7 @@ def identity_exceptions(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/audit")
 @blueprint.response(200, AuditSchema)
-@documented(read=True, description="Needs the admin scope (or the district's write token).",
+@documented(need=roles.AUDIT_READ, read=True, description="The district write token also reads it.",
             parameters=[
                 *pages("events, newest first"),
                 query("action", "string", "Only this action (override.set, token.revoke...)."),
@@ -279,7 +293,7 @@ def identity_exceptions(key: str) -> Any:
                       format="date")])
 def audit_trail(key: str) -> Any:
     """Every change people made: who, when, what, why, and the state before and after."""
-    _, session = district_session(key, admin=True)
+    _, session = district_session(key)
     size = paging.limit()
     after = paging.cursor("before")
     since = None

@@ -226,3 +226,36 @@ class IdentityExceptionsSchema(Schema):
     exceptions = fields.List(fields.Dict(), metadata={
         "description": "Per job's latest run and reason: how many records wait on a student "
                        "no source could match to the roster."})
+
+
+class GrantSchema(Schema):
+    role = fields.String()
+    school = fields.String(allow_none=True, metadata={
+        "description": "The school (org sourcedId) of a school role; null for the others."})
+
+
+class MeSchema(Schema):
+    district = fields.String()
+    actor = fields.String(metadata={"description": "How the audit names this caller."})
+    kind = fields.String(metadata={"enum": ["person", "service"]})
+    roles = fields.List(fields.Nested(GrantSchema))
+    permissions = fields.List(fields.String())
+    classes = fields.List(fields.String(), metadata={
+        "description": "The classes the roster says this person teaches."})
+
+
+class UserSchema(Schema):
+    email = fields.String()
+    name = fields.String()
+    active = fields.Boolean()
+    roles = fields.List(fields.String(), metadata={
+        "description": "role, or role:school for school roles."})
+    roster_id = fields.String()
+    password = fields.Boolean(metadata={"description": "Whether a password is set (else "
+                                                      "single sign-on only)."})
+    created_at = fields.DateTime()
+    last_sign_in_at = fields.DateTime(allow_none=True)
+
+
+class UsersSchema(Schema):
+    users = fields.List(fields.Nested(UserSchema))

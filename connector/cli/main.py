@@ -58,6 +58,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "A student's records: export them (records requests), purge them."),
     "audit": ("connector.cli.audit", "audit",
               "The changes people made: who, when, what, why, before and after."),
+    "users": ("connector.cli.users", "users",
+              "People who sign in: create, list, disable, enable, reset-password, grant, "
+              "revoke."),
     "tokens": ("connector.cli.tokens", "tokens",
                "Machine tokens for the API: create (shown once), list, revoke."),
     "serve": ("connector.cli.commands", "serve",

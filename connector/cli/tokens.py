@@ -23,17 +23,20 @@ def tokens() -> None:
               help="read, write, admin or intake:<source>; repeat for more than one.")
 @click.option("--days", type=int, default=None,
               help="Expire after this many days (default: until revoked).")
+@click.option("--user", default=None,
+              help="An account's email: the token acts with that person's roles, capped by "
+                   "its scopes (default: a service token for the whole district).")
 @click.option("--by", default=None, help="Who is making it (default: the login name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the token and its id as JSON.")
 @pass_context
 def create(ctx: CliContext, name: str, scopes: tuple[str, ...], days: int | None,
-           by: str | None, as_json: bool) -> None:
+           user: str | None, by: str | None, as_json: bool) -> None:
     """Make a token and print it once: only its hash is kept, so copy it now."""
     from connector.sync.api_tokens import make_token
 
     with ctx.session() as session, session.begin():
         made = make_token(session, name=name, scopes=list(scopes), by=by or cli_actor(),
-                          days=days)
+                          days=days, user=user)
     if as_json:
         echo_json(made.__dict__)
         return
@@ -60,9 +63,10 @@ def list_(ctx: CliContext, as_json: bool) -> None:
     def day(value: object) -> str:
         return value.date().isoformat() if hasattr(value, "date") else ""
 
-    click.echo(table(("id", "name", "starts", "scopes", "made", "expires", "revoked",
+    click.echo(table(("id", "name", "starts", "scopes", "user", "made", "expires", "revoked",
                       "last used"),
                      [(r["id"], r["name"], r["prefix"] + "…", ",".join(r["scopes"]),
+                       r["user"] or "(service)",
                        day(r["created_at"]), day(r["expires_at"]), day(r["revoked_at"]),
                        day(r["last_used_at"])) for r in rows]))
 

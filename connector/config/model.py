@@ -203,6 +203,24 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """Single sign-on with the district's OpenID Connect provider (Google, Entra...)."""
+
+    metadata_url: str
+    client_id: str
+    client_secret: str  # an environment reference
+    label: str = "Sign in with your school account"
+    email_claim: str = "email"
+    require_verified_email: bool = True
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+
+@dataclass(frozen=True)
+class SignInSettings:
+    oidc: OidcSettings | None = None
+
+
+@dataclass(frozen=True)
 class DistrictConfig:
     key: str
     name: str
@@ -219,6 +237,7 @@ class DistrictConfig:
     progress: ProgressSettings = field(default_factory=ProgressSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    sign_in: SignInSettings = field(default_factory=SignInSettings)
 
 
 @dataclass(frozen=True)

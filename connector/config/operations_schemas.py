@@ -1,4 +1,4 @@
-"""Schemas for running unattended: ``alerts`` in ``district.yaml``, ``hold`` on a destination.
+"""Schemas for running unattended and signing in: ``alerts``, ``retention``, ``sign_in``, ``hold``.
 
 ::
 
@@ -25,6 +25,13 @@
       rejections_days: 180             # rejection rows of older runs
       raw_scores_days: 730             # raw scores that became no evidence
 
+    sign_in:
+      oidc:                            # single sign-on; accounts are still made by an admin
+        metadata_url: https://accounts.google.com/.well-known/openid-configuration
+        client_id: 1234-abc.apps.googleusercontent.com
+        client_secret: ${GOOGLE_OIDC_SECRET}
+        label: Sign in with Google
+
     destinations:
       - key: sis-results
         hold: {max_change_share: 0.2, max_lowered: 200, min_records: 100}
@@ -42,7 +49,9 @@ from connector.config.model import (
     AlertSettings,
     EmailChannel,
     HoldRules,
+    OidcSettings,
     RetentionSettings,
+    SignInSettings,
     Unhealthy,
     WebhookChannel,
 )
@@ -166,3 +175,41 @@ class HoldSchema(_Strict):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> HoldRules:
         return HoldRules(**data)
+
+
+class OidcSchema(_Strict):
+    #: The provider's discovery document (``.../.well-known/openid-configuration``).
+    metadata_url = fields.Url(required=True, schemes={"https", "http"})
+    #: The client id the provider gave this server.
+    client_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    #: Its client secret, as an environment reference (``${VAR}``).
+    client_secret = SecretRef(required=True)
+    #: The button's text on the sign-in page.
+    label = fields.String(load_default="Sign in with your school account",
+                          validate=validate.Length(min=1, max=80))
+    #: The ID token claim holding the email an account is found by (Entra ID:
+    #: ``preferred_username``). Nobody gets an account by signing in: an admin makes it.
+    email_claim = fields.String(load_default="email")
+    #: Refuse a sign-in whose ``email_verified`` claim is not true (Google sends it; turn
+    #: off for a provider that never does, such as Entra ID).
+    require_verified_email = fields.Boolean(load_default=True)
+    #: Scopes asked for; ``openid`` must be one.
+    scopes = fields.List(fields.String(), load_default=lambda: ["openid", "email", "profile"])
+
+    @validates("scopes")
+    def check_scopes(self, value: list[str], **_: Any) -> None:
+        if "openid" not in value:
+            raise ValidationError("scopes must include openid")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> OidcSettings:
+        return OidcSettings(**{**data, "scopes": tuple(data["scopes"])})
+
+
+class SignInSchema(_Strict):
+    #: Single sign-on by OpenID Connect; absent: people sign in with passwords only.
+    oidc = fields.Nested(OidcSchema, load_default=None, allow_none=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> SignInSettings:
+        return SignInSettings(**data)

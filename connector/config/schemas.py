@@ -34,7 +34,12 @@ from connector.config.model import (
     SourceConfig,
     TranscriptSettings,
 )
-from connector.config.operations_schemas import AlertsSchema, HoldSchema, RetentionSchema
+from connector.config.operations_schemas import (
+    AlertsSchema,
+    HoldSchema,
+    RetentionSchema,
+    SignInSchema,
+)
 from connector.config.progress_schemas import ProgressSchema, RollupsSchema
 from connector.domain.evidence import EvidenceType
 from connector.domain.framework import FrameworkKind
@@ -291,6 +296,8 @@ class DistrictFileSchema(Strict):
     alerts = fields.Nested(AlertsSchema, load_default=lambda: AlertsSchema().load({}))
     #: How long copies of what vendors sent are kept, in days; the scheduler applies it daily.
     retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
+    #: How people sign in besides passwords: the district's OpenID Connect provider.
+    sign_in = fields.Nested(SignInSchema, load_default=lambda: SignInSchema().load({}))
 
     @validates("dok_patterns")
     def check_patterns(self, value: list[str], **_: Any) -> None:
@@ -346,6 +353,7 @@ class DistrictFileSchema(Strict):
             progress=data["progress"],
             alerts=data["alerts"],
             retention=data["retention"],
+            sign_in=data["sign_in"],
         )
 
 

@@ -784,6 +784,66 @@ class ApiToken(TenantMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
+    #: A person's own token acts with that person's roles, capped by its scopes; a
+    #: service token (None) acts with its scopes over the whole district.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+
+
+# ---- people who sign in --------------------------------------------------------------------
+
+
+class User(TenantMixin, Base):
+    """A person who signs in: a district admin, IT, a registrar, a leader, a teacher.
+
+    ``password_hash`` is Argon2id, or empty for an account that signs in only by the
+    district's single sign-on. ``roster_id`` links the person to the SIS roster (a
+    staff sourcedId): a teacher's classes are the roster's teacher enrollments of it.
+    """
+
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("district_id", "email", name="uq_app_user_email"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    roster_id: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    password_changed_at: Mapped[datetime | None] = mapped_column()
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()
+
+
+class RoleGrant(TenantMixin, Base):
+    """One role a user holds; school roles name their school (an org sourcedId)."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("user_id", "role", "school", name="uq_role_grant"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"),
+                                         index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    school: Mapped[str] = mapped_column(String(255), default="")
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    granted_by: Mapped[str] = mapped_column(String(255), default="")
+
+
+class SignIn(TenantMixin, Base):
+    """A browser session: the SHA-256 of its random id, which the signed cookie carries.
+
+    A new one is made at every sign-in (the session id is renewed), it is deleted at
+    sign-out, and disabling a user or resetting a password ends them all.
+    """
+
+    __tablename__ = "sign_in"
+    __table_args__ = (UniqueConstraint("session_hash", name="uq_sign_in_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"),
+                                         index=True)
+    session_hash: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(20))  # password | oidc
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 TENANT_MODELS = tuple(

@@ -9,7 +9,9 @@ events; a token's use is logged by its id, never by its value.
 
 Scopes: ``read`` (every read), ``write`` (reads and record changes such as
 overrides), ``intake:<source>`` (post events as that learning-events source),
-``admin`` (all of these).
+``admin`` (all of these). A service token acts over the whole district within its
+scopes; a person's own token (``user``) acts with the person's roles, capped by its
+scopes (:mod:`connector.domain.roles`).
 """
 
 from __future__ import annotations
@@ -74,23 +76,33 @@ class Made:
 
 
 def make_token(session: Session, *, name: str, scopes: list[str], by: str,
-               days: int | None, now: datetime | None = None) -> Made:
-    """A new token, stored as its hash, with an audit event naming it by id."""
+               days: int | None, now: datetime | None = None,
+               user: str | None = None) -> Made:
+    """A new token, stored as its hash, with an audit event naming it by id.
+
+    With ``user`` (an account's email) the token is that person's: it acts with the
+    person's roles, capped by its scopes, and stops when the account is disabled.
+    """
     name = name.strip()
     if not name or len(name) > 120:
         raise DataError("a token needs a name of 1 to 120 characters (what it is for)")
     if days is not None and not 1 <= days <= 3660:
         raise DataError("a token expires in 1 to 3660 days")
     scopes = check_scopes(scopes)
+    owner = None
+    if user is not None:
+        owner = session.scalars(select(m.User).where(m.User.email == user.strip().lower())).first()
+        if owner is None:
+            raise NotFoundError(f"no account {user[:80]!r} in this district")
     now = now or utcnow()
     token = PREFIX + secrets.token_urlsafe(32)
     row = m.ApiToken(name=name, prefix=token[:12], token_hash=digest(token), scopes=scopes,
-                     created_at=now, created_by=by[:255],
+                     created_at=now, created_by=by[:255], user_id=owner.id if owner else None,
                      expires_at=now + timedelta(days=days) if days else None)
     session.add(row)
     session.flush()
     audit.record(session, at=now, actor=by, action="token.create", subject=f"token:{row.id}",
-                 after={"name": name, "scopes": scopes,
+                 after={"name": name, "scopes": scopes, "user": owner.email if owner else None,
                         "expires_at": row.expires_at.isoformat() if row.expires_at else None})
     return Made(row.id, token, name, scopes, row.expires_at)
 
@@ -110,7 +122,9 @@ def revoke_token(session: Session, token_id: int, *, by: str, reason: str,
 
 def list_tokens(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(m.ApiToken).order_by(m.ApiToken.id)).all()
+    owners = dict(session.execute(select(m.User.id, m.User.email)).all())
     return [{"id": r.id, "name": r.name, "prefix": r.prefix, "scopes": list(r.scopes),
+             "user": owners.get(r.user_id) if r.user_id else None,
              "created_at": r.created_at, "created_by": r.created_by,
              "expires_at": r.expires_at, "revoked_at": r.revoked_at,
              "last_used_at": r.last_used_at} for r in rows]

@@ -44,6 +44,8 @@ ROUTES = [
     ("PUT", "/api/v1/districts/{key}/xapi/statements"),
     ("GET", "/api/v1/districts/{key}/xapi/statements"),
     ("POST", "/api/v1/districts/{key}/caliper"),
+    ("GET", "/api/v1/districts/{key}/me"),
+    ("GET", "/api/v1/districts/{key}/users"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}

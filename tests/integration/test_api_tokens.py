@@ -64,7 +64,7 @@ def test_a_token_is_shown_once_kept_as_a_hash_and_grants_its_scopes(
     assert client.get(f"{BASE}/runs", headers=_bearer(token)).status_code == 200
     body = {"level": "4", "reason": "Exhibition night", "by": "j.ruiz"}
     refused = client.post(OVERRIDE, json=body, headers=_bearer(token))
-    assert refused.status_code == 403 and "write scope" in refused.json["detail"]
+    assert refused.status_code == 403 and "the write or admin scope" in refused.json["detail"]
     assert client.post(OVERRIDE, json=body, headers=_bearer(writer["token"])).status_code == 201
     assert client.get(f"{BASE}/runs", headers=_bearer(writer["token"])).status_code == 200
     assert client.get(f"{BASE}/runs", headers=_bearer(token + "x")).status_code == 401
