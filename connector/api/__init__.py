@@ -10,6 +10,7 @@ from flask import Flask, abort, request
 
 from connector.api import (
     intake,
+    jobs,
     mastery,
     oidc,
     openapi,
@@ -53,5 +54,6 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(mastery.blueprint)
     api.register_blueprint(intake.blueprint)
     api.register_blueprint(people.blueprint)
+    api.register_blueprint(jobs.blueprint)
     signin.init_app(app)
     oidc.init_app(app)

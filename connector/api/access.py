@@ -188,7 +188,8 @@ def _machine(key: str, given: str) -> tuple[Principal, Session]:
         user = session.get(m.User, token.user_id)
         if user is None or not user.active:
             abort(401, description="this token's account is disabled")
-        found = Principal(f"token:{token.id}", ceiling,
+        # The person is who acted; the log line below names the token they used.
+        found = Principal(f"user:{user.email}", ceiling,
                           tuple(accounts.grants_of(session, user.id)), user.roster_id, user.id)
     log.info("api: %s %s by token %d", request.method, request.url_rule, token.id)
     if session.dirty:  # its last use, recorded now: the view may only read

@@ -43,13 +43,13 @@ from connector.persistence import queries
 from connector.persistence.models import utcnow
 from connector.sync import audit, evidence_views, progress
 from connector.sync.job_status import job_states
-from connector.sync.report import FINAL
+from connector.sync.report import FINAL, QUEUED
 from connector.transcripts.service import district_today
 
 blueprint = Blueprint("reads", __name__, description="Runs, mastery records, progress and "
                       "reports of one district.")
 PREFIX = "/api/v1/districts/<key>"
-RUN_STATUSES = ["running", *FINAL]
+RUN_STATUSES = [QUEUED, "running", *FINAL]
 
 
 @blueprint.get("/healthz")
@@ -131,8 +131,20 @@ def get_run(key: str, run_id: int) -> Any:
         abort(404, description=f"no run {run_id}")
     rejections = session.scalars(select(m.SyncRejection).where(
         m.SyncRejection.run_id == run_id).order_by(m.SyncRejection.id).limit(1000)).all()
-    return jsonify(run=RunSchema().dump(run),
+    return jsonify(run=RunSchema().dump(run), stages=_stages(run),
                    rejections=RejectionSchema(many=True).dump(rejections))
+
+
+def _stages(run: m.SyncRun) -> list[dict[str, Any]]:
+    """Each stage with its seconds; while the run goes on, the one it is in comes last."""
+    counts = run.counts or {}
+    progress_now = counts.get("progress") or {}
+    done = counts.get("timings") or progress_now.get("done") or {}
+    stages = [{"name": name, "state": "done", "seconds": seconds}
+              for name, seconds in done.items()]
+    if run.status == "running" and progress_now.get("stage"):
+        stages.append({"name": progress_now["stage"], "state": "running", "seconds": None})
+    return stages
 
 
 @blueprint.get(f"{PREFIX}/students/<sis_id>/mastery")

@@ -124,8 +124,17 @@ class RunsSchema(Schema):
     next_cursor = next_cursor()
 
 
+class StageSchema(Schema):
+    name = fields.String()
+    state = fields.String(metadata={"enum": ["done", "running"]})
+    seconds = fields.Float(allow_none=True)
+
+
 class RunDetailSchema(Schema):
     run = fields.Nested(RunSchema)
+    stages = fields.List(fields.Nested(StageSchema), metadata={
+        "description": "Stages in order with their seconds; while running, the current one "
+                       "last."})
     rejections = fields.List(fields.Nested(RejectionSchema),
                              metadata={"description": "The first 1,000, in order."})
 
@@ -259,3 +268,35 @@ class UserSchema(Schema):
 
 class UsersSchema(Schema):
     users = fields.List(fields.Nested(UserSchema))
+
+
+class JobSchema(OpenSchema):
+    job = fields.String()
+    kind = fields.String()
+    schedule = fields.String(allow_none=True)
+    condition = fields.String(metadata={"description": "The last run's status, or worse news "
+                                                       "(stale, held, never_run)."})
+    last_run = fields.Dict(allow_none=True)
+    next_run_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    queued_run_id = fields.Integer(allow_none=True, metadata={
+        "description": "A run asked for and waiting for the scheduler."})
+
+
+class JobsSchema(Schema):
+    district = fields.String()
+    jobs = fields.List(fields.Nested(JobSchema))
+
+
+class QueuedSchema(Schema):
+    run_id = fields.Integer()
+    status = fields.String()
+    job = fields.String()
+    new = fields.Boolean(metadata={"description": "false when the job was already queued: "
+                                                  "this is that run."})
+    location = fields.String()
+
+
+class RejectionsSchema(Schema):
+    run_id = fields.Integer()
+    rejections = fields.List(fields.Nested(RejectionSchema))
+    next_cursor = next_cursor()

@@ -6,7 +6,6 @@ by SIGTERM or SIGINT exits 4 and is recorded ``interrupted`` with the reason.
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from connector.adapters.csvfiles import safe_cell
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import StageProgress, echo_json, table
 from connector.cli.signals import stop_on_signals
@@ -218,13 +216,7 @@ def runs_rejections(ctx: CliContext, run_id: int, as_json: bool, as_csv: bool) -
     if as_json:
         echo_json(data)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout,
-                                fieldnames=["file", "row", "field", "reason", "record"],
-                                lineterminator="\n")
-        writer.writeheader()
-        for row in data:  # a cell a spreadsheet would run as a formula is made text
-            writer.writerow({k: safe_cell(v) if isinstance(v, str) else v
-                             for k, v in row.items()})
+        click.echo(run_history.rejections_csv(data), nl=False)
     else:
         click.echo(table(("file", "row", "field", "reason"),
                          [(d["file"], d["row"], d["field"], d["reason"]) for d in data]))

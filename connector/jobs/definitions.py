@@ -32,10 +32,10 @@ HOOKS: dict[str, JobHook] = {"transcripts": transcripts_step}
 
 def run(factory: sessionmaker[Session], settings: Settings, job_key: str, *,
         full: bool = False, stop: StopToken = NEVER, wait: Waiter | None = None,
-        progress: Progress | None = None) -> RunReport:
+        progress: Progress | None = None, run_id: int | None = None) -> RunReport:
     """Run the job, then tell IT staff what it calls for (a failure, a held push)."""
     report = run_job(factory, settings, job_key, hooks=HOOKS, full=full, stop=stop, wait=wait,
-                     progress=progress)
+                     progress=progress, run_id=run_id)
     try:
         Alerts(factory, settings).after_run(report)
     except Exception:  # an alert that cannot be sent never changes the run's outcome

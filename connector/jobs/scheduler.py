@@ -30,14 +30,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config.cron import missed_run, next_run, utc_now
 from connector.config.model import JobConfig, Settings
-from connector.errors import BusyError
+from connector.errors import BusyError, ConnectorError
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.locks import NamedLock
 from connector.persistence.tenancy import tenant_session
 from connector.sync.district import ensure_district
-from connector.sync.report import INTERRUPTED, RunReport
+from connector.sync.report import INTERRUPTED, QUEUED, RunReport
 from connector.sync.run_lock import close_dead_runs
+from connector.sync.run_requests import queued_runs, refuse
 from connector.sync.stop import StopToken
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ Sleep = Callable[[float], bool]
 RunJob = Callable[[str, StopToken], RunReport]
 #: Called between runs, at most once a minute: alerts for stale jobs, the daily digest.
 Housekeeping = Callable[[datetime], None]
+#: Runs a queued run ("run now"): (job key, run id, stop token) -> its report.
+RunQueued = Callable[[str, int, StopToken], RunReport]
 
 
 @dataclass
@@ -64,7 +67,8 @@ def last_starts(factory: sessionmaker[Session], district_id: int) -> dict[str, d
     """When each job last started, by any hand (a manual run counts)."""
     with tenant_session(factory, district_id) as session:
         return {job: started for job, started in session.execute(
-            select(m.SyncRun.job, func.max(m.SyncRun.started_at)).group_by(m.SyncRun.job))}
+            select(m.SyncRun.job, func.max(m.SyncRun.started_at))
+            .where(m.SyncRun.status != QUEUED).group_by(m.SyncRun.job))}
 
 
 def plan(settings: Settings, starts: dict[str, datetime], now: datetime) -> list[Entry]:
@@ -93,7 +97,8 @@ class Scheduler:
     def __init__(self, factory: sessionmaker[Session], settings: Settings, stop: StopToken, *,
                  out: Callable[[str], None], clock: Clock = utc_now, sleep: Sleep | None = None,
                  run: RunJob | None = None, housekeeping: Housekeeping | None = None,
-                 standby_poll: float = 15.0, tick: float = 60.0) -> None:
+                 standby_poll: float = 15.0, tick: float = 60.0,
+                 run_queued: RunQueued | None = None, queue_poll: float | None = 5.0) -> None:
         self.factory = factory
         self.settings = settings
         self.stop = stop
@@ -102,6 +107,10 @@ class Scheduler:
         self.sleep: Sleep = sleep or stop.wait
         self.run_job: RunJob = run or (lambda job, token: definitions.run(
             factory, settings, job, stop=token))
+        self.run_queued: RunQueued = run_queued or (lambda job, run_id, token: definitions.run(
+            factory, settings, job, stop=token, run_id=run_id))
+        #: How often to look for runs people asked for; None: never (tests of the schedule).
+        self.queue_poll = queue_poll
         self.housekeeping = housekeeping
         self.standby_poll = standby_poll
         self.tick = tick
@@ -148,6 +157,9 @@ class Scheduler:
                 self.out("lost the scheduler lock (the database connection dropped); "
                          "standing by")
                 return
+            self._run_asked_for()
+            if self.stop.requested:
+                return
             now = self.clock()
             for entry in sorted((e for e in entries if e.due <= now), key=lambda e: e.due):
                 self._run(entry)
@@ -165,7 +177,27 @@ class Scheduler:
                 except Exception:  # alerts must never stop the schedule
                     log.exception("scheduler housekeeping failed")
             due = min((e.due for e in entries), default=now + timedelta(seconds=self.tick))
-            self.sleep(min(max((due - now).total_seconds(), 0.0), self.tick))
+            self.sleep(min(max((due - now).total_seconds(), 0.0), self.tick,
+                           self.queue_poll if self.queue_poll is not None else self.tick))
+
+    def _run_asked_for(self) -> None:
+        """Every queued run ("run now"), oldest first, each as the run it was queued as."""
+        if self.queue_poll is None:
+            return
+        for run_id, key in queued_runs(self.factory, self.district_id):
+            self.out(f"{key}: starting run {run_id}, asked for through the API")
+            try:
+                report = self.run_queued(key, run_id, self.stop)
+            except BusyError as exc:  # running elsewhere: it stays queued for the next look
+                self.out(f"{key}: run {run_id} waits, {exc.message}")
+                continue
+            except ConnectorError as exc:  # its job was removed from the configuration
+                self.out(f"{key}: run {run_id} cannot start: {exc}")
+                refuse(self.factory, self.district_id, run_id, f"could not start: {exc}")
+                continue
+            self._told(key, report)
+            if self.stop.requested:
+                return
 
     def _announce(self, entry: Entry) -> None:
         if entry.catch_up:
@@ -182,6 +214,9 @@ class Scheduler:
         except BusyError as exc:
             self.out(f"{key}: skipped, {exc.message}")
             return
+        self._told(key, report)
+
+    def _told(self, key: str, report: RunReport) -> None:
         took = ((report.finished_at or self.clock()) - report.started_at).total_seconds()
         line = f"{key}: run {report.run_id} {report.status} in {took:.1f} s"
         if report.status == INTERRUPTED:

@@ -17,6 +17,8 @@ FAILED = "failed"
 INTERRUPTED = "interrupted"
 #: Every status a finished run can have; "running" while it is in progress.
 FINAL = (SUCCEEDED, WITH_REJECTIONS, FAILED, INTERRUPTED)
+#: Asked for ("run now") and waiting for the scheduler to start it.
+QUEUED = "queued"
 
 
 @dataclass

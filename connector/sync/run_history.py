@@ -7,6 +7,8 @@ how many rows were refused, and the first reason for a failure.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.adapters.csvfiles import safe_cell
 from connector.errors import NotFoundError
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
@@ -147,3 +150,16 @@ def rejections(session: Session, run_id: int) -> list[dict[str, Any]]:
         m.SyncRejection.run_id == run_id).order_by(m.SyncRejection.id))
     return [{"file": r.file, "row": r.row, "field": r.field, "reason": r.reason,
              "record": r.record_key} for r in rows]
+
+
+REJECTION_COLUMNS = ("file", "row", "field", "reason", "record")
+
+
+def rejections_csv(rows: list[dict[str, Any]]) -> str:
+    """Rejections as CSV for a spreadsheet; a cell it would run as a formula is made text."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(REJECTION_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_cell(v) if isinstance(v, str) else v for k, v in row.items()})
+    return out.getvalue()

@@ -38,6 +38,7 @@ from connector.sync.push_hold import HELD
 from connector.sync.report import (
     FAILED,
     INTERRUPTED,
+    QUEUED,
     SUCCEEDED,
     WITH_REJECTIONS,
     Progress,
@@ -67,6 +68,7 @@ def run_job(
     stop: StopToken = NEVER,
     wait: Waiter | None = None,
     progress: Progress | None = None,
+    run_id: int | None = None,
 ) -> RunReport:
     """Run one job to completion and return its report (failures are in the report).
 
@@ -77,6 +79,9 @@ def run_job(
     ``full`` reads every source in full once, whatever its cursor says: after the
     roster or the identity crosswalk was fixed, scores a source sent before and
     staging refused (an unknown student) are only read again this way.
+
+    ``run_id`` names a queued run ("run now" from the API) that this run becomes,
+    so the id the person was given is the run's own.
     """
     job = settings.jobs.get(job_key)
     if job is None:
@@ -86,7 +91,7 @@ def run_job(
     with one_run_of(factory, district_id, job.key, wait=wait):
         return _run(factory, district_id, settings, job, batch_size=batch_size,
                     hooks=hooks or {}, full=full, stop=stop,
-                    progress=progress or _no_progress)
+                    progress=progress or _no_progress, queued=run_id)
 
 
 def _no_progress(stage: str, done: int | None) -> None:
@@ -95,7 +100,7 @@ def _no_progress(stage: str, done: int | None) -> None:
 
 def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, job: JobConfig,
          *, batch_size: int, hooks: Mapping[str, JobHook], full: bool, stop: StopToken,
-         progress: Progress) -> RunReport:
+         progress: Progress, queued: int | None = None) -> RunReport:
     fingerprints = config_fingerprints(settings)
     with tenant_session(factory, district_id) as session, session.begin():
         previous = session.scalars(select(m.SyncRun.fingerprints).where(
@@ -103,8 +108,8 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
             m.SyncRun.id.desc())).first() or {}
         last_status = session.scalars(select(m.SyncRun.status).order_by(
             m.SyncRun.id.desc())).first()
-        run = m.SyncRun(job=job.key, config_version=settings.version, fingerprints=fingerprints)
-        session.add(run)
+        run = _start_row(session, job.key, queued)
+        run.config_version, run.fingerprints = settings.version, fingerprints
         session.flush()
         report = RunReport(run.id, job.key, settings.district.key, settings.version, run.started_at)
     log.info("run %s started: job=%s district=%s", report.run_id, job.key, settings.district.key)
@@ -119,10 +124,15 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
     dok_changed: set[str] = set()
     failed_steps: set[str] = set()
 
+    def begin(name: str) -> None:
+        """A stage starts: written down so the run can be watched, then told to ``progress``."""
+        _mark_stage(factory, district_id, report, name)
+        progress(name, None)
+
     def step(name: str, body: Callable[[Session], T]) -> T | None:
         """One stage in one transaction; a failure is recorded and the run goes on."""
         stop.check(f"before {name}")
-        progress(name, None)
+        begin(name)
         started = time.perf_counter()
         try:
             with tenant_session(factory, district_id) as session, session.begin():
@@ -147,7 +157,7 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
         staged = StageResult()
         for key in job.sources:
             stop.check(f"before source {key}")
-            progress(f"source {key}", None)
+            begin(f"source {key}")
             started = time.perf_counter()
             try:
                 _read_source(factory, district_id, settings, key, staged, report, batch_size,
@@ -176,7 +186,7 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
             for key in job.destinations:
                 if safe_push.is_record_destination(settings, key):
                     stop.check(f"before push {key}")
-                    progress(f"push {key}", None)
+                    begin(f"push {key}")
                     _push_records(factory, district_id, settings, key, job.key, report,
                                   progress)
                 else:
@@ -191,6 +201,31 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
     finally:
         _finish(factory, district_id, report)
     return report
+
+
+def _start_row(session: Session, job: str, queued: int | None) -> m.SyncRun:
+    """The run's row: the queued one it was asked as, or a new one."""
+    if queued is None:
+        run = m.SyncRun(job=job)
+        session.add(run)
+        return run
+    found = session.get(m.SyncRun, queued)
+    if found is None or found.job != job or found.status != QUEUED:
+        raise ConfigurationError(f"run {queued} is not a queued run of job {job!r}")
+    found.status, found.started_at = "running", utcnow()
+    return found
+
+
+def _mark_stage(factory: sessionmaker[Session], district_id: int, report: RunReport,
+                stage: str) -> None:
+    """Write which stage the run is in, and how long each one before it took.
+
+    Called between stages, when no stage holds a transaction (SQLite has one writer).
+    """
+    with tenant_session(factory, district_id) as session, session.begin():
+        run = session.get(m.SyncRun, report.run_id)
+        if run is not None:
+            run.counts = {"progress": {"stage": stage, "done": dict(report.timings)}}
 
 
 def config_fingerprints(settings: Settings) -> dict[str, str]:

@@ -46,6 +46,9 @@ ROUTES = [
     ("POST", "/api/v1/districts/{key}/caliper"),
     ("GET", "/api/v1/districts/{key}/me"),
     ("GET", "/api/v1/districts/{key}/users"),
+    ("GET", "/api/v1/districts/{key}/jobs"),
+    ("POST", "/api/v1/districts/{key}/jobs/{job}/run"),
+    ("GET", "/api/v1/districts/{key}/runs/{run}/rejections"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}
@@ -61,6 +64,7 @@ path_values = {
     "run": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
     "cls": st.one_of(st.just("cls-crms-ma06"), odd),
     "fw": st.one_of(st.just("math-ela"), odd),
+    "job": st.one_of(st.just("nightly-sync"), odd),
 }
 queries = st.dictionaries(
     st.one_of(st.sampled_from(["as_of", "limit", "by", "school", "class", "statementId",

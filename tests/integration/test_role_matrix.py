@@ -38,6 +38,9 @@ EXPECT: dict[tuple[str, str], set[str] | str] = {
     ("GET", f"{D}/status"): OPERATIONS,
     ("GET", f"{D}/runs"): OPERATIONS,
     ("GET", f"{D}/runs/{{run_id}}"): OPERATIONS,
+    ("GET", f"{D}/runs/{{run_id}}/rejections"): OPERATIONS,
+    ("GET", f"{D}/jobs"): OPERATIONS,
+    ("POST", f"{D}/jobs/{{job}}/run"): OPERATIONS,
     ("GET", f"{D}/mapping/unmapped"): OPERATIONS,
     ("GET", f"{D}/identity/exceptions"): OPERATIONS,
     ("GET", f"{D}/students/{{sis_id}}/mastery"): RECORDS,
@@ -106,7 +109,8 @@ def cast(two: TwoDistricts) -> Cast:  # noqa: F811
         framework = session.scalars(select(m.Framework.key)).first()
     assert record is not None and run is not None and other is not None and framework
     return Cast(tokens, {"sis_id": mine, "competency": record, "run_id": str(run),
-                         "class_id": MY_CLASS, "framework": framework}, "cls-jhms-ma06", other)
+                         "class_id": MY_CLASS, "framework": framework, "job": "nightly-sync"},
+                "cls-jhms-ma06", other)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +157,7 @@ def test_each_role_may_do_what_the_table_says_and_gets_403_otherwise(
         if allowed == INTAKE:
             assert response.status_code == 401, (method, template, response.json)
         elif role in allowed:
-            ok = {200, 201, 503} if template.endswith("/status") else {200, 201}
+            ok = {200, 201, 202, 503} if template.endswith("/status") else {200, 201, 202}
             assert response.status_code in ok, (method, template, response.json)
         else:
             assert response.status_code == 403, (method, template, response.status_code)

@@ -180,7 +180,7 @@ def test_the_loop_runs_each_job_at_its_time_in_the_district_zone(
         return report
 
     Scheduler(factory, settings, stop, out=told.append, clock=fake.clock, sleep=fake.sleep,
-              run=run, tick=3600).serve()
+              run=run, tick=3600, queue_poll=None).serve()
     # This morning's 02:30 (Denver; 09:30 UTC) had no run: made up at once. Then each night,
     # and Monday's transcripts at 06:00 Denver (13:00 UTC), after that night's sync.
     assert ran == [("nightly-sync", start),
