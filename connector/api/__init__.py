@@ -11,6 +11,7 @@ from flask import Flask, abort, request
 from connector.api import (
     intake,
     jobs,
+    mapping,
     mastery,
     oidc,
     openapi,
@@ -55,5 +56,6 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(intake.blueprint)
     api.register_blueprint(people.blueprint)
     api.register_blueprint(jobs.blueprint)
+    api.register_blueprint(mapping.blueprint)
     signin.init_app(app)
     oidc.init_app(app)

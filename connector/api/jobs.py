@@ -71,9 +71,9 @@ def run_now(key: str, job: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/runs/<int:run_id>/rejections")
 @blueprint.response(200, RejectionsSchema)
-@blueprint.alt_response(200, content_type="text/csv", description="With format=csv: every "
-                        "rejection as a spreadsheet (formula-like cells made text).")
-@documented(need=roles.RUNS_READ, read=True, parameters=[
+@documented(need=roles.RUNS_READ, read=True,
+            csv=("The rejections; with format=csv, every one as a spreadsheet (formula-like "
+                 "cells made text).", RejectionsSchema), parameters=[
     *pages("rejections"),
     query("format", "string", "csv for a spreadsheet of all of them.", enum=["json", "csv"])])
 def rejections(key: str, run_id: int) -> Any:

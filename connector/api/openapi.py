@@ -85,14 +85,15 @@ def init_app(app: Flask) -> ConnectorApi:
 def documented(*, need: str | None = None,
                security: Iterable[str] = ("district_token", "session_cookie"),
                errors: Iterable[int] = COMMON_ERRORS, read: bool = False,
-               **doc: Any) -> Callable[[F], F]:
+               csv: tuple[str, Any] | None = None, **doc: Any) -> Callable[[F], F]:
     """Declare an operation's permission, credentials and error answers (as problem details).
 
     ``need`` is the one permission (:mod:`connector.domain.roles`) the operation asks
     of whoever calls it; :func:`access.district_session` enforces it, and the document
     says which roles and token scopes have it. A ``read`` answers with an ETag and
-    honours ``If-None-Match`` (:mod:`paging`). Everything else in ``doc`` (parameters,
-    a request body) is copied into the operation.
+    honours ``If-None-Match`` (:mod:`paging`). ``csv`` (a description and the JSON
+    schema) describes a 200 that is JSON, or with ``format=csv`` a spreadsheet.
+    Everything else in ``doc`` (parameters, a request body) is copied into the operation.
     """
     if need is not None:
         doc["x-permission"] = need
@@ -108,6 +109,10 @@ def documented(*, need: str | None = None,
         "description": problems.BY_STATUS[status].means,
         "content": {problems.MEDIA_TYPE: {"schema": problems.ProblemSchema}},
     } for status in sorted({400, *errors})}
+    if csv is not None:
+        responses["200"] = {"description": csv[0], "content": {
+            "application/json": {"schema": csv[1]},
+            "text/csv": {"schema": {"type": "string"}}}}
     if read:
         responses["304"] = {"description": "Not modified: the If-None-Match ETag is current."}
         doc.setdefault("parameters", []).append({

@@ -300,3 +300,21 @@ class RejectionsSchema(Schema):
     run_id = fields.Integer()
     rejections = fields.List(fields.Nested(RejectionSchema))
     next_cursor = next_cursor()
+
+
+class CrosswalkEntrySchema(Schema):
+    id = fields.Integer()
+    source = fields.String()
+    item = fields.String()
+    competency = fields.String(metadata={"description": "The CASE identifier."})
+    dok = fields.Integer(allow_none=True)
+    evidence_type = fields.String(allow_none=True)
+    weight = fields.Float()
+    match = fields.String()
+    course = fields.String()
+    created_at = fields.String()
+    created_by = fields.String()
+
+
+class CrosswalkListSchema(Schema):
+    entries = fields.List(fields.Nested(CrosswalkEntrySchema))

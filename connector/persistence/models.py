@@ -789,6 +789,28 @@ class ApiToken(TenantMixin, Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
 
 
+class CrosswalkRow(TenantMixin, Base):
+    """A crosswalk entry made through the API (the mapping queue), beside the file ones.
+
+    Columns as in a crosswalk CSV (:mod:`connector.mapping.crosswalk`); the next sync's
+    alignment reads these with the district's files, and ``mapping crosswalk`` exports
+    them back to CSV.
+    """
+
+    __tablename__ = "crosswalk_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    item: Mapped[str] = mapped_column(String(255))
+    competency: Mapped[str] = mapped_column(String(255))
+    dok: Mapped[int | None] = mapped_column(Integer)
+    evidence_type: Mapped[str | None] = mapped_column(String(40))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    match: Mapped[str] = mapped_column(String(10), default="id")
+    course: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+
+
 # ---- people who sign in --------------------------------------------------------------------
 
 

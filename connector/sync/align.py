@@ -19,6 +19,7 @@ from connector.mapping.competency_index import (
 )
 from connector.mapping.crosswalk import Crosswalk
 from connector.persistence import models as m
+from connector.sync.stored_crosswalk import stored_entries
 
 
 @dataclass
@@ -71,7 +72,8 @@ def align_items(session: Session, settings: Settings) -> AlignResult:
         (CompetencyRef(c.identifier, c.human_coding_scheme, c.target_dok) for c in competencies),
         aliases=_exact_matches(session))
     ids = {c.identifier: c.id for c in competencies}
-    crosswalk = Crosswalk(settings.crosswalk)
+    # The district's files and the entries made from the mapping queue, together.
+    crosswalk = Crosswalk([*settings.crosswalk, *stored_entries(session)])
     categories = {(c.source_system, c.sourced_id): c.title
                   for c in session.scalars(select(m.Category))}
     existing: dict[int, dict[int, m.Alignment]] = defaultdict(dict)

@@ -49,6 +49,9 @@ ROUTES = [
     ("GET", "/api/v1/districts/{key}/jobs"),
     ("POST", "/api/v1/districts/{key}/jobs/{job}/run"),
     ("GET", "/api/v1/districts/{key}/runs/{run}/rejections"),
+    ("GET", "/api/v1/districts/{key}/mapping/crosswalk"),
+    ("POST", "/api/v1/districts/{key}/mapping/crosswalk"),
+    ("DELETE", "/api/v1/districts/{key}/mapping/crosswalk/{entry}"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}
@@ -65,6 +68,7 @@ path_values = {
     "cls": st.one_of(st.just("cls-crms-ma06"), odd),
     "fw": st.one_of(st.just("math-ela"), odd),
     "job": st.one_of(st.just("nightly-sync"), odd),
+    "entry": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
 }
 queries = st.dictionaries(
     st.one_of(st.sampled_from(["as_of", "limit", "by", "school", "class", "statementId",

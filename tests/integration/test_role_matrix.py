@@ -43,6 +43,9 @@ EXPECT: dict[tuple[str, str], set[str] | str] = {
     ("POST", f"{D}/jobs/{{job}}/run"): OPERATIONS,
     ("GET", f"{D}/mapping/unmapped"): OPERATIONS,
     ("GET", f"{D}/identity/exceptions"): OPERATIONS,
+    ("GET", f"{D}/mapping/crosswalk"): OPERATIONS,
+    ("POST", f"{D}/mapping/crosswalk"): OPERATIONS,
+    ("DELETE", f"{D}/mapping/crosswalk/{{entry_id}}"): OPERATIONS,
     ("GET", f"{D}/students/{{sis_id}}/mastery"): RECORDS,
     ("GET", f"{D}/students/{{sis_id}}/progress"): RECORDS,
     ("GET", f"{D}/students/{{sis_id}}/evidence/{{competency}}"): RECORDS,
@@ -109,7 +112,8 @@ def cast(two: TwoDistricts) -> Cast:  # noqa: F811
         framework = session.scalars(select(m.Framework.key)).first()
     assert record is not None and run is not None and other is not None and framework
     return Cast(tokens, {"sis_id": mine, "competency": record, "run_id": str(run),
-                         "class_id": MY_CLASS, "framework": framework, "job": "nightly-sync"},
+                         "class_id": MY_CLASS, "framework": framework, "job": "nightly-sync",
+                         "entry_id": "1"},
                 "cls-jhms-ma06", other)
 
 
@@ -133,6 +137,8 @@ def _call(client: FlaskClient, method: str, template: str, values: dict[str, str
     path = template.format(**values)
     body = (BODIES["calc"] if path.endswith("/calc") else BODIES["override"] if method == "POST"
             and path.endswith("/override") else BODIES["clear"] if method == "DELETE" else None)
+    if path.endswith("/mapping/crosswalk") and method == "POST":
+        body = {"source": "*", "item": "matrix-item", "competency": values["competency"]}
     headers = {"Authorization": f"Bearer {token}", "X-Experience-API-Version": "1.0.3"}
     if method in ("POST", "PUT") and body is None:
         body = {}
@@ -154,6 +160,9 @@ def test_each_role_may_do_what_the_table_says_and_gets_403_otherwise(
         allowed = EXPECT[(method, template)]
         response = _call(client, method, template, values, cast.tokens[role])
         seen[(method, template)] = response.status_code
+        if template.endswith("/mapping/crosswalk") and method == "POST" and response.is_json \
+                and "id" in response.json:
+            values["entry_id"] = str(response.json["id"])  # removed by the DELETE after
         if allowed == INTAKE:
             assert response.status_code == 401, (method, template, response.json)
         elif role in allowed:
