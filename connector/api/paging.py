@@ -79,7 +79,14 @@ def page(rows: list[Any], size: int, position: Any) -> tuple[list[Any], str | No
 
 
 def conditional(response: Response) -> Response:
-    """An ETag on each successful JSON read, and 304 when the client already has it."""
+    """An ETag on each successful JSON read, and 304 when the client already has it.
+
+    A district's answers depend on who asks (a teacher sees the teacher's classes) and
+    hold students' records: no shared cache may keep them, and a browser revalidates.
+    """
+    if request.path.startswith("/api/v1/districts/"):
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+        response.vary.update(("Authorization", "Cookie"))
     if (request.method in ("GET", "HEAD") and response.status_code == 200
             and response.mimetype == "application/json" and not response.direct_passthrough):
         response.add_etag()

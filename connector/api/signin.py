@@ -109,8 +109,9 @@ def safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and \
-                not target.startswith("//") and "\\" not in target:
-            return target
+                not target.startswith("//") and "\\" not in target and \
+                not any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in target):
+            return target  # a browser drops a tab in "/\t/evil.example": none may pass
     return url_for("signin.account")
 
 

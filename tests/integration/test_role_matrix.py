@@ -196,6 +196,9 @@ def test_a_teacher_reads_only_the_classes_the_roster_says_they_teach(client: Fla
     assert refused.status_code == 403 and cast.other_class in refused.json["detail"]
     mine = client.get(f"{base}/students/{cast.values['sis_id']}/mastery", headers=teacher)
     assert mine.status_code == 200 and mine.json["records"]
+    # What a teacher sees is the teacher's: no shared cache may keep it for someone else.
+    assert mine.headers["Cache-Control"] == "private, no-cache"
+    assert {"Authorization", "Cookie"} <= set(mine.vary)
     for path in (f"students/{cast.other_student}/mastery",
                  f"students/{cast.other_student}/progress",
                  f"students/{cast.other_student}/mastery/{cast.values['competency']}"):
