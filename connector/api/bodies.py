@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 from flask import abort, request
+from marshmallow import Schema, ValidationError
 
+from connector.adapters.messages import sentences
 from connector.domain.text import MAX_TEXT, json_text_problem
 
 #: Deeper than any document the API takes (an xAPI statement is under 10 levels).
@@ -63,3 +65,13 @@ def json_body(*, max_bytes: int, where: str | None = "body", max_text: int = MAX
     if problem:
         abort(400, description=problem)
     return body
+
+
+def load(schema: Schema, *, max_bytes: int) -> dict[str, Any]:
+    """The JSON body loaded by ``schema``, or a 400 that names each field and its problem."""
+    raw = json_body(max_bytes=max_bytes)
+    try:
+        loaded: dict[str, Any] = schema.load({} if raw is None else raw)
+    except ValidationError as exc:
+        abort(400, description=f"invalid request body: {sentences(exc.messages)}")
+    return loaded

@@ -6,12 +6,11 @@ from typing import Any
 
 from flask import Response, abort, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from connector.adapters.messages import sentences
 from connector.api.access import actor, change, district_session
-from connector.api.bodies import json_body
-from connector.api.openapi import documented, query
+from connector.api.bodies import load
+from connector.api.openapi import documented, json_request, query
 from connector.api.schemas import CrosswalkEntrySchema, CrosswalkListSchema
 from connector.domain import roles
 from connector.errors import DataError, NotFoundError
@@ -42,17 +41,7 @@ class RemoveSchema(Schema):
 
 
 def _body(schema: Schema) -> dict[str, Any]:
-    raw = json_body(max_bytes=64 * 1024)
-    try:
-        loaded: dict[str, Any] = schema.load(raw if isinstance(raw, dict) else {})
-    except ValidationError as exc:
-        abort(400, description=sentences(exc.messages))
-    return loaded
-
-
-def _json(schema: type[Schema]) -> dict[str, Any]:
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schema}}}}
+    return load(schema, max_bytes=64 * 1024)
 
 
 @blueprint.get(PREFIX)
@@ -78,7 +67,7 @@ def list_entries(key: str) -> Any:
 @blueprint.alt_response(200, schema=CrosswalkEntrySchema,
                         description="The same entry already existed: nothing was added.")
 @documented(need=roles.MAPPING_WRITE, errors=(400, 401, 403, 404, 413, 503),
-            **_json(NewEntrySchema))
+            **json_request(NewEntrySchema))
 def add_entry(key: str) -> Any:
     """Map an item to a competency; the next sync aligns it (audited)."""
     settings, session = district_session(key)
@@ -94,7 +83,7 @@ def add_entry(key: str) -> Any:
 @blueprint.delete(f"{PREFIX}/<int:entry_id>")
 @blueprint.response(200, CrosswalkEntrySchema)
 @documented(need=roles.MAPPING_WRITE, errors=(400, 401, 403, 404, 413, 503),
-            **_json(RemoveSchema))
+            **json_request(RemoveSchema))
 def remove_entry(key: str, entry_id: int) -> Any:
     """Remove an entry, with the reason; the next sync drops the alignment it made (audited)."""
     _, session = district_session(key)

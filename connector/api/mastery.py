@@ -16,8 +16,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from connector import ENGINE_VERSION
 from connector.adapters.messages import sentences
 from connector.api.access import change, district_session, principal, student_reach
-from connector.api.bodies import json_body
-from connector.api.openapi import documented
+from connector.api.bodies import load
+from connector.api.openapi import documented, json_request
 from connector.api.schemas import (
     CalcResultSchema,
     MasteryRecordSchema,
@@ -81,11 +81,7 @@ class ClearRequestSchema(Schema):
 
 
 def _body(schema: Schema) -> dict[str, Any]:
-    try:
-        loaded: dict[str, Any] = schema.load(json_body(max_bytes=MAX_BODY) or {})
-    except ValidationError as exc:
-        abort(400, description=f"invalid request body: {sentences(exc.messages)}")
-    return loaded
+    return load(schema, max_bytes=MAX_BODY)
 
 
 def _evidence_text(evidence: Any) -> str:
@@ -105,11 +101,6 @@ def _evidence_text(evidence: Any) -> str:
     return ",".join(items)
 
 
-def _body_doc(schema: type[Schema]) -> dict[str, Any]:
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schema}}}}
-
-
 def _by(given: str | None) -> str:
     """Who made the change, for the audit: the signed-in person or the token.
 
@@ -125,7 +116,7 @@ def _by(given: str | None) -> str:
 @blueprint.post(f"{PREFIX}/mastery/calc")
 @blueprint.response(200, CalcResultSchema)
 @documented(need=roles.FRAMEWORKS_READ, errors=(400, 401, 403, 404, 413, 503),
-            **_body_doc(CalcRequestSchema))
+            **json_request(CalcRequestSchema))
 def calc(key: str) -> Any:
     """A level from evidence given here, by the district's scale and any method: nothing is stored."""
     settings, _ = district_session(key)
@@ -163,7 +154,7 @@ def record(key: str, sis_id: str, competency: str) -> Any:
 @blueprint.response(201, OverrideMadeSchema)
 @documented(need=roles.RECORDS_OVERRIDE, errors=(400, 401, 403, 404, 413, 503),
             description="A teacher may override records of students in the teacher's classes.",
-            **_body_doc(OverrideRequestSchema))
+            **json_request(OverrideRequestSchema))
 def override(key: str, sis_id: str, competency: str) -> Any:
     """Set a teacher's level or state on a record, with the reason; the computed one is kept."""
     settings, session = district_session(key)
@@ -183,7 +174,7 @@ def override(key: str, sis_id: str, competency: str) -> Any:
 @blueprint.delete(f"{RECORD}/override")
 @blueprint.response(200, RecordSchema)
 @documented(need=roles.RECORDS_OVERRIDE, errors=(400, 401, 403, 404, 413, 503),
-            **_body_doc(ClearRequestSchema))
+            **json_request(ClearRequestSchema))
 def clear(key: str, sis_id: str, competency: str) -> Any:
     """Clear a record's override, with the reason: the computed level shows again."""
     settings, session = district_session(key)

@@ -141,3 +141,9 @@ def pages(what: str) -> list[dict[str, Any]]:
     return [query("limit", "integer", f"How many {what} in a page.", minimum=1,
                   maximum=MAX_LIMIT, default=50),
             query("cursor", "string", "The next_cursor of the page before (opaque).")]
+
+
+def json_request(schema: Any) -> dict[str, Any]:
+    """An operation's required JSON body, described by its marshmallow schema."""
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
