@@ -1,7 +1,8 @@
 """Run the core benchmarks and rewrite the table at the top of docs/benchmarks.md (``make bench``).
 
-The push and LMS extraction benchmarks run on their own (``bench/bench_push.py``,
-``bench/bench_canvas.py``): they take minutes and print rows for their sections.
+The push, LMS extraction and API serving benchmarks run on their own
+(``bench/bench_push.py``, ``bench/bench_canvas.py``, ``bench/bench_api_serving.py``):
+they take minutes and print rows for their sections.
 """
 
 from __future__ import annotations
