@@ -89,6 +89,9 @@ class Rejection:
         field: the offending field, or "" when the whole record is at fault.
         reason: what is wrong and, where possible, how to fix it.
         record_key: the record's natural key when it could be read.
+        subject: for a student the source could not match to the roster, how the
+            source names them (``kind:value``, e.g. ``user:4242``), so the identity
+            queue can link exactly that id to a roster student.
     """
 
     file: str
@@ -96,6 +99,7 @@ class Rejection:
     field: str
     reason: str
     record_key: str = ""
+    subject: str = ""
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"

@@ -64,6 +64,8 @@ class AdapterContext:
     events: EventReader = _no_events
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    #: LMS user id -> SIS id, linked from the identity queue (the crosswalk file wins).
+    identity_links: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -137,9 +137,15 @@ class CourseSource(SourceAdapter):
         self._pass.read_in_full()
 
     def crosswalk(self) -> Crosswalk:
-        """The district's identity crosswalk entries for this source (none if not set)."""
+        """The district's identity crosswalk for this source, with the identity queue's links.
+
+        The file wins where both name a user: it is the district's reviewed configuration,
+        and a link is only ever made for a user the file did not match.
+        """
         path = self.settings.identity_crosswalk
-        return load_crosswalk(self.context.resolve_path(path) if path else None, self.key)
+        found = load_crosswalk(self.context.resolve_path(path) if path else None, self.key)
+        linked = {("user", user): sis for user, sis in self.context.identity_links.items()}
+        return Crosswalk({**linked, **found.entries}) if linked else found
 
     def read(self) -> Iterator[Envelope | Rejection | Checkpoint]:
         http = self.client()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, abort, request
 
 from connector.api import (
+    identity,
     intake,
     jobs,
     mapping,
@@ -57,5 +58,6 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(people.blueprint)
     api.register_blueprint(jobs.blueprint)
     api.register_blueprint(mapping.blueprint)
+    api.register_blueprint(identity.blueprint)
     signin.init_app(app)
     oidc.init_app(app)

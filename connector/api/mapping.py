@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from connector.api.access import actor, change, district_session
 from connector.api.bodies import load
 from connector.api.openapi import documented, json_request, query
-from connector.api.schemas import CrosswalkEntrySchema, CrosswalkListSchema
+from connector.api.schemas import CrosswalkEntrySchema, CrosswalkListSchema, RemovalSchema
 from connector.domain import roles
 from connector.errors import DataError, NotFoundError
 from connector.sync import stored_crosswalk
@@ -34,10 +34,6 @@ class NewEntrySchema(Schema):
     weight = fields.Float(load_default=None, allow_none=True)
     match = fields.String(load_default="id", validate=validate.OneOf(["id", "title"]))
     course = fields.String(load_default="", validate=validate.Length(max=255))
-
-
-class RemoveSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 def _body(schema: Schema) -> dict[str, Any]:
@@ -83,11 +79,11 @@ def add_entry(key: str) -> Any:
 @blueprint.delete(f"{PREFIX}/<int:entry_id>")
 @blueprint.response(200, CrosswalkEntrySchema)
 @documented(need=roles.MAPPING_WRITE, errors=(400, 401, 403, 404, 413, 503),
-            **json_request(RemoveSchema))
+            **json_request(RemovalSchema))
 def remove_entry(key: str, entry_id: int) -> Any:
     """Remove an entry, with the reason; the next sync drops the alignment it made (audited)."""
     _, session = district_session(key)
-    reason = _body(RemoveSchema())["reason"]
+    reason = _body(RemovalSchema())["reason"]
     try:
         with change(session):
             gone = stored_crosswalk.remove_entry(session, entry_id, by=actor(), reason=reason)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, Schema, fields, validate
 
 
 def next_cursor() -> fields.String:
@@ -231,10 +231,47 @@ class CompetenciesSchema(Schema):
     next_cursor = next_cursor()
 
 
+class IdentityExceptionSchema(Schema):
+    job = fields.String()
+    run = fields.Integer(metadata={"description": "The job's latest run."})
+    source = fields.String(metadata={"description": "The source that sent the records."})
+    kind = fields.String(metadata={
+        "description": "How the source names the student: user (an LMS user id), "
+                       "sourced_id, username, email or identifier; blank when unknown.",
+        "enum": ["", "user", "sourced_id", "username", "email", "identifier"]})
+    external_id = fields.String(metadata={"description": "The id the source sent."})
+    reason = fields.String()
+    records = fields.Integer(metadata={"description": "How many records wait on it."})
+    where = fields.String(metadata={"description": "The first file or page it came from."})
+    linked = fields.String(allow_none=True, metadata={
+        "description": "The SIS id it is linked to, once an identity link is made: the "
+                       "next run brings the records in."})
+
+
 class IdentityExceptionsSchema(Schema):
-    exceptions = fields.List(fields.Dict(), metadata={
-        "description": "Per job's latest run and reason: how many records wait on a student "
-                       "no source could match to the roster."})
+    exceptions = fields.List(fields.Nested(IdentityExceptionSchema), metadata={
+        "description": "Per job's latest run, source and id: how many records wait on a "
+                       "student no source could match to the roster."})
+
+
+class RemovalSchema(Schema):
+    """Why something made from a queue is removed: the audit keeps it with what was removed."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class IdentityLinkSchema(Schema):
+    id = fields.Integer()
+    source = fields.String()
+    kind = fields.String()
+    external_id = fields.String()
+    student = fields.String(metadata={"description": "The roster student's SIS id."})
+    created_at = fields.String()
+    created_by = fields.String()
+
+
+class IdentityLinkListSchema(Schema):
+    links = fields.List(fields.Nested(IdentityLinkSchema))
 
 
 class GrantSchema(Schema):

@@ -157,21 +157,25 @@ def framework_list(ctx: CliContext, as_json: bool) -> None:
 def exceptions(ctx: CliContext, as_json: bool) -> None:
     """Students a source could not match to the SIS roster, from each job's latest run.
 
-    Fix each with an entry in the identity crosswalk (system,kind,external_id,sis_id)
-    or with the SIS id in the vendor's system; nothing is matched by name.
+    Fix each by linking the id to the roster student (``connector identity link``, or
+    the identity queue), with an entry in the identity crosswalk file, or with the SIS
+    id in the vendor's system; nothing is matched by name.
     """
     with ctx.session() as session:
         data = queries.identity_exceptions(session)
     if as_json:
         echo_json(data)
         return
-    click.echo(table(("job", "run", "records", "where", "why"),
-                     [(d["job"], d["run"], d["records"], d["where"], d["reason"])
-                      for d in data]))
+    click.echo(table(("job", "run", "source", "kind", "id", "records", "linked", "why"),
+                     [(d["job"], d["run"], d["source"], d["kind"], d["external_id"],
+                       d["records"], d["linked"] or "", d["reason"]) for d in data]))
     click.echo(f"{len(data)} unmatched student(s)")
     if data:
-        click.echo("after fixing the roster or the identity crosswalk, run the job once with "
-                   "`connector sync run JOB --full` so that scores refused before are read again")
+        click.echo("link an id to its student with `connector identity link SOURCE KIND ID "
+                   "SIS_ID`: the next run reads that source again in full. After fixing "
+                   "the roster or the identity crosswalk file instead, run the job once with "
+                   "`connector sync run JOB --full` so that scores refused before are read "
+                   "again")
 
 
 @click.group("mapping")

@@ -38,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "exceptions": ("connector.cli.commands", "exceptions",
                    "Students a source could not match to the SIS roster, from each job's "
                    "latest run."),
+    "identity": ("connector.cli.identity", "identity",
+                 "Identity links: a source's id for a student, tied to the roster student "
+                 "it means."),
     "mapping": ("connector.cli.commands", "mapping", "Alignments of source items to competencies."),
     "mastery": ("connector.cli.mastery", "mastery", "Mastery levels: calculate, explain, override."),
     "reports": ("connector.cli.reports", "reports",

@@ -364,6 +364,9 @@ class SourceSystem(TenantMixin, Base):
     #: Where an incremental source resumes (e.g. the newest dateLastModified per resource),
     #: saved only after a read that finished without errors.
     cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Set when an identity link asks for the records this source sent before and staging
+    #: refused: the next read is a full one, and clears it when it gets to the end.
+    reread_asked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SourceItem(Sourced, Base):
@@ -597,6 +600,10 @@ class SyncRejection(TenantMixin, Base):
     field: Mapped[str] = mapped_column(String(120), default="")
     reason: Mapped[str] = mapped_column(Text)
     record_key: Mapped[str] = mapped_column(String(255), default="")
+    #: The source that sent it (blank for rejections of later steps) and, for a student
+    #: the source could not match, how it names them (``kind:value``).
+    source: Mapped[str] = mapped_column(String(64), default="")
+    subject: Mapped[str] = mapped_column(String(255), default="")
 
 
 class PushLedger(TenantMixin, Base):
@@ -807,6 +814,27 @@ class CrosswalkRow(TenantMixin, Base):
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     match: Mapped[str] = mapped_column(String(10), default="id")
     course: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+
+
+class IdentityLink(TenantMixin, Base):
+    """An id a source gave a student, linked by a person to the roster student it means.
+
+    Made from the identity queue: ``kind`` is ``user`` for an LMS user id (read by the
+    LMS adapters beside their crosswalk file) or the kind of a score's student reference
+    (``sourced_id``, ``email``, ``username``, ``identifier``), read by staging.
+    """
+
+    __tablename__ = "identity_link"
+    __table_args__ = (UniqueConstraint("district_id", "source", "kind", "external_id",
+                                       name="uq_identity_link_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(255))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"),
+                                            index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(255))
 

@@ -37,21 +37,34 @@ IDENTITY_FIELDS = ("user_id", "student")
 def identity_exceptions(session: Session) -> list[dict[str, Any]]:
     """Unmatched students in each job's latest run: one row per student and reason.
 
-    Nothing here is ever matched by name: each row says who is unmatched and how
-    many records wait for them, and the fix is a crosswalk entry or the vendor's
-    SIS id.
+    Nothing here is ever matched by name: each row says who is unmatched (the
+    source, and the kind and value of the id it sent) and how many records wait for
+    them. The fix is an identity link to the roster student (``linked`` names the
+    SIS id once one exists: the next run brings the records in), a crosswalk entry,
+    or the vendor's SIS id.
     """
     latest = select(func.max(m.SyncRun.id)).group_by(m.SyncRun.job)
     rows = session.execute(
-        select(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.reason,
-               func.count(m.SyncRejection.id), func.min(m.SyncRejection.file))
+        select(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.source, m.SyncRejection.subject,
+               m.SyncRejection.reason, func.count(m.SyncRejection.id),
+               func.min(m.SyncRejection.file))
         .join(m.SyncRun, m.SyncRun.id == m.SyncRejection.run_id)
         .where(m.SyncRejection.run_id.in_(latest),
                m.SyncRejection.field.in_(IDENTITY_FIELDS))
-        .group_by(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.reason)
-        .order_by(m.SyncRun.job, m.SyncRejection.reason)).all()
-    return [{"job": r[0], "run": r[1], "reason": r[2], "records": r[3], "where": r[4]}
-            for r in rows]
+        .group_by(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.source,
+                  m.SyncRejection.subject, m.SyncRejection.reason)
+        .order_by(m.SyncRun.job, m.SyncRejection.source, m.SyncRejection.reason)).all()
+    links = {(s, k, e): sis for s, k, e, sis in session.execute(
+        select(m.IdentityLink.source, m.IdentityLink.kind, m.IdentityLink.external_id,
+               m.Student.sourced_id)
+        .join(m.Student, m.Student.id == m.IdentityLink.student_id))} if rows else {}
+    found = []
+    for job, run, source, subject, reason, records, where in rows:
+        kind, _, external = subject.partition(":") if subject else ("", "", "")
+        found.append({"job": job, "run": run, "source": source, "kind": kind,
+                      "external_id": external, "reason": reason, "records": records,
+                      "where": where, "linked": links.get((source, kind, external))})
+    return found
 
 
 def evidence_labels(session: Session, evidence_ids: Iterable[int]) -> dict[int, str]:

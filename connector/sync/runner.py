@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ from connector.persistence import models as m
 from connector.persistence.locks import Waiter
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
-from connector.sync import compute, evidence, safe_push
+from connector.sync import compute, evidence, identity_links, safe_push
 from connector.sync.align import AlignResult, align_items
 from connector.sync.district import ensure_district
 from connector.sync.framework_import import fetch_package, import_framework
@@ -272,16 +273,21 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                  full: bool = False, stop: StopToken = NEVER,
                  progress: Progress = _no_progress) -> None:
     config = settings.sources[key]
+    with tenant_session(factory, district_id) as session, session.begin():
+        links = identity_links.user_links(session, key)
     adapter: SourceAdapter = source_class(config.kind)(
         key, config.options,
-        adapter_context(settings, events=partial(stored_events, factory, district_id)))
+        adapter_context(settings, events=partial(stored_events, factory, district_id),
+                        links=links))
+    reread: datetime | None = None
     with tenant_session(factory, district_id) as session, session.begin():
         system = session.scalars(select(m.SourceSystem).where(m.SourceSystem.key == key)).first()
         if system is None:
             session.add(m.SourceSystem(key=key, kind=config.kind, name=config.name))
         else:
             adapter.resume_from(system.cursor or {})
-        if full:
+            reread = system.reread_asked_at
+        if full or reread is not None:  # a new identity link asks for what was refused
             adapter.read_in_full()
     local = StageResult()
     batch: list[Envelope] = []
@@ -299,7 +305,8 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                 session.add(m.SyncRejection(run_id=report.run_id, file=rejection.file,
                                             row=rejection.row, field=rejection.field,
                                             reason=rejection.reason,
-                                            record_key=rejection.record_key[:255]))
+                                            record_key=rejection.record_key[:255],
+                                            source=key, subject=rejection.subject[:255]))
             if cursor is not None:  # with the records before it, or not at all
                 _store_cursor(session, key, cursor)
 
@@ -333,7 +340,7 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
             if len(batch) + len(pending) >= batch_size:
                 commit()
         commit()
-        _save_cursor(factory, district_id, key, adapter.cursor())
+        _save_cursor(factory, district_id, key, adapter.cursor(), reread=reread)
     except ConnectorError as exc:
         report.errors.append(f"source {key}: {exc}")
         log.warning("run %s: source %s failed: %s", report.run_id, key, type(exc).__name__)
@@ -414,12 +421,20 @@ def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> No
 
 
 def _save_cursor(factory: sessionmaker[Session], district_id: int, key: str,
-                 cursor: Mapping[str, Any]) -> None:
-    """Only a read that got to the end moves the cursor: a failed one is read again in full."""
-    if not cursor:
-        return
+                 cursor: Mapping[str, Any], *, reread: datetime | None = None) -> None:
+    """Only a read that got to the end moves the cursor: a failed one is read again in full.
+
+    A full read asked for by an identity link is done once it gets here, unless
+    another link asked again while it ran (a later time): that one still stands.
+    """
     with tenant_session(factory, district_id) as session, session.begin():
-        _store_cursor(session, key, cursor)
+        if cursor:
+            _store_cursor(session, key, cursor)
+        if reread is not None:
+            system = session.scalars(select(m.SourceSystem)
+                                     .where(m.SourceSystem.key == key)).one()
+            if system.reread_asked_at == reread:
+                system.reread_asked_at = None
 
 
 def _store_cursor(session: Session, key: str, cursor: Mapping[str, Any]) -> None:

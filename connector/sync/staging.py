@@ -20,6 +20,7 @@ from connector.domain import records as r
 from connector.domain.hashing import content_hash
 from connector.errors import Rejection
 from connector.persistence import models as m
+from connector.sync import identity_links
 from connector.sync.util import chunks
 
 
@@ -335,6 +336,11 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
     for kind, values in by_kind.items():
         for value, sid in _student_ids(session, kind, values).items():
             students[(kind, value)] = sid
+    # Ids the roster does not know may have been linked to a roster student from the
+    # identity queue; a link only fills a gap, it never overrides what the roster matches.
+    linked = identity_links.student_links(session, {
+        (rec.source_system, rec.student.kind, rec.student.value) for _, rec in scores
+        if not rec.deleted and students.get((rec.student.kind, rec.student.value), 0) <= 0})
     rows = []
     for e, rec in scores:
         if rec.deleted:  # by its own key: whose it was no longer matters
@@ -342,6 +348,9 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
             continue
         item_id = item_ids.get((rec.source_system, rec.item_sourced_id))
         student_id = students.get((rec.student.kind, rec.student.value), 0)
+        if student_id <= 0:
+            student_id = linked.get((rec.source_system, rec.student.kind, rec.student.value),
+                                    student_id)
         if item_id is None:
             result.reject("scores", Rejection(e.file, e.row, "lineItemSourcedId",
                           f"unknown item {rec.item_sourced_id!r} (not in this source's items)",
@@ -350,7 +359,7 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
         if student_id <= 0:
             result.reject("scores", Rejection(e.file, e.row, "student",
                           _unknown_student(rec.student.value, student_id, rec.student.kind),
-                          rec.sourced_id))
+                          rec.sourced_id, subject=f"{rec.student.kind}:{rec.student.value}"))
             continue
         rows.append((e, {
             **_key(rec), "source_item_id": item_id, "student_id": student_id,

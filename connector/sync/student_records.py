@@ -115,6 +115,8 @@ def export_student(session: Session, sis_id: str) -> dict[str, Any]:
             _audit_key(sis_id)).order_by(m.PushAudit.id))],
         "rejections": [_row(r) for r in session.scalars(select(m.SyncRejection).where(
             m.SyncRejection.record_key.in_(score_ids)).order_by(m.SyncRejection.id))],
+        "identity_links": [_row(i) for i in session.scalars(select(m.IdentityLink).where(
+            m.IdentityLink.student_id == sid).order_by(m.IdentityLink.id))],
     }
 
 
@@ -152,6 +154,7 @@ def purge_student(session: Session, sis_id: str, *, actor: str, reason: str) -> 
     gone("enrollments", delete(m.Enrollment).where(m.Enrollment.user_sourced_id == sis_id))
     gone("demographics", delete(m.StudentDemographics).where(
         m.StudentDemographics.student_id == sid))
+    gone("identity_links", delete(m.IdentityLink).where(m.IdentityLink.student_id == sid))
     gone("student", delete(m.Student).where(m.Student.id == sid))
     report.audit_id = audit.record(
         session, actor=actor, action="student.purge", subject=sis_id, reason=reason,

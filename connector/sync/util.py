@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -22,11 +22,15 @@ def chunks(values: Iterable[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
         yield items[start:start + size]
 
 
-def adapter_context(settings: Settings, events: EventReader | None = None) -> AdapterContext:
+def adapter_context(settings: Settings, events: EventReader | None = None,
+                    links: Mapping[str, str] | None = None) -> AdapterContext:
     """What adapters learn about the district: paths, time zone, how to read secrets.
 
-    Sources of posted learning events also get a reader for the events stored for them.
+    Sources of posted learning events also get a reader for the events stored for them,
+    and LMS sources the user ids linked to roster students from the identity queue.
     """
     context = AdapterContext(settings.resolve_path, settings.district.timezone,
                              lambda reference, purpose: resolve_secret(reference, purpose=purpose))
-    return context if events is None else replace(context, events=events)
+    if events is not None:
+        context = replace(context, events=events)
+    return context if not links else replace(context, identity_links=dict(links))

@@ -52,6 +52,9 @@ ROUTES = [
     ("GET", "/api/v1/districts/{key}/mapping/crosswalk"),
     ("POST", "/api/v1/districts/{key}/mapping/crosswalk"),
     ("DELETE", "/api/v1/districts/{key}/mapping/crosswalk/{entry}"),
+    ("GET", "/api/v1/districts/{key}/identity/links"),
+    ("POST", "/api/v1/districts/{key}/identity/links"),
+    ("DELETE", "/api/v1/districts/{key}/identity/links/{link}"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}
@@ -69,6 +72,7 @@ path_values = {
     "fw": st.one_of(st.just("math-ela"), odd),
     "job": st.one_of(st.just("nightly-sync"), odd),
     "entry": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
+    "link": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
 }
 queries = st.dictionaries(
     st.one_of(st.sampled_from(["as_of", "limit", "by", "school", "class", "statementId",
@@ -86,7 +90,10 @@ shaped = st.fixed_dictionaries({}, optional={
     "evidence": st.one_of(st.lists(st.one_of(st.floats(allow_nan=True), st.integers(), odd,
                                              json_values), max_size=8), json_values),
     "parameters": json_values, "level": st.one_of(odd, st.integers()),
-    "state": odd, "reason": odd, "by": odd, "scale": json_values})
+    "state": odd, "reason": odd, "by": odd, "scale": json_values,
+    "source": st.one_of(st.just("sis-gradebook"), odd),
+    "kind": st.one_of(st.sampled_from(["user", "sourced_id", "email"]), odd),
+    "external_id": odd, "student": st.one_of(st.just("S100001"), odd)})
 bodies = st.one_of(st.none(), json_values.map(lambda v: json.dumps(v).encode()),
                    shaped.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200))
 

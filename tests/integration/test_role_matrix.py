@@ -43,6 +43,9 @@ EXPECT: dict[tuple[str, str], set[str] | str] = {
     ("POST", f"{D}/jobs/{{job}}/run"): OPERATIONS,
     ("GET", f"{D}/mapping/unmapped"): OPERATIONS,
     ("GET", f"{D}/identity/exceptions"): OPERATIONS,
+    ("GET", f"{D}/identity/links"): OPERATIONS,
+    ("POST", f"{D}/identity/links"): OPERATIONS,
+    ("DELETE", f"{D}/identity/links/{{link_id}}"): OPERATIONS,
     ("GET", f"{D}/mapping/crosswalk"): OPERATIONS,
     ("POST", f"{D}/mapping/crosswalk"): OPERATIONS,
     ("DELETE", f"{D}/mapping/crosswalk/{{entry_id}}"): OPERATIONS,
@@ -113,7 +116,7 @@ def cast(two: TwoDistricts) -> Cast:  # noqa: F811
     assert record is not None and run is not None and other is not None and framework
     return Cast(tokens, {"sis_id": mine, "competency": record, "run_id": str(run),
                          "class_id": MY_CLASS, "framework": framework, "job": "nightly-sync",
-                         "entry_id": "1"},
+                         "entry_id": "1", "link_id": "1"},
                 "cls-jhms-ma06", other)
 
 
@@ -139,6 +142,9 @@ def _call(client: FlaskClient, method: str, template: str, values: dict[str, str
             and path.endswith("/override") else BODIES["clear"] if method == "DELETE" else None)
     if path.endswith("/mapping/crosswalk") and method == "POST":
         body = {"source": "*", "item": "matrix-item", "competency": values["competency"]}
+    if path.endswith("/identity/links") and method == "POST":
+        body = {"source": "sis-gradebook", "kind": "sourced_id", "external_id": "matrix-user",
+                "student": values["sis_id"]}
     headers = {"Authorization": f"Bearer {token}", "X-Experience-API-Version": "1.0.3"}
     if method in ("POST", "PUT") and body is None:
         body = {}
@@ -163,6 +169,9 @@ def test_each_role_may_do_what_the_table_says_and_gets_403_otherwise(
         if template.endswith("/mapping/crosswalk") and method == "POST" and response.is_json \
                 and "id" in response.json:
             values["entry_id"] = str(response.json["id"])  # removed by the DELETE after
+        if template.endswith("/identity/links") and method == "POST" and response.is_json \
+                and "id" in response.json:
+            values["link_id"] = str(response.json["id"])
         if allowed == INTAKE:
             assert response.status_code == 401, (method, template, response.json)
         elif role in allowed:

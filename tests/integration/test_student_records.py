@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
+from connector.sync import identity_links
 from connector.sync.district import find_district
 from tests.conftest import SampleDistrict
 from tests.integration.test_mastery_cli_api import cli_run
@@ -22,7 +23,7 @@ def _counts(district: SampleDistrict) -> dict[str, int]:
     district_id = find_district(district.factory, "cedar-ridge")
     with tenant_session(district.factory, district_id) as session:
         counts = {t.__tablename__: session.scalar(select(func.count()).select_from(t)) or 0
-                  for t in (*TABLES, m.Student, m.Enrollment, m.PushLedger)}
+                  for t in (*TABLES, m.Student, m.Enrollment, m.PushLedger, m.IdentityLink)}
         counts["audit"] = session.scalar(select(func.count()).select_from(m.AuditEvent)) or 0
     return counts
 
@@ -33,6 +34,11 @@ def test_a_students_records_are_exported_then_purged_with_an_audit_entry(
                        "CR.MA.RP.1.a", "--level", "3", "--by", "t.teacher",
                        "--reason", "portfolio defence")
     assert override.exit_code == 0, override.output
+    with tenant_session(sample_district.factory, find_district(
+            sample_district.factory, "cedar-ridge")) as session, session.begin():
+        identity_links.add_link(session, sample_district.settings, {
+            "source": "sis-gradebook", "kind": "email", "external_id": "kid@home.example",
+            "student": STUDENT}, by="it")
     out = tmp_path / "request" / f"{STUDENT}.json"
     exported = cli_run(sample_district, module_db_url, "students", "export", STUDENT,
                        "--out", str(out))
@@ -45,6 +51,7 @@ def test_a_students_records_are_exported_then_purged_with_an_audit_entry(
     assert data["sent_results"] and all(r["record_key"].endswith(f"|{STUDENT}")
                                         for r in data["sent_results"])
     assert {e["user_sourced_id"] for e in data["enrollments"]} == {STUDENT}
+    assert [i["external_id"] for i in data["identity_links"]] == ["kid@home.example"]
 
     before = _counts(sample_district)
     dry = cli_run(sample_district, module_db_url, "students", "purge", STUDENT,
@@ -66,6 +73,7 @@ def test_a_students_records_are_exported_then_purged_with_an_audit_entry(
     assert before["enrollment"] - after["enrollment"] == len(data["enrollments"])
     assert before["push_ledger"] - after["push_ledger"] == len(data["sent_results"])
     assert after["audit"] == before["audit"] + 1
+    assert before["identity_link"] - after["identity_link"] == 1 == after["identity_link"] + 1
 
     district_id = find_district(sample_district.factory, "cedar-ridge")
     with tenant_session(sample_district.factory, district_id) as session:

@@ -22,11 +22,13 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from connector.app import create_app
 from connector.cli.main import cli
 from connector.config.loader import load_settings
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
+from connector.sync import accounts, api_tokens
 from connector.sync.district import ensure_district
 from tests.conftest import ROOT, SampleDistrict, _store, make_workspace
 from tests.fakes.canvas_seed import expected_scores, sample_plan, seed
@@ -291,3 +293,113 @@ def test_a_rubric_rating_read_against_mastery_points_is_a_level_around_proficien
     checked = {k: levels[k] for k in rated if k in levels}
     assert len(checked) > 100
     assert checked == {k: want[rated[k]] for k in checked}
+
+
+def test_an_identity_link_from_the_queue_brings_the_refused_work_in_on_the_next_run(
+        sample_district: SampleDistrict, canvas: tuple[FakeCanvas, str], tmp_path: Path,
+        module_db_url: str) -> None:
+    """IT resolves both kinds of exception by picking the roster student, through the API."""
+    fake, url = canvas
+    first, second = sorted(fake.courses)[2:4]
+    nameless, stranger = fake.enrollments[first][0], fake.enrollments[second][0]
+    sis, real = nameless["sis_user_id"], stranger["sis_user_id"]
+    nameless["sis_user_id"] = nameless["user"]["sis_user_id"] = None
+    stranger["sis_user_id"] = stranger["user"]["sis_user_id"] = "X-77"  # the vendor's own id
+    key = "canvas-links"
+    config = with_canvas(tmp_path, url, key)
+    base = ["--config-dir", str(config), "--database-url", module_db_url]
+    runner, env = CliRunner(), {"CANVAS_TOKEN": "canvas-token"}
+    assert runner.invoke(cli, [*base, "sync", "run", "lms-pull"], env=env).exit_code == 0
+    held_back = {
+        who: {k for k, v in expected_scores(fake).items() if v[1] == who
+              and fake.assignments[int(v[0].split(":")[0])]["course_id"] == course}
+        for who, course in ((sis, first), (real, second))}
+    held_back[real] = {k for k, v in expected_scores(fake).items()
+                       if v[1] == "X-77" and fake.assignments[int(v[0].split(":")[0])]
+                       ["course_id"] == second}
+    assert not set(staged(sample_district, key)) & (held_back[sis] | held_back[real])
+
+    district = ensure_district(sample_district.factory, sample_district.settings.district)
+    with tenant_session(sample_district.factory, district) as session, session.begin():
+        accounts.create_user(session, "it@cedar-ridge.example", name="IT", by="test",
+                             password=None)
+        accounts.grant(session, "it@cedar-ridge.example", "it", "", by="test")
+        token = api_tokens.make_token(session, name="it", scopes=["write"], by="test",
+                                      days=None, user="it@cedar-ridge.example").token
+    auth = {"Authorization": f"Bearer {token}"}
+    app = create_app({"CONNECTOR_CONFIG_DIR": str(config),
+                      "CONNECTOR_DATABASE_URL": module_db_url})
+    api = app.test_client()
+    exceptions = "/api/v1/districts/cedar-ridge/identity/exceptions"
+    links = "/api/v1/districts/cedar-ridge/identity/links"
+    try:
+        queue = [r for r in api.get(exceptions, headers=auth).json["exceptions"]
+                 if r["source"] == key]
+        assert {(r["kind"], r["external_id"], r["linked"]) for r in queue} == {
+            ("user", str(nameless["user_id"]), None), ("sourced_id", "X-77", None)}
+        # A link names a roster student by SIS id, never by name; a wrong one is refused.
+        wrong = api.post(links, headers=auth, json={
+            "source": key, "kind": "user", "external_id": str(nameless["user_id"]),
+            "student": "S000000"})
+        assert wrong.status_code == 400 and "student" in wrong.json["detail"]
+        made = [api.post(links, headers=auth, json={
+            "source": key, "kind": r["kind"], "external_id": r["external_id"],
+            "student": sis if r["kind"] == "user" else real}) for r in queue]
+        assert [r.status_code for r in made] == [201, 201]
+        again = api.post(links, headers=auth, json={
+            "source": key, "kind": "sourced_id", "external_id": "X-77", "student": real})
+        assert again.status_code == 200 and again.json["id"] in {r.json["id"] for r in made}
+        other = api.post(links, headers=auth, json={
+            "source": key, "kind": "sourced_id", "external_id": "X-77", "student": sis})
+        assert other.status_code == 409 and real in other.json["detail"]
+        shown = [r for r in api.get(exceptions, headers=auth).json["exceptions"]
+                 if r["source"] == key]
+        assert {r["linked"] for r in shown} == {sis, real}
+
+        # The next run, without --full, brings in the work both were waiting for.
+        assert runner.invoke(cli, [*base, "sync", "run", "lms-pull"], env=env).exit_code == 0
+        now = set(staged(sample_district, key))
+        assert held_back[sis] and held_back[sis] <= now
+        assert held_back[real] and held_back[real] <= now
+        assert [r for r in api.get(exceptions, headers=auth).json["exceptions"]
+                if r["source"] == key] == []
+        with tenant_session(sample_district.factory, district) as session:
+            owners = set(session.scalars(select(m.Student.sourced_id).join(
+                m.RawScore, m.RawScore.student_id == m.Student.id)
+                .where(m.RawScore.sourced_id.in_(held_back[real]))))
+            system = session.scalars(select(m.SourceSystem)
+                                     .where(m.SourceSystem.key == key)).one()
+            assert owners == {real} and system.reread_asked_at is None
+        # Once done, a rerun reads only what changed again.
+        rerun = runner.invoke(cli, [*base, "sync", "run", "lms-pull"], env=env)
+        assert rerun.exit_code == 0 and set(staged(sample_district, key)) == now
+
+        # Every link is audited with who made it and what it says; removal needs a reason.
+        gone = api.delete(f"{links}/{made[0].json['id']}", headers=auth,
+                          json={"reason": "linked the wrong account"})
+        assert gone.status_code == 200
+        assert api.delete(f"{links}/{made[0].json['id']}", headers=auth,
+                          json={"reason": "twice"}).status_code == 404
+        with tenant_session(sample_district.factory, district) as session:
+            events = [(e.action, e.actor, e.before, e.after) for e in session.scalars(
+                select(m.AuditEvent).where(m.AuditEvent.action.startswith("identity."))
+                .order_by(m.AuditEvent.id))]
+        assert [(a, who) for a, who, _, _ in events] == [
+            ("identity.link", "user:it@cedar-ridge.example")] * 2 + [
+            ("identity.unlink", "user:it@cedar-ridge.example")]
+        assert events[0][3]["student"] in {sis, real} and events[2][2]["id"] == made[0].json["id"]
+
+        # The same from a terminal.
+        user = str(nameless["user_id"])
+        linked = runner.invoke(cli, [*base, "identity", "link", key, "user", user, sis])
+        assert linked.exit_code == 0 and "next run" in linked.output, linked.output
+        listed = json.loads(runner.invoke(cli, [*base, "identity", "links", "--json"]).output)
+        assert [(r["kind"], r["external_id"], r["student"]) for r in listed] == [
+            ("sourced_id", "X-77", real), ("user", user, sis)]
+        refused = runner.invoke(cli, [*base, "identity", "link", key, "user", user, real])
+        assert refused.exit_code == 1 and "already linked" in refused.output
+        removed = runner.invoke(cli, [*base, "identity", "unlink", str(listed[1]["id"]),
+                                      "--reason", "test"])
+        assert removed.exit_code == 0, removed.output
+    finally:
+        app.extensions["connector"].engine.dispose()

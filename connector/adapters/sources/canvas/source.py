@@ -330,7 +330,7 @@ class _CourseReader(CourseReader):
                    "has no SIS id in Canvas and no entry in the crosswalk")
             yield Rejection(label, index, "user_id", f"Canvas user {user_id} {why}; add the "
                             f"student to the identity crosswalk or fix sis_user_id in Canvas",
-                            sid)
+                            sid, subject=f"user:{user_id}" if user_id in students else "")
             return
         tz = self.source.context.timezone
         try:

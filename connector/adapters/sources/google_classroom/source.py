@@ -187,7 +187,8 @@ class _CourseReader(CourseReader):
             if student is None:
                 why = (self._unmatched(user_id) if user_id in students else
                        f"Google user {user_id} is not a student of the course")
-                yield Rejection(label, index, "user_id", why, sid)
+                yield Rejection(label, index, "user_id", why, sid,
+                                subject=f"user:{user_id}" if user_id in students else "")
                 continue
             try:
                 when = parse_datetime(str(sub.get("updateTime") or ""), "updateTime", tz)

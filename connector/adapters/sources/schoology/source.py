@@ -164,6 +164,7 @@ class _SectionReader(CourseReader):
         self.crosswalk, self.previous = crosswalk, previous
         self.state = previous
         self.label = f"Schoology section {section['id']}"
+        self.uids: dict[str, str] = {}  # enrollment id -> user uid, what a link names
 
     def read(self) -> Iterator[Envelope | Rejection]:
         key, tz = self.source.key, self.source.context.timezone
@@ -216,7 +217,9 @@ class _SectionReader(CourseReader):
                        if enrollment in students else
                        f"Schoology enrollment {enrollment} is not a student of the section")
                 held = True
-                yield Rejection(label, index, "user_id", why, score_id)
+                uid = self.uids.get(enrollment, "")
+                yield Rejection(label, index, "user_id", why, score_id,
+                                subject=f"user:{uid}" if uid else "")
                 continue
             exception = int(row.get("exception") or 0)
             grade = row.get("grade")
@@ -273,9 +276,10 @@ class _SectionReader(CourseReader):
         for entry in self.source.pages(self.http, f"{self.base}/enrollments", "enrollment", {}):
             if str(entry.get("admin", 0)) == "1":
                 continue  # teachers and section admins
-            uid = str(entry.get("uid", ""))
+            uid, enrollment = str(entry.get("uid", "")), str(entry.get("id", ""))
             sis = self.crosswalk.get("user", uid) or str(entry.get("school_uid") or "")
-            found[str(entry.get("id", ""))] = StudentRef("sourced_id", sis) if sis else None
+            found[enrollment] = StudentRef("sourced_id", sis) if sis else None
+            self.uids[enrollment] = uid
         return found
 
 
