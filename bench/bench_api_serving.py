@@ -25,8 +25,8 @@ shared read token (``district.api_token``, ``CEDAR_RIDGE_API_TOKEN``):
 
 - ``GET /api/v1/districts/<key>/students/<sis_id>/mastery`` for students that
   have mastery records;
-- ``GET /api/v1/districts/<key>/classes/<class_id>/mastery`` (the grid) for
-  classes with students enrolled.
+- ``GET /api/v1/districts/<key>/classes/<class_id>/mastery`` (the grid's first page,
+  100 students, the API's default) for classes with students enrolled.
 
 Closed loop: 1, 8 and 32 clients (a thread and a ``requests.Session`` each), each
 asking again as soon as it has its answer, for ``--seconds`` per read after a

@@ -11,6 +11,7 @@ from flask import Flask
 from connector.api import init_app as init_api
 from connector.logging_setup import configure_logging
 from connector.privacy import apply_umask
+from connector.web import init_app as init_web
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -27,4 +28,5 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in (overrides or {}).items() if v is not None})
     configure_logging()
     init_api(app)
+    init_web(app)
     return app

@@ -21,10 +21,10 @@ teaches. A person or token of another district gets 404, as if nothing were ther
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
@@ -40,6 +40,7 @@ from connector.sync import accounts, api_tokens
 
 log = logging.getLogger(__name__)
 NEED = "_connector_need"
+View = TypeVar("View", bound=Callable[..., Any])
 #: What a person or token needs no permission for: saying who it is.
 ANYONE = "anyone"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -84,9 +85,9 @@ class Principal:
                 "permissions": allowed, "classes": sorted(self._classes or [])}
 
 
-def needs(permission: str) -> Any:
+def needs(permission: str) -> Callable[[View], View]:
     """Mark a view with the permission it needs (``documented`` does this)."""
-    def mark(view: Any) -> Any:
+    def mark(view: View) -> View:
         setattr(view, NEED, permission)
         return view
     return mark

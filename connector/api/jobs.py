@@ -12,13 +12,12 @@ from connector.api import paging
 from connector.api.access import actor, change, district_session
 from connector.api.openapi import documented, pages, query
 from connector.api.schemas import JobsSchema, QueuedSchema, RejectionsSchema
-from connector.config.cron import next_run
 from connector.domain import roles
 from connector.errors import NotFoundError
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.sync import run_history
-from connector.sync.job_status import job_states
+from connector.sync.job_status import board as job_board
 from connector.sync.report import QUEUED
 from connector.sync.run_requests import request_run
 
@@ -33,18 +32,7 @@ PREFIX = "/api/v1/districts/<key>"
 def list_jobs(key: str) -> Any:
     """Every configured job: its last run, its condition, its next scheduled run, a queued one."""
     settings, session = district_session(key)
-    now = utcnow()
-    queued = dict(session.execute(select(m.SyncRun.job, m.SyncRun.id).where(
-        m.SyncRun.status == QUEUED).order_by(m.SyncRun.id.desc())).all())
-    jobs = []
-    for state in job_states(session, settings, now):
-        row = state.as_dict(now)
-        job = settings.jobs[state.job]
-        row["kind"] = job.kind
-        row["next_run_at"] = (next_run(job.schedule, settings.district.timezone, now).isoformat()
-                              if job.schedule else None)
-        row["queued_run_id"] = queued.get(state.job)
-        jobs.append(row)
+    jobs = job_board(session, settings, utcnow())
     return jsonify(district=key, jobs=jobs)
 
 

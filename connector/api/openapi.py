@@ -125,7 +125,7 @@ def documented(*, need: str | None = None,
         return described
 
     def marked(view: F) -> F:
-        return needs(need)(described(view))  # type: ignore[no-any-return]
+        return needs(need)(described(view))
     return marked
 
 
@@ -136,10 +136,10 @@ def query(name: str, kind: str = "string", description: str = "", **schema: Any
             "schema": {"type": kind, **schema}}
 
 
-def pages(what: str) -> list[dict[str, Any]]:
+def pages(what: str, default: int = 50) -> list[dict[str, Any]]:
     """The query parameters of a list that comes a page at a time (:mod:`paging`)."""
     return [query("limit", "integer", f"How many {what} in a page.", minimum=1,
-                  maximum=MAX_LIMIT, default=50),
+                  maximum=MAX_LIMIT, default=default),
             query("cursor", "string", "The next_cursor of the page before (opaque).")]
 
 

@@ -50,6 +50,8 @@ blueprint = Blueprint("reads", __name__, description="Runs, mastery records, pro
                       "reports of one district.")
 PREFIX = "/api/v1/districts/<key>"
 RUN_STATUSES = [QUEUED, "running", *FINAL]
+#: Students in a page of a class grid: a whole real class in one.
+GRID_PAGE = 100
 
 
 @blueprint.get("/healthz")
@@ -243,14 +245,28 @@ def dok_exposure(key: str) -> Any:
 
 @blueprint.get(f"{PREFIX}/classes/<class_id>/mastery")
 @blueprint.response(200, GridSchema)
-@documented(need=roles.CLASSES_READ, read=True)
+@documented(need=roles.CLASSES_READ, read=True, parameters=[*pages("students, by name", default=GRID_PAGE)])
 def class_grid(key: str, class_id: str) -> Any:
-    """A class's students (from the roster's enrollments) by competency: the mastery grid."""
+    """A class's students (from the roster's enrollments) by competency: the mastery grid.
+
+    The columns are the same on every page: the competencies any student of the class
+    has a record on.
+    """
     _, session = district_session(key)
     class_reach(session, class_id, roles.CLASSES_READ)
-    grid = queries.class_grid(session, class_id)
+    size = paging.limit(default=GRID_PAGE)
+    after = paging.cursor("after")
+    try:
+        grid = queries.class_grid(session, class_id, limit=size + 1,
+                                  after=after["after"] if after else None)
+    except DataError as exc:
+        abort(400, description=exc.message)
     if grid is None:
         abort(404, description=f"no class {class_id!r}")
+    grid["students"], grid["next_cursor"] = paging.page(
+        grid["students"], size, lambda row: {"after": row["id"]})
+    for row in grid["students"]:
+        del row["id"]  # a row id, for the cursor only
     return jsonify(grid)
 
 

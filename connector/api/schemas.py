@@ -216,8 +216,9 @@ class GridSchema(Schema):
     competencies = fields.List(fields.Dict(), metadata={
         "description": "Columns: identifier, code, statement, target DOK, in code order."})
     students = fields.List(fields.Dict(), metadata={
-        "description": "Rows: SIS id, name, grade, and levels by competency identifier "
-                       "(level, state, overridden)."})
+        "description": "Rows, in name order, a page at a time: SIS id, name, grade, and "
+                       "levels by competency identifier (level, state, overridden)."})
+    next_cursor = next_cursor()
 
 
 class FrameworksSchema(Schema):
@@ -305,6 +306,26 @@ class UserSchema(Schema):
 
 class UsersSchema(Schema):
     users = fields.List(fields.Nested(UserSchema))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String(metadata={"description": "The token's first characters, to "
+                                                    "recognise it; never the token."})
+    scopes = fields.List(fields.String())
+    user = fields.String(allow_none=True, metadata={
+        "description": "The account it acts for; null for a service token."})
+    created_at = fields.DateTime()
+    created_by = fields.String()
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    token = fields.String(metadata={"description": "Only in the answer that makes it."})
+
+
+class TokenListSchema(Schema):
+    tokens = fields.List(fields.Nested(TokenSchema))
 
 
 class JobSchema(OpenSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from connector.domain.scale import ProficiencyScale
@@ -161,43 +161,66 @@ def student_mastery(session: Session, sis_id: str, scale: ProficiencyScale,
     return out
 
 
-def class_grid(session: Session, class_sourced_id: str) -> dict[str, Any] | None:
+def class_grid(session: Session, class_sourced_id: str, *, limit: int | None = None,
+               after: int | None = None) -> dict[str, Any] | None:
     """A class's students by competency: each student's level or state on each (the grid).
 
-    Students are the class's student enrollments from the SIS roster; competencies are
-    those any of them has a record on, in code order. None when there is no such class.
+    Students are the class's student enrollments from the SIS roster, in name order, a
+    page of ``limit`` after the student whose row id is ``after``; competencies are
+    those any student of the class has a record on, in code order, the same on every
+    page. Only the columns a cell shows are read: a whole record carries its
+    explanation, which is the student read's, not the grid's. None when there is no
+    such class.
     """
-    section = session.scalars(select(m.ClassSection).where(
-        m.ClassSection.sourced_id == class_sourced_id)).first()
+    section = session.execute(select(
+        m.ClassSection.sourced_id, m.ClassSection.title, m.ClassSection.school_sourced_id)
+        .where(m.ClassSection.sourced_id == class_sourced_id)).first()
     if section is None:
         return None
     enrolled = select(m.Enrollment.user_sourced_id).where(
         m.Enrollment.class_sourced_id == class_sourced_id, m.Enrollment.role == "student")
-    students = session.scalars(select(m.Student).where(m.Student.sourced_id.in_(enrolled))
-                               .order_by(m.Student.family_name, m.Student.given_name,
-                                         m.Student.sourced_id)).all()
-    by_id = {s.id: s for s in students}
-    cells: dict[int, dict[str, dict[str, Any]]] = {s.id: {} for s in students}
-    competencies: dict[int, m.Competency] = {}
-    ids = list(by_id)
+    order = (m.Student.family_name, m.Student.given_name, m.Student.sourced_id)
+    chosen = (select(m.Student.id, m.Student.sourced_id, m.Student.given_name,
+                     m.Student.family_name, m.Student.grade)
+              .where(m.Student.sourced_id.in_(enrolled)).order_by(*order))
+    if after is not None:
+        mark = session.execute(select(*order).where(m.Student.id == after)).first()
+        if mark is None:  # purged between pages: where it stood is gone
+            raise DataError("cursor: the page before ended at a student no longer on the "
+                            "roster; start from the first page")
+        chosen = chosen.where(tuple_(*order) > tuple_(*mark))
+    if limit is not None:
+        chosen = chosen.limit(limit)
+    students = session.execute(chosen).all()
+    cells: dict[int, dict[int, dict[str, Any]]] = {s.id: {} for s in students}
+    ids = list(cells)
     for start in range(0, len(ids), 500):
-        for record, comp in session.execute(
-                select(m.MasteryRecord, m.Competency)
-                .join(m.Competency, m.Competency.id == m.MasteryRecord.competency_id)
+        for student_id, competency_id, level, state, override_id in session.execute(
+                select(m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
+                       m.MasteryRecord.level_code, m.MasteryRecord.state,
+                       m.MasteryRecord.override_id)
                 .where(m.MasteryRecord.student_id.in_(ids[start:start + 500]))):
-            competencies[comp.id] = comp
-            cells[record.student_id][comp.identifier] = {
-                "level": record.level_code, "state": record.state,
-                "overridden": record.override_id is not None}
-    ordered = sorted(competencies.values(), key=lambda c: (c.human_coding_scheme, c.identifier))
+            cells[student_id][competency_id] = {"level": level, "state": state,
+                                                "overridden": override_id is not None}
+    in_class = (select(m.MasteryRecord.competency_id).distinct()
+                .join(m.Student, m.Student.id == m.MasteryRecord.student_id)
+                .where(m.Student.sourced_id.in_(enrolled)))
+    ordered = session.execute(
+        select(m.Competency.id, m.Competency.identifier, m.Competency.human_coding_scheme,
+               m.Competency.full_statement, m.Competency.target_dok)
+        .where(m.Competency.id.in_(in_class))
+        .order_by(m.Competency.human_coding_scheme, m.Competency.identifier)).all()
+    identifier = {c.id: c.identifier for c in ordered}
     return {
         "class": {"id": section.sourced_id, "title": section.title,
                   "school": section.school_sourced_id},
         "competencies": [{"competency": c.identifier, "code": c.human_coding_scheme,
                           "statement": c.full_statement, "target_dok": c.target_dok}
                          for c in ordered],
-        "students": [{"student": s.sourced_id, "name": f"{s.given_name} {s.family_name}",
-                      "grade": s.grade, "levels": cells[s.id]} for s in students],
+        "students": [{"id": s.id, "student": s.sourced_id,
+                      "name": f"{s.given_name} {s.family_name}", "grade": s.grade,
+                      "levels": {identifier[c]: cell for c, cell in cells[s.id].items()}}
+                     for s in students],
     }
 
 

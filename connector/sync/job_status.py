@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connector.config.cron import next_run
 from connector.config.model import JobConfig, Settings
 from connector.persistence import models as m
-from connector.sync.report import SUCCEEDED, WITH_REJECTIONS
+from connector.sync.report import QUEUED, SUCCEEDED, WITH_REJECTIONS
 from connector.sync.run_history import RunSummary, summarise
 
 SUCCESSES = (SUCCEEDED, WITH_REJECTIONS)
@@ -91,10 +92,16 @@ def is_stale(limit: float | None, last_success: datetime | None, first_run: date
 
 
 def job_states(session: Session, settings: Settings, now: datetime) -> list[JobState]:
-    """Every configured job, in configuration order."""
+    """Every configured job, in configuration order.
+
+    A run waiting in the queue is not the job's state: a failed job that someone asked
+    to run again is still failed until that run starts (the board shows the queued run
+    beside it).
+    """
     latest = {run.job: run for run in session.scalars(
         select(m.SyncRun).where(m.SyncRun.id.in_(
-            select(func.max(m.SyncRun.id)).group_by(m.SyncRun.job))))}
+            select(func.max(m.SyncRun.id)).where(m.SyncRun.status != QUEUED)
+            .group_by(m.SyncRun.job))))}
     successes = {job: (run_id, at) for job, run_id, at in session.execute(
         select(m.SyncRun.job, func.max(m.SyncRun.id), func.max(m.SyncRun.started_at))
         .where(m.SyncRun.status.in_(SUCCESSES)).group_by(m.SyncRun.job))}
@@ -116,3 +123,19 @@ def job_states(session: Session, settings: Settings, now: datetime) -> list[JobS
             stale=is_stale(limit, success_at, firsts.get(job.key), now),
             held_pushes=sum(held.get(d, 0) for d in job.destinations)))
     return states
+
+
+def board(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """The IT console's status board: each job's state, next scheduled run, a queued run."""
+    queued = dict(session.execute(select(m.SyncRun.job, m.SyncRun.id).where(
+        m.SyncRun.status == QUEUED).order_by(m.SyncRun.id.desc())).all())
+    jobs = []
+    for state in job_states(session, settings, now):
+        row = state.as_dict(now)
+        job = settings.jobs[state.job]
+        row["kind"] = job.kind
+        row["next_run_at"] = (next_run(job.schedule, settings.district.timezone, now).isoformat()
+                              if job.schedule else None)
+        row["queued_run_id"] = queued.get(state.job)
+        jobs.append(row)
+    return jobs

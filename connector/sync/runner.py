@@ -175,6 +175,8 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
         step("mastery", partial(_mastery, settings=settings, staged=staged, built=built,
                                 rebuild_all=scale_changed, dok_changed=dok_changed,
                                 report=report))
+        _refresh_statistics(factory, sum(report.mastery.get(k, 0) for k in (
+            "inserted", "updated", "removed")) if report.mastery else 0)
         if "mastery" in failed_steps and job.destinations:
             # What a destination would get is last run's records beside this run's half:
             # nothing goes out until a run's mastery step has committed.
@@ -396,25 +398,36 @@ def _stream_of(file: str) -> str:
     return f"{file or 'input'}: unparsed rows"
 
 
-#: Tables whose planner statistics go stale after a bulk load.
+#: Tables whose planner statistics go stale after a bulk load, and the small ones the
+#: API's reads join (PostgreSQL's autovacuum never analyzes a table under 50 rows).
 _ANALYZED = ("student", "source_item", "alignment", "raw_score", "raw_score_objective",
-             "evidence", "mastery_record", "enrollment")
+             "evidence", "mastery_record", "enrollment", "competency", "class_section")
+#: Rows SQLite samples per index for its statistics: approximate, and bounded in time.
+SQLITE_ANALYSIS_LIMIT = 2000
 
 
 def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> None:
-    """ANALYZE after a large load on PostgreSQL.
+    """Planner statistics after a large load, on both stores.
 
     Right after a first load the planner still believes these tables are empty
     and picks nested loops over sequential scans for the evidence and mastery
-    joins, which made a 1,000-student first sync quadratic (see
+    joins, which made a 1,000-student first sync quadratic on PostgreSQL (see
     docs/benchmarks.md). Autovacuum catches up only later; a few hundred
     milliseconds of ANALYZE here keeps every later query on its indexes. Staging
-    calls it after batches 1, 2, 4, 8... so statistics follow the tables' growth.
+    calls it after batches 1, 2, 4, 8... so statistics follow the tables' growth,
+    and the run after its evidence and mastery steps, so the API reads what was
+    written with plans made for it. SQLite, which never gathers statistics by
+    itself, walked the district index for a student's evidence (25 ms of a 30 ms
+    read) until it had some; it samples a bounded number of rows per index.
     """
     engine = factory.kw.get("bind")
-    if engine is None or engine.dialect.name != "postgresql" or changed_rows < 1000:
+    if engine is None or changed_rows < 1000:
         return
     with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+        elif engine.dialect.name != "postgresql":
+            return
         for table in _ANALYZED:
             connection.exec_driver_sql(f"ANALYZE {table}")
         connection.commit()

@@ -2,7 +2,8 @@
 
 Hypothesis draws requests against every route of the API: real and hostile path values,
 known and unknown query parameters with odd values, JSON bodies of any shape (and bytes
-that are not JSON), each with no token, a wrong one, the read, write or provider token.
+that are not JSON), each with no token, a wrong one, the read, write, admin or provider
+token.
 The answer must be a client error or a success, never a server error (issue 14).
 """
 
@@ -18,6 +19,9 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from connector.persistence.tenancy import tenant_session
+from connector.sync import api_tokens
+from connector.sync.district import find_district
 from tests.conftest import SampleDistrict, api_client
 from tests.integration.test_event_intake import district  # noqa: F401  (the fixture)
 
@@ -55,6 +59,15 @@ ROUTES = [
     ("GET", "/api/v1/districts/{key}/identity/links"),
     ("POST", "/api/v1/districts/{key}/identity/links"),
     ("DELETE", "/api/v1/districts/{key}/identity/links/{link}"),
+    ("POST", "/api/v1/districts/{key}/users"),
+    ("POST", "/api/v1/districts/{key}/users/{email}/disable"),
+    ("POST", "/api/v1/districts/{key}/users/{email}/enable"),
+    ("POST", "/api/v1/districts/{key}/users/{email}/password"),
+    ("POST", "/api/v1/districts/{key}/users/{email}/roles"),
+    ("DELETE", "/api/v1/districts/{key}/users/{email}/roles"),
+    ("GET", "/api/v1/districts/{key}/tokens"),
+    ("POST", "/api/v1/districts/{key}/tokens"),
+    ("DELETE", "/api/v1/districts/{key}/tokens/{token}"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}
@@ -73,6 +86,8 @@ path_values = {
     "job": st.one_of(st.just("nightly-sync"), odd),
     "entry": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
     "link": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
+    "token": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
+    "email": st.one_of(st.just("it@cedar-ridge.example"), odd),
 }
 queries = st.dictionaries(
     st.one_of(st.sampled_from(["as_of", "limit", "by", "school", "class", "statementId",
@@ -93,7 +108,11 @@ shaped = st.fixed_dictionaries({}, optional={
     "state": odd, "reason": odd, "by": odd, "scale": json_values,
     "source": st.one_of(st.just("sis-gradebook"), odd),
     "kind": st.one_of(st.sampled_from(["user", "sourced_id", "email"]), odd),
-    "external_id": odd, "student": st.one_of(st.just("S100001"), odd)})
+    "external_id": odd, "student": st.one_of(st.just("S100001"), odd),
+    "email": odd, "name": odd, "sign_in": st.one_of(st.sampled_from(["password", "sso"]), odd),
+    "role": st.one_of(st.sampled_from(["viewer", "teacher", "district_admin"]), odd),
+    "school": odd, "scopes": st.one_of(st.lists(odd, max_size=3), json_values),
+    "days": st.one_of(st.integers(), odd), "user": odd})
 bodies = st.one_of(st.none(), json_values.map(lambda v: json.dumps(v).encode()),
                    shaped.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200))
 
@@ -105,6 +124,10 @@ def client(district: SampleDistrict, module_db_url: str,  # noqa: F811
     monkeypatch.setenv("CEDAR_RIDGE_API_WRITE_TOKEN", TOKENS["write"])
     monkeypatch.setenv("TUTOR_XAPI_TOKEN", TOKENS["tutor"])
     monkeypatch.setenv("QUIZ_CALIPER_TOKEN", TOKENS["quiz"])
+    with tenant_session(district.factory, find_district(district.factory, "cedar-ridge")) \
+            as session, session.begin():  # a district admin's reach, for the admin routes
+        TOKENS["admin"] = api_tokens.make_token(session, name="fuzz", scopes=["admin"],
+                                                by="fuzz", days=None).token
     with api_client(district, module_db_url) as client:
         yield client
 

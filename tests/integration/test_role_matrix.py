@@ -63,6 +63,15 @@ EXPECT: dict[tuple[str, str], set[str] | str] = {
     ("POST", f"{D}/mastery/calc"): EVERYONE,
     ("GET", f"{D}/audit"): {ADMIN},
     ("GET", f"{D}/users"): {ADMIN},
+    ("POST", f"{D}/users"): {ADMIN},
+    ("POST", f"{D}/users/{{email}}/disable"): {ADMIN},
+    ("POST", f"{D}/users/{{email}}/enable"): {ADMIN},
+    ("POST", f"{D}/users/{{email}}/password"): {ADMIN},
+    ("POST", f"{D}/users/{{email}}/roles"): {ADMIN},
+    ("DELETE", f"{D}/users/{{email}}/roles"): {ADMIN},
+    ("GET", f"{D}/tokens"): {ADMIN},
+    ("POST", f"{D}/tokens"): {ADMIN},
+    ("DELETE", f"{D}/tokens/{{token_id}}"): {ADMIN},
     ("GET", f"{D}/me"): EVERYONE,
     ("GET", f"{D}/xapi/about"): EVERYONE,  # public, as the xAPI specification says
     ("POST", f"{D}/xapi/statements"): INTAKE,
@@ -116,7 +125,8 @@ def cast(two: TwoDistricts) -> Cast:  # noqa: F811
     assert record is not None and run is not None and other is not None and framework
     return Cast(tokens, {"sis_id": mine, "competency": record, "run_id": str(run),
                          "class_id": MY_CLASS, "framework": framework, "job": "nightly-sync",
-                         "entry_id": "1", "link_id": "1"},
+                         "entry_id": "1", "link_id": "1",
+                         "email": "matrix@cedar-ridge.example", "token_id": "1"},
                 "cls-jhms-ma06", other)
 
 
@@ -142,6 +152,12 @@ def _call(client: FlaskClient, method: str, template: str, values: dict[str, str
             and path.endswith("/override") else BODIES["clear"] if method == "DELETE" else None)
     if path.endswith("/mapping/crosswalk") and method == "POST":
         body = {"source": "*", "item": "matrix-item", "competency": values["competency"]}
+    if path.endswith("/users") and method == "POST":
+        body = {"email": values["email"], "name": "Matrix", "sign_in": "sso"}
+    if path.endswith("/roles"):
+        body = {"role": "viewer", "school": "org-crms"}
+    if path.endswith("/tokens") and method == "POST":
+        body = {"name": "matrix", "scopes": ["read"]}
     if path.endswith("/identity/links") and method == "POST":
         body = {"source": "sis-gradebook", "kind": "sourced_id", "external_id": "matrix-user",
                 "student": values["sis_id"]}
@@ -172,6 +188,9 @@ def test_each_role_may_do_what_the_table_says_and_gets_403_otherwise(
         if template.endswith("/identity/links") and method == "POST" and response.is_json \
                 and "id" in response.json:
             values["link_id"] = str(response.json["id"])
+        if template.endswith("/tokens") and method == "POST" and response.is_json \
+                and "id" in response.json:
+            values["token_id"] = str(response.json["id"])
         if allowed == INTAKE:
             assert response.status_code == 401, (method, template, response.json)
         elif role in allowed:

@@ -1,0 +1,118 @@
+"""The district home with each role's menu, and the IT console's sync status board.
+
+A 401 on a page sends the person to sign in and back; a 403 or 404 is a page that says
+why in a sentence, not a problem document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
+
+from connector.api.access import ANYONE, actor, change, district_session, needs, principal
+from connector.domain import roles
+from connector.errors import NotFoundError
+from connector.persistence.models import utcnow
+from connector.sync.job_status import board as job_board
+from connector.sync.run_requests import request_run
+
+blueprint = Blueprint("console", __name__, template_folder="templates",
+                      static_folder="static", static_url_path="/static/web")
+
+#: What a job's condition is called on its badge; the colour is never the only sign.
+BADGES = {
+    "succeeded": "Succeeded", "succeeded_with_rejections": "With rejections",
+    "failed": "Failed", "running": "Running", "stale": "Stale", "held": "Push held",
+    "interrupted": "Interrupted", "never_run": "Never run", "queued": "Queued",
+}
+#: The menu, in order: (label, endpoint, the permission that shows it).
+MENU = (("Home", "console.home", ANYONE), ("Sync status", "console.board", roles.RUNS_READ))
+
+
+class RunNowForm(FlaskForm):  # type: ignore[misc]
+    pass
+
+
+@blueprint.app_template_filter("local_time")
+def local_time(value: str | datetime | None, zone: str = "UTC") -> str:
+    """A timestamp in the district's time zone, as people read one."""
+    if value is None:
+        return "—"
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@blueprint.app_template_filter("duration")
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def _menu(key: str) -> list[dict[str, Any]]:
+    who = principal()
+    return [{"label": label, "url": url_for(endpoint, key=key),
+             "current": request.endpoint == endpoint}
+            for label, endpoint, need in MENU if who.allows(need)]
+
+
+def _page(template: str, key: str, **values: Any) -> str:
+    return render_template(template, key=key, menu=_menu(key), person=current_user,
+                           **values)
+
+
+@blueprint.get("/")
+def index() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("console.home", key=current_user.district_key), 303)
+    return redirect(url_for("signin.login", next=url_for("console.index")), 303)
+
+
+@blueprint.get("/districts/<key>/")
+@needs(ANYONE)
+def home(key: str) -> Any:
+    settings, session = district_session(key)
+    return _page("web/home.html", key, district=settings.district.name)
+
+
+@blueprint.get("/districts/<key>/console/")
+@needs(roles.RUNS_READ)
+def board(key: str) -> Any:
+    """Each job: last run badge, when and how long, counts, next run, and run now."""
+    settings, session = district_session(key)
+    jobs = job_board(session, settings, utcnow())
+    return _page("web/board.html", key, district=settings.district.name, jobs=jobs,
+                 zone=settings.district.timezone, form=RunNowForm(),
+                 may_run=principal().allows(roles.JOBS_RUN), badges=BADGES)
+
+
+@blueprint.post("/districts/<key>/console/jobs/<job>/run")
+@needs(roles.JOBS_RUN)
+def run_now(key: str, job: str) -> Any:
+    """Queue a run for the scheduler (never inside this request), then back to the board."""
+    settings, session = district_session(key)  # checks the form's CSRF token too
+    try:
+        with change(session):
+            run_id, made = request_run(session, settings, job, by=actor())
+    except NotFoundError:
+        abort(404, description=f"no job {job!r} in this district")
+    flash(f"Run {run_id} of {job} is queued: the scheduler starts it." if made else
+          f"Run {run_id} of {job} was already waiting: nothing more was queued.")
+    return redirect(url_for("console.board", key=key), 303)
+
+
+@blueprint.errorhandler(HTTPException)
+def refused(exc: HTTPException) -> Any:
+    if exc.code == 401:
+        return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
+    titles = {403: "You may not see this page", 404: "Not found"}
+    return render_template("web/refused.html", title=titles.get(exc.code or 500, exc.name),
+                           detail=exc.description, person=current_user,
+                           menu=[]), exc.code or 500

@@ -1,0 +1,102 @@
+"""The IT console in a real browser: sign in, see each job's state, run one now.
+
+Pages are read as people read them: by their headings, table rows and buttons, through
+Playwright driving chromium against the app served on loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from connector.app import create_app
+from connector.persistence import models as m
+from connector.persistence.tenancy import tenant_session
+from connector.sync import accounts
+from connector.sync.report import QUEUED
+from tests.browser import browser  # noqa: F401  (fixture)
+from tests.fakes.server import serve
+from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def site(two: TwoDistricts) -> Iterator[str]:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        for email, role, school in (("it@cedar-ridge.example", "it", ""),
+                                    ("viewer@cedar-ridge.example", "viewer", "org-crms")):
+            accounts.create_user(session, email, name=role, by="test", password=PASSWORD)
+            accounts.grant(session, email, role, school, by="test")
+    app = create_app({"CONNECTOR_CONFIG_DIR": str(two.config),
+                      "CONNECTOR_DATABASE_URL": two.db_url,
+                      "CONNECTOR_COOKIE_SECURE": False,  # plain http on loopback
+                      "SECRET_KEY": "test-secret-key-of-enough-length-0123456789"})
+    with serve(app) as url:
+        yield url
+    app.extensions["connector"].engine.dispose()
+
+
+def queued_id(two: TwoDistricts) -> int:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        found = session.scalars(select(m.SyncRun.id).where(m.SyncRun.status == QUEUED)).one()
+    return int(found)
+
+
+def sign_in(browser: Any, site: str, email: str, path: str) -> Any:  # noqa: F811
+    page = browser.new_page()
+    page.goto(f"{site}{path}")
+    assert "/login" in page.url  # not signed in: sent to sign in, and back after
+    page.select_option("select[name=district]", "cedar-ridge")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_it_staff_see_every_jobs_state_and_queue_a_run(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/console/")
+    assert page.url.endswith("/districts/cedar-ridge/console/")
+    assert page.locator("h1").inner_text() == "Sync status"
+    assert page.get_by_role("link", name="Sync status").get_attribute("aria-current") == "page"
+    row = page.locator("#job-nightly-sync")
+    assert row.locator(".badge").all_inner_texts() in (["Succeeded"], ["With rejections"])
+    with tenant_session(two.factory, two.cedar) as session:
+        last = session.scalars(select(m.SyncRun).where(m.SyncRun.job == "nightly-sync")
+                               .order_by(m.SyncRun.id.desc())).first()
+        assert last is not None
+    assert f"run {last.id}" in row.inner_text()
+    assert str(last.rejection_count) in row.locator("td").nth(4).inner_text()
+
+    row.get_by_role("button", name="Run nightly-sync now").click()
+    notice = page.get_by_role("status")
+    assert "is queued" in notice.inner_text()
+    badges = page.locator("#job-nightly-sync .badge").all_inner_texts()
+    assert badges[0] in ("Succeeded", "With rejections")  # the last run's, still
+    assert badges[1] == f"Run {queued_id(two)} queued"
+    with tenant_session(two.factory, two.cedar) as session:
+        queued = session.scalars(select(m.SyncRun).where(
+            m.SyncRun.job == "nightly-sync", m.SyncRun.status == QUEUED)).all()
+        events = session.scalars(select(m.AuditEvent.actor).where(
+            m.AuditEvent.action == "job.run_now")).all()
+    assert len(queued) == 1 and "user:it@cedar-ridge.example" in events
+    page.locator("#job-nightly-sync").get_by_role("button").click()  # asking twice: one run
+    assert "already waiting" in page.get_by_role("status").inner_text()
+    page.close()
+
+
+def test_a_viewer_has_no_console_and_is_told_why(browser: Any, site: str) -> None:  # noqa: F811
+    page = sign_in(browser, site, "viewer@cedar-ridge.example", "/")
+    assert page.url.endswith("/districts/cedar-ridge/")
+    assert page.get_by_role("link", name="Sync status").count() == 0
+    answer = page.goto(f"{site}/districts/cedar-ridge/console/")
+    assert answer is not None and answer.status == 403
+    assert page.locator("h1").inner_text() == "You may not see this page"
+    assert "runs.read" in page.locator("main p").first.inner_text()
+    other = page.goto(f"{site}/districts/pine-valley/console/")
+    assert other is not None and other.status == 404
+    page.close()
