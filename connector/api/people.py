@@ -10,11 +10,13 @@ here: a district must never lock itself out through the API (the CLI still can).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import Session
 
 from connector.api.access import ANYONE, actor, change, district_session, principal
 from connector.api.bodies import load
@@ -152,20 +154,36 @@ def create_user(key: str) -> Any:
     return _once({**made, "one_time_password": password}, 201)
 
 
+def _account_change(key: str, email: str, schema: Schema,
+                    act: Callable[[Session, dict[str, Any]], object],
+                    refuse_self: Callable[[dict[str, Any]], str] | None = None) -> dict[str, Any]:
+    """One change to an account, in one transaction; the account as it is after it.
+
+    ``refuse_self`` names what the caller may not do to their own account with this
+    body (or gives "" when the body is harmless).
+    """
+    _, session = district_session(key)
+    given = _body(schema)
+    what = refuse_self(given) if refuse_self else ""
+    if what:
+        _refuse_self(email, what)
+
+    def write() -> dict[str, Any]:
+        with change(session):
+            act(session, given)
+            return _user_row(session, email)
+    found: dict[str, Any] = _admin(write)
+    return found
+
+
 @blueprint.post(f"{PREFIX}/users/<email>/disable")
 @blueprint.response(200, UserSchema)
 @documented(need=roles.USERS_ADMIN, errors=ADMIN_ERRORS, **json_request(ReasonSchema))
 def disable_user(key: str, email: str) -> Any:
     """Disable an account: it is signed out everywhere and its tokens stop (audited)."""
-    _, session = district_session(key)
-    reason = _body(ReasonSchema())["reason"]
-    _refuse_self(email, "disable")
-
-    def write() -> dict[str, Any]:
-        with change(session):
-            accounts.set_active(session, email, False, by=actor(), reason=reason)
-            return _user_row(session, email)
-    return jsonify(_admin(write))
+    return jsonify(_account_change(key, email, ReasonSchema(), lambda session, given: (
+        accounts.set_active(session, email, False, by=actor(), reason=given["reason"])),
+        refuse_self=lambda _: "disable"))
 
 
 @blueprint.post(f"{PREFIX}/users/<email>/enable")
@@ -173,14 +191,8 @@ def disable_user(key: str, email: str) -> Any:
 @documented(need=roles.USERS_ADMIN, errors=ADMIN_ERRORS, **json_request(ReasonSchema))
 def enable_user(key: str, email: str) -> Any:
     """Enable an account again (audited)."""
-    _, session = district_session(key)
-    reason = _body(ReasonSchema())["reason"]
-
-    def write() -> dict[str, Any]:
-        with change(session):
-            accounts.set_active(session, email, True, by=actor(), reason=reason)
-            return _user_row(session, email)
-    return jsonify(_admin(write))
+    return jsonify(_account_change(key, email, ReasonSchema(), lambda session, given: (
+        accounts.set_active(session, email, True, by=actor(), reason=given["reason"]))))
 
 
 @blueprint.post(f"{PREFIX}/users/<email>/password")
@@ -188,15 +200,10 @@ def enable_user(key: str, email: str) -> Any:
 @documented(need=roles.USERS_ADMIN, errors=ADMIN_ERRORS, **json_request(ReasonSchema))
 def reset_password(key: str, email: str) -> Any:
     """A new one-time password, in this answer only; every session of the account ends."""
-    _, session = district_session(key)
-    _body(ReasonSchema())
     password = accounts.new_password()
-
-    def write() -> dict[str, Any]:
-        with change(session):
-            accounts.reset_password(session, email, password, by=actor())
-            return _user_row(session, email)
-    return _once({**_admin(write), "one_time_password": password}, 200)
+    row = _account_change(key, email, ReasonSchema(), lambda session, _: (
+        accounts.reset_password(session, email, password, by=actor())))
+    return _once({**row, "one_time_password": password}, 200)
 
 
 @blueprint.post(f"{PREFIX}/users/<email>/roles")
@@ -204,15 +211,9 @@ def reset_password(key: str, email: str) -> Any:
 @documented(need=roles.USERS_ADMIN, errors=ADMIN_ERRORS, **json_request(RoleSchema))
 def grant_role(key: str, email: str) -> Any:
     """Grant a role (a school role names a roster school; a teacher is a roster person)."""
-    _, session = district_session(key)
-    given = _body(RoleSchema())
-
-    def write() -> dict[str, Any]:
-        with change(session):
-            accounts.grant(session, email, given["role"], given["school"], by=actor(),
-                           roster_id=given["roster_id"])
-            return _user_row(session, email)
-    return jsonify(_admin(write))
+    return jsonify(_account_change(key, email, RoleSchema(), lambda session, given: (
+        accounts.grant(session, email, given["role"], given["school"], by=actor(),
+                       roster_id=given["roster_id"]))))
 
 
 @blueprint.delete(f"{PREFIX}/users/<email>/roles")
@@ -220,16 +221,10 @@ def grant_role(key: str, email: str) -> Any:
 @documented(need=roles.USERS_ADMIN, errors=ADMIN_ERRORS, **json_request(RoleSchema))
 def revoke_role(key: str, email: str) -> Any:
     """Revoke a role the account holds (audited)."""
-    _, session = district_session(key)
-    given = _body(RoleSchema())
-    if given["role"] == roles.DISTRICT_ADMIN:
-        _refuse_self(email, "revoke district_admin from")
-
-    def write() -> dict[str, Any]:
-        with change(session):
-            accounts.revoke(session, email, given["role"], given["school"], by=actor())
-            return _user_row(session, email)
-    return jsonify(_admin(write))
+    return jsonify(_account_change(key, email, RoleSchema(), lambda session, given: (
+        accounts.revoke(session, email, given["role"], given["school"], by=actor())),
+        refuse_self=lambda given: "revoke district_admin from"
+        if given["role"] == roles.DISTRICT_ADMIN else ""))
 
 
 @blueprint.get(f"{PREFIX}/tokens")

@@ -19,6 +19,7 @@ from connector.api.access import ANYONE, actor, change, district_session, needs,
 from connector.domain import roles
 from connector.errors import NotFoundError
 from connector.persistence.models import utcnow
+from connector.sync import run_history
 from connector.sync.job_status import board as job_board
 from connector.sync.run_requests import request_run
 
@@ -91,6 +92,31 @@ def board(key: str) -> Any:
     return _page("web/board.html", key, district=settings.district.name, jobs=jobs,
                  zone=settings.district.timezone, form=RunNowForm(),
                  may_run=principal().allows(roles.JOBS_RUN), badges=BADGES)
+
+
+#: Rejections a run page lists; the CSV download has every one.
+REJECTIONS_SHOWN = 200
+
+
+@blueprint.get("/districts/<key>/console/runs/<int:run_id>")
+@needs(roles.RUNS_READ)
+def run_page(key: str, run_id: int) -> Any:
+    """A run: status and reason, each stage's counts and seconds, its rejections (filtered)."""
+    settings, session = district_session(key)
+    try:
+        run = run_history.run_detail(session, run_id)
+        every = run_history.rejections(session, run_id)
+    except NotFoundError as exc:
+        abort(404, description=exc.message)
+    field, words = request.args.get("field", ""), request.args.get("q", "").strip()
+    wanted = [r for r in every if (not field or r["field"] == field) and (
+        not words or words.lower() in " ".join(
+            str(r[k]) for k in ("file", "reason", "record")).lower())]
+    return _page("web/run.html", key, run=run, zone=settings.district.timezone,
+                 badges=BADGES, fields=sorted({r["field"] for r in every}), field=field,
+                 words=words, rejections=wanted[:REJECTIONS_SHOWN], matching=len(wanted),
+                 total=len(every), csv_url=url_for("jobs.rejections", key=key, run_id=run_id,
+                                                   format="csv"))
 
 
 @blueprint.post("/districts/<key>/console/jobs/<job>/run")

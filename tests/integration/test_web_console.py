@@ -7,6 +7,7 @@ Playwright driving chromium against the app served on loopback.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,4 +100,41 @@ def test_a_viewer_has_no_console_and_is_told_why(browser: Any, site: str) -> Non
     assert "runs.read" in page.locator("main p").first.inner_text()
     other = page.goto(f"{site}/districts/pine-valley/console/")
     assert other is not None and other.status == 404
+    page.close()
+
+
+def test_a_run_page_shows_stages_and_the_rejections_filtered_and_as_csv(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        run = session.scalars(select(m.SyncRun).where(
+            m.SyncRun.job == "nightly-sync", m.SyncRun.status != QUEUED)
+            .order_by(m.SyncRun.id)).first()
+        assert run is not None
+        fields = [f for f in session.scalars(select(m.SyncRejection.field).where(
+            m.SyncRejection.run_id == run.id))]
+    assert fields, "the sample's nightly run rejects some rows"
+    page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/console/")
+    page.get_by_role("link", name=f"run {run.id}").click()
+    assert page.locator("h1").inner_text() == f"Run {run.id} of nightly-sync"
+    stages = page.locator("table").first.locator("tbody th").all_inner_texts()
+    assert "mapping" in stages and "mastery" in stages
+    table = page.locator("table.rejections tbody tr")
+    assert table.count() == min(len(fields), 200)
+    assert f"({len(fields)} in all)" in page.locator("main").inner_text()
+
+    field = max(set(fields), key=fields.count)
+    page.select_option("select[name=field]", field)
+    page.get_by_role("button", name="Filter").click()
+    assert f"field={field}" in page.url  # a filtered view is a URL to share
+    shown = page.locator("table.rejections tbody tr td:nth-child(3)").all_inner_texts()
+    assert shown and set(shown) == {field} and len(shown) == min(fields.count(field), 200)
+    page.fill("input[name=q]", "no reason says this")
+    page.get_by_role("button", name="Filter").click()
+    assert page.locator("table.rejections tbody").inner_text().strip() == "No rejection matches."
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download every rejection as CSV").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "file,row,field,reason,record" and len(lines) == len(fields) + 1
+    assert page.goto(f"{site}/districts/cedar-ridge/console/runs/999999").status == 404
     page.close()
