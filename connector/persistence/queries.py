@@ -43,7 +43,9 @@ def identity_exceptions(session: Session) -> list[dict[str, Any]]:
     SIS id once one exists: the next run brings the records in), a crosswalk entry,
     or the vendor's SIS id.
     """
-    latest = select(func.max(m.SyncRun.id)).group_by(m.SyncRun.job)
+    # A run waiting in the queue or still going has not said who is unmatched yet.
+    latest = (select(func.max(m.SyncRun.id))
+              .where(m.SyncRun.status.not_in(("queued", "running"))).group_by(m.SyncRun.job))
     rows = session.execute(
         select(m.SyncRun.job, m.SyncRun.id, m.SyncRejection.source, m.SyncRejection.subject,
                m.SyncRejection.reason, func.count(m.SyncRejection.id),

@@ -17,9 +17,10 @@ from werkzeug.exceptions import HTTPException
 
 from connector.api.access import ANYONE, actor, change, district_session, needs, principal
 from connector.domain import roles
-from connector.errors import NotFoundError
+from connector.errors import DataError, NotFoundError
+from connector.persistence import queries
 from connector.persistence.models import utcnow
-from connector.sync import run_history
+from connector.sync import identity_links, run_history
 from connector.sync.job_status import board as job_board
 from connector.sync.run_requests import request_run
 
@@ -33,7 +34,8 @@ BADGES = {
     "interrupted": "Interrupted", "never_run": "Never run", "queued": "Queued",
 }
 #: The menu, in order: (label, endpoint, the permission that shows it).
-MENU = (("Home", "console.home", ANYONE), ("Sync status", "console.board", roles.RUNS_READ))
+MENU = (("Home", "console.home", ANYONE), ("Sync status", "console.board", roles.RUNS_READ),
+        ("Identity queue", "console.identity", roles.IDENTITY_READ))
 
 
 class RunNowForm(FlaskForm):  # type: ignore[misc]
@@ -117,6 +119,61 @@ def run_page(key: str, run_id: int) -> Any:
                  words=words, rejections=wanted[:REJECTIONS_SHOWN], matching=len(wanted),
                  total=len(every), csv_url=url_for("jobs.rejections", key=key, run_id=run_id,
                                                    format="csv"))
+
+
+def _identity_page(key: str, session: Any, status: int = 200,
+                   problem: dict[str, str] | None = None) -> tuple[str, int]:
+    return _page("web/identity.html", key, exceptions=queries.identity_exceptions(session),
+                 links=identity_links.list_links(session), form=RunNowForm(),
+                 may_link=principal().allows(roles.IDENTITY_WRITE),
+                 problem=problem or {}), status
+
+
+@blueprint.get("/districts/<key>/console/identity/")
+@needs(roles.IDENTITY_READ)
+def identity(key: str) -> Any:
+    """Students a source could not match, each resolved by naming the roster student."""
+    _, session = district_session(key)
+    return _identity_page(key, session)
+
+
+@blueprint.post("/districts/<key>/console/identity/links")
+@needs(roles.IDENTITY_WRITE)
+def link(key: str) -> Any:
+    """Link one exception's id to the roster student with this SIS id (audited)."""
+    settings, session = district_session(key)  # checks the form's CSRF token too
+    given = {name: request.form.get(name, "") for name in (
+        "source", "kind", "external_id", "student")}
+    try:
+        with change(session):
+            made, _ = identity_links.add_link(session, settings, given, by=actor())
+    except (DataError, identity_links.LinkConflict) as exc:
+        session.rollback()
+        problem = {"row": f"{given['source']}/{given['kind']}/{given['external_id']}",
+                   "message": exc.message.removeprefix("student: ")}
+        return _identity_page(key, session, 409 if isinstance(
+            exc, identity_links.LinkConflict) else 400, problem)
+    flash(f"{made['kind']} {made['external_id']} of {made['source']} is now student "
+          f"{made['student']}: the next run of a job that reads {made['source']} brings "
+          f"in the records that waited.")
+    return redirect(url_for("console.identity", key=key), 303)
+
+
+@blueprint.post("/districts/<key>/console/identity/links/<int:link_id>/remove")
+@needs(roles.IDENTITY_WRITE)
+def unlink(key: str, link_id: int) -> Any:
+    _, session = district_session(key)
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        return _identity_page(key, session, 400, {"link": str(link_id),
+                                                  "message": "Give a reason for the audit."})
+    try:
+        with change(session):
+            gone = identity_links.remove_link(session, link_id, by=actor(), reason=reason[:2000])
+    except NotFoundError as exc:
+        abort(404, description=exc.message)
+    flash(f"Link {gone['id']} removed; records already stored through it stay.")
+    return redirect(url_for("console.identity", key=key), 303)
 
 
 @blueprint.post("/districts/<key>/console/jobs/<job>/run")

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from connector.app import create_app
 from connector.persistence import models as m
+from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
-from connector.sync import accounts
+from connector.sync import accounts, identity_links
 from connector.sync.report import QUEUED
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.fakes.server import serve
@@ -137,4 +138,45 @@ def test_a_run_page_shows_stages_and_the_rejections_filtered_and_as_csv(
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "file,row,field,reason,record" and len(lines) == len(fields) + 1
     assert page.goto(f"{site}/districts/cedar-ridge/console/runs/999999").status == 404
+    page.close()
+
+
+def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        pending = [e for e in queries.identity_exceptions(session) if e["kind"]]
+        student = session.scalars(select(m.Student.sourced_id).order_by(
+            m.Student.sourced_id)).first()
+    # The sample's adaptive export names a student the roster lacks; a queued run of the
+    # job (the board test above) does not hide the latest finished run's exceptions.
+    assert [e["external_id"] for e in pending] == ["S999999"]
+    first = pending[0]
+    label = f"Link {first['kind']} {first['external_id']}"
+    page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/")
+    page.get_by_role("navigation").get_by_role("link", name="Identity queue").click()
+    assert page.locator("h1").inner_text() == "Identity queue"
+    row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
+    row.get_by_label("SIS id").fill("S000000")  # no such student: said beside the field
+    row.get_by_role("button", name=label).click()
+    field = page.locator("input[aria-invalid=true]")
+    assert field.count() == 1
+    assert "no student with SIS id 'S000000'" in page.locator("p.error").inner_text()
+
+    row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
+    row.get_by_label("SIS id").fill(str(student))
+    row.get_by_role("button", name=label).click()
+    assert "next run" in page.get_by_role("status").inner_text()
+    row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
+    assert f"Linked to {student}" in row.inner_text()
+    with tenant_session(two.factory, two.cedar) as session:
+        links = identity_links.list_links(session)
+        trail = session.scalars(select(m.AuditEvent.actor).where(
+            m.AuditEvent.action == "identity.link")).all()
+    assert [(x["source"], x["external_id"], x["student"]) for x in links] == [
+        (first["source"], first["external_id"], student)]
+    assert "user:it@cedar-ridge.example" in trail
+
+    page.get_by_label("Reason").fill("linked to test the page")
+    page.get_by_role("button", name=f"Remove link {links[0]['id']}").click()
+    assert "removed" in page.get_by_role("status").inner_text()
     page.close()
