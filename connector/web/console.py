@@ -20,7 +20,7 @@ from connector.domain import roles
 from connector.errors import DataError, NotFoundError
 from connector.persistence import queries
 from connector.persistence.models import utcnow
-from connector.sync import identity_links, run_history
+from connector.sync import identity_links, run_history, stored_crosswalk
 from connector.sync.job_status import board as job_board
 from connector.sync.run_requests import request_run
 
@@ -35,7 +35,10 @@ BADGES = {
 }
 #: The menu, in order: (label, endpoint, the permission that shows it).
 MENU = (("Home", "console.home", ANYONE), ("Sync status", "console.board", roles.RUNS_READ),
-        ("Identity queue", "console.identity", roles.IDENTITY_READ))
+        ("Identity queue", "console.identity", roles.IDENTITY_READ),
+        ("Mapping queue", "console.mapping", roles.MAPPING_READ))
+#: Competencies a framework search shows at most.
+SEARCH_SHOWN = 50
 
 
 class RunNowForm(FlaskForm):  # type: ignore[misc]
@@ -174,6 +177,72 @@ def unlink(key: str, link_id: int) -> Any:
         abort(404, description=exc.message)
     flash(f"Link {gone['id']} removed; records already stored through it stay.")
     return redirect(url_for("console.identity", key=key), 303)
+
+
+def _mapping_page(key: str, session: Any, status: int = 200,
+                  problem: str = "", chosen: list[str] | None = None) -> tuple[str, int]:
+    words = request.values.get("q", "").strip()[:100]  # a failed post keeps the search
+    found = []
+    if words:
+        for framework in queries.frameworks(session):
+            found += [{**c, "framework": framework["title"]} for c in (
+                queries.framework_competencies(session, framework["key"], search=words,
+                                               after=None, limit=SEARCH_SHOWN) or [])]
+    return _page("web/mapping.html", key, items=queries.unmapped_items(session),
+                 entries=stored_crosswalk.list_entries(session), form=RunNowForm(),
+                 may_map=principal().allows(roles.MAPPING_WRITE), words=words,
+                 found=found[:SEARCH_SHOWN], competency=request.values.get("competency", ""),
+                 problem=problem, chosen=set(chosen or [])), status
+
+
+@blueprint.get("/districts/<key>/console/mapping/")
+@needs(roles.MAPPING_READ)
+def mapping(key: str) -> Any:
+    """Items no rule aligned, mapped one at a time or in bulk to a competency searched for."""
+    _, session = district_session(key)
+    return _mapping_page(key, session)
+
+
+@blueprint.post("/districts/<key>/console/mapping/entries")
+@needs(roles.MAPPING_WRITE)
+def map_items(key: str) -> Any:
+    """Map every chosen item to one competency (one audited crosswalk entry each)."""
+    settings, session = district_session(key)  # checks the form's CSRF token too
+    chosen = request.form.getlist("item")
+    competency = request.form.get("competency", "").strip()
+    dok = request.form.get("dok", "")
+    if not chosen:
+        return _mapping_page(key, session, 400, "Choose at least one item.", chosen)
+    try:
+        with change(session):
+            for value in chosen:
+                source, _, item = value.partition("|")
+                stored_crosswalk.add_entry(session, settings, {
+                    "source": source, "item": item, "competency": competency,
+                    "dok": dok or None}, by=actor())
+    except DataError as exc:
+        session.rollback()
+        return _mapping_page(key, session, 400, exc.message, chosen)
+    flash(f"{len(chosen)} item(s) mapped to {competency}: they count as aligned after the "
+          f"next run.")
+    return redirect(url_for("console.mapping", key=key), 303)
+
+
+@blueprint.post("/districts/<key>/console/mapping/entries/<int:entry_id>/remove")
+@needs(roles.MAPPING_WRITE)
+def unmap(key: str, entry_id: int) -> Any:
+    _, session = district_session(key)
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        return _mapping_page(key, session, 400, "Give a reason for the audit.")
+    try:
+        with change(session):
+            gone = stored_crosswalk.remove_entry(session, entry_id, by=actor(),
+                                                 reason=reason[:2000])
+    except NotFoundError as exc:
+        abort(404, description=exc.message)
+    flash(f"Entry {gone['id']} removed: the next run drops the alignment it made.")
+    return redirect(url_for("console.mapping", key=key), 303)
 
 
 @blueprint.post("/districts/<key>/console/jobs/<job>/run")

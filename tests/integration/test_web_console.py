@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from connector.app import create_app
+from connector.config.loader import load_settings
+from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
-from connector.sync import accounts, identity_links
+from connector.sync import accounts, identity_links, stored_crosswalk
 from connector.sync.report import QUEUED
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.fakes.server import serve
@@ -179,4 +181,54 @@ def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
     page.get_by_label("Reason").fill("linked to test the page")
     page.get_by_role("button", name=f"Remove link {links[0]['id']}").click()
     assert "removed" in page.get_by_role("status").inner_text()
+    page.close()
+
+
+def test_it_staff_map_unmapped_items_to_a_competency_found_by_code(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        waiting = queries.unmapped_items(session)
+        target = session.scalars(select(m.Competency).where(
+            m.Competency.human_coding_scheme == "CR.MA.RP.1.a")).one()
+    assert waiting, "the sample has items no rule aligns"
+    item = waiting[0]
+    choose = f"Choose {item['title'] or item['item']} ({item['source']} {item['item']})"
+    page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/")
+    page.get_by_role("navigation").get_by_role("link", name="Mapping queue").click()
+    page.fill("input[name=q]", "CR.MA.RP.1")
+    page.get_by_role("button", name="Search").click()
+    found = page.locator("table.found tbody tr")
+    assert found.count() >= 1 and "CR.MA.RP.1.a" in found.all_inner_texts()[0] + \
+        " ".join(found.all_inner_texts())
+    assert str(target.target_dok or "—") in page.locator("table.found").inner_text()
+
+    page.get_by_label(choose).check()
+    page.fill("input[name=competency]", "CR.NOPE.1")  # a code no framework has
+    page.get_by_role("button", name="Map the chosen items").click()
+    assert page.locator("input[name=competency][aria-invalid=true]").count() == 1
+    assert "CR.NOPE.1" in page.locator("#map-error").inner_text()
+    assert page.get_by_label(choose).is_checked()
+
+    page.get_by_role("link", name="Use CR.MA.RP.1.a").click()
+    assert page.locator("input[name=competency]").input_value() == "CR.MA.RP.1.a"
+    page.get_by_label(choose).check()
+    page.get_by_role("button", name="Map the chosen items").click()
+    assert "count as aligned after the next run" in page.get_by_role("status").inner_text()
+    with tenant_session(two.factory, two.cedar) as session:
+        entries = stored_crosswalk.list_entries(session)
+        actors = session.scalars(select(m.AuditEvent.actor).where(
+            m.AuditEvent.action == "crosswalk.add")).all()
+    assert [(e["source"], e["item"], e["competency"]) for e in entries] == [
+        (item["source"], item["item"], target.identifier)]
+    assert actors == ["user:it@cedar-ridge.example"]
+
+    report = definitions.run(two.factory, load_settings(two.config, "cedar-ridge"),
+                             "nightly-sync")
+    assert report.errors == []
+    page.reload()
+    assert item["item"] not in page.locator("table.unmapped").inner_text() \
+        if page.locator("table.unmapped").count() else True
+    with tenant_session(two.factory, two.cedar) as session:
+        assert (item["source"], item["item"]) not in {
+            (i["source"], i["item"]) for i in queries.unmapped_items(session)}
     page.close()
