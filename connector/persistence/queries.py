@@ -105,6 +105,27 @@ def explained(record: m.MasteryRecord, scale: ProficiencyScale,
             "explanation": " ".join(s.message for s in steps), "inputs": inputs}
 
 
+def roster_search(session: Session, words: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Roster students whose SIS id starts with ``words`` or whose name contains them.
+
+    For the identity queue, where a person picks the student an id means: what tells
+    two students apart (SIS id, name, grade, school), and nothing of their records.
+    """
+    words = words.strip()
+    if not words:
+        return []
+    name = m.Student.given_name + " " + m.Student.family_name
+    chosen = (select(m.Student.sourced_id, m.Student.given_name, m.Student.family_name,
+                     m.Student.grade, m.Student.school_sourced_id)
+              .where(m.Student.sourced_id.istartswith(words, autoescape=True)
+                     | name.icontains(words, autoescape=True))
+              .order_by(m.Student.family_name, m.Student.given_name, m.Student.sourced_id)
+              .limit(limit))
+    return [{"student": r.sourced_id, "name": f"{r.given_name} {r.family_name}",
+             "grade": r.grade, "school": r.school_sourced_id}
+            for r in session.execute(chosen)]
+
+
 def find_student(session: Session, sis_id: str) -> m.Student:
     """The student with this SIS id, or a clear error (no name in it: the id is enough)."""
     student = session.scalars(select(m.Student).where(m.Student.sourced_id == sis_id)).first()

@@ -126,10 +126,13 @@ def run_page(key: str, run_id: int) -> Any:
 
 def _identity_page(key: str, session: Any, status: int = 200,
                    problem: dict[str, str] | None = None) -> tuple[str, int]:
+    words = request.values.get("who", "").strip()[:100]
     return _page("web/identity.html", key, exceptions=queries.identity_exceptions(session),
                  links=identity_links.list_links(session), form=RunNowForm(),
                  may_link=principal().allows(roles.IDENTITY_WRITE),
-                 problem=problem or {}), status
+                 problem=problem or {}, who=words,
+                 people=queries.roster_search(session, words) if words else [],
+                 picked=request.values.get("student", "")), status
 
 
 @blueprint.get("/districts/<key>/console/identity/")

@@ -147,8 +147,8 @@ def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
         browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
     with tenant_session(two.factory, two.cedar) as session:
         pending = [e for e in queries.identity_exceptions(session) if e["kind"]]
-        student = session.scalars(select(m.Student.sourced_id).order_by(
-            m.Student.sourced_id)).first()
+        student, family = session.execute(select(
+            m.Student.sourced_id, m.Student.family_name).order_by(m.Student.sourced_id)).first()
     # The sample's adaptive export names a student the roster lacks; a queued run of the
     # job (the board test above) does not hide the latest finished run's exceptions.
     assert [e["external_id"] for e in pending] == ["S999999"]
@@ -164,8 +164,13 @@ def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
     assert field.count() == 1
     assert "no student with SIS id 'S000000'" in page.locator("p.error").inner_text()
 
+    # The person finds the student by name, and picks them: the SIS id fills itself in.
+    page.fill("input[name=who]", family.upper())
+    page.get_by_role("button", name="Find").click()
+    assert str(student) in page.locator("table.people").inner_text()
+    page.get_by_role("link", name=f"Use {student}").click()
     row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
-    row.get_by_label("SIS id").fill(str(student))
+    assert row.get_by_label("SIS id").input_value() == student
     row.get_by_role("button", name=label).click()
     assert "next run" in page.get_by_role("status").inner_text()
     row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
