@@ -6,6 +6,7 @@ why in a sentence, not a problem document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -168,18 +169,29 @@ def link(key: str) -> Any:
 @blueprint.post("/districts/<key>/console/identity/links/<int:link_id>/remove")
 @needs(roles.IDENTITY_WRITE)
 def unlink(key: str, link_id: int) -> Any:
-    _, session = district_session(key)
+    return _remove_with_reason(
+        key, lambda session, reason: identity_links.remove_link(
+            session, link_id, by=actor(), reason=reason),
+        refused=lambda session: _identity_page(key, session, 400, {
+            "link": str(link_id), "message": "Give a reason for the audit."}),
+        done="Link {id} removed; records already stored through it stay.",
+        back="console.identity")
+
+
+def _remove_with_reason(key: str, remove: Callable[[Any, str], dict[str, Any]],
+                        refused: Callable[[Any], Any], done: str, back: str) -> Any:
+    """Remove something a queue made, with the reason the audit keeps; 400 without one."""
+    _, session = district_session(key)  # checks the form's CSRF token too
     reason = request.form.get("reason", "").strip()
     if not reason:
-        return _identity_page(key, session, 400, {"link": str(link_id),
-                                                  "message": "Give a reason for the audit."})
+        return refused(session)
     try:
         with change(session):
-            gone = identity_links.remove_link(session, link_id, by=actor(), reason=reason[:2000])
+            gone = remove(session, reason[:2000])
     except NotFoundError as exc:
         abort(404, description=exc.message)
-    flash(f"Link {gone['id']} removed; records already stored through it stay.")
-    return redirect(url_for("console.identity", key=key), 303)
+    flash(done.format(**gone))
+    return redirect(url_for(back, key=key), 303)
 
 
 def _mapping_page(key: str, session: Any, status: int = 200,
@@ -234,18 +246,13 @@ def map_items(key: str) -> Any:
 @blueprint.post("/districts/<key>/console/mapping/entries/<int:entry_id>/remove")
 @needs(roles.MAPPING_WRITE)
 def unmap(key: str, entry_id: int) -> Any:
-    _, session = district_session(key)
-    reason = request.form.get("reason", "").strip()
-    if not reason:
-        return _mapping_page(key, session, 400, "Give a reason for the audit.")
-    try:
-        with change(session):
-            gone = stored_crosswalk.remove_entry(session, entry_id, by=actor(),
-                                                 reason=reason[:2000])
-    except NotFoundError as exc:
-        abort(404, description=exc.message)
-    flash(f"Entry {gone['id']} removed: the next run drops the alignment it made.")
-    return redirect(url_for("console.mapping", key=key), 303)
+    return _remove_with_reason(
+        key, lambda session, reason: stored_crosswalk.remove_entry(
+            session, entry_id, by=actor(), reason=reason),
+        refused=lambda session: _mapping_page(key, session, 400,
+                                              "Give a reason for the audit."),
+        done="Entry {id} removed: the next run drops the alignment it made.",
+        back="console.mapping")
 
 
 @blueprint.post("/districts/<key>/console/jobs/<job>/run")
