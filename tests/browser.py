@@ -10,13 +10,16 @@ from __future__ import annotations
 import fcntl
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 LOCK = Path("/tmp/connector-chromium-install.lock")
+#: Every test account's password.
+PASSWORD = "correct horse battery staple"
 
 
 def chromium_path() -> str:
@@ -50,3 +53,38 @@ def browser() -> Iterator[Any]:
                                               args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+@contextmanager
+def site_for(two: Any, people: Iterable[tuple[str, str, str, str]]) -> Iterator[str]:
+    """The app over ``two``'s store on loopback, with accounts (email, role, school, roster id)
+    in Cedar Ridge; yields the site's address."""
+    from connector.app import create_app
+    from connector.persistence.tenancy import tenant_session
+    from connector.sync import accounts
+    from tests.fakes.server import serve
+
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        for email, role, school, roster_id in people:
+            accounts.create_user(session, email, name=role, by="test", password=PASSWORD,
+                                 roster_id=roster_id)
+            accounts.grant(session, email, role, school, by="test")
+    app = create_app({"CONNECTOR_CONFIG_DIR": str(two.config),
+                      "CONNECTOR_DATABASE_URL": two.db_url,
+                      "CONNECTOR_COOKIE_SECURE": False,  # plain http on loopback
+                      "SECRET_KEY": "test-secret-key-of-enough-length-0123456789"})
+    with serve(app) as url:
+        yield url
+    app.extensions["connector"].engine.dispose()
+
+
+def sign_in(browser: Any, site: str, email: str, path: str) -> Any:
+    """A new page signed in to Cedar Ridge as ``email``, having asked for ``path`` first."""
+    page = browser.new_page()
+    page.goto(f"{site}{path}")
+    assert "/login" in page.url  # not signed in: sent to sign in, and back after
+    page.select_option("select[name=district]", "cedar-ridge")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return page

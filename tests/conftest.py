@@ -38,6 +38,8 @@ from connector.jobs import definitions
 from connector.persistence.db import make_engine, make_session_factory, upgrade
 from connector.sample.generator import generate
 
+pytest_plugins = ["tests.browser"]  # the session-wide browser fixture, one per test process
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_HOST = os.environ.get("CONNECTOR_TEST_PG_HOST", "127.0.0.1")

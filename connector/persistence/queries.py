@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from connector.domain.scale import ProficiencyScale
@@ -134,6 +134,11 @@ def find_student(session: Session, sis_id: str) -> m.Student:
     return student
 
 
+def school_name(session: Session, sourced_id: str) -> str:
+    return session.scalar(select(m.Organisation.name).where(
+        m.Organisation.sourced_id == sourced_id)) or sourced_id
+
+
 def find_competency(session: Session, ref: str) -> m.Competency:
     """A competency by CASE identifier or by human coding scheme (e.g. ``CR.MA.RP.1.a``)."""
     found = session.scalars(select(m.Competency).where(m.Competency.identifier == ref)).first()
@@ -245,6 +250,65 @@ def class_grid(session: Session, class_sourced_id: str, *, limit: int | None = N
                       "levels": {identifier[c]: cell for c, cell in cells[s.id].items()}}
                      for s in students],
     }
+
+
+def class_list(session: Session, *, schools: Iterable[str] | None = None,
+               classes: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Classes with their school, teachers and student count, by school then title.
+
+    ``schools`` None means every class; otherwise the classes of those schools and the
+    ``classes`` named (a teacher's, from the roster's teacher enrollments).
+    """
+    chosen = select(m.ClassSection.sourced_id, m.ClassSection.title, m.ClassSection.class_code,
+                    m.ClassSection.school_sourced_id)
+    if schools is not None:
+        schools, classes = list(schools), list(classes)
+        if not schools and not classes:
+            return []
+        chosen = chosen.where(or_(
+            *([m.ClassSection.school_sourced_id.in_(schools)] if schools else []),
+            *([m.ClassSection.sourced_id.in_(classes)] if classes else [])))
+    sections = session.execute(chosen).all()
+    wanted = [s.sourced_id for s in sections]
+    counts: dict[str, int] = {}
+    teachers: dict[str, list[str]] = {}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start:start + 500]
+        counts.update((class_id, int(n)) for class_id, n in session.execute(
+            select(m.Enrollment.class_sourced_id, func.count())
+            .where(m.Enrollment.class_sourced_id.in_(part), m.Enrollment.role == "student")
+            .group_by(m.Enrollment.class_sourced_id)))
+        for class_id, given, family in session.execute(
+                select(m.Enrollment.class_sourced_id, m.Staff.given_name, m.Staff.family_name)
+                .join(m.Staff, m.Staff.sourced_id == m.Enrollment.user_sourced_id)
+                .where(m.Enrollment.class_sourced_id.in_(part), m.Enrollment.role == "teacher")
+                .order_by(m.Staff.family_name, m.Staff.given_name)):
+            teachers.setdefault(class_id, []).append(f"{given} {family}")
+    names = {sid: name for sid, name in session.execute(
+        select(m.Organisation.sourced_id, m.Organisation.name))}
+    rows = [{"id": s.sourced_id, "title": s.title, "code": s.class_code,
+             "school": s.school_sourced_id, "school_name": names.get(s.school_sourced_id, ""),
+             "teachers": teachers.get(s.sourced_id, []), "students": counts.get(s.sourced_id, 0)}
+            for s in sections]
+    return sorted(rows, key=lambda r: (r["school_name"], r["title"], r["id"]))
+
+
+def class_subject(session: Session, class_sourced_id: str) -> set[str]:
+    """The competencies of the class's subjects (empty when none of its items is aligned).
+
+    They are every competency under the framework roots the class's own items are
+    aligned to. A mathematics class's grid then shows mathematics, adaptive practice on it included,
+    and not the English records its students also have.
+    """
+    roots = {root or identifier for identifier, root in session.execute(
+        select(m.Competency.identifier, m.Competency.root_identifier)
+        .join(m.Alignment, m.Alignment.competency_id == m.Competency.id)
+        .join(m.SourceItem, m.SourceItem.id == m.Alignment.source_item_id)
+        .where(m.SourceItem.class_sourced_id == class_sourced_id).distinct())}
+    if not roots:
+        return set()
+    return set(session.scalars(select(m.Competency.identifier).where(
+        m.Competency.root_identifier.in_(roots) | m.Competency.identifier.in_(roots))))
 
 
 def frameworks(session: Session) -> list[dict[str, Any]]:

@@ -115,20 +115,27 @@ def _students(session: Session, sis_ids: Sequence[str] | None) -> list[m.Student
     return found
 
 
-def _since(session: Session, wanted: Sequence[Target]
+def _since(session: Session, wanted: Sequence[Target], student_ids: Sequence[int] | None = None
            ) -> tuple[dict[int, dict[str, datetime | None]], dict[int, datetime | None]]:
-    """Per student: proficient-since by competency identifier, and the first evidence date."""
+    """Per student: proficient-since by competency identifier, and the first evidence date.
+
+    ``student_ids`` narrows the read to those students: one student's progress reads
+    that student's records, not the district's.
+    """
     by_id = {t.id: t.identifier for t in wanted}
     since: dict[int, dict[str, datetime | None]] = defaultdict(dict)
     first: dict[int, datetime | None] = {}
-    for sid, cid, prof, start in session.execute(select(
-            m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
-            m.MasteryRecord.proficient_since, m.MasteryRecord.first_evidence_at)):
-        if cid in by_id:
-            since[sid][by_id[cid]] = prof
-            earliest = first.get(sid)
-            if start is not None and (earliest is None or start < earliest):
-                first[sid] = start
+    query = select(m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
+                   m.MasteryRecord.proficient_since, m.MasteryRecord.first_evidence_at)
+    queries = [query] if student_ids is None else [
+        query.where(m.MasteryRecord.student_id.in_(list(chunk))) for chunk in chunks(student_ids)]
+    for chosen in queries:
+        for sid, cid, prof, start in session.execute(chosen):
+            if cid in by_id:
+                since[sid][by_id[cid]] = prof
+                earliest = first.get(sid)
+                if start is not None and (earliest is None or start < earliest):
+                    first[sid] = start
     return since, first
 
 
@@ -138,8 +145,8 @@ def progress(session: Session, settings: Settings, as_of: date,
     found = targets(session)
     resolved = domains(session, settings, found)
     rules = settings.district.progress.pace
-    since, first = _since(session, found)
     students = _students(session, sis_ids)
+    since, first = _since(session, found, [s.id for s in students] if sis_ids else None)
     placements = _placements(session, settings, [s.id for s in students], as_of)
     out = []
     for student in students:

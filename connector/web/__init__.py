@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from connector.web import console
+from connector.web import classes, console, pages  # noqa: F401  (their routes register)
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(console.blueprint)
+    app.register_blueprint(pages.blueprint)

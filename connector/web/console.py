@@ -1,22 +1,13 @@
-"""The district home with each role's menu, and the IT console's sync status board.
-
-A 401 on a page sends the person to sign in and back; a 403 or 404 is a page that says
-why in a sentence, not a problem document.
-"""
+"""The IT console: the sync status board, a run's page, the identity and mapping queues."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
-from flask_wtf import FlaskForm
-from werkzeug.exceptions import HTTPException
+from flask import abort, flash, redirect, request, url_for
 
-from connector.api.access import ANYONE, actor, change, district_session, needs, principal
+from connector.api.access import actor, change, district_session, needs, principal
 from connector.domain import roles
 from connector.errors import DataError, NotFoundError
 from connector.persistence import queries
@@ -24,9 +15,7 @@ from connector.persistence.models import utcnow
 from connector.sync import identity_links, run_history, stored_crosswalk
 from connector.sync.job_status import board as job_board
 from connector.sync.run_requests import request_run
-
-blueprint = Blueprint("console", __name__, template_folder="templates",
-                      static_folder="static", static_url_path="/static/web")
+from connector.web.pages import Form, blueprint, page
 
 #: What a job's condition is called on its badge; the colour is never the only sign.
 BADGES = {
@@ -34,59 +23,8 @@ BADGES = {
     "failed": "Failed", "running": "Running", "stale": "Stale", "held": "Push held",
     "interrupted": "Interrupted", "never_run": "Never run", "queued": "Queued",
 }
-#: The menu, in order: (label, endpoint, the permission that shows it).
-MENU = (("Home", "console.home", ANYONE), ("Sync status", "console.board", roles.RUNS_READ),
-        ("Identity queue", "console.identity", roles.IDENTITY_READ),
-        ("Mapping queue", "console.mapping", roles.MAPPING_READ))
 #: Competencies a framework search shows at most.
 SEARCH_SHOWN = 50
-
-
-class RunNowForm(FlaskForm):  # type: ignore[misc]
-    pass
-
-
-@blueprint.app_template_filter("local_time")
-def local_time(value: str | datetime | None, zone: str = "UTC") -> str:
-    """A timestamp in the district's time zone, as people read one."""
-    if value is None:
-        return "—"
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-@blueprint.app_template_filter("duration")
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
-
-
-def _menu(key: str) -> list[dict[str, Any]]:
-    who = principal()
-    return [{"label": label, "url": url_for(endpoint, key=key),
-             "current": request.endpoint == endpoint}
-            for label, endpoint, need in MENU if who.allows(need)]
-
-
-def _page(template: str, key: str, **values: Any) -> str:
-    return render_template(template, key=key, menu=_menu(key), person=current_user,
-                           **values)
-
-
-@blueprint.get("/")
-def index() -> Any:
-    if current_user.is_authenticated:
-        return redirect(url_for("console.home", key=current_user.district_key), 303)
-    return redirect(url_for("signin.login", next=url_for("console.index")), 303)
-
-
-@blueprint.get("/districts/<key>/")
-@needs(ANYONE)
-def home(key: str) -> Any:
-    settings, session = district_session(key)
-    return _page("web/home.html", key, district=settings.district.name)
 
 
 @blueprint.get("/districts/<key>/console/")
@@ -95,8 +33,8 @@ def board(key: str) -> Any:
     """Each job: last run badge, when and how long, counts, next run, and run now."""
     settings, session = district_session(key)
     jobs = job_board(session, settings, utcnow())
-    return _page("web/board.html", key, district=settings.district.name, jobs=jobs,
-                 zone=settings.district.timezone, form=RunNowForm(),
+    return page("web/board.html", key, district=settings.district.name, jobs=jobs,
+                 zone=settings.district.timezone, form=Form(),
                  may_run=principal().allows(roles.JOBS_RUN), badges=BADGES)
 
 
@@ -118,7 +56,7 @@ def run_page(key: str, run_id: int) -> Any:
     wanted = [r for r in every if (not field or r["field"] == field) and (
         not words or words.lower() in " ".join(
             str(r[k]) for k in ("file", "reason", "record")).lower())]
-    return _page("web/run.html", key, run=run, zone=settings.district.timezone,
+    return page("web/run.html", key, run=run, zone=settings.district.timezone,
                  badges=BADGES, fields=sorted({r["field"] for r in every}), field=field,
                  words=words, rejections=wanted[:REJECTIONS_SHOWN], matching=len(wanted),
                  total=len(every), csv_url=url_for("jobs.rejections", key=key, run_id=run_id,
@@ -128,8 +66,8 @@ def run_page(key: str, run_id: int) -> Any:
 def _identity_page(key: str, session: Any, status: int = 200,
                    problem: dict[str, str] | None = None) -> tuple[str, int]:
     words = request.values.get("who", "").strip()[:100]
-    return _page("web/identity.html", key, exceptions=queries.identity_exceptions(session),
-                 links=identity_links.list_links(session), form=RunNowForm(),
+    return page("web/identity.html", key, exceptions=queries.identity_exceptions(session),
+                 links=identity_links.list_links(session), form=Form(),
                  may_link=principal().allows(roles.IDENTITY_WRITE),
                  problem=problem or {}, who=words,
                  people=queries.roster_search(session, words) if words else [],
@@ -163,7 +101,7 @@ def link(key: str) -> Any:
     flash(f"{made['kind']} {made['external_id']} of {made['source']} is now student "
           f"{made['student']}: the next run of a job that reads {made['source']} brings "
           f"in the records that waited.")
-    return redirect(url_for("console.identity", key=key), 303)
+    return redirect(url_for("web.identity", key=key), 303)
 
 
 @blueprint.post("/districts/<key>/console/identity/links/<int:link_id>/remove")
@@ -175,7 +113,7 @@ def unlink(key: str, link_id: int) -> Any:
         refused=lambda session: _identity_page(key, session, 400, {
             "link": str(link_id), "message": "Give a reason for the audit."}),
         done="Link {id} removed; records already stored through it stay.",
-        back="console.identity")
+        back="web.identity")
 
 
 def _remove_with_reason(key: str, remove: Callable[[Any, str], dict[str, Any]],
@@ -203,8 +141,8 @@ def _mapping_page(key: str, session: Any, status: int = 200,
             found += [{**c, "framework": framework["title"]} for c in (
                 queries.framework_competencies(session, framework["key"], search=words,
                                                after=None, limit=SEARCH_SHOWN) or [])]
-    return _page("web/mapping.html", key, items=queries.unmapped_items(session),
-                 entries=stored_crosswalk.list_entries(session), form=RunNowForm(),
+    return page("web/mapping.html", key, items=queries.unmapped_items(session),
+                 entries=stored_crosswalk.list_entries(session), form=Form(),
                  may_map=principal().allows(roles.MAPPING_WRITE), words=words,
                  found=found[:SEARCH_SHOWN], competency=request.values.get("competency", ""),
                  problem=problem, chosen=set(chosen or [])), status
@@ -240,7 +178,7 @@ def map_items(key: str) -> Any:
         return _mapping_page(key, session, 400, exc.message, chosen)
     flash(f"{len(chosen)} item(s) mapped to {competency}: they count as aligned after the "
           f"next run.")
-    return redirect(url_for("console.mapping", key=key), 303)
+    return redirect(url_for("web.mapping", key=key), 303)
 
 
 @blueprint.post("/districts/<key>/console/mapping/entries/<int:entry_id>/remove")
@@ -252,7 +190,7 @@ def unmap(key: str, entry_id: int) -> Any:
         refused=lambda session: _mapping_page(key, session, 400,
                                               "Give a reason for the audit."),
         done="Entry {id} removed: the next run drops the alignment it made.",
-        back="console.mapping")
+        back="web.mapping")
 
 
 @blueprint.post("/districts/<key>/console/jobs/<job>/run")
@@ -267,14 +205,4 @@ def run_now(key: str, job: str) -> Any:
         abort(404, description=f"no job {job!r} in this district")
     flash(f"Run {run_id} of {job} is queued: the scheduler starts it." if made else
           f"Run {run_id} of {job} was already waiting: nothing more was queued.")
-    return redirect(url_for("console.board", key=key), 303)
-
-
-@blueprint.errorhandler(HTTPException)
-def refused(exc: HTTPException) -> Any:
-    if exc.code == 401:
-        return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
-    titles = {403: "You may not see this page", 404: "Not found"}
-    return render_template("web/refused.html", title=titles.get(exc.code or 500, exc.name),
-                           detail=exc.description, person=current_user,
-                           menu=[]), exc.code or 500
+    return redirect(url_for("web.board", key=key), 303)

@@ -13,52 +13,28 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.app import create_app
 from connector.config.loader import load_settings
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
-from connector.sync import accounts, identity_links, stored_crosswalk
+from connector.sync import identity_links, stored_crosswalk
 from connector.sync.report import QUEUED
-from tests.browser import browser  # noqa: F401  (fixture)
-from tests.fakes.server import serve
+from tests.browser import sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
 def site(two: TwoDistricts) -> Iterator[str]:  # noqa: F811
-    with tenant_session(two.factory, two.cedar) as session, session.begin():
-        for email, role, school in (("it@cedar-ridge.example", "it", ""),
-                                    ("viewer@cedar-ridge.example", "viewer", "org-crms")):
-            accounts.create_user(session, email, name=role, by="test", password=PASSWORD)
-            accounts.grant(session, email, role, school, by="test")
-    app = create_app({"CONNECTOR_CONFIG_DIR": str(two.config),
-                      "CONNECTOR_DATABASE_URL": two.db_url,
-                      "CONNECTOR_COOKIE_SECURE": False,  # plain http on loopback
-                      "SECRET_KEY": "test-secret-key-of-enough-length-0123456789"})
-    with serve(app) as url:
+    with site_for(two, [("it@cedar-ridge.example", "it", "", ""),
+                        ("viewer@cedar-ridge.example", "viewer", "org-crms", "")]) as url:
         yield url
-    app.extensions["connector"].engine.dispose()
 
 
 def queued_id(two: TwoDistricts) -> int:  # noqa: F811
     with tenant_session(two.factory, two.cedar) as session:
         found = session.scalars(select(m.SyncRun.id).where(m.SyncRun.status == QUEUED)).one()
     return int(found)
-
-
-def sign_in(browser: Any, site: str, email: str, path: str) -> Any:  # noqa: F811
-    page = browser.new_page()
-    page.goto(f"{site}{path}")
-    assert "/login" in page.url  # not signed in: sent to sign in, and back after
-    page.select_option("select[name=district]", "cedar-ridge")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    return page
 
 
 def test_it_staff_see_every_jobs_state_and_queue_a_run(
@@ -93,7 +69,7 @@ def test_it_staff_see_every_jobs_state_and_queue_a_run(
     page.close()
 
 
-def test_a_viewer_has_no_console_and_is_told_why(browser: Any, site: str) -> None:  # noqa: F811
+def test_a_viewer_has_no_console_and_is_told_why(browser: Any, site: str) -> None:
     page = sign_in(browser, site, "viewer@cedar-ridge.example", "/")
     assert page.url.endswith("/districts/cedar-ridge/")
     assert page.get_by_role("link", name="Sync status").count() == 0

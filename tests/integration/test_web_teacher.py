@@ -1,0 +1,173 @@
+"""A teacher's pages in a real browser: my classes, the mastery grid, a student, an override.
+
+The teacher is the sample's grade 6 mathematics teacher at Cedar Ridge Middle; the
+roster's teacher enrollments, not a list kept by hand, say which classes are hers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from connector.config.loader import load_settings
+from connector.persistence import models as m
+from connector.persistence import queries
+from connector.persistence.tenancy import tenant_session
+from connector.web.classes import cell_code
+from tests.browser import sign_in, site_for
+from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
+
+TEACHER = "t-crms-ma06"
+CLASS = "cls-crms-ma06"
+
+
+@pytest.fixture(scope="module")
+def site(two: TwoDistricts) -> Iterator[str]:  # noqa: F811
+    with site_for(two, [("teacher@cedar-ridge.example", "teacher", "", TEACHER),
+                        ("leader@cedar-ridge.example", "school_leader", "org-crms", "")]) as url:
+        yield url
+
+
+def roster_classes(two: TwoDistricts) -> list[str]:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        return sorted(session.scalars(select(m.Enrollment.class_sourced_id).where(
+            m.Enrollment.user_sourced_id == TEACHER, m.Enrollment.role == "teacher")))
+
+
+def test_a_teacher_sees_her_classes_and_a_grid_coloured_by_level(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    page = sign_in(browser, site, "teacher@cedar-ridge.example", "/districts/cedar-ridge/")
+    assert page.get_by_role("link", name="Sync status").count() == 0  # not IT's menu
+    page.get_by_role("navigation").get_by_role("link", name="Classes").click()
+    assert page.locator("h1").inner_text() == "My classes"
+    listed = page.locator("tbody th a").all_inner_texts()
+    assert len(listed) == len(roster_classes(two)) == 1
+    page.get_by_role("link", name=listed[0]).click()
+    assert page.url.endswith(f"/classes/{CLASS}/")
+    with tenant_session(two.factory, two.cedar) as session:
+        grid = queries.class_grid(session, CLASS)
+        subject = queries.class_subject(session, CLASS)
+    assert grid is not None and grid["students"] and grid["competencies"]
+    shown = [c for c in grid["competencies"] if c["competency"] in subject]
+    assert 0 < len(shown) < len(grid["competencies"])  # mathematics, not English too
+    assert page.locator("table.grid thead th").count() == 2 + len(shown)
+    rows = page.locator("table.grid tbody tr")
+    assert rows.count() == len(grid["students"])
+    first = grid["students"][0]
+    cells = [(c["competency"], first["levels"][c["competency"]])
+             for c in shown if c["competency"] in first["levels"]]
+    competency, cell = cells[0]
+    link = page.locator(f"a.cell[href$='/students/{first['student']}/competencies/{competency}']")
+    assert link.inner_text().rstrip("†") == cell_code(cell)
+    assert "lv-" in (link.get_attribute("class") or "")  # a colour, and the legend names it
+    legend = page.locator(".legend").inner_text()
+    assert "Proficient" in legend and "Not yet" in legend
+
+    # Sort by the proficient count, most first: the header says so to screen readers.
+    page.get_by_role("link", name="Proficient", exact=True).click()
+    assert page.locator("th[aria-sort]").get_attribute("aria-sort") == "ascending"
+    counts = [int(t) for t in page.locator("table.grid tbody td:nth-child(2)").all_inner_texts()]
+    assert counts == sorted(counts, reverse=True)
+    # Filter the columns by code: only matching competencies stay.
+    code = next(c["code"] for c in shown if c["competency"] == competency)
+    page.fill("input[name=competency]", code)
+    page.get_by_role("button", name="Show").click()
+    assert f"competency={code}" in page.url.replace("%2E", ".")
+    headers = page.locator("table.grid thead th").all_inner_texts()
+    assert all(h.startswith(code) for h in headers[2:]) and len(headers) >= 3
+
+    # The CSV is the grid as shown.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    rows_read = list(csv.reader(io.StringIO(download.value.path().read_text())))
+    assert rows_read[0][:4] == ["sis_id", "name", "grade", "proficient"]
+    assert all(h.startswith(code) for h in rows_read[0][4:])
+    assert len(rows_read) - 1 == len(grid["students"])
+    page.goto(f"{site}/districts/cedar-ridge/classes/{CLASS}/?subjects=all")
+    assert page.locator("table.grid thead th").count() == 2 + len(grid["competencies"])
+    page.close()
+
+
+def test_a_teacher_overrides_a_level_with_a_reason_and_sees_the_audit(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        grid = queries.class_grid(session, CLASS)
+        assert grid is not None
+        student = grid["students"][1]
+        competency, cell = next((k, v) for k, v in student["levels"].items()
+                                if v["state"] == "level" and not v["overridden"])
+    scale = load_settings(two.config, "cedar-ridge").district.scale
+    chosen = next(lv for lv in scale.levels if lv.code != cell["level"])
+    page = sign_in(browser, site, "teacher@cedar-ridge.example",
+                   f"/districts/cedar-ridge/students/{student['student']}/")
+    assert page.locator("h1").inner_text() == student["name"]
+    assert "Academic level and pace per domain" in page.locator("caption").first.inner_text()
+    page.locator(f"a[href$='/competencies/{competency}']").first.click()
+    assert page.get_by_role("heading", name="Evidence").count() == 1
+    assert "Adaptive software" in page.locator("main").inner_text()
+    assert page.locator("ol.steps li").count() >= 1  # the explanation, step by step
+
+    page.select_option("select[name=choice]", f"level:{chosen.code}")
+    page.get_by_role("button", name="Save override").click()  # no reason: refused, kept
+    assert page.locator("#override-error").count() == 0  # the browser asks first (required)
+    page.locator("#reason").evaluate("e => e.removeAttribute('required')")
+    page.get_by_role("button", name="Save override").click()
+    assert "Give a reason" in page.get_by_role("alert").inner_text()
+    assert page.locator("select[name=choice]").input_value() == f"level:{chosen.code}"
+
+    page.fill("#reason", "Oral defence of the task showed it")
+    page.get_by_role("button", name="Save override").click()
+    assert "Override saved" in page.get_by_role("status").inner_text()
+    assert page.locator("p.level strong").inner_text() == chosen.label
+    trail = page.locator("table").last.locator("tbody tr").first.inner_text()
+    assert "user:teacher@cedar-ridge.example" in trail and "Oral defence" in trail
+    assert cell["level"] in trail  # the computed level then, kept beside it
+    with tenant_session(two.factory, two.cedar) as session:
+        record = session.scalars(select(m.MasteryRecord).join(m.Student).where(
+            m.Student.sourced_id == student["student"],
+            m.MasteryRecord.override_id.is_not(None))).one()
+        assert record.level_code == chosen.code and record.computed_level_code == cell["level"]
+        actions = session.scalars(select(m.AuditEvent.action).where(
+            m.AuditEvent.actor == "user:teacher@cedar-ridge.example")).all()
+    assert "override.set" in actions
+
+    page.fill("#clear_reason", "Entered on the wrong student")
+    page.get_by_role("button", name="Clear override").click()
+    assert "Override cleared" in page.get_by_role("status").inner_text()
+    assert "Entered on the wrong student" in page.locator("table").last.inner_text()
+    page.close()
+
+
+def test_a_teacher_cannot_open_another_teachers_class_or_its_students(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        theirs = session.scalars(select(m.Enrollment.user_sourced_id).where(
+            m.Enrollment.class_sourced_id == "cls-crhs-ma09",
+            m.Enrollment.role == "student")).first() or session.scalars(
+            select(m.Student.sourced_id).where(m.Student.school_sourced_id != "org-crms")).first()
+    page = sign_in(browser, site, "teacher@cedar-ridge.example", "/districts/cedar-ridge/")
+    answer = page.goto(f"{site}/districts/cedar-ridge/classes/cls-crms-ela06/")
+    assert answer is not None and answer.status == 403
+    assert "not one" in page.locator("main p").first.inner_text()
+    if theirs:
+        answer = page.goto(f"{site}/districts/cedar-ridge/students/{theirs}/")
+        assert answer is not None and answer.status == 403
+    page.close()
+
+
+def test_a_school_leader_lists_the_schools_classes(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        expected = len(queries.class_list(session, schools=["org-crms"]))
+    page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/classes/")
+    assert page.locator("h1").inner_text() == "Classes"
+    assert page.locator("caption").inner_text() == f"{expected} of {expected} classes"
+    page.fill("input[name=q]", "Mathematics 6")
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("tbody th a").all_inner_texts() == ["Mathematics 6 (CRMS)"]
+    page.close()
