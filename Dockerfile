@@ -7,7 +7,7 @@ WORKDIR /srv/connector
 
 COPY pyproject.toml README.md ./
 COPY connector ./connector
-RUN pip install --no-cache-dir . && useradd --system --home /srv/connector connector \
+RUN python connector/web/assets.py . && pip install --no-cache-dir . && useradd --system --home /srv/connector connector \
     && mkdir -p var out && chown connector var out
 COPY config ./config
 COPY examples ./examples

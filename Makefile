@@ -23,23 +23,29 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
-demo: $(STAMP)
+# Front-end files from the npm registry, pinned in connector/web/assets.json (never a CDN).
+ASSETS := connector/web/static/vendor/htmx.min.js var/assets/axe.min.js
+
+$(ASSETS) &: connector/web/assets.json
+	$(PYTHON) connector/web/assets.py
+
+demo: $(STAMP) $(ASSETS)
 	$(BIN)/connector db upgrade
 	$(BIN)/connector demo
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(ASSETS)
 	$(BIN)/ruff check connector tests bench fuzz
 	$(BIN)/mypy connector
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 # Unit and property tests and doctests only: seconds, for the edit-test loop.
-test-fast: $(TEST_STAMP)
+test-fast: $(TEST_STAMP) $(ASSETS)
 	$(BIN)/ruff check connector tests bench fuzz
 	$(BIN)/python -m pytest tests/unit tests/property connector -q -n $(WORKERS)
 
 # The whole suite with branch coverage (slower: coverage traces every line on Python 3.11).
-coverage: $(TEST_STAMP)
+coverage: $(TEST_STAMP) $(ASSETS)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --cov=connector --cov-report=term:skip-covered \
 		--cov-report=xml:var/coverage.xml
 

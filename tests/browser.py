@@ -88,3 +88,31 @@ def sign_in(browser: Any, site: str, email: str, path: str) -> Any:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     return page
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: axe-core, fetched from the npm registry by the Makefile (connector/web/assets.json).
+AXE = ROOT / "var" / "assets" / "axe.min.js"
+#: Where each checked page's screenshot is kept, as a test artifact.
+SCREENS = ROOT / "var" / "test-artifacts" / "screens"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def check_page(page: Any, name: str) -> None:
+    """Screenshot the page, then fail on any serious or critical WCAG 2.1 AA violation.
+
+    axe-core runs inside the page as it is, after whatever it did on load; each
+    violation is reported with its rule, its help text and the elements at fault.
+    """
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` fetches it (connector/web/assets.py)")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async tags => {
+        const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({rule: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""", WCAG_AA)
+    assert found == [], f"{name}: accessibility violations: {found}"

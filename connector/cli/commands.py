@@ -265,6 +265,44 @@ def demo(ctx: CliContext) -> None:
         failed = failed or report.failed
     if failed:
         sys.exit(1)
+    _demo_admin(ctx)
+
+
+#: Where ``make demo`` takes the demo admin's password from, when set.
+DEMO_PASSWORD = "CONNECTOR_DEMO_ADMIN_PASSWORD"
+
+
+def _demo_admin(ctx: CliContext) -> None:
+    """A district admin to sign in to the web application with, made once.
+
+    The password is ``CONNECTOR_DEMO_ADMIN_PASSWORD`` when set (and set again when it
+    changed), else a new one printed once. A rerun with the account in place and no
+    password given changes nothing.
+    """
+    from connector.domain.roles import DISTRICT_ADMIN
+    from connector.sync import accounts
+
+    email = f"admin@{ctx.settings.district.key}.example"
+    given = os.environ.get(DEMO_PASSWORD, "")
+    with ctx.session() as session, session.begin():
+        user = accounts.find_user(session, email)
+        if user is None:
+            password = given or accounts.new_password()
+            accounts.create_user(session, email, name="Demo administrator", by="make demo",
+                                 password=password)
+            accounts.grant(session, email, DISTRICT_ADMIN, by="make demo")
+            told = f"password: {password}" if not given else f"password: from ${DEMO_PASSWORD}"
+        elif given and accounts.authenticate(session, email, given) is None:
+            accounts.reset_password(session, email, given, by="make demo")
+            told = f"password: reset from ${DEMO_PASSWORD}"
+        elif given:
+            told = f"password: from ${DEMO_PASSWORD} (unchanged)"
+        else:
+            told = ("password: as made before (`connector users reset-password "
+                    f"{email}` makes a new one)")
+    click.echo(f"\n== web application ==\ndemo district admin: {email}\n{told}\n"
+               "open it: CONNECTOR_COOKIE_SECURE=false .venv/bin/connector serve, then "
+               "http://127.0.0.1:8080/")
 
 
 @click.command("serve")

@@ -86,7 +86,8 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
     """One run: its summary, every stage with counts and seconds, errors and notes."""
     run = get_run(session, run_id)
     counts = dict(run.counts or {})
-    timings: dict[str, float] = dict(counts.get("timings") or {})
+    now = counts.get("progress") or {}  # while it runs: the stage it is in, those done
+    timings: dict[str, float] = dict(counts.get("timings") or now.get("done") or {})
     stages: list[dict[str, Any]] = []
     for fw in counts.get("frameworks") or []:
         stages.append(_stage(f"framework {fw.get('key', '')}", timings,
@@ -134,6 +135,9 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
     summary = summarise(run).as_dict()
     if run.status == "running":
         summary["running_for_seconds"] = round((utcnow() - run.started_at).total_seconds(), 1)
+        if now.get("stage") and now["stage"] not in timings:
+            stages.append({"stage": now["stage"], "seconds": None, "seen": None,
+                           "changed": None, "rejected": None, "running": True})
     return {**summary, "stages": stages, "errors": list(counts.get("errors") or []),
             "notes": list(counts.get("notes") or []), "message": run.message}
 

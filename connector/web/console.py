@@ -196,7 +196,7 @@ def unmap(key: str, entry_id: int) -> Any:
 @blueprint.post("/districts/<key>/console/jobs/<job>/run")
 @needs(roles.JOBS_RUN)
 def run_now(key: str, job: str) -> Any:
-    """Queue a run for the scheduler (never inside this request), then back to the board."""
+    """Queue a run for the scheduler (never inside this request), then follow it on its page."""
     settings, session = district_session(key)  # checks the form's CSRF token too
     try:
         with change(session):
@@ -205,4 +205,4 @@ def run_now(key: str, job: str) -> Any:
         abort(404, description=f"no job {job!r} in this district")
     flash(f"Run {run_id} of {job} is queued: the scheduler starts it." if made else
           f"Run {run_id} of {job} was already waiting: nothing more was queued.")
-    return redirect(url_for("web.board", key=key), 303)
+    return redirect(url_for("web.run_page", key=key, run_id=run_id), 303)  # to watch it go

@@ -258,3 +258,38 @@ def test_sign_in_attempts_are_limited_per_account_and_address_across_processes(
     assert _sign_in(two, "leader@cedar-ridge.example").status_code == 429
     for made in (first, second):
         made.extensions["connector"].engine.dispose()
+
+
+def test_the_demo_admin_is_made_once_and_signs_in(
+        sample_district: SampleDistrict, module_db_url: str, app: Flask,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from connector.cli.commands import DEMO_PASSWORD, _demo_admin
+    from connector.cli.context import make_context
+
+    def demo() -> str:
+        ctx = make_context(str(sample_district.workspace / "config"), None, module_db_url)
+        try:
+            _demo_admin(ctx)
+        finally:
+            ctx.engine.dispose()
+        return capsys.readouterr().out
+
+    def events() -> list[str]:
+        with _session(sample_district) as session:
+            return list(session.scalars(select(m.AuditEvent.action).where(
+                m.AuditEvent.subject == "user:admin@cedar-ridge.example")))
+
+    client = app.test_client()
+    monkeypatch.delenv(DEMO_PASSWORD, raising=False)
+    told = demo()
+    password = re.search(r"password: (\S+)", told)
+    assert password and "admin@cedar-ridge.example" in told and "serve" in told
+    assert _sign_in(client, "admin@cedar-ridge.example", password.group(1)).status_code == 303
+    made = events()
+    assert "as made before" in demo() and events() == made  # a rerun changes nothing
+
+    monkeypatch.setenv(DEMO_PASSWORD, "a demo password of enough length")
+    assert "reset from" in demo()
+    assert "(unchanged)" in demo() and events().count("user.reset_password") == 1
+    assert _sign_in(client, "admin@cedar-ridge.example",
+                    "a demo password of enough length").status_code == 303
