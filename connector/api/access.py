@@ -266,3 +266,15 @@ def reach_of(session: Session, permission: str) -> Reach:
     if found is None:
         abort(403, description=refusal(principal(), permission))
     return found
+
+
+def rows_within_reach(session: Session, rows: list[dict[str, Any]], by: str,
+                      permission: str) -> list[dict[str, Any]]:
+    """Report rows keyed by school or class (``by``), only those the principal reaches."""
+    reach = reach_of(session, permission)
+    if reach.everything:
+        return rows
+    schools = dict(session.execute(select(m.ClassSection.sourced_id,
+                                          m.ClassSection.school_sourced_id)).all())
+    return [row for row in rows if (row[by] if by == "school" else schools.get(
+        row[by], "")) in reach.schools or row[by] in reach.classes]

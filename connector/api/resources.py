@@ -10,7 +10,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
 from connector.api import paging
-from connector.api.access import class_reach, district_session, reach_of, student_reach
+from connector.api.access import (
+    class_reach,
+    district_session,
+    rows_within_reach,
+    student_reach,
+)
 from connector.api.openapi import documented, pages, query
 from connector.api.schemas import (
     AuditEventSchema,
@@ -233,13 +238,8 @@ def dok_exposure(key: str) -> Any:
     by = request.args.get("by", "school")
     if by not in ("school", "class"):
         abort(400, description=f"by must be school or class: {by!r}")
-    reach = reach_of(session, roles.REPORTS_READ)
-    rows = evidence_views.dok_exposure(session, settings, by)
-    if not reach.everything:  # a school's people see their schools' rows only
-        schools = dict(session.execute(select(m.ClassSection.sourced_id,
-                                              m.ClassSection.school_sourced_id)).all())
-        rows = [row for row in rows if (row[by] if by == "school" else schools.get(
-            row[by], "")) in reach.schools or row[by] in reach.classes]
+    rows = rows_within_reach(session, evidence_views.dok_exposure(session, settings, by), by,
+                             roles.REPORTS_READ)  # a school's people: their schools' rows
     return jsonify(by=by, rows=rows)
 
 

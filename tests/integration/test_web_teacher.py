@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from connector.config.loader import load_settings
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
+from connector.sync import evidence_views
 from connector.web.classes import cell_code
 from tests.browser import check_page, sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
@@ -177,4 +179,27 @@ def test_a_school_leader_lists_the_schools_classes(
     page.get_by_role("button", name="Show").click()
     assert page.locator("tbody th a").all_inner_texts() == ["Mathematics 6 (CRMS)"]
     check_page(page, "leader-classes")
+    page.close()
+
+
+def test_a_school_leader_reads_the_dok_chart_of_the_school_only(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    settings = load_settings(two.config, "cedar-ridge")
+    with tenant_session(two.factory, two.cedar) as session:
+        every = evidence_views.dok_exposure(session, settings, "school")
+    mine = [r for r in every if r["school"] == "org-crms"]
+    assert mine and len(mine) < len(every)  # another school's rows exist, and stay hidden
+    page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/")
+    page.get_by_role("navigation").get_by_role("link", name="DOK exposure").click()
+    chart = page.get_by_role("img", name=re.compile("^Share of evidence at each DOK level"))
+    assert chart.count() == 1 and chart.evaluate("e => e.tagName") == "svg"
+    body = page.locator("table.dok tbody tr")
+    assert body.count() == len(mine)
+    first = body.first.locator("td").all_inner_texts()
+    assert first[0] == str(mine[0]["total"])
+    assert first[1:] == [f"{mine[0]['share'].get(k, 0) * 100:.0f}%"
+                         for k in ("1", "2", "3", "4", "unknown")]
+    check_page(page, "leader-dok-exposure")
+    page.get_by_role("link", name="class", exact=True).click()
+    assert "by=class" in page.url and page.locator("table.dok tbody tr").count() >= 1
     page.close()
