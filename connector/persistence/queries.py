@@ -272,25 +272,63 @@ def class_list(session: Session, *, schools: Iterable[str] | None = None,
     wanted = [s.sourced_id for s in sections]
     counts: dict[str, int] = {}
     teachers: dict[str, list[str]] = {}
+    teacher_ids: dict[str, list[str]] = {}
     for start in range(0, len(wanted), 500):
         part = wanted[start:start + 500]
         counts.update((class_id, int(n)) for class_id, n in session.execute(
             select(m.Enrollment.class_sourced_id, func.count())
             .where(m.Enrollment.class_sourced_id.in_(part), m.Enrollment.role == "student")
             .group_by(m.Enrollment.class_sourced_id)))
-        for class_id, given, family in session.execute(
-                select(m.Enrollment.class_sourced_id, m.Staff.given_name, m.Staff.family_name)
+        for class_id, staff_id, given, family in session.execute(
+                select(m.Enrollment.class_sourced_id, m.Staff.sourced_id, m.Staff.given_name,
+                       m.Staff.family_name)
                 .join(m.Staff, m.Staff.sourced_id == m.Enrollment.user_sourced_id)
                 .where(m.Enrollment.class_sourced_id.in_(part), m.Enrollment.role == "teacher")
                 .order_by(m.Staff.family_name, m.Staff.given_name)):
             teachers.setdefault(class_id, []).append(f"{given} {family}")
+            teacher_ids.setdefault(class_id, []).append(staff_id)
     names = {sid: name for sid, name in session.execute(
         select(m.Organisation.sourced_id, m.Organisation.name))}
     rows = [{"id": s.sourced_id, "title": s.title, "code": s.class_code,
              "school": s.school_sourced_id, "school_name": names.get(s.school_sourced_id, ""),
-             "teachers": teachers.get(s.sourced_id, []), "students": counts.get(s.sourced_id, 0)}
+             "teachers": teachers.get(s.sourced_id, []),
+             "teacher_ids": teacher_ids.get(s.sourced_id, []),
+             "students": counts.get(s.sourced_id, 0)}
             for s in sections]
     return sorted(rows, key=lambda r: (r["school_name"], r["title"], r["id"]))
+
+
+def report_students(session: Session, *, schools: Iterable[str] | None,
+                    classes: Iterable[str] = (), school: str = "", class_id: str = "",
+                    teacher: str = "") -> list[str]:
+    """SIS ids of the students a report covers, in SIS id order.
+
+    ``schools`` None is the whole district; otherwise the students of those schools and
+    of the ``classes`` named. ``school``, ``class_id`` and ``teacher`` (a staff sourcedId)
+    narrow it: to a school, to a class's student enrollments, to the students enrolled
+    in any class that teacher teaches.
+    """
+    chosen = select(m.Student.sourced_id)
+    enrolled = select(m.Enrollment.user_sourced_id).where(m.Enrollment.role == "student")
+    if schools is not None:
+        schools, classes = list(schools), list(classes)
+        if not schools and not classes:
+            return []
+        chosen = chosen.where(or_(
+            *([m.Student.school_sourced_id.in_(schools)] if schools else []),
+            *([m.Student.sourced_id.in_(enrolled.where(
+                m.Enrollment.class_sourced_id.in_(classes)))] if classes else [])))
+    if school:
+        chosen = chosen.where(m.Student.school_sourced_id == school)
+    if class_id:
+        chosen = chosen.where(m.Student.sourced_id.in_(enrolled.where(
+            m.Enrollment.class_sourced_id == class_id)))
+    if teacher:
+        taught = select(m.Enrollment.class_sourced_id).where(
+            m.Enrollment.user_sourced_id == teacher, m.Enrollment.role == "teacher")
+        chosen = chosen.where(m.Student.sourced_id.in_(enrolled.where(
+            m.Enrollment.class_sourced_id.in_(taught))))
+    return list(session.scalars(chosen.order_by(m.Student.sourced_id)))
 
 
 def class_subject(session: Session, class_sourced_id: str) -> set[str]:

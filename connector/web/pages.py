@@ -24,6 +24,7 @@ blueprint = Blueprint("web", __name__, template_folder="templates",
 #: The menu, in order: (label, endpoint, the permission that shows it).
 MENU = (("Home", "web.home", ANYONE), ("Classes", "web.classes", roles.CLASSES_READ),
         ("DOK exposure", "web.dok", roles.REPORTS_READ),
+        ("Progress", "web.pace", roles.REPORTS_READ),
         ("Sync status", "web.board", roles.RUNS_READ),
         ("Identity queue", "web.identity", roles.IDENTITY_READ),
         ("Mapping queue", "web.mapping", roles.MAPPING_READ))

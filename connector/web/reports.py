@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
+from sqlalchemy import select
 
-from connector.api.access import district_session, needs, rows_within_reach
+from connector.api.access import district_session, needs, principal, reach_of, rows_within_reach
 from connector.domain import roles
-from connector.sync import evidence_views
+from connector.mastery.progress import report_day
+from connector.persistence import models as m
+from connector.persistence import queries
+from connector.sync import evidence_views, progress
+from connector.transcripts.service import district_today
 from connector.web.charts import stacked_bars
 from connector.web.pages import blueprint, page
 
@@ -39,3 +44,73 @@ def dok(key: str) -> Any:
                                          for k, name in DOK_SERIES]) if rows else ""
     return page("web/dok.html", key, rows=rows, by=by, chart=chart, title=title,
                 series=DOK_SERIES, labels=labels)
+
+
+#: Groups smaller than this are not counted on a chart or in a table: a count of three
+#: in a school of a few hundred points at named students.
+MIN_GROUP = 10
+#: Pace labels in the order a reader scans them, best first.
+PACE_ORDER = ("complete", "on pace", "can catch up", "needs support")
+
+
+def pace_distribution(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Per domain, how many students sit at each pace label (students with work there).
+
+    >>> pace_distribution([{"domains": [{"domain": "ma", "label": "on pace", "total": 3}]},
+    ...                    {"domains": [{"domain": "ma", "label": "needs support", "total": 3}]}])
+    (['on pace', 'needs support'], {'ma': {'on pace': 1, 'needs support': 1}})
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for d in row["domains"]:
+            if d["total"]:
+                shelf = counts.setdefault(d["domain"], {})
+                shelf[d["label"]] = shelf.get(d["label"], 0) + 1
+    seen = {label for shelf in counts.values() for label in shelf}
+    labels = [x for x in PACE_ORDER if x in seen] + sorted(seen - set(PACE_ORDER))
+    return labels, counts
+
+
+@blueprint.get("/districts/<key>/reports/progress")
+@needs(roles.REPORTS_READ)
+def pace(key: str) -> Any:
+    """Pace per domain for a school, class or teacher, and the students needing attention.
+
+    Viewers see the distribution only; people who may read records also see which
+    students are stalled, slowing or behind in several domains, and why.
+    """
+    settings, session = district_session(key)
+    reach = reach_of(session, roles.REPORTS_READ)
+    offered = queries.class_list(session, schools=None if reach.everything else reach.schools,
+                                 classes=reach.classes)
+    school, class_id, teacher = (request.args.get(k, "")[:255] for k in
+                                 ("school", "class", "teacher"))
+    ids = queries.report_students(session, schools=None if reach.everything else reach.schools,
+                                  classes=reach.classes, school=school, class_id=class_id,
+                                  teacher=teacher)
+    try:
+        as_of = report_day(request.args["as_of"]) if request.args.get("as_of") else \
+            district_today(settings)
+    except ValueError as exc:
+        abort(400, description=f"As of: {exc}")
+    rows = [r.as_dict() for r in progress.progress(session, settings, as_of, ids)] if ids else []
+    labels, counts = pace_distribution(rows)
+    shown = len(rows) >= MIN_GROUP
+    domains = sorted(counts)
+    title = "Students by pace in each domain"
+    chart = stacked_bars(title, domains, [
+        (label, [counts[d].get(label, 0) / max(sum(counts[d].values()), 1) for d in domains])
+        for label in labels]) if shown and domains else ""
+    may_read = principal().allows(roles.RECORDS_READ)
+    names = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
+    teachers = sorted({(tid, name) for c in offered
+                       for tid, name in zip(c["teacher_ids"], c["teachers"], strict=True)},
+                      key=lambda t: t[1])
+    return page("web/progress.html", key, rows=rows, counts=counts, labels=labels,
+                domains=domains, chart=chart, title=title, shown=shown, min_group=MIN_GROUP,
+                as_of=as_of, may_read=may_read,
+                exceptions=[r for r in rows if r["exceptions"]] if may_read else [],
+                schools=sorted({(c["school"], c["school_name"] or names.get(c["school"], ""))
+                                for c in offered}, key=lambda s: s[1]),
+                classes=offered, teachers=teachers,
+                chosen={"school": school, "class": class_id, "teacher": teacher})

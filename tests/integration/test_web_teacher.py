@@ -19,8 +19,10 @@ from connector.config.loader import load_settings
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
-from connector.sync import evidence_views
+from connector.sync import evidence_views, progress
+from connector.transcripts.service import district_today
 from connector.web.classes import cell_code
+from connector.web.reports import pace_distribution
 from tests.browser import check_page, sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
@@ -202,4 +204,42 @@ def test_a_school_leader_reads_the_dok_chart_of_the_school_only(
     check_page(page, "leader-dok-exposure")
     page.get_by_role("link", name="class", exact=True).click()
     assert "by=class" in page.url and page.locator("table.dok tbody tr").count() >= 1
+    page.close()
+
+
+def test_progress_shows_pace_per_domain_and_who_needs_attention_by_teacher(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    settings = load_settings(two.config, "cedar-ridge")
+    with tenant_session(two.factory, two.cedar) as session:
+        school = queries.report_students(session, schools=["org-crms"])
+        taught = queries.report_students(session, schools=["org-crms"], teacher=TEACHER)
+        rows = [r.as_dict() for r in progress.progress(session, settings,
+                                                       district_today(settings), school)]
+    assert len(school) >= 10 > len(taught) > 0  # the sample: a school, and a small class
+    page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/")
+    page.get_by_role("navigation").get_by_role("link", name="Progress").click()
+    assert page.get_by_role("img", name="Students by pace in each domain").count() == 1
+    counted = page.locator("table.pace tbody tr")
+    labels, counts = pace_distribution(rows)
+    assert counted.count() == len(counts)
+    first = counted.first.locator("td").all_inner_texts()
+    assert first == [str(counts[sorted(counts)[0]].get(label, 0)) for label in labels]
+    flagged = [r for r in rows if r["exceptions"]]
+    assert page.locator("table.exceptions caption").inner_text() == \
+        f"{len(flagged)} of {len(school)} students stalled, slowing or behind"
+    check_page(page, "leader-progress")
+
+    # One teacher's students: too few to count, so nothing is drawn or counted.
+    page.select_option("select[name=teacher]", TEACHER)
+    page.get_by_role("button", name="Show").click()
+    assert f"teacher={TEACHER}" in page.url
+    assert page.get_by_role("img").count() == 0 and page.locator("table.pace").count() == 0
+    assert f"{len(taught)} students match: fewer than 10" in page.get_by_role("note").inner_text()
+    check_page(page, "leader-progress-suppressed")
+    answer = page.goto(f"{site}/districts/cedar-ridge/reports/progress?as_of=someday")
+    assert answer is not None and answer.status == 400
+    assert "As of" in page.locator("main p").first.inner_text()
+    page.goto(f"{site}/districts/cedar-ridge/reports/progress?as_of=2026-01-15")
+    assert page.locator("input[name=as_of]").input_value() == "2026-01-15"
+    assert "as of 2026-01-15" in page.locator("main p").first.inner_text()
     page.close()
