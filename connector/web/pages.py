@@ -26,6 +26,7 @@ MENU = (("Home", "web.home", ANYONE), ("Classes", "web.classes", roles.CLASSES_R
         ("DOK exposure", "web.dok", roles.REPORTS_READ),
         ("Progress", "web.pace", roles.REPORTS_READ),
         ("Sync status", "web.board", roles.RUNS_READ),
+        ("Sources and destinations", "web.systems", roles.CONFIG_READ),
         ("Identity queue", "web.identity", roles.IDENTITY_READ),
         ("Mapping queue", "web.mapping", roles.MAPPING_READ))
 

@@ -250,3 +250,25 @@ def test_it_staff_map_unmapped_items_to_a_competency_found_by_code(
         assert (item["source"], item["item"]) not in {
             (i["source"], i["item"]) for i in queries.unmapped_items(session)}
     page.close()
+
+
+def test_it_staff_see_each_systems_settings_masked_and_test_its_connection(
+        browser: Any, site: str, two: TwoDistricts,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(two.config, "cedar-ridge")
+    source = next(iter(settings.sources))
+    page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/")
+    page.get_by_role("navigation").get_by_role("link", name="Sources and destinations").click()
+    sections = page.locator("section.system")
+    assert sections.count() == len(settings.sources) + len(settings.destinations)
+    check_page(page, "it-systems")
+    mine = page.locator(f"#system-{source}")
+    mine.get_by_role("button", name="Test connection").click()
+    told = page.locator(f"#system-{source} [role=status]").inner_text()
+    assert told.startswith("Connected in"), told
+    check_page(page, "it-systems-tested")
+    page.close()
+    viewer = sign_in(browser, site, "viewer@cedar-ridge.example", "/districts/cedar-ridge/")
+    answer = viewer.goto(f"{site}/districts/cedar-ridge/console/systems/")
+    assert answer is not None and answer.status == 403
+    viewer.close()
