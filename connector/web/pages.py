@@ -35,21 +35,23 @@ class Form(FlaskForm):  # type: ignore[misc]
     """A form with nothing but its CSRF token: the fields are plain HTML inputs."""
 
 
-@blueprint.app_template_filter("local_time")
-def local_time(value: str | datetime | None, zone: str = "UTC") -> str:
-    """A timestamp in the district's time zone, as people read one."""
+def _local(value: str | datetime | None, zone: str, shape: str) -> str:
     if value is None:
         return "—"
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    return when.astimezone(ZoneInfo(zone)).strftime(shape)
+
+
+@blueprint.app_template_filter("local_time")
+def local_time(value: str | datetime | None, zone: str = "UTC") -> str:
+    """A timestamp in the district's time zone, as people read one."""
+    return _local(value, zone, "%Y-%m-%d %H:%M %Z")
 
 
 @blueprint.app_template_filter("local_day")
 def local_day(value: str | datetime | None, zone: str = "UTC") -> str:
-    if value is None:
-        return "—"
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
+    """The day a timestamp falls on in the district's time zone."""
+    return _local(value, zone, "%Y-%m-%d")
 
 
 @blueprint.app_template_filter("duration")
