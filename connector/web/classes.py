@@ -188,8 +188,7 @@ def grid(key: str, class_id: str) -> Any:
     for row in shown["students"]:
         row["url"] = url_for("web.student", key=key, sis_id=row["student"])
     columns = [(c["competency"], quote(c["competency"], safe="")) for c in shown["competencies"]]
-    return page("web/grid.html", key, grid=shown, legend=shades, kept=kept, code=cell_code,
-                scale=scale, levels=shades, styles=styles,
+    return page("web/grid.html", key, grid=shown, legend=shades, kept=kept, scale=scale,
                 cells=lambda row: row_cells(row, columns, styles),
                 csv_url=url_for("web.grid_csv", key=key, class_id=class_id, **asked))
 

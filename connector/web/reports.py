@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
-from sqlalchemy import select
 
 from connector.api.access import district_session, needs, principal, reach_of, rows_within_reach
 from connector.domain import roles
 from connector.mastery.progress import report_day
-from connector.persistence import models as m
 from connector.persistence import queries
 from connector.sync import evidence_views, progress
 from connector.transcripts.service import district_today
@@ -102,7 +100,6 @@ def pace(key: str) -> Any:
         (label, [counts[d].get(label, 0) / max(sum(counts[d].values()), 1) for d in domains])
         for label in labels]) if shown and domains else ""
     may_read = principal().allows(roles.RECORDS_READ)
-    names = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
     teachers = sorted({(tid, name) for c in offered
                        for tid, name in zip(c["teacher_ids"], c["teachers"], strict=True)},
                       key=lambda t: t[1])
@@ -110,7 +107,7 @@ def pace(key: str) -> Any:
                 domains=domains, chart=chart, title=title, shown=shown, min_group=MIN_GROUP,
                 as_of=as_of, may_read=may_read,
                 exceptions=[r for r in rows if r["exceptions"]] if may_read else [],
-                schools=sorted({(c["school"], c["school_name"] or names.get(c["school"], ""))
-                                for c in offered}, key=lambda s: s[1]),
+                schools=sorted({(c["school"], c["school_name"]) for c in offered},
+                               key=lambda s: s[1]),
                 classes=offered, teachers=teachers,
                 chosen={"school": school, "class": class_id, "teacher": teacher})
