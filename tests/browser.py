@@ -86,8 +86,19 @@ def sign_in(browser: Any, site: str, email: str, path: str) -> Any:
     page.select_option("select[name=district]", "cedar-ridge")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    follow(page.locator("button[type=submit]"))
     return page
+
+
+def follow(target: Any) -> None:
+    """Click a link or submit button and wait until the page it leads to has loaded.
+
+    Playwright's click returns once the next page starts loading, so reading the page
+    straight after it can meet a document still arriving (a count of 0 that is a race,
+    not an answer). Every click that navigates goes through here.
+    """
+    with target.page.expect_navigation(wait_until="load"):
+        target.click()
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
 from connector.sync import identity_links, stored_crosswalk
 from connector.sync.report import QUEUED
-from tests.browser import check_page, sign_in, site_for
+from tests.browser import check_page, follow, sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
 
@@ -56,7 +56,7 @@ def test_it_staff_see_every_jobs_state_and_queue_a_run(
     assert f"run {last.id}" in row.inner_text()
     assert str(last.rejection_count) in row.locator("td").nth(4).inner_text()
 
-    row.get_by_role("button", name="Run now").click()
+    follow(row.get_by_role("button", name="Run now"))
     run_id = queued_id(two)
     assert page.url.endswith(f"/console/runs/{run_id}")  # the run's page, to follow it
     assert "is queued" in page.locator(".notice").inner_text()
@@ -70,11 +70,11 @@ def test_it_staff_see_every_jobs_state_and_queue_a_run(
             m.AuditEvent.action == "job.run_now")).all()
     assert len(queued) == 1 and "user:it@cedar-ridge.example" in events
 
-    page.get_by_role("link", name="Sync status").first.click()
+    follow(page.get_by_role("link", name="Sync status").first)
     badges = page.locator("#job-nightly-sync .badge").all_inner_texts()
     assert badges[0] in ("Succeeded", "With rejections")  # the last run's, still
     assert badges[1] == f"Run {run_id} queued"
-    page.locator("#job-nightly-sync").get_by_role("button").click()  # asking twice: one run
+    follow(page.locator("#job-nightly-sync").get_by_role("button"))  # asking twice: one run
     assert "already waiting" in page.locator(".notice").inner_text()
     assert page.url.endswith(f"/console/runs/{run_id}")
 
@@ -136,12 +136,12 @@ def test_a_run_page_shows_stages_and_the_rejections_filtered_and_as_csv(
 
     field = max(set(fields), key=fields.count)
     page.select_option("select[name=field]", field)
-    page.get_by_role("button", name="Filter").click()
+    follow(page.get_by_role("button", name="Filter"))
     assert f"field={field}" in page.url  # a filtered view is a URL to share
     shown = page.locator("table.rejections tbody tr td:nth-child(3)").all_inner_texts()
     assert shown and set(shown) == {field} and len(shown) == min(fields.count(field), 200)
     page.fill("input[name=q]", "no reason says this")
-    page.get_by_role("button", name="Filter").click()
+    follow(page.get_by_role("button", name="Filter"))
     assert page.locator("table.rejections tbody").inner_text().strip() == "No rejection matches."
 
     with page.expect_download() as download:
@@ -164,11 +164,11 @@ def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
     first = pending[0]
     label = f"Link {first['kind']} {first['external_id']}"
     page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/")
-    page.get_by_role("navigation").get_by_role("link", name="Identity queue").click()
+    follow(page.get_by_role("navigation").get_by_role("link", name="Identity queue"))
     assert page.locator("h1").inner_text() == "Identity queue"
     row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
     row.get_by_label("SIS id").fill("S000000")  # no such student: said beside the field
-    row.get_by_role("button", name=label).click()
+    follow(row.get_by_role("button", name=label))
     field = page.locator("input[aria-invalid=true]")
     assert field.count() == 1
     assert "no student with SIS id 'S000000'" in page.locator("p.error").inner_text()
@@ -176,13 +176,13 @@ def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
 
     # The person finds the student by name, and picks them: the SIS id fills itself in.
     page.fill("input[name=who]", family.upper())
-    page.get_by_role("button", name="Find").click()
+    follow(page.get_by_role("button", name="Find"))
     assert str(student) in page.locator("table.people").inner_text()
-    page.get_by_role("link", name=f"Use {student}").click()
+    follow(page.get_by_role("link", name=f"Use {student}"))
     row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
     assert row.get_by_label("SIS id").input_value() == student
     check_page(page, "it-identity-queue-found")
-    row.get_by_role("button", name=label).click()
+    follow(row.get_by_role("button", name=label))
     assert "next run" in page.get_by_role("status").inner_text()
     row = page.locator("table.queue tbody tr").filter(has_text=first["external_id"]).first
     assert f"Linked to {student}" in row.inner_text()
@@ -195,7 +195,7 @@ def test_it_staff_resolve_an_unmatched_student_from_the_identity_queue(
     assert "user:it@cedar-ridge.example" in trail
 
     page.get_by_label("Reason").fill("linked to test the page")
-    page.get_by_role("button", name=f"Remove link {links[0]['id']}").click()
+    follow(page.get_by_role("button", name=f"Remove link {links[0]['id']}"))
     assert "removed" in page.get_by_role("status").inner_text()
     page.close()
 
@@ -210,9 +210,9 @@ def test_it_staff_map_unmapped_items_to_a_competency_found_by_code(
     item = waiting[0]
     choose = f"Choose {item['title'] or item['item']} ({item['source']} {item['item']})"
     page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/")
-    page.get_by_role("navigation").get_by_role("link", name="Mapping queue").click()
+    follow(page.get_by_role("navigation").get_by_role("link", name="Mapping queue"))
     page.fill("input[name=q]", "CR.MA.RP.1")
-    page.get_by_role("button", name="Search").click()
+    follow(page.get_by_role("button", name="Search"))
     found = page.locator("table.found tbody tr")
     assert found.count() >= 1 and "CR.MA.RP.1.a" in found.all_inner_texts()[0] + \
         " ".join(found.all_inner_texts())
@@ -221,16 +221,16 @@ def test_it_staff_map_unmapped_items_to_a_competency_found_by_code(
 
     page.get_by_label(choose).check()
     page.fill("input[name=competency]", "CR.NOPE.1")  # a code no framework has
-    page.get_by_role("button", name="Map the chosen items").click()
+    follow(page.get_by_role("button", name="Map the chosen items"))
     assert page.locator("input[name=competency][aria-invalid=true]").count() == 1
     assert "CR.NOPE.1" in page.locator("#map-error").inner_text()
     assert page.get_by_label(choose).is_checked()
     check_page(page, "it-mapping-queue-error")
 
-    page.get_by_role("link", name="Use CR.MA.RP.1.a").click()
+    follow(page.get_by_role("link", name="Use CR.MA.RP.1.a"))
     assert page.locator("input[name=competency]").input_value() == "CR.MA.RP.1.a"
     page.get_by_label(choose).check()
-    page.get_by_role("button", name="Map the chosen items").click()
+    follow(page.get_by_role("button", name="Map the chosen items"))
     assert "count as aligned after the next run" in page.get_by_role("status").inner_text()
     with tenant_session(two.factory, two.cedar) as session:
         entries = stored_crosswalk.list_entries(session)
@@ -258,12 +258,12 @@ def test_it_staff_see_each_systems_settings_masked_and_test_its_connection(
     settings = load_settings(two.config, "cedar-ridge")
     source = next(iter(settings.sources))
     page = sign_in(browser, site, "it@cedar-ridge.example", "/districts/cedar-ridge/")
-    page.get_by_role("navigation").get_by_role("link", name="Sources and destinations").click()
+    follow(page.get_by_role("navigation").get_by_role("link", name="Sources and destinations"))
     sections = page.locator("section.system")
     assert sections.count() == len(settings.sources) + len(settings.destinations)
     check_page(page, "it-systems")
     mine = page.locator(f"#system-{source}")
-    mine.get_by_role("button", name="Test connection").click()
+    follow(mine.get_by_role("button", name="Test connection"))
     told = page.locator(f"#system-{source} [role=status]").inner_text()
     assert told.startswith("Connected in"), told
     check_page(page, "it-systems-tested")

@@ -23,7 +23,7 @@ from connector.sync import evidence_views, progress
 from connector.transcripts.service import district_today
 from connector.web.classes import cell_code
 from connector.web.reports import pace_distribution
-from tests.browser import check_page, sign_in, site_for
+from tests.browser import check_page, follow, sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
 TEACHER = "t-crms-ma06"
@@ -47,12 +47,12 @@ def test_a_teacher_sees_her_classes_and_a_grid_coloured_by_level(
         browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
     page = sign_in(browser, site, "teacher@cedar-ridge.example", "/districts/cedar-ridge/")
     assert page.get_by_role("link", name="Sync status").count() == 0  # not IT's menu
-    page.get_by_role("navigation").get_by_role("link", name="Classes").click()
+    follow(page.get_by_role("navigation").get_by_role("link", name="Classes"))
     assert page.locator("h1").inner_text() == "My classes"
     listed = page.locator("tbody th a").all_inner_texts()
     assert len(listed) == len(roster_classes(two)) == 1
     check_page(page, "teacher-classes")
-    page.get_by_role("link", name=listed[0]).click()
+    follow(page.get_by_role("link", name=listed[0]))
     assert page.url.endswith(f"/classes/{CLASS}/")
     with tenant_session(two.factory, two.cedar) as session:
         grid = queries.class_grid(session, CLASS)
@@ -75,14 +75,14 @@ def test_a_teacher_sees_her_classes_and_a_grid_coloured_by_level(
     check_page(page, "teacher-grid")
 
     # Sort by the proficient count, most first: the header says so to screen readers.
-    page.get_by_role("link", name="Proficient", exact=True).click()
+    follow(page.get_by_role("link", name="Proficient", exact=True))
     assert page.locator("th[aria-sort]").get_attribute("aria-sort") == "ascending"
     counts = [int(t) for t in page.locator("table.grid tbody td:nth-child(2)").all_inner_texts()]
     assert counts == sorted(counts, reverse=True)
     # Filter the columns by code: only matching competencies stay.
     code = next(c["code"] for c in shown if c["competency"] == competency)
     page.fill("input[name=competency]", code)
-    page.get_by_role("button", name="Show").click()
+    follow(page.get_by_role("button", name="Show"))
     assert f"competency={code}" in page.url.replace("%2E", ".")
     headers = page.locator("table.grid thead th").all_inner_texts()
     assert all(h.startswith(code) for h in headers[2:]) and len(headers) >= 3
@@ -114,7 +114,7 @@ def test_a_teacher_overrides_a_level_with_a_reason_and_sees_the_audit(
     assert page.locator("h1").inner_text() == student["name"]
     assert "Academic level and pace per domain" in page.locator("caption").first.inner_text()
     check_page(page, "teacher-student")
-    page.locator(f"a[href$='/competencies/{competency}']").first.click()
+    follow(page.locator(f"a[href$='/competencies/{competency}']").first)
     assert page.get_by_role("heading", name="Evidence").count() == 1
     assert "Adaptive software" in page.locator("main").inner_text()
     assert page.locator("ol.steps li").count() >= 1  # the explanation, step by step
@@ -124,13 +124,13 @@ def test_a_teacher_overrides_a_level_with_a_reason_and_sees_the_audit(
     page.get_by_role("button", name="Save override").click()  # no reason: refused, kept
     assert page.locator("#override-error").count() == 0  # the browser asks first (required)
     page.locator("#reason").evaluate("e => e.removeAttribute('required')")
-    page.get_by_role("button", name="Save override").click()
+    follow(page.get_by_role("button", name="Save override"))
     assert "Give a reason" in page.get_by_role("alert").inner_text()
     assert page.locator("select[name=choice]").input_value() == f"level:{chosen.code}"
     check_page(page, "teacher-override-error")
 
     page.fill("#reason", "Oral defence of the task showed it")
-    page.get_by_role("button", name="Save override").click()
+    follow(page.get_by_role("button", name="Save override"))
     assert "Override saved" in page.get_by_role("status").inner_text()
     assert page.locator("p.level strong").inner_text() == chosen.label
     trail = page.locator("table").last.locator("tbody tr").first.inner_text()
@@ -147,7 +147,7 @@ def test_a_teacher_overrides_a_level_with_a_reason_and_sees_the_audit(
     assert "override.set" in actions
 
     page.fill("#clear_reason", "Entered on the wrong student")
-    page.get_by_role("button", name="Clear override").click()
+    follow(page.get_by_role("button", name="Clear override"))
     assert "Override cleared" in page.get_by_role("status").inner_text()
     assert "Entered on the wrong student" in page.locator("table").last.inner_text()
     page.close()
@@ -178,7 +178,7 @@ def test_a_school_leader_lists_the_schools_classes(
     assert page.locator("h1").inner_text() == "Classes"
     assert page.locator("caption").inner_text() == f"{expected} of {expected} classes"
     page.fill("input[name=q]", "Mathematics 6")
-    page.get_by_role("button", name="Show").click()
+    follow(page.get_by_role("button", name="Show"))
     assert page.locator("tbody th a").all_inner_texts() == ["Mathematics 6 (CRMS)"]
     check_page(page, "leader-classes")
     page.close()
@@ -192,7 +192,7 @@ def test_a_school_leader_reads_the_dok_chart_of_the_school_only(
     mine = [r for r in every if r["school"] == "org-crms"]
     assert mine and len(mine) < len(every)  # another school's rows exist, and stay hidden
     page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/")
-    page.get_by_role("navigation").get_by_role("link", name="DOK exposure").click()
+    follow(page.get_by_role("navigation").get_by_role("link", name="DOK exposure"))
     chart = page.get_by_role("img", name=re.compile("^Share of evidence at each DOK level"))
     assert chart.count() == 1 and chart.evaluate("e => e.tagName") == "svg"
     body = page.locator("table.dok tbody tr")
@@ -202,7 +202,7 @@ def test_a_school_leader_reads_the_dok_chart_of_the_school_only(
     assert first[1:] == [f"{mine[0]['share'].get(k, 0) * 100:.0f}%"
                          for k in ("1", "2", "3", "4", "unknown")]
     check_page(page, "leader-dok-exposure")
-    page.get_by_role("link", name="class", exact=True).click()
+    follow(page.get_by_role("link", name="class", exact=True))
     assert "by=class" in page.url and page.locator("table.dok tbody tr").count() >= 1
     page.close()
 
@@ -217,7 +217,7 @@ def test_progress_shows_pace_per_domain_and_who_needs_attention_by_teacher(
                                                        district_today(settings), school)]
     assert len(school) >= 10 > len(taught) > 0  # the sample: a school, and a small class
     page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/")
-    page.get_by_role("navigation").get_by_role("link", name="Progress").click()
+    follow(page.get_by_role("navigation").get_by_role("link", name="Progress"))
     assert page.get_by_role("img", name="Students by pace in each domain").count() == 1
     counted = page.locator("table.pace tbody tr")
     labels, counts = pace_distribution(rows)
@@ -231,7 +231,7 @@ def test_progress_shows_pace_per_domain_and_who_needs_attention_by_teacher(
 
     # One teacher's students: too few to count, so nothing is drawn or counted.
     page.select_option("select[name=teacher]", TEACHER)
-    page.get_by_role("button", name="Show").click()
+    follow(page.get_by_role("button", name="Show"))
     assert f"teacher={TEACHER}" in page.url
     assert page.get_by_role("img").count() == 0 and page.locator("table.pace").count() == 0
     assert f"{len(taught)} students match: fewer than 10" in page.get_by_role("note").inner_text()
