@@ -58,6 +58,7 @@ class Principal:
     roster_id: str = ""
     user_id: int | None = None
     _classes: list[str] | None = field(default=None, repr=False)
+    _students: list[str] | None = field(default=None, repr=False)
 
     def allows(self, permission: str) -> bool:
         if permission == ANYONE:
@@ -73,7 +74,10 @@ class Principal:
             return roles.EVERYTHING
         if self._classes is None:
             self._classes = accounts.teacher_classes(session, self.roster_id)
-        return roles.reach(self.grants, permission, teacher_classes=self._classes)
+        if self._students is None:
+            self._students = accounts.linked_students(session, self.roster_id, self.grants)
+        return roles.reach(self.grants, permission, teacher_classes=self._classes,
+                           linked_students=self._students)
 
     def as_dict(self, session: Session) -> dict[str, Any]:
         allowed = sorted(p for p in roles.PERMISSIONS if self.allows(p))
@@ -244,7 +248,7 @@ def student_reach(session: Session, sis_id: str, permission: str) -> None:
                                       m.Enrollment.school_sourced_id).where(
         m.Enrollment.user_sourced_id == sis_id, m.Enrollment.role == "student")).all()
     schools = {student, *(school for _, school in enrolled)}
-    if not found.student(schools, (c for c, _ in enrolled)):
+    if not found.student(schools, (c for c, _ in enrolled), sis_id):
         abort(403, description=f"student {sis_id!r} is not in the schools or classes "
                                f"{actor()} may see")
 

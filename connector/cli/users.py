@@ -15,8 +15,8 @@ from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
 from connector.sync.push_runs import cli_actor
 
-ROLE_HELP = ("district_admin, it, registrar, school_leader:<school>, teacher or "
-             "viewer:<school> (a school is its roster org sourcedId).")
+ROLE_HELP = ("district_admin, it, registrar, school_leader:<school>, teacher, "
+             "viewer:<school>, student or guardian (a school is its roster org sourcedId).")
 
 
 @click.group("users")
@@ -53,8 +53,9 @@ def _role(value: str) -> tuple[str, str]:
 @click.option("--role", "given_roles", multiple=True, help=f"A role to grant: {ROLE_HELP} "
                                                            "Repeat for more than one.")
 @click.option("--roster-id", default=None,
-              help="The person's staff sourcedId in the SIS roster (a teacher's classes come "
-                   "from it; found by email when left out).")
+              help="The person's sourcedId in the SIS roster: a teacher's classes, a "
+                   "student's records and a guardian's students come from it (found by "
+                   "email when left out).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--sso-only", is_flag=True,
               help="No password: the person signs in only by the district's single sign-on.")
@@ -151,8 +152,8 @@ def reset_password(ctx: CliContext, email: str, password_stdin: bool, by: str | 
 @click.argument("email")
 @click.argument("role")
 @click.option("--roster-id", default=None,
-              help="For a teacher: the staff sourcedId in the roster (found by email when "
-                   "left out).")
+              help="For a teacher, student or guardian: the person's sourcedId in the roster "
+                   "(found by email when left out).")
 @click.option("--by", default=None, help="Who is granting it (default: the login name).")
 @pass_context
 def grant(ctx: CliContext, email: str, role: str, roster_id: str | None, by: str | None) -> None:

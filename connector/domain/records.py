@@ -83,6 +83,8 @@ class Person:
     grades: tuple[str, ...] = ()
     org_sourced_ids: tuple[str, ...] = ()
     enabled: bool = True
+    #: Parents and guardians of a student, or the students of a guardian (agentSourcedIds).
+    agents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 A district is organised by schools and classes, and so are its people's rights: a
 principal sees her school, a teacher the students enrolled in his classes, the
-registrar every student, IT the sync machinery and none of the records. A person
+registrar every student, IT the sync machinery and none of the records, a student
+her own progress and a guardian the progress of the students the roster links him to
+(OneRoster ``agentSourcedIds``). A person
 holds grants (a role, and for school roles the school); each endpoint needs one
 permission; what the person may reach with it is the union over the grants that
 give that permission. Machine tokens carry scopes, which cap the permissions of
@@ -23,7 +25,9 @@ REGISTRAR = "registrar"
 SCHOOL_LEADER = "school_leader"
 TEACHER = "teacher"
 VIEWER = "viewer"
-ROLES = (DISTRICT_ADMIN, IT, REGISTRAR, SCHOOL_LEADER, TEACHER, VIEWER)
+STUDENT = "student"
+GUARDIAN = "guardian"
+ROLES = (DISTRICT_ADMIN, IT, REGISTRAR, SCHOOL_LEADER, TEACHER, VIEWER, STUDENT, GUARDIAN)
 #: Roles granted for one school at a time: the grant names the school.
 SCHOOL_ROLES = frozenset({SCHOOL_LEADER, VIEWER})
 
@@ -44,11 +48,12 @@ AUDIT_READ = "audit.read"
 USERS_ADMIN = "users.admin"            # people, roles and tokens
 TRANSCRIPTS_READ = "transcripts.read"
 TRANSCRIPTS_WRITE = "transcripts.write"
+FAMILY_READ = "family.read"            # the plain-language progress page of a linked student
 
 PERMISSIONS = frozenset({
     RECORDS_READ, RECORDS_OVERRIDE, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ, RUNS_READ,
     JOBS_RUN, MAPPING_READ, MAPPING_WRITE, IDENTITY_READ, IDENTITY_WRITE, CONFIG_READ,
-    AUDIT_READ, USERS_ADMIN, TRANSCRIPTS_READ, TRANSCRIPTS_WRITE})
+    AUDIT_READ, USERS_ADMIN, TRANSCRIPTS_READ, TRANSCRIPTS_WRITE, FAMILY_READ})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DISTRICT_ADMIN: PERMISSIONS,
@@ -59,7 +64,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     SCHOOL_LEADER: frozenset({RECORDS_READ, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ}),
     TEACHER: frozenset({RECORDS_READ, RECORDS_OVERRIDE, CLASSES_READ, FRAMEWORKS_READ}),
     VIEWER: frozenset({REPORTS_READ, FRAMEWORKS_READ}),
+    # Read-only, and only the family page: never the staff pages, even of themselves.
+    # (A district admin holds every permission, so may open any student's family page.)
+    STUDENT: frozenset({FAMILY_READ}),
+    GUARDIAN: frozenset({FAMILY_READ}),
 }
+#: Roles whose reach is the students the roster links to the person (``linked_students``).
+FAMILY_ROLES = frozenset({STUDENT, GUARDIAN})
 
 _READS = frozenset(p for p in PERMISSIONS if p.endswith(".read")) - {AUDIT_READ}
 _WRITES = frozenset({RECORDS_OVERRIDE, JOBS_RUN, MAPPING_WRITE, IDENTITY_WRITE,
@@ -103,16 +114,17 @@ def check_grant(role: str, school: str) -> Grant:
 
 @dataclass(frozen=True)
 class Reach:
-    """Which students and classes a permission reaches: all, or by school, or by class."""
+    """Which students and classes a permission reaches: all, or by school, class or student."""
 
     everything: bool = False
     schools: frozenset[str] = frozenset()
     classes: frozenset[str] = frozenset()
+    students: frozenset[str] = frozenset()  # SIS ids, for the family roles
 
-    def student(self, schools: Iterable[str], classes: Iterable[str]) -> bool:
+    def student(self, schools: Iterable[str], classes: Iterable[str], sis_id: str = "") -> bool:
         """Whether a student in these schools and enrolled in these classes is reached."""
         return self.everything or bool(self.schools.intersection(schools)) or bool(
-            self.classes.intersection(classes))
+            self.classes.intersection(classes)) or (bool(sis_id) and sis_id in self.students)
 
     def section(self, class_id: str, school: str) -> bool:
         return self.everything or class_id in self.classes or school in self.schools
@@ -121,21 +133,25 @@ class Reach:
 EVERYTHING = Reach(everything=True)
 
 
-def reach(grants: Iterable[Grant], permission: str, *,
-          teacher_classes: Iterable[str] = ()) -> Reach | None:
+def reach(grants: Iterable[Grant], permission: str, *, teacher_classes: Iterable[str] = (),
+          linked_students: Iterable[str] = ()) -> Reach | None:
     """What ``permission`` reaches for someone holding ``grants``; None when it is not granted.
 
     District roles reach everything; school roles their school; a teacher the classes
-    the roster says he teaches (``teacher_classes``), and through them their students.
+    the roster says he teaches (``teacher_classes``), and through them their students;
+    a student or guardian the students the roster links them to (``linked_students``).
 
     >>> reach([Grant(TEACHER)], CLASSES_READ, teacher_classes=["c1"]).classes
     frozenset({'c1'})
     >>> reach([Grant(VIEWER, "s1")], RECORDS_READ) is None
     True
+    >>> reach([Grant(GUARDIAN)], FAMILY_READ, linked_students=["S1"]).students
+    frozenset({'S1'})
     """
     found = False
     schools: set[str] = set()
     classes: set[str] = set()
+    students: set[str] = set()
     for grant in grants:
         if permission not in ROLE_PERMISSIONS.get(grant.role, frozenset()):
             continue
@@ -144,9 +160,14 @@ def reach(grants: Iterable[Grant], permission: str, *,
             schools.add(grant.school)
         elif grant.role == TEACHER:
             classes.update(teacher_classes)
+        elif grant.role in FAMILY_ROLES:
+            students.update(linked_students)
         else:
             return EVERYTHING
-    return Reach(schools=frozenset(schools), classes=frozenset(classes)) if found else None
+    if not found:
+        return None
+    return Reach(schools=frozenset(schools), classes=frozenset(classes),
+                 students=frozenset(students))
 
 
 def permissions(grants: Iterable[Grant]) -> frozenset[str]:

@@ -141,6 +141,28 @@ class Staff(Sourced, Base):
     email: Mapped[str] = mapped_column(String(255), default="")
 
 
+class RosterAgent(TenantMixin, Base):
+    """One link the roster declares between a person and an agent (OneRoster ``agentSourcedIds``).
+
+    A student's row names its parents and guardians; a guardian's row names the
+    students. Either side may declare the link, so each row keeps which person
+    declared it (``person_sourced_id``): a new roster row for that person replaces
+    exactly the links it declared. The guardian role reaches a student linked from
+    either side.
+    """
+
+    __tablename__ = "roster_agent"
+    __table_args__ = (
+        UniqueConstraint("district_id", "source_system", "person_sourced_id", "agent_sourced_id",
+                         name="uq_roster_agent_natural"),
+        Index("ix_roster_agent_agent", "district_id", "agent_sourced_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_system: Mapped[str] = mapped_column(String(64))
+    person_sourced_id: Mapped[str] = mapped_column(String(255))
+    agent_sourced_id: Mapped[str] = mapped_column(String(255))
+
+
 class StudentDemographics(TenantMixin, Base):
     """Kept apart from ``student`` so equity reports can be permissioned on their own."""
 

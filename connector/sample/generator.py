@@ -324,9 +324,16 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
         key = SCHOOLS[n % 2][0]
         grade = GRADES[(n // 2) % 3]
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        guardian = f"g-{sid}"
         users.append(_user(sid, given, family, f"{sid.lower()}@students.cedar-ridge.example",
-                           grade, f"org-{key}"))
+                           grade, f"org-{key}", agents=guardian))
         roles.append((f"role-{sid}", "", "", sid, "primary", "student", "", "", f"org-{key}", ""))
+        # Each student's parent, linked both ways (agentSourcedIds), as SIS exports do.
+        users.append(_user(guardian, GIVEN[(n * 5 + 2) % len(GIVEN)], family,
+                           f"{guardian.lower()}@families.cedar-ridge.example", "", f"org-{key}",
+                           agents=sid))
+        roles.append((f"role-{guardian}", "", "", guardian, "primary", "guardian", "", "",
+                      f"org-{key}", ""))
         races = [rng.choice(RACES)]
         demographics.append((sid, "", "", date(2020 - int(grade), 1 + n % 12, 1 + n % 28)
                              .isoformat(), rng.choice(["female", "male"]),
@@ -428,9 +435,9 @@ USER_HEADER = ("sourcedId", "status", "dateLastModified", "enabledUser", "userna
 
 
 def _user(sid: str, given: str, family: str, email: str, grade: str,
-          school: str) -> tuple[str, ...]:
+          school: str, agents: str = "") -> tuple[str, ...]:
     return (sid, "", "", "true", email.split("@")[0], f"{{SIS:{sid}}}", given, family, "", sid,
-            email, "", "", "", grade, "", sid, "", "", "", school, "")
+            email, "", "", agents, grade, "", sid, "", "", "", school, "")
 
 
 def _score(rng: random.Random, ability: float, spec: ItemSpec, when: date) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from connector.domain import roles
 from connector.domain.roles import TEACHER, Grant, check_grant
 from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
@@ -150,8 +152,8 @@ def grant(session: Session, email: str, role: str, school: str = "", *, by: str,
     if given.school and session.scalars(select(m.Organisation.id).where(
             m.Organisation.sourced_id == given.school)).first() is None:
         raise DataError(f"no school {given.school[:80]!r} in the district's roster")
-    if given.role == TEACHER:
-        _link_roster(session, user, roster_id)
+    if given.role in (TEACHER, *roles.FAMILY_ROLES):
+        _link_roster(session, user, roster_id, given.role)
     before = grants_of(session, user.id)
     if given in before:
         return user
@@ -164,19 +166,35 @@ def grant(session: Session, email: str, role: str, school: str = "", *, by: str,
     return user
 
 
-def _link_roster(session: Session, user: m.User, roster_id: str | None) -> None:
+#: OneRoster 1.2 roles of the people a guardian account may be (roleType values).
+GUARDIAN_ROSTER_ROLES = ("guardian", "parent", "relative")
+
+
+def _link_roster(session: Session, user: m.User, roster_id: str | None, role: str) -> None:
+    """Tie the account to its roster person: a staff member, a student or a guardian.
+
+    Given no roster id, the person whose roster email is the account's is taken,
+    when exactly one is.
+    """
+    if role == roles.STUDENT:
+        model: Any = m.Student
+        where: list[Any] = []
+        kind = "student"
+    else:
+        model, kind = m.Staff, "staff member" if role == TEACHER else "guardian"
+        where = [m.Staff.role.in_(GUARDIAN_ROSTER_ROLES)] if role == roles.GUARDIAN else []
     if roster_id:
-        found = session.scalars(select(m.Staff.sourced_id).where(
-            m.Staff.sourced_id == roster_id)).first()
+        found = session.scalars(select(model.sourced_id).where(
+            model.sourced_id == roster_id, *where)).first()
         if found is None:
-            raise DataError(f"no staff {roster_id[:80]!r} in the district's roster")
+            raise DataError(f"no {kind} {roster_id[:80]!r} in the district's roster")
         user.roster_id = found
     elif not user.roster_id:
-        matches = list(session.scalars(select(m.Staff.sourced_id).where(
-            m.Staff.email.ilike(user.email))).all())
+        matches = list(session.scalars(select(model.sourced_id).where(
+            model.email.ilike(user.email), *where)).all())
         if len(matches) != 1:
-            raise DataError(f"{'no' if not matches else 'more than one'} roster staff "
-                            f"member has the email {user.email!r}: give the teacher's "
+            raise DataError(f"{'no' if not matches else 'more than one'} roster {kind} "
+                            f"has the email {user.email!r}: give the {role}'s "
                             f"roster id (--roster-id)")
         user.roster_id = matches[0]
 
@@ -216,6 +234,29 @@ def teacher_classes(session: Session, roster_id: str) -> list[str]:
         return []
     return list(session.scalars(select(m.Enrollment.class_sourced_id).where(
         m.Enrollment.user_sourced_id == roster_id, m.Enrollment.role == "teacher").distinct()))
+
+
+def linked_students(session: Session, roster_id: str, grants: Sequence[Grant]) -> list[str]:
+    """The students a student or guardian account reaches, by the roster (SIS ids).
+
+    A student account reaches the student its roster id names; a guardian account
+    the students whose roster rows name it as an agent, or whom its own row names.
+    Nobody else is linked by these roles.
+    """
+    held = {g.role for g in grants}
+    if not roster_id or not held & roles.FAMILY_ROLES:
+        return []
+    found: set[str] = set()
+    if roles.STUDENT in held:
+        found.add(roster_id)
+    if roles.GUARDIAN in held:
+        agent = m.RosterAgent
+        found.update(session.scalars(select(agent.person_sourced_id).where(
+            agent.agent_sourced_id == roster_id)))
+        found.update(session.scalars(select(agent.agent_sourced_id).where(
+            agent.person_sourced_id == roster_id)))
+    return sorted(session.scalars(select(m.Student.sourced_id).where(
+        m.Student.sourced_id.in_(sorted(found))))) if found else []
 
 
 # ---- signing in --------------------------------------------------------------------------

@@ -227,6 +227,39 @@ def _people(session: Session, items: list[Envelope], result: StageResult) -> Non
         **_key(rec), "role": rec.role, "given_name": rec.given_name,
         "family_name": rec.family_name, "email": rec.email,
     }) for e, rec in people if rec.role != "student"], result)
+    _agents(session, [rec for _, rec in people])
+
+
+def _agents(session: Session, people: Sequence[r.Person]) -> None:
+    """Make the stored agent links each person declares equal to its row's agentSourcedIds.
+
+    Only the links a person's own row declared are replaced, so a student's row and
+    a guardian's row that both name the link keep it until neither does. A person
+    taken off the roster (tobedeleted, disabled) declares none.
+    """
+    wanted: dict[tuple[str, str], set[str]] = {
+        (rec.source_system, rec.sourced_id): set(rec.agents) if rec.enabled else set()
+        for rec in people}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, person in wanted:
+        by_source[source].append(person)
+    table = m.RosterAgent
+    for source, ids in by_source.items():
+        for chunk in chunks(ids):
+            held: dict[str, dict[str, int]] = defaultdict(dict)
+            for row_id, person, agent in session.execute(select(
+                    table.id, table.person_sourced_id, table.agent_sourced_id).where(
+                    table.source_system == source, table.person_sourced_id.in_(chunk))):
+                held[person][agent] = row_id
+            stale = [row_id for person in chunk for agent, row_id in held[person].items()
+                     if agent not in wanted[(source, person)]]
+            for part in chunks(stale):
+                session.execute(delete(table).where(table.id.in_(part)))
+            session.add_all(table(source_system=source, person_sourced_id=person,
+                                  agent_sourced_id=agent)
+                            for person in chunk
+                            for agent in sorted(wanted[(source, person)] - held[person].keys()))
+    session.flush()
 
 
 def _demographics(session: Session, items: list[Envelope], result: StageResult) -> None:

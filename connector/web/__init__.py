@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from connector.web import classes, console, pages, reports, systems  # noqa: F401  (routes)
+from connector.web import classes, console, family, pages, reports, systems  # noqa: F401  (routes)
 
 
 def init_app(app: Flask) -> None:

@@ -231,7 +231,8 @@ def student(key: str, sis_id: str) -> Any:
                 records=records, code=cell_code, levels={
                     x["code"]: x for x in legend(settings.district.scale)},
                 zone=settings.district.timezone,
-                school=queries.school_name(session, who.school_sourced_id))
+                school=queries.school_name(session, who.school_sourced_id),
+                family_view=principal().allows(roles.FAMILY_READ))
 
 
 def _may_override(session: Any, sis_id: str) -> bool:

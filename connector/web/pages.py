@@ -28,7 +28,8 @@ MENU = (("Home", "web.home", ANYONE), ("Classes", "web.classes", roles.CLASSES_R
         ("Sync status", "web.board", roles.RUNS_READ),
         ("Sources and destinations", "web.systems", roles.CONFIG_READ),
         ("Identity queue", "web.identity", roles.IDENTITY_READ),
-        ("Mapping queue", "web.mapping", roles.MAPPING_READ))
+        ("Mapping queue", "web.mapping", roles.MAPPING_READ),
+        ("Learning progress", "web.family", roles.FAMILY_READ))
 
 
 class Form(FlaskForm):  # type: ignore[misc]

@@ -35,7 +35,8 @@ def test_sample_bundle_directory_and_zip_read_the_same(tmp_path: Path) -> None:
     from_dir, rejected = read(SAMPLE)
     assert rejected == []
     assert kinds(from_dir) == {"Org": 3, "AcademicSession": 2, "Course": 6, "ClassSection": 12,
-                               "Person": 162, "Demographics": 150, "Enrollment": 312,
+                               # people: 150 students, their 150 guardians, 12 teachers
+                               "Person": 312, "Demographics": 150, "Enrollment": 312,
                                "Category": 4, "SourceItem": 276, "Score": 6900,
                                "ScoreObjective": 1150}
     archive = tmp_path / "export.zip"
@@ -124,7 +125,7 @@ def test_missing_required_column_rejects_the_file_not_the_run(tmp_path: Path) ->
     envelopes, rejected = read(bundle)
     missing = [rj for rj in rejected if rj.file == "lineItems.csv"]
     assert len(missing) == 1 and missing[0].row == 1 and missing[0].field == "classSourcedId"
-    assert kinds(envelopes)["Person"] == 162  # the other files are still read
+    assert kinds(envelopes)["Person"] == 312  # the other files are still read
 
 
 def test_manifest_rules(tmp_path: Path) -> None:

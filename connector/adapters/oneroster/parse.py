@@ -139,6 +139,7 @@ def person(row: CsvRow, source: str, role: str, org: str = "") -> Person:
         grades=split_list(row.get("grades")),
         org_sourced_ids=orgs,
         enabled=True if enabled is None else enabled,
+        agents=split_list(row.get("agentSourcedIds")),
     )
 
 
