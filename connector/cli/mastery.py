@@ -223,3 +223,55 @@ def mastery_side_by_side(ctx: CliContext, sis_id: str, competency: str, as_json_
     if record:
         click.echo(f"record: {record['label'] or record['state']}"
                    f"{' (held by the DOK gate)' if record['dok_gate'] == 'capped' else ''}")
+
+
+@mastery.command("compare-policies")
+@click.option("--method", default="", help="Another calculation method (see `mastery calc`).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the method (repeatable), e.g. weight=0.8.")
+@click.option("--min-evidence", default="", help="Another minimum evidence count.")
+@click.option("--dok-gate", type=click.Choice(["on", "off"]), default=None,
+              help="Turn the DOK gate on or off.")
+@click.option("--framework", default="",
+              help="Change this framework's policy (its key) instead of the district's.")
+@click.option("--crossings", is_flag=True,
+              help="Also list each record that would cross into or out of Proficient.")
+@click.option("--json", "as_json_flag", is_flag=True, help="Print one JSON object.")
+@pass_context
+def mastery_compare_policies(ctx: CliContext, method: str, params: tuple[str, ...],
+                             min_evidence: str, dok_gate: str | None, framework: str,
+                             crossings: bool, as_json_flag: bool) -> None:
+    """What another policy would do to the records, computed over the district's evidence.
+
+    Nothing is written: the records stay as they are until the policy is changed in
+    district.yaml and the next sync recomputes.
+    """
+    from connector.sync.policy_lab import changes_from_text, lab_report, run_lab
+
+    settings = ctx.settings
+    changes = changes_from_text(settings, framework=framework, method=method,
+                                parameters=_params(params), min_evidence=min_evidence,
+                                dok_gate=dok_gate or "")
+    with ctx.session() as session:
+        report = lab_report(run_lab(session, settings, changes, framework), settings,
+                            crossings=crossings)
+    if as_json_flag:
+        echo_json(report)
+        return
+    total = report["total"]
+    click.echo(f"Changing {report['scope']}: {', '.join(report['changes'])}")
+    click.echo(f"  {total['compared']} records compared; {total['changed']} would change level "
+               f"({total['raised']} up, {total['lowered']} down)")
+    click.echo(f"  {total['into_proficient']} would become proficient, "
+               f"{total['out_of_proficient']} would no longer be")
+    click.echo(f"  {report['kept_by_override']} are held by a teacher's override and stay")
+    click.echo(table(["competency", "compared", "changed", "into", "out of"],
+                     [[r["competency"], r["compared"], r["changed"], r["into_proficient"],
+                       r["out_of_proficient"]] for r in report["by_competency"] if r["changed"]]))
+    click.echo(table(["school", "compared", "changed", "into", "out of"],
+                     [[r["school"], r["compared"], r["changed"], r["into_proficient"],
+                       r["out_of_proficient"]] for r in report["by_school"]]))
+    if crossings:
+        click.echo(table(["student", "competency", "now", "would be"],
+                         [[c["student"], c["competency"], c["now"], c["would_be"]]
+                          for c in report["crossings"]]))

@@ -49,11 +49,13 @@ USERS_ADMIN = "users.admin"            # people, roles and tokens
 TRANSCRIPTS_READ = "transcripts.read"
 TRANSCRIPTS_WRITE = "transcripts.write"
 FAMILY_READ = "family.read"            # the plain-language progress page of a linked student
+POLICY_COMPARE = "policy.compare"      # the policy lab: another policy over every record
 
 PERMISSIONS = frozenset({
     RECORDS_READ, RECORDS_OVERRIDE, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ, RUNS_READ,
     JOBS_RUN, MAPPING_READ, MAPPING_WRITE, IDENTITY_READ, IDENTITY_WRITE, CONFIG_READ,
-    AUDIT_READ, USERS_ADMIN, TRANSCRIPTS_READ, TRANSCRIPTS_WRITE, FAMILY_READ})
+    AUDIT_READ, USERS_ADMIN, TRANSCRIPTS_READ, TRANSCRIPTS_WRITE, FAMILY_READ,
+    POLICY_COMPARE})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DISTRICT_ADMIN: PERMISSIONS,

@@ -35,6 +35,7 @@ from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.locks import NamedLock
 from connector.persistence.tenancy import tenant_session
+from connector.sync import transcript_batches
 from connector.sync.district import ensure_district
 from connector.sync.report import INTERRUPTED, QUEUED, RunReport
 from connector.sync.run_lock import close_dead_runs
@@ -143,6 +144,9 @@ class Scheduler:
         for run_id in close_dead_runs(self.factory, self.district_id):
             self.out(f"run {run_id} had been left running by a process that is gone: "
                      f"recorded as interrupted")
+        for batch_id in transcript_batches.close_dead_batches(self.factory, self.district_id):
+            self.out(f"transcript batch {batch_id} had been left rendering by a process that "
+                     f"is gone: recorded as failed")
         return True
 
     def _run_until_stopped_or_lost(self) -> None:
@@ -181,7 +185,10 @@ class Scheduler:
                            self.queue_poll if self.queue_poll is not None else self.tick))
 
     def _run_asked_for(self) -> None:
-        """Every queued run ("run now"), oldest first, each as the run it was queued as."""
+        """Every queued run ("run now"), oldest first, each as the run it was queued as.
+
+        Then every queued transcript batch from the registrar's desk.
+        """
         if self.queue_poll is None:
             return
         for run_id, key in queued_runs(self.factory, self.district_id):
@@ -196,6 +203,13 @@ class Scheduler:
                 refuse(self.factory, self.district_id, run_id, f"could not start: {exc}")
                 continue
             self._told(key, report)
+            if self.stop.requested:
+                return
+        for batch_id in transcript_batches.queued_batches(self.factory, self.district_id):
+            self.out(f"transcripts: rendering batch {batch_id}, asked for at the registrar's desk")
+            done = transcript_batches.run_batch(self.factory, self.settings, self.district_id,
+                                                batch_id, clock=self.clock)
+            self.out(f"transcripts: batch {batch_id} {done['status']}: {done['message']}")
             if self.stop.requested:
                 return
 

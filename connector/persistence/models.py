@@ -861,6 +861,30 @@ class IdentityLink(TenantMixin, Base):
     created_by: Mapped[str] = mapped_column(String(255))
 
 
+class TranscriptBatch(TenantMixin, Base):
+    """Transcripts a registrar asked for at the desk: queued, then rendered by the scheduler.
+
+    Rendering a cohort takes minutes, longer than a web request may hold a worker, so
+    the desk queues the batch and the district's scheduler renders it, counting
+    ``done`` as it goes for the desk to show. The files are kept under the
+    district's output folder (``folder``, relative to the configuration), zipped.
+    """
+
+    __tablename__ = "transcript_batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # queued, running, succeeded, failed
+    students: Mapped[list[Any]] = mapped_column(default=list)
+    formats: Mapped[list[Any]] = mapped_column(default=list)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    message: Mapped[str] = mapped_column(Text, default="")
+    folder: Mapped[str] = mapped_column(Text, default="")
+
+
 # ---- people who sign in --------------------------------------------------------------------
 
 

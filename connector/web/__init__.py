@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from connector.web import classes, console, family, pages, reports, systems  # noqa: F401  (routes)
+from connector.web import (  # noqa: F401  (routes)
+    classes,
+    console,
+    family,
+    pages,
+    policy_lab,
+    registrar,
+    reports,
+    systems,
+)
 
 
 def init_app(app: Flask) -> None:
