@@ -221,6 +221,17 @@ class SignInSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """How aggregate reports protect small groups of students.
+
+    A group smaller than ``min_group`` is neither drawn nor counted in any report,
+    page or download: a count of three in a school points at named students.
+    """
+
+    min_group: int = 10
+
+
+@dataclass(frozen=True)
 class DistrictConfig:
     key: str
     name: str
@@ -238,6 +249,7 @@ class DistrictConfig:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     sign_in: SignInSettings = field(default_factory=SignInSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from connector.config.model import (
     EmailChannel,
     HoldRules,
     OidcSettings,
+    ReportSettings,
     RetentionSettings,
     SignInSettings,
     Unhealthy,
@@ -157,6 +158,17 @@ class RetentionSchema(_Strict):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> RetentionSettings:
         return RetentionSettings(**data)
+
+
+class ReportsSchema(_Strict):
+    #: Groups of fewer students than this are neither drawn nor counted in any report,
+    #: page or download (progress, equity, content impact). Student privacy guidance
+    #: (NCES, FERPA) commonly uses 10.
+    min_group = fields.Integer(load_default=10, validate=validate.Range(min=1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ReportSettings:
+        return ReportSettings(**data)
 
 
 class HoldSchema(_Strict):

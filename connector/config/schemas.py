@@ -37,6 +37,7 @@ from connector.config.model import (
 from connector.config.operations_schemas import (
     AlertsSchema,
     HoldSchema,
+    ReportsSchema,
     RetentionSchema,
     SignInSchema,
 )
@@ -298,6 +299,8 @@ class DistrictFileSchema(Strict):
     retention = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
     #: How people sign in besides passwords: the district's OpenID Connect provider.
     sign_in = fields.Nested(SignInSchema, load_default=lambda: SignInSchema().load({}))
+    #: How aggregate reports protect small groups of students.
+    reports = fields.Nested(ReportsSchema, load_default=lambda: ReportsSchema().load({}))
 
     @validates("dok_patterns")
     def check_patterns(self, value: list[str], **_: Any) -> None:
@@ -354,6 +357,7 @@ class DistrictFileSchema(Strict):
             alerts=data["alerts"],
             retention=data["retention"],
             sign_in=data["sign_in"],
+            reports=data["reports"],
         )
 
 

@@ -50,12 +50,13 @@ TRANSCRIPTS_READ = "transcripts.read"
 TRANSCRIPTS_WRITE = "transcripts.write"
 FAMILY_READ = "family.read"            # the plain-language progress page of a linked student
 POLICY_COMPARE = "policy.compare"      # the policy lab: another policy over every record
+EQUITY_READ = "equity.read"            # aggregates by demographic group, small groups hidden
 
 PERMISSIONS = frozenset({
     RECORDS_READ, RECORDS_OVERRIDE, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ, RUNS_READ,
     JOBS_RUN, MAPPING_READ, MAPPING_WRITE, IDENTITY_READ, IDENTITY_WRITE, CONFIG_READ,
     AUDIT_READ, USERS_ADMIN, TRANSCRIPTS_READ, TRANSCRIPTS_WRITE, FAMILY_READ,
-    POLICY_COMPARE})
+    POLICY_COMPARE, EQUITY_READ})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DISTRICT_ADMIN: PERMISSIONS,
@@ -63,9 +64,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
                    IDENTITY_WRITE, CONFIG_READ, FRAMEWORKS_READ}),
     REGISTRAR: frozenset({RECORDS_READ, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ,
                           TRANSCRIPTS_READ, TRANSCRIPTS_WRITE}),
-    SCHOOL_LEADER: frozenset({RECORDS_READ, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ}),
+    SCHOOL_LEADER: frozenset({RECORDS_READ, CLASSES_READ, REPORTS_READ, FRAMEWORKS_READ,
+                              EQUITY_READ}),
     TEACHER: frozenset({RECORDS_READ, RECORDS_OVERRIDE, CLASSES_READ, FRAMEWORKS_READ}),
-    VIEWER: frozenset({REPORTS_READ, FRAMEWORKS_READ}),
+    VIEWER: frozenset({REPORTS_READ, FRAMEWORKS_READ, EQUITY_READ}),
     # Read-only, and only the family page: never the staff pages, even of themselves.
     # (A district admin holds every permission, so may open any student's family page.)
     STUDENT: frozenset({FAMILY_READ}),

@@ -13,6 +13,7 @@ from flask import Flask
 from connector.web import (  # noqa: F401  (routes)
     classes,
     console,
+    equity,
     family,
     pages,
     policy_lab,

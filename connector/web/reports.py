@@ -44,9 +44,6 @@ def dok(key: str) -> Any:
                 series=DOK_SERIES, labels=labels)
 
 
-#: Groups smaller than this are not counted on a chart or in a table: a count of three
-#: in a school of a few hundred points at named students.
-MIN_GROUP = 10
 #: Pace labels in the order a reader scans them, best first.
 PACE_ORDER = ("complete", "on pace", "can catch up", "needs support")
 
@@ -93,7 +90,8 @@ def pace(key: str) -> Any:
         abort(400, description=f"As of: {exc}")
     rows = [r.as_dict() for r in progress.progress(session, settings, as_of, ids)] if ids else []
     labels, counts = pace_distribution(rows)
-    shown = len(rows) >= MIN_GROUP
+    min_group = settings.district.reports.min_group
+    shown = len(rows) >= min_group
     domains = sorted(counts)
     title = "Students by pace in each domain"
     chart = stacked_bars(title, domains, [
@@ -104,7 +102,7 @@ def pace(key: str) -> Any:
                        for tid, name in zip(c["teacher_ids"], c["teachers"], strict=True)},
                       key=lambda t: t[1])
     return page("web/progress.html", key, rows=rows, counts=counts, labels=labels,
-                domains=domains, chart=chart, title=title, shown=shown, min_group=MIN_GROUP,
+                domains=domains, chart=chart, title=title, shown=shown, min_group=min_group,
                 as_of=as_of, may_read=may_read,
                 exceptions=[r for r in rows if r["exceptions"]] if may_read else [],
                 schools=sorted({(c["school"], c["school_name"]) for c in offered},

@@ -7,8 +7,11 @@ roster's teacher enrollments, not a list kept by hand, say which classes are her
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
+import shutil
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from connector.config.loader import load_settings
+from connector.mastery.equity import race_group, sex_group, suppressed
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
@@ -243,3 +247,53 @@ def test_progress_shows_pace_per_domain_and_who_needs_attention_by_teacher(
     assert page.locator("input[name=as_of]").input_value() == "2026-01-15"
     assert "as of 2026-01-15" in page.locator("main p").first.inner_text()
     page.close()
+
+
+def test_the_equity_view_counts_large_groups_and_hides_small_ones_everywhere(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    with tenant_session(two.factory, two.cedar) as session:
+        rows = session.execute(select(m.Student.school_sourced_id, m.StudentDemographics.sex,
+                                      m.StudentDemographics.races,
+                                      m.StudentDemographics.hispanic_or_latino).outerjoin(
+            m.StudentDemographics, m.Student.id == m.StudentDemographics.student_id)).all()
+
+    # At the district's minimum (10), one school by race and ethnicity has only small
+    # groups: nothing is drawn or counted, on the page or in the download.
+    minimum = load_settings(two.config, "cedar-ridge").district.reports.min_group
+    races = Counter(race_group(list(r or []), h) for school, _, r, h in rows
+                    if school == "org-crms")
+    assert suppressed(dict(races), minimum) == set(races)
+    page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/")
+    follow(page.get_by_role("navigation").get_by_role("link", name="Equity"))
+    assert page.locator("table.equity").count() == 0 and page.get_by_role("img").count() == 0
+    assert "No group is large enough" in page.locator("main").inner_text()
+    check_page(page, "leader-equity-suppressed")
+    lines = page.request.get(page.url + "?format=csv").text().splitlines()
+    assert len(lines) == 1  # the download hides them too
+    page.close()
+
+    # A district that sets its minimum lower (reports.min_group: 5) sees more groups.
+    config = two.config.parent / "config-min-group-5"
+    if not config.exists():
+        shutil.copytree(two.config, config)
+        yaml_file = config / "districts" / "cedar-ridge" / "district.yaml"
+        yaml_file.write_text(yaml_file.read_text().replace("min_group: 10", "min_group: 5"))
+    lower = dataclasses.replace(two, config=config)
+    sizes = Counter(sex_group(sex) for _, sex, _, _ in rows)
+    hidden = suppressed(dict(sizes), 5)
+    assert set(sizes) - hidden, "groups large enough to show at 5"
+    with site_for(lower, [("equity5@cedar-ridge.example", "district_admin", "", "")]) as other:
+        page = sign_in(browser, other, "equity5@cedar-ridge.example",
+                       "/districts/cedar-ridge/reports/equity?by=sex")
+        assert "fewer than 5 students" in page.get_by_role("note").inner_text()
+        shown = page.locator("table.equity tbody tr")
+        groups = {shown.nth(i).locator("th").inner_text():
+                  int(shown.nth(i).locator("td").first.inner_text())
+                  for i in range(shown.count())}
+        assert groups == {g: n for g, n in sizes.items() if g not in hidden}
+        assert page.get_by_role("img", name=re.compile("^Share of domain places")).count() == 1
+        check_page(page, "admin-equity-by-sex")
+        lines = page.request.get(page.url + "&format=csv").text().splitlines()
+        assert lines[0].startswith("sex,students,") and len(lines) == 1 + len(groups)
+        assert {line.split(",")[0] for line in lines[1:]} == set(groups)
+        page.close()
