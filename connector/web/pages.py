@@ -26,6 +26,7 @@ MENU = (("Home", "web.home", ANYONE), ("Classes", "web.classes", roles.CLASSES_R
         ("DOK exposure", "web.dok", roles.REPORTS_READ),
         ("Progress", "web.pace", roles.REPORTS_READ),
         ("Equity", "web.equity", roles.EQUITY_READ),
+        ("Content impact", "web.content", roles.REPORTS_READ),
         ("Transcripts", "web.registrar", roles.TRANSCRIPTS_READ),
         ("Policy lab", "web.policy_lab", roles.POLICY_COMPARE),
         ("Sync status", "web.board", roles.RUNS_READ),

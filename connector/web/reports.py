@@ -10,7 +10,7 @@ from connector.api.access import district_session, needs, principal, reach_of, r
 from connector.domain import roles
 from connector.mastery.progress import report_day
 from connector.persistence import queries
-from connector.sync import evidence_views, progress
+from connector.sync import content_impact, evidence_views, progress
 from connector.transcripts.service import district_today
 from connector.web.charts import stacked_bars
 from connector.web.pages import blueprint, page
@@ -109,3 +109,21 @@ def pace(key: str) -> Any:
                                key=lambda s: s[1]),
                 classes=offered, teachers=teachers,
                 chosen={"school": school, "class": class_id, "teacher": teacher})
+
+
+@blueprint.get("/districts/<key>/reports/content")
+@needs(roles.REPORTS_READ)
+def content(key: str) -> Any:
+    """Each content provider's use, and mastery where it was used, per school or class."""
+    settings, session = district_session(key)
+    by = request.args.get("by", "school")
+    if by not in ("school", "class"):
+        abort(404, description="the content impact report is by school or by class")
+    reach = reach_of(session, roles.REPORTS_READ)
+    within = (lambda group, school: True) if reach.everything else (
+        lambda group, school: school in reach.schools or group in reach.classes)
+    result = content_impact.content_impact(session, settings, by, within)
+    rows = content_impact.as_rows(result, content_impact.group_names(session, by),
+                                  content_impact.providers(settings))
+    return page("web/content.html", key, rows=rows, by=by, result=result,
+                providers=content_impact.providers(settings))

@@ -23,7 +23,7 @@ from connector.mastery.equity import race_group, sex_group, suppressed
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.persistence.tenancy import tenant_session
-from connector.sync import evidence_views, progress
+from connector.sync import content_impact, evidence_views, progress
 from connector.transcripts.service import district_today
 from connector.web.classes import cell_code
 from connector.web.reports import pace_distribution
@@ -297,3 +297,34 @@ def test_the_equity_view_counts_large_groups_and_hides_small_ones_everywhere(
         assert lines[0].startswith("sex,students,") and len(lines) == 1 + len(groups)
         assert {line.split(",")[0] for line in lines[1:]} == set(groups)
         page.close()
+
+
+def test_a_school_leader_reads_content_impact_for_the_school_saying_it_is_no_cause(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    settings = load_settings(two.config, "cedar-ridge")
+    named = content_impact.providers(settings)
+    assert named, "the sample has an adaptive provider"
+    e, r, i = m.Evidence, m.RawScore, m.SourceItem
+    with tenant_session(two.factory, two.cedar) as session:
+        used = session.execute(select(e.student_id, e.id).join(r, r.id == e.raw_score_id)
+                               .join(i, i.id == r.source_item_id).join(
+            m.Student, m.Student.id == e.student_id).where(
+            i.source_system.in_(sorted(named)), m.Student.school_sourced_id == "org-crms")).all()
+    students, pieces = len({s for s, _ in used}), len(used)
+    page = sign_in(browser, site, "leader@cedar-ridge.example", "/districts/cedar-ridge/")
+    follow(page.get_by_role("navigation").get_by_role("link", name="Content impact"))
+    assert "association, not cause" in page.get_by_role("note").inner_text()
+    body = page.locator("table.content tbody tr")
+    if students >= settings.district.reports.min_group:
+        assert body.count() == len(named)  # its own school only, one row per provider
+        cells = body.first.locator("td").all_inner_texts()
+        assert cells[0] == "Cedar Ridge Middle School"
+        assert (int(cells[1]), int(cells[2])) == (students, pieces)
+    else:
+        assert body.count() == 0
+    check_page(page, "leader-content-impact")
+    follow(page.get_by_role("button", name="Show"))
+    page.select_option("select[name=by]", "class")
+    follow(page.get_by_role("button", name="Show"))
+    assert "by=class" in page.url
+    page.close()
