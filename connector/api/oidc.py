@@ -77,7 +77,7 @@ def _client(key: str) -> Any:
 def start(key: str) -> Any:
     """Off to the provider; it sends the person back to :func:`callback`."""
     client = _client(key)
-    session[_NEXT] = safe_next(request.args.get("next"))
+    session[_NEXT] = safe_next(request.args.get("next"), key)
     try:
         return client.authorize_redirect(url_for("oidc.callback", key=key, _external=True))
     except (OAuthError, OSError, ValueError) as exc:  # the provider does not answer
@@ -121,7 +121,7 @@ def callback(key: str) -> Any:
         person = SignedIn(key, started.session_id, user.id, user.email)
     target = session.pop(_NEXT, None)
     begin(person)
-    return redirect(safe_next(target), 303)
+    return redirect(safe_next(target, key), 303)
 
 
 def _failed(message: str, status: int) -> tuple[str, int]:

@@ -104,14 +104,19 @@ def configured_districts() -> list[tuple[str, str]]:
     return found
 
 
-def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this server, never another site."""
+def safe_next(target: str | None, district: str = "") -> str:
+    """Where to go after signing in: a path on this server, never another site.
+
+    Without one, the district's home page, whose menu is the person's role's.
+    """
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and \
                 not target.startswith("//") and "\\" not in target and \
                 not any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in target):
             return target  # a browser drops a tab in "/\t/evil.example": none may pass
+    if district and "web.home" in current_app.view_functions:
+        return url_for("web.home", key=district)
     return url_for("signin.account")
 
 
@@ -141,7 +146,7 @@ def login_post() -> Any:
         started = accounts.start_sign_in(db, user, method="password")
         person = SignedIn(key, started.session_id, user.id, user.email)
     begin(person)
-    return redirect(safe_next(form.next.data), 303)
+    return redirect(safe_next(form.next.data, key), 303)
 
 
 def _refused(form: SignInForm) -> tuple[str, int]:

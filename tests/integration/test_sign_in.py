@@ -160,7 +160,8 @@ def test_signing_in_sets_a_protected_cookie_and_renews_the_session(
     assert "do not match" in wrong.get_data(as_text=True)
 
     signed = _sign_in(client, "registrar@cedar-ridge.example")
-    assert signed.status_code == 303 and signed.headers["Location"].endswith("/account")
+    # No page asked for: the district home page, whose menu is the role's.
+    assert signed.status_code == 303 and signed.headers["Location"].endswith("/districts/cedar-ridge/")
     cookie = next(h for h in signed.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     after = client.get_cookie("session", domain="localhost")

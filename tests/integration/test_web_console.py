@@ -106,6 +106,8 @@ def test_a_viewer_has_no_console_and_is_told_why(browser: Any, site: str) -> Non
     check_page(page, "viewer-home")
     answer = page.goto(f"{site}/districts/cedar-ridge/console/")
     assert answer is not None and answer.status == 403
+    policy = answer.headers["content-security-policy"]  # every page, refusals included
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert page.locator("h1").inner_text() == "You may not see this page"
     assert "runs.read" in page.locator("main p").first.inner_text()
     check_page(page, "viewer-refused")
