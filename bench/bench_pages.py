@@ -98,6 +98,14 @@ def _pages(url: str, targets: Any) -> dict[str, list[str]]:
         "DOK exposure by class": [f"{base}/reports/dok?by=class"],
         "progress, one school": [f"{base}/reports/progress?school={school}"],
         "progress, district": [f"{base}/reports/progress"],
+        "equity by race, one school": [f"{base}/reports/equity?school={school}"],
+        "equity by sex, district": [f"{base}/reports/equity?by=sex"],
+        "content impact by school": [f"{base}/reports/content"],
+        "content impact by class": [f"{base}/reports/content?by=class"],
+        "family view": [f"{base}/family/{s}/" for s in targets.students[:40]],
+        "registrar desk, one school": [f"{base}/registrar/?school={school}"],
+        "transcript preview": [f"{base}/registrar/students/{s}/transcript.html"
+                               for s in targets.students[:40]],
     }
 
 

@@ -254,7 +254,7 @@ def mastery_compare_policies(ctx: CliContext, method: str, params: tuple[str, ..
                                 dok_gate=dok_gate or "")
     with ctx.session() as session:
         report = lab_report(run_lab(session, settings, changes, framework), settings,
-                            crossings=crossings)
+                            crossings=None if crossings else 0)
     if as_json_flag:
         echo_json(report)
         return
@@ -265,6 +265,8 @@ def mastery_compare_policies(ctx: CliContext, method: str, params: tuple[str, ..
     click.echo(f"  {total['into_proficient']} would become proficient, "
                f"{total['out_of_proficient']} would no longer be")
     click.echo(f"  {report['kept_by_override']} are held by a teacher's override and stay")
+    click.echo(f"  {report['crossing_count']} records would cross Proficient"
+               + ("" if crossings else " (--crossings lists them)"))
     click.echo(table(["competency", "compared", "changed", "into", "out of"],
                      [[r["competency"], r["compared"], r["changed"], r["into_proficient"],
                        r["out_of_proficient"]] for r in report["by_competency"] if r["changed"]]))

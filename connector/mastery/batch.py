@@ -37,6 +37,8 @@ TYPE_CODES: tuple[str, ...] = tuple(t.value for t in EvidenceType)
 
 # Result states (``Outcome.state``).
 LEVEL, NOT_YET, INSUFFICIENT = 0, 1, 2
+#: A pair of student and competency as one number: student id * SHIFT + competency id.
+SHIFT = 1 << 24
 # Row statuses (``Outcome.status``), as in InputStatus.
 USED, CAPPED, EXCLUDED = 0, 1, 2
 # DOK gate outcomes (``Outcome.gate``).

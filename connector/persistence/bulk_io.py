@@ -42,7 +42,7 @@ from connector.persistence.batch_text import RecordText, sql_datetime
 
 Array = np.ndarray[Any, Any]
 Pair = tuple[int, int]
-SHIFT = 1 << 24  # pair code = student id * SHIFT + competency id
+SHIFT = batch.SHIFT  # pair code = student id * SHIFT + competency id
 
 _COLUMNS = ("id", "student_id", "competency_id", "value", "observed_at", "submitted_at",
             "due_at", "dok", "evidence_type", "weight", "content_hash", "key")

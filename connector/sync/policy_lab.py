@@ -12,8 +12,9 @@ learning targets). Nothing is written: the lab reads, so it may run beside a syn
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,19 @@ from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
 from connector.config.model import Settings
-from connector.domain.scale import MasteryState
 from connector.errors import DataError, MasteryError
 from connector.mastery import batch
 from connector.mastery.engine import compute_mastery
-from connector.mastery.policy_compare import Comparison, Pair, Shown, compare, described
+from connector.mastery.policy_compare import (
+    STATES,
+    Comparison,
+    Pair,
+    Records,
+    Shown,
+    compare,
+    described,
+)
+from connector.mastery.policy_compare import crossings as listed
 from connector.mastery.registry import get_method
 from connector.persistence import bulk_io
 from connector.persistence import models as m
@@ -125,79 +134,124 @@ def run_lab(session: Session, settings: Settings, changes: Mapping[str, Any],
     target = dict(session.execute(select(m.Competency.id, m.Competency.target_dok)).all())
     codes = {cid: code or str(cid) for cid, code in session.execute(
         select(m.Competency.id, m.Competency.human_coding_scheme))}
-    overridden = {(s, c) for s, c in session.execute(
+    overridden = np.unique(np.array([s * SHIFT + c for s, c in session.execute(
         select(m.MasteryOverride.student_id, m.MasteryOverride.competency_id)
-        .where(m.MasteryOverride.cleared_at.is_(None))) if c in leaves}
-    pairs = {(s, c) for s, c in session.execute(
-        select(m.Evidence.student_id, m.Evidence.competency_id).distinct()) if c in leaves}
-    missing = {(s, c) for s, c in session.execute(
+        .where(m.MasteryOverride.cleared_at.is_(None))) if c in leaves], dtype=np.int64))
+    level_codes = [lv.code for lv in scale.levels]
+    # Reading the evidence is most of the time. On SQLite a helper process reads it
+    # ahead, so start it, then read the records held and the missing work meanwhile.
+    tables = _evidence(session)
+    first = next(tables, None)
+    missing = np.unique(np.array([s * SHIFT + c for s, c in session.execute(
         select(m.Evidence.student_id, m.Evidence.competency_id)
-        .where(m.Evidence.missing.is_(True)).distinct())}
-    wanted = pairs - overridden
-    by_batch = {p for p in wanted if p not in missing and batch.batchable(policies[p[1]])}
-    after: dict[Pair, Shown] = {}
-    if by_batch:
-        after.update(_by_batch(session, by_batch, policies, target, scale))
-    after.update(_by_engine(session, wanted - by_batch, policies, target, scale))
-
-    before: dict[Pair, Shown] = {}
-    record = m.MasteryRecord
-    for s, c, state, level, proficient in session.execute(select(
-            record.student_id, record.competency_id, record.state, record.level_code,
-            record.proficient)):
-        if c in leaves and (s, c) not in overridden:
-            before[(s, c)] = (state, level, bool(proficient))
+        .where(m.Evidence.missing.is_(True)).distinct())], dtype=np.int64))
+    before = _held(session, leaves, overridden, level_codes)
+    after, left = _by_batch(session, itertools.chain([first] if first is not None else [],
+                                                     tables),
+                            policies, leaves, target, scale, np.union1d(overridden, missing))
+    scalar = _by_engine(session, set(left.tolist()) - set(overridden.tolist()), policies,
+                        target, scale, level_codes)
+    after = _joined(after, scalar)
     students = dict(session.execute(select(m.Student.id, m.Student.sourced_id)).all())
     schools = dict(session.execute(select(m.Student.id, m.Student.school_sourced_id)).all())
-    result = compare(before, after, schools, [lv.code for lv in scale.levels], overridden)
+    result = compare(before, after, schools, level_codes, overridden)
     scope = f"framework {framework}" if framework else "the district policy"
     names = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
     return LabResult(result, changed, scope, students, codes, names)
 
 
-def _shown(state: str, level: str | None, proficient: bool) -> Shown:
-    return (state, level, proficient)
+def _joined(*parts: Records) -> Records:
+    """Record columns from several parts, in pair order."""
+    codes = np.concatenate([p.codes for p in parts])
+    order = np.argsort(codes, kind="stable")
+    return Records(codes[order], np.concatenate([p.state for p in parts])[order],
+                   np.concatenate([p.level for p in parts])[order],
+                   np.concatenate([p.proficient for p in parts])[order])
 
 
-def _by_batch(session: Session, pairs: set[Pair], policies: Mapping[int, Any],
-              target: Mapping[int, int | None], scale: Any) -> dict[Pair, Shown]:
-    """The batch engine's level for each pair, read a bounded slice of evidence at a time."""
-    district_id = session_district(session)
-    wanted = np.array(sorted(s * SHIFT + c for s, c in pairs), dtype=np.int64)
-    levels = scale.levels
-    proficient = [scale.is_proficient(lv) for lv in levels]
-    states = {batch.LEVEL: MasteryState.LEVEL.value, batch.NOT_YET: MasteryState.NOT_YET.value,
-              batch.INSUFFICIENT: MasteryState.INSUFFICIENT_EVIDENCE.value}
-    out: dict[Pair, Shown] = {}
+def _held(session: Session, leaves: set[int], overridden: Any,
+          level_codes: list[str]) -> Records:
+    """The learning targets' records held now, as columns (overridden pairs left out)."""
+    # The driver's rows, not the ORM's: a large district holds a million records.
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    cursor = raw.cursor()
+    try:
+        cursor.execute("SELECT student_id, competency_id, state, level_code, proficient"
+                       f" FROM mastery_record WHERE district_id = {mark}",
+                       (session_district(session),))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return Records(*(np.zeros(0, dtype=k) for k in (np.int64, np.int16, np.int16, bool)))
+    student, competency, state, level, proficient = zip(*rows, strict=True)
+    codes = np.array(student, dtype=np.int64) * SHIFT + np.array(competency, dtype=np.int64)
+    states = {name: n for n, name in enumerate(STATES)}
+    levels = {code: n for n, code in enumerate(level_codes)}
+    keep = np.isin(np.array(competency), sorted(leaves)) & ~np.isin(codes, overridden)
+    held = Records(codes, np.array([states.get(s, 0) for s in state], dtype=np.int16),
+                   np.array([levels.get(x or "", -1) for x in level], dtype=np.int16),
+                   np.array(proficient, dtype=bool))
+    return _joined(Records(held.codes[keep], held.state[keep], held.level[keep],
+                           held.proficient[keep]))
+
+
+def _evidence(session: Session) -> Iterator[Any]:
+    """Every student's evidence, a slice of students at a time (a generator: lazy)."""
+    students = list(session.scalars(select(m.Student.id).order_by(m.Student.id)))
+    ranges = [(chunk[0], chunk[-1])
+              for chunk in chunks(students, batch_compute.STUDENTS_PER_CHUNK)]
     # The lab writes nothing, so what it reads is committed: SQLite may read it on the
     # faster separate connection a recompute uses.
-    for table in batch_compute._reads(session, district_id, pairs, committed=True):
+    yield from bulk_io.read_ranges(session, session_district(session), ranges, committed=True)
+
+
+def _by_batch(session: Session, tables: Iterable[Any], policies: Mapping[int, Any],
+              leaves: set[int], target: Mapping[int, int | None], scale: Any, excluded: Any
+              ) -> tuple[Records, Any]:
+    """The batch engine's result for every pair it covers, read a slice of students at a time.
+
+    Returns the records and the pair codes it left to the scalar engine: missing work,
+    and competencies whose changed policy the batch path does not compute.
+    """
+    district_id = session_district(session)
+    proficient = np.array([scale.is_proficient(lv) for lv in scale.levels], dtype=bool)
+    states = np.zeros(max(batch.LEVEL, batch.NOT_YET, batch.INSUFFICIENT) + 1, dtype=np.int16)
+    states[batch.LEVEL] = STATES.index("level")
+    states[batch.NOT_YET] = STATES.index("not_yet")
+    states[batch.INSUFFICIENT] = STATES.index("insufficient_evidence")
+    batchable = sorted(c for c in leaves if batch.batchable(policies[c]))
+    parts: list[Records] = []
+    left: list[Any] = []
+    for table in tables:
         cols, competency, _ = bulk_io.columns(table, session, district_id)
-        keep = np.isin(cols.pair, wanted)
-        if not keep.all():
-            rows = np.flatnonzero(keep)
-            cols, competency = batch.subset(cols, rows), competency[rows]
+        leaf = np.isin(competency, sorted(leaves))
+        keep = leaf & np.isin(competency, batchable) & ~np.isin(cols.pair, excluded)
+        left.append(np.unique(cols.pair[leaf & ~keep]))
+        rows = np.flatnonzero(keep)
+        cols, competency = batch.subset(cols, rows), competency[rows]
         for competency_id in np.unique(competency).tolist():
-            rows = np.flatnonzero(competency == competency_id)
-            result = batch.compute(batch.subset(cols, rows), scale=scale,
-                                   policy=policies[competency_id],
-                                   target_dok=target.get(competency_id))
-            for code, state, level in zip(result.pairs.tolist(), result.state.tolist(),
-                                          result.level.tolist(), strict=True):
-                shown = levels[level] if level >= 0 else None
-                out[(code // SHIFT, code % SHIFT)] = _shown(
-                    states[state], shown.code if shown else None,
-                    bool(shown is not None and proficient[level]))
-    return out
+            found = batch.compute(batch.subset(cols, np.flatnonzero(competency == competency_id)),
+                                  scale=scale, policy=policies[competency_id],
+                                  target_dok=target.get(competency_id))
+            level = found.level.astype(np.int16)
+            parts.append(Records(found.pairs.astype(np.int64), states[found.state], level,
+                                 (level >= 0) & proficient[np.maximum(level, 0)]))
+    empty = Records(*(np.zeros(0, dtype=k) for k in (np.int64, np.int16, np.int16, bool)))
+    return _joined(empty, *parts), (np.unique(np.concatenate(left)) if left
+                                     else np.zeros(0, dtype=np.int64))
 
 
-def _by_engine(session: Session, pairs: set[Pair], policies: Mapping[int, Any],
-               target: Mapping[int, int | None], scale: Any) -> dict[Pair, Shown]:
-    """The scalar engine's level for the pairs the batch path leaves (as a recompute does)."""
+def _by_engine(session: Session, pairs: set[int], policies: Mapping[int, Any],
+               target: Mapping[int, int | None], scale: Any, level_codes: list[str]
+               ) -> Records:
+    """The scalar engine's result for the pairs the batch path leaves (as a recompute does)."""
     by_student: dict[int, set[int]] = defaultdict(set)
-    for s, c in pairs:
-        by_student[s].add(c)
-    out: dict[Pair, Shown] = {}
+    for code in pairs:
+        by_student[code // SHIFT].add(code % SHIFT)
+    found: dict[Pair, Shown] = {}
     for student_chunk in chunks(sorted(by_student), 200):
         evidence, _, _ = compute._read_evidence(session, student_chunk, by_student)
         for student_id in student_chunk:
@@ -210,15 +264,18 @@ def _by_engine(session: Session, pairs: set[Pair], policies: Mapping[int, Any],
                 result = compute_mastery(pieces, scale=scale, policy=policy,
                                          target_dok=target.get(competency_id),
                                          engine_version=ENGINE_VERSION)
-                out[(student_id, competency_id)] = _shown(
-                    str(result.state.value if hasattr(result.state, "value") else result.state),
-                    result.level_code, bool(result.proficient))
-    return out
+                found[(student_id, competency_id)] = (
+                    str(getattr(result.state, "value", result.state)), result.level_code,
+                    bool(result.proficient))
+    return Records.of(found, level_codes)
 
-
-def lab_report(result: LabResult, settings: Settings, *, crossings: bool = True
+def lab_report(result: LabResult, settings: Settings, *, crossings: int | None = None
                ) -> dict[str, Any]:
-    """The comparison as plain data: what the page, the command and its JSON show."""
+    """The comparison as plain data: what the page, the command and its JSON show.
+
+    ``crossings`` lists that many of the records crossing Proficient (all when None);
+    ``crossing_count`` is how many there are.
+    """
     c = result.comparison
     scale = settings.district.scale
     labels = {lv.code: lv.label for lv in scale.levels} | dict(scale.state_labels)
@@ -233,12 +290,11 @@ def lab_report(result: LabResult, settings: Settings, *, crossings: bool = True
               "competency": result.codes.get(pair[1], str(pair[1])),
               "now": described(was, labels), "would_be": described(will, labels),
               "into_proficient": will[2]}
-             for pair, was, will in c.crossings] if crossings else []
-    shown.sort(key=lambda x: (str(x["student"]), str(x["competency"])))
+             for pair, was, will in listed(c, crossings)]
     return {"scope": result.scope, "changes": _said(result, settings),
             "total": c.total.as_dict(), "kept_by_override": c.kept_by_override,
-            "by_competency": by_competency, "by_school": by_school, "crossings": shown}
-
+            "by_competency": by_competency, "by_school": by_school,
+            "crossing_count": len(c.crossing_codes), "crossings": shown}
 
 def _said(result: LabResult, settings: Settings) -> list[str]:
     mastery = result.settings.district.mastery

@@ -52,7 +52,8 @@ def policy_lab(key: str) -> Any:
                 parameters=_parameters(given["parameters"]),
                 min_evidence=given["min_evidence"], dok_gate=given["dok_gate"])
             report = lab.lab_report(
-                lab.run_lab(session, settings, changes, given["framework"]), settings)
+                lab.run_lab(session, settings, changes, given["framework"]), settings,
+                crossings=SHOWN)
         except DataError as exc:
             problem = exc.message
     mastery = settings.district.mastery
