@@ -71,6 +71,11 @@ def _audit_key(sis_id: str) -> ColumnElement[bool]:
                m.PushAudit.record_key == sis_id)
 
 
+def _agent_of(sis_id: str) -> Any:
+    """The roster's parent and guardian links that name this student, from either side."""
+    return (m.RosterAgent.person_sourced_id == sis_id) | (m.RosterAgent.agent_sourced_id == sis_id)
+
+
 def export_student(session: Session, sis_id: str) -> dict[str, Any]:
     """Everything held about one student, as one JSON document."""
     student = _student(session, sis_id)
@@ -98,6 +103,8 @@ def export_student(session: Session, sis_id: str) -> dict[str, Any]:
         if demographics else None,
         "enrollments": [_row(e) for e in session.scalars(select(m.Enrollment).where(
             m.Enrollment.user_sourced_id == sis_id).order_by(m.Enrollment.id))],
+        "guardian_links": [_row(a) for a in session.scalars(select(m.RosterAgent).where(
+            _agent_of(sis_id)).order_by(m.RosterAgent.id))],
         "scores": [{**named(_row(s)), "item": items[s.source_item_id].title
                     if s.source_item_id in items else ""} for s in scores],
         "learning_events": [_row(e) for e in session.scalars(select(m.LearningEvent).where(
@@ -152,6 +159,7 @@ def purge_student(session: Session, sis_id: str, *, actor: str, reason: str) -> 
             m.RawScore.student_id == sid))))
     gone("scores", delete(m.RawScore).where(m.RawScore.student_id == sid))
     gone("enrollments", delete(m.Enrollment).where(m.Enrollment.user_sourced_id == sis_id))
+    gone("guardian_links", delete(m.RosterAgent).where(_agent_of(sis_id)))
     gone("demographics", delete(m.StudentDemographics).where(
         m.StudentDemographics.student_id == sid))
     gone("identity_links", delete(m.IdentityLink).where(m.IdentityLink.student_id == sid))

@@ -23,7 +23,8 @@ def _counts(district: SampleDistrict) -> dict[str, int]:
     district_id = find_district(district.factory, "cedar-ridge")
     with tenant_session(district.factory, district_id) as session:
         counts = {t.__tablename__: session.scalar(select(func.count()).select_from(t)) or 0
-                  for t in (*TABLES, m.Student, m.Enrollment, m.PushLedger, m.IdentityLink)}
+                  for t in (*TABLES, m.Student, m.Enrollment, m.PushLedger, m.IdentityLink,
+                            m.RosterAgent)}
         counts["audit"] = session.scalar(select(func.count()).select_from(m.AuditEvent)) or 0
     return counts
 
@@ -71,6 +72,8 @@ def test_a_students_records_are_exported_then_purged_with_an_audit_entry(
     assert before["evidence"] - after["evidence"] == len(data["evidence"])
     assert before["student"] - after["student"] == 1
     assert before["enrollment"] - after["enrollment"] == len(data["enrollments"])
+    # The guardian link, declared on both the student's and the guardian's roster rows.
+    assert before["roster_agent"] - after["roster_agent"] == len(data["guardian_links"]) == 2
     assert before["push_ledger"] - after["push_ledger"] == len(data["sent_results"])
     assert after["audit"] == before["audit"] + 1
     assert before["identity_link"] - after["identity_link"] == 1 == after["identity_link"] + 1
