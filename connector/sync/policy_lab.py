@@ -53,10 +53,14 @@ CHANGEABLE = ("method", "parameters", "min_evidence", "dok_gate")
 class LabResult:
     comparison: Comparison
     settings: Settings        # the district's settings with the change: what a recompute uses
-    scope: str                # "the district policy" or "framework <key>"
+    framework: str            # the framework whose policy changed; "" for the district's
     students: dict[int, str]  # student row id -> SIS id, for the crossings
     codes: dict[int, str]     # competency id -> code
     school_names: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        return f"framework {self.framework}" if self.framework else "the district policy"
 
 
 def changes_from_text(settings: Settings, *, framework: str = "", method: str = "",
@@ -67,8 +71,7 @@ def changes_from_text(settings: Settings, *, framework: str = "", method: str = 
     Blank means "as now". Parameters are read for the method chosen, or for the
     current one when only its parameters change.
     """
-    mastery = settings.district.mastery
-    base = mastery.for_framework(framework) if framework else mastery.default
+    base = _policy(settings, framework)
     changes: dict[str, Any] = {}
     if method.strip():
         changes["method"] = method.strip()
@@ -155,9 +158,8 @@ def run_lab(session: Session, settings: Settings, changes: Mapping[str, Any],
     students = dict(session.execute(select(m.Student.id, m.Student.sourced_id)).all())
     schools = dict(session.execute(select(m.Student.id, m.Student.school_sourced_id)).all())
     result = compare(before, after, schools, level_codes, overridden)
-    scope = f"framework {framework}" if framework else "the district policy"
     names = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
-    return LabResult(result, changed, scope, students, codes, names)
+    return LabResult(result, changed, framework, students, codes, names)
 
 
 def _joined(*parts: Records) -> Records:
@@ -297,17 +299,20 @@ def lab_report(result: LabResult, settings: Settings, *, crossings: int | None =
             "crossing_count": len(c.crossing_codes), "crossings": shown}
 
 def _said(result: LabResult, settings: Settings) -> list[str]:
-    mastery = result.settings.district.mastery
-    now = settings.district.mastery
-    scope = result.scope.removeprefix("framework ")
-    after = mastery.for_framework(scope) if result.scope != "the district policy" else mastery.default
-    before = now.for_framework(scope) if result.scope != "the district policy" else now.default
+    before = _policy(settings, result.framework)
+    after = _policy(result.settings, result.framework)
     out = []
     for name in CHANGEABLE:
         was, will = getattr(before, name), getattr(after, name)
         if was != will:
             out.append(f"{name} {_value(was)} -> {_value(will)}")
     return out or ["nothing (the same policy)"]
+
+
+def _policy(settings: Settings, framework: str) -> Any:
+    """The policy a lab run changes: one framework's, or the district's."""
+    mastery = settings.district.mastery
+    return mastery.for_framework(framework) if framework else mastery.default
 
 
 def _value(value: Any) -> str:

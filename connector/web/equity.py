@@ -19,14 +19,12 @@ from sqlalchemy import select
 from connector.api.access import district_session, needs, reach_of
 from connector.domain import roles
 from connector.mastery.equity import DIMENSIONS, StudentFacts, breakdown, race_group, sex_group
-from connector.mastery.progress import report_day
 from connector.persistence import models as m
 from connector.persistence import queries
 from connector.sync import progress
-from connector.transcripts.service import district_today
 from connector.web.charts import stacked_bars
 from connector.web.pages import blueprint, page
-from connector.web.reports import PACE_ORDER
+from connector.web.reports import PACE_ORDER, as_of_asked, school_choices, students_within
 
 
 def facts(session: Any, settings: Any, as_of: Any, ids: list[str]) -> list[StudentFacts]:
@@ -58,13 +56,8 @@ def equity(key: str) -> Any:
     if by not in DIMENSIONS:
         abort(404, description="the equity view is by race (and ethnicity) or by sex")
     school = request.args.get("school", "")[:255]
-    try:
-        as_of = report_day(request.args["as_of"]) if request.args.get("as_of") else \
-            district_today(settings)
-    except ValueError as exc:
-        abort(400, description=f"As of: {exc}")
-    ids = queries.report_students(session, schools=None if reach.everything else reach.schools,
-                                  classes=reach.classes, school=school)
+    as_of = as_of_asked(settings)
+    ids = students_within(session, reach, school=school)
     minimum = settings.district.reports.min_group
     result = breakdown(facts(session, settings, as_of, ids), by, minimum, PACE_ORDER)
     if request.args.get("format") == "csv":
@@ -77,8 +70,7 @@ def equity(key: str) -> Any:
                                  classes=reach.classes)
     return page("web/equity.html", key, result=result, by=by, dimensions=DIMENSIONS,
                 chart=chart, title=title, as_of=as_of, total=len(ids), school=school,
-                schools=sorted({(c["school"], c["school_name"]) for c in offered},
-                               key=lambda s: s[1]))
+                schools=school_choices(offered))
 
 
 def _csv(result: Any, by: str) -> Response:

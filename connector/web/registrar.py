@@ -18,12 +18,12 @@ from connector.api.access import actor, change, district_session, needs, princip
 from connector.domain import roles
 from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
-from connector.persistence import queries
 from connector.sync import transcript_batches
 from connector.transcripts.html import render_html
 from connector.transcripts.pdf import render_pdf
 from connector.transcripts.service import build_for_students, district_today, safe_file_stem
 from connector.web.pages import Form, blueprint, page
+from connector.web.reports import students_within
 
 #: The most students the desk lists at once; a batch may still take every match.
 SHOWN = 300
@@ -33,8 +33,7 @@ BADGES = {"queued": "Queued", "running": "Rendering", "succeeded": "Ready", "fai
 def _cohort(session: Any, school: str, grade: str, q: str) -> list[str]:
     """SIS ids of the students matching the desk's filters, within the registrar's reach."""
     reach = reach_of(session, roles.TRANSCRIPTS_READ)
-    ids = queries.report_students(session, schools=None if reach.everything else reach.schools,
-                                  classes=reach.classes, school=school)
+    ids = students_within(session, reach, school=school)
     if not grade and not q:
         return ids
     query = select(m.Student.sourced_id).where(m.Student.sourced_id.in_(ids))

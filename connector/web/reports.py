@@ -20,6 +20,26 @@ DOK_SERIES = (("1", "DOK 1"), ("2", "DOK 2"), ("3", "DOK 3"), ("4", "DOK 4"),
               ("unknown", "DOK not given"))
 
 
+def as_of_asked(settings: Any) -> Any:
+    """The report day the URL asks for (``as_of``), or today in the district; 400 if unreadable."""
+    try:
+        return report_day(request.args["as_of"]) if request.args.get("as_of") else \
+            district_today(settings)
+    except ValueError as exc:
+        abort(400, description=f"As of: {exc}")
+
+
+def students_within(session: Any, reach: Any, **filters: str) -> list[str]:
+    """SIS ids of the students a report may cover for this reach, narrowed by ``filters``."""
+    return queries.report_students(session, schools=None if reach.everything else reach.schools,
+                                   classes=reach.classes, **filters)
+
+
+def school_choices(offered: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The schools of these classes as (id, name), by name: a report's school filter."""
+    return sorted({(c["school"], c["school_name"]) for c in offered}, key=lambda s: s[1])
+
+
 @blueprint.get("/districts/<key>/reports/dok")
 @needs(roles.REPORTS_READ)
 def dok(key: str) -> Any:
@@ -80,14 +100,8 @@ def pace(key: str) -> Any:
                                  classes=reach.classes)
     school, class_id, teacher = (request.args.get(k, "")[:255] for k in
                                  ("school", "class", "teacher"))
-    ids = queries.report_students(session, schools=None if reach.everything else reach.schools,
-                                  classes=reach.classes, school=school, class_id=class_id,
-                                  teacher=teacher)
-    try:
-        as_of = report_day(request.args["as_of"]) if request.args.get("as_of") else \
-            district_today(settings)
-    except ValueError as exc:
-        abort(400, description=f"As of: {exc}")
+    ids = students_within(session, reach, school=school, class_id=class_id, teacher=teacher)
+    as_of = as_of_asked(settings)
     rows = [r.as_dict() for r in progress.progress(session, settings, as_of, ids)] if ids else []
     labels, counts = pace_distribution(rows)
     min_group = settings.district.reports.min_group
@@ -105,8 +119,7 @@ def pace(key: str) -> Any:
                 domains=domains, chart=chart, title=title, shown=shown, min_group=min_group,
                 as_of=as_of, may_read=may_read,
                 exceptions=[r for r in rows if r["exceptions"]] if may_read else [],
-                schools=sorted({(c["school"], c["school_name"]) for c in offered},
-                               key=lambda s: s[1]),
+                schools=school_choices(offered),
                 classes=offered, teachers=teachers,
                 chosen={"school": school, "class": class_id, "teacher": teacher})
 
@@ -123,7 +136,6 @@ def content(key: str) -> Any:
     within = (lambda group, school: True) if reach.everything else (
         lambda group, school: school in reach.schools or group in reach.classes)
     result = content_impact.content_impact(session, settings, by, within)
-    rows = content_impact.as_rows(result, content_impact.group_names(session, by),
-                                  content_impact.providers(settings))
-    return page("web/content.html", key, rows=rows, by=by, result=result,
-                providers=content_impact.providers(settings))
+    named = content_impact.providers(settings)
+    rows = content_impact.as_rows(result, content_impact.group_names(session, by), named)
+    return page("web/content.html", key, rows=rows, by=by, result=result, providers=named)
