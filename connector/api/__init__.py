@@ -22,6 +22,7 @@ from connector.api import (
     resources,
     signin,
     store,
+    transcripts,
 )
 from connector.domain.text import control_character
 
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(people.blueprint)
     api.register_blueprint(jobs.blueprint)
     api.register_blueprint(mapping.blueprint)
+    api.register_blueprint(transcripts.blueprint)
     api.register_blueprint(identity.blueprint)
     signin.init_app(app)
     oidc.init_app(app)

@@ -85,14 +85,16 @@ def init_app(app: Flask) -> ConnectorApi:
 def documented(*, need: str | None = None,
                security: Iterable[str] = ("district_token", "session_cookie"),
                errors: Iterable[int] = COMMON_ERRORS, read: bool = False,
-               csv: tuple[str, Any] | None = None, **doc: Any) -> Callable[[F], F]:
+               csv: tuple[str, Any] | None = None, binary: tuple[str, str] | None = None,
+               **doc: Any) -> Callable[[F], F]:
     """Declare an operation's permission, credentials and error answers (as problem details).
 
     ``need`` is the one permission (:mod:`connector.domain.roles`) the operation asks
     of whoever calls it; :func:`access.district_session` enforces it, and the document
     says which roles and token scopes have it. A ``read`` answers with an ETag and
     honours ``If-None-Match`` (:mod:`paging`). ``csv`` (a description and the JSON
-    schema) describes a 200 that is JSON, or with ``format=csv`` a spreadsheet.
+    schema) describes a 200 that is JSON, or with ``format=csv`` a spreadsheet; ``binary``
+    (a description and a media type) a 200 that is a file, such as a PDF.
     Everything else in ``doc`` (parameters, a request body) is copied into the operation.
     """
     if need is not None:
@@ -113,6 +115,9 @@ def documented(*, need: str | None = None,
         responses["200"] = {"description": csv[0], "content": {
             "application/json": {"schema": csv[1]},
             "text/csv": {"schema": {"type": "string"}}}}
+    if binary is not None:
+        responses["200"] = {"description": binary[0], "content": {
+            binary[1]: {"schema": {"type": "string", "format": "binary"}}}}
     if read:
         responses["304"] = {"description": "Not modified: the If-None-Match ETag is current."}
         doc.setdefault("parameters", []).append({

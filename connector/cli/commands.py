@@ -20,12 +20,6 @@ from connector.persistence import queries
 from connector.persistence.db import upgrade
 from connector.sample.generator import generate
 from connector.sync.framework_import import fetch_package, import_framework
-from connector.transcripts.service import (
-    FORMATS,
-    build_for_students,
-    district_today,
-    write_transcripts,
-)
 
 
 @click.group("db")
@@ -196,41 +190,6 @@ def mapping_unmapped(ctx: CliContext, as_json: bool) -> None:
     click.echo(table(("source", "item", "title", "scores"),
                      [(d["source"], d["item"], d["title"][:50], d["scores"]) for d in data]))
     click.echo(f"{len(data)} unmapped item(s)")
-
-
-@click.group("transcripts")
-def transcripts() -> None:
-    """Proficiency transcripts and explanatory letters."""
-
-
-@transcripts.command("generate")
-@click.option("--student", "students", multiple=True, help="SIS id (repeatable).")
-@click.option("--all", "everyone", is_flag=True, help="Every student in the district.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the transcripts (created if missing).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
-              default=FORMATS, show_default=True, help="pdf, html, or both (repeat).")
-@click.option("--processes", type=int, default=None, help="Render processes (default: cores).")
-@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
-@pass_context
-def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: bool, out: Path,
-                         formats: tuple[str, ...], processes: int | None, as_json: bool) -> None:
-    """Write a PDF and HTML transcript with the explanatory letter per student."""
-    if bool(students) == everyone:
-        raise click.UsageError("give --student SIS_ID (one or more) or --all")
-    with ctx.session() as session:
-        built = build_for_students(session, ctx.settings, None if everyone else list(students),
-                                   district_today(ctx.settings))
-    live = sys.stderr.isatty() and everyone
-    with click.progressbar(length=len(built), label="transcripts", file=sys.stderr,
-                           hidden=not live) as bar:
-        batch = write_transcripts(built, out, formats=formats, processes=processes,
-                                  progress=bar.update)
-    if as_json:
-        echo_json({"transcripts": batch.count, "out": str(out),
-                   "files": [str(f) for f in batch.files]})
-        return
-    click.echo(f"{batch.count} transcript(s), {len(batch.files)} file(s) in {out}")
 
 
 @click.group("sample")

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -883,6 +884,43 @@ class TranscriptBatch(TenantMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     message: Mapped[str] = mapped_column(Text, default="")
     folder: Mapped[str] = mapped_column(Text, default="")
+
+
+class TranscriptDocument(TenantMixin, Base):
+    """One version of a student's official transcript: draft, reviewed, issued, then closed.
+
+    A draft holds a ``snapshot`` of every value the transcript shows (the records as
+    they were when it was drafted); issuing freezes it: the PDF as sent
+    (``pdf``), the SHA-256 of the snapshot and of the PDF, who issued it and when.
+    Nothing changes an issued row's content afterwards; a re-issue adds a new
+    version and marks this one ``superseded`` (``closed_*`` and ``reason`` say by whom
+    and why), a revocation marks it ``revoked``. ``status_index`` is the
+    credential's place in the district's revocation status list.
+    """
+
+    __tablename__ = "transcript_document"
+    __table_args__ = (UniqueConstraint("district_id", "student_sis_id", "version",
+                                       name="uq_transcript_document_version"),
+                      Index("ix_transcript_document_student", "district_id", "student_sis_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_sis_id: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # draft reviewed issued superseded revoked
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64), default="")
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    reviewed_by: Mapped[str] = mapped_column(String(255), default="")
+    issued_at: Mapped[datetime | None] = mapped_column()
+    issued_by: Mapped[str] = mapped_column(String(255), default="")
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by: Mapped[str] = mapped_column(String(255), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    supersedes_id: Mapped[int | None] = mapped_column(Integer)
+    status_index: Mapped[int | None] = mapped_column(Integer)
 
 
 # ---- people who sign in --------------------------------------------------------------------

@@ -124,6 +124,10 @@ def export_student(session: Session, sis_id: str) -> dict[str, Any]:
             m.SyncRejection.record_key.in_(score_ids)).order_by(m.SyncRejection.id))],
         "identity_links": [_row(i) for i in session.scalars(select(m.IdentityLink).where(
             m.IdentityLink.student_id == sid).order_by(m.IdentityLink.id))],
+        # Each version's facts; the transcript itself is the student's records above.
+        "transcripts": [_row(t, ("district_id", "snapshot", "pdf")) for t in session.scalars(
+            select(m.TranscriptDocument).where(m.TranscriptDocument.student_sis_id == sis_id)
+            .order_by(m.TranscriptDocument.id))],
     }
 
 
@@ -163,6 +167,8 @@ def purge_student(session: Session, sis_id: str, *, actor: str, reason: str) -> 
     gone("demographics", delete(m.StudentDemographics).where(
         m.StudentDemographics.student_id == sid))
     gone("identity_links", delete(m.IdentityLink).where(m.IdentityLink.student_id == sid))
+    gone("transcripts", delete(m.TranscriptDocument).where(
+        m.TranscriptDocument.student_sis_id == sis_id))
     gone("student", delete(m.Student).where(m.Student.id == sid))
     report.audit_id = audit.record(
         session, actor=actor, action="student.purge", subject=sis_id, reason=reason,

@@ -33,6 +33,7 @@ class CompetencyFacts:
     framework_title: str
     framework_kind: str
     subjects: tuple[str, ...] = ()
+    uri: str = ""
 
     @property
     def label(self) -> str:
@@ -144,6 +145,9 @@ def build_transcript(
             target_dok=comp.target_dok,
             evidence_count=record.evidence_count,
             explanation=record.explanation,
+            identifier=comp.identifier,
+            uri=comp.uri,
+            framework=comp.framework_title,
         )
         sections[section_key][group_title].append((path, row))
         group_order.setdefault((section_key, group_title), path[:-1])

@@ -48,8 +48,12 @@ _ENV.filters.update(
 )
 
 
-def render_html(transcript: Transcript) -> str:
-    """The transcript, habits of success and explanatory letter as one HTML document."""
+def render_html(transcript: Transcript, *, watermark: str | None = None) -> str:
+    """The transcript, habits of success and explanatory letter as one HTML document.
+
+    ``watermark`` (``"DRAFT"``) marks a transcript that is not issued, on screen and
+    on every printed page.
+    """
     template = _ENV.get_template(TEMPLATE_NAME)
-    return template.render(t=transcript, summary=summary_text(transcript),
+    return template.render(t=transcript, summary=summary_text(transcript), watermark=watermark,
                            academic_heading=ACADEMIC_HEADING, habits_heading=HABITS_HEADING)

@@ -24,6 +24,10 @@ class TranscriptRow:
     target_dok: int | None
     evidence_count: int
     explanation: str
+    #: The competency's CASE identifier and URI: what a credential aligns the row to.
+    identifier: str = ""
+    uri: str = ""
+    framework: str = ""
 
 
 @dataclass(frozen=True)

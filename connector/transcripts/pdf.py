@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import unicodedata
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 from xml.sax.saxutils import escape
@@ -342,8 +343,20 @@ def _letter(letter: Letter) -> list[Flowable]:
     return out
 
 
-def _footer(text: str, canvas: Canvas, doc: SimpleDocTemplate) -> None:
+def _footer(text: str, watermark: str | None, created: datetime, canvas: Canvas,
+            doc: SimpleDocTemplate) -> None:
+    _date(canvas, created)
     canvas.saveState()
+    if watermark:
+        # Drawn first, under the text, light enough to read through but on every page:
+        # a printed page of a draft must never pass for an official one.
+        canvas.saveState()
+        canvas.setFont("Helvetica-Bold", 110)
+        canvas.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.13))
+        canvas.translate(LETTER[0] / 2, LETTER[1] / 2)
+        canvas.rotate(45)
+        canvas.drawCentredString(0, -40, pdf_text(watermark))
+        canvas.restoreState()
     canvas.setFont("Helvetica", 7.5)
     canvas.setFillColor(_MUTED)
     canvas.drawString(_MARGIN, 0.45 * inch, text)
@@ -351,8 +364,29 @@ def _footer(text: str, canvas: Canvas, doc: SimpleDocTemplate) -> None:
     canvas.restoreState()
 
 
-def render_pdf(transcript: Transcript) -> bytes:
-    """The transcript, habits of success and explanatory letter as one PDF document."""
+def _date(canvas: Canvas, when: datetime) -> None:
+    """Date the document ``when`` (its CreationDate and ModDate), in UTC.
+
+    ReportLab's invariant mode (kept, so the same transcript renders to the same
+    bytes) would date every file 2000-01-01; the date an admissions office's
+    software reads is the moment the transcript was issued or drafted.
+    """
+    stamp = canvas._doc._timeStamp
+    t = when.astimezone(UTC).timestamp()
+    stamp.t, stamp.lt = t, time.gmtime(t)
+    stamp.YMDhms = tuple(stamp.lt)[:6]
+    stamp.dhh = stamp.dmm = 0
+    stamp.tzname = "UTC"
+
+
+def render_pdf(transcript: Transcript, *, watermark: str | None = None,
+               created: datetime | None = None) -> bytes:
+    """The transcript, habits of success and explanatory letter as one PDF document.
+
+    ``watermark`` (``"DRAFT"``) is drawn across every page of a transcript that is not
+    issued. ``created`` dates the document (now when not given); the same transcript
+    and date always render to the same bytes.
+    """
     student = transcript.student
     story = _header(transcript)
     story.append(Paragraph(ACADEMIC_HEADING, _PART))
@@ -368,7 +402,9 @@ def render_pdf(transcript: Transcript) -> bytes:
     buffer = io.BytesIO()
     footer: Callable[[Canvas, SimpleDocTemplate], None] = partial(_footer, pdf_text(
         f"{transcript.district_name} · Proficiency transcript of {student.full_name} "
-        f"(SIS ID {student.sis_id})"))
+        f"(SIS ID {student.sis_id})"
+        + (f" · {watermark}: not an official transcript" if watermark else "")),
+        watermark, created or datetime.now(UTC))
     doc = SimpleDocTemplate(
         buffer, pagesize=LETTER, leftMargin=_MARGIN, rightMargin=_MARGIN,
         topMargin=_MARGIN, bottomMargin=_MARGIN + 0.1 * inch, invariant=1,

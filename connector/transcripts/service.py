@@ -38,6 +38,7 @@ from connector.transcripts.build import (
 from connector.transcripts.html import render_html
 from connector.transcripts.model import Letter, StudentInfo, Transcript
 from connector.transcripts.pdf import render_pdf
+from connector.transcripts.workflow import WATERMARK
 
 FORMATS = ("pdf", "html")
 
@@ -154,7 +155,8 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
             identifier=c.identifier, code=c.human_coding_scheme, statement=c.full_statement,
             parent_identifier=c.parent_identifier, depth=c.depth, sequence=c.sequence,
             target_dok=c.target_dok, framework_title=fw.title,
-            framework_kind=fw.kind or FrameworkKind.ACADEMIC.value, subjects=tuple(c.subjects))
+            framework_kind=fw.kind or FrameworkKind.ACADEMIC.value, subjects=tuple(c.subjects),
+            uri=c.uri or "")
         by_id[c.id] = c.identifier
     records: dict[int, list[RecordFacts]] = defaultdict(list)
     ids = [s.id for s in students]
@@ -191,27 +193,30 @@ def safe_file_stem(sis_id: str) -> str:
     return "_" + stem if stem.startswith(".") or not stem else stem
 
 
-def _render(args: tuple[Transcript, tuple[str, ...]]) -> dict[str, bytes]:
-    transcript, formats = args
+def _render(args: tuple[Transcript, tuple[str, ...], str | None]) -> dict[str, bytes]:
+    transcript, formats, watermark = args
     out: dict[str, bytes] = {}
     if "pdf" in formats:
-        out["pdf"] = render_pdf(transcript)
+        out["pdf"] = render_pdf(transcript, watermark=watermark)
     if "html" in formats:
-        out["html"] = render_html(transcript).encode("utf-8")
+        out["html"] = render_html(transcript, watermark=watermark).encode("utf-8")
     return out
 
 
 def write_transcripts(transcripts: Sequence[Transcript], out: Path, *,
                       formats: Sequence[str] = FORMATS, processes: int | None = None,
-                      progress: Callable[[int], None] | None = None) -> TranscriptBatch:
+                      progress: Callable[[int], None] | None = None,
+                      watermark: str | None = WATERMARK) -> TranscriptBatch:
     """Render and write; large batches use one process per core (rendering is CPU-bound).
 
-    ``progress`` is told of each transcript written, for a progress bar.
+    ``progress`` is told of each transcript written, for a progress bar. Files
+    rendered here are working copies, marked ``DRAFT`` on every page: only issuing
+    (:mod:`connector.sync.transcript_documents`) makes an official transcript.
     """
     out.mkdir(parents=True, exist_ok=True)
     batch = TranscriptBatch()
     workers = processes or (min(os.cpu_count() or 1, 4) if len(transcripts) >= 40 else 1)
-    jobs = [(t, tuple(formats)) for t in transcripts]
+    jobs = [(t, tuple(formats), watermark) for t in transcripts]
     with ExitStack() as stack:
         if workers > 1:
             # spawn, not fork: the scheduler calls this from a worker thread.

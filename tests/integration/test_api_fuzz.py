@@ -68,6 +68,13 @@ ROUTES = [
     ("GET", "/api/v1/districts/{key}/tokens"),
     ("POST", "/api/v1/districts/{key}/tokens"),
     ("DELETE", "/api/v1/districts/{key}/tokens/{token}"),
+    ("GET", "/api/v1/districts/{key}/transcripts"),
+    ("POST", "/api/v1/districts/{key}/students/{sis}/transcripts"),
+    ("GET", "/api/v1/districts/{key}/transcripts/{document}"),
+    ("GET", "/api/v1/districts/{key}/transcripts/{document}/pdf"),
+    ("POST", "/api/v1/districts/{key}/transcripts/{document}/review"),
+    ("POST", "/api/v1/districts/{key}/transcripts/{document}/issue"),
+    ("POST", "/api/v1/districts/{key}/transcripts/{document}/revoke"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}
@@ -87,6 +94,7 @@ path_values = {
     "entry": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
     "link": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
     "token": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
+    "document": st.one_of(st.integers(0, 3), st.integers(2**31, 2**63)),
     "email": st.one_of(st.just("it@cedar-ridge.example"), odd),
 }
 queries = st.dictionaries(

@@ -99,7 +99,8 @@ def test_the_description_covers_every_route_the_fuzz_knows(app: Flask) -> None:
     fuzzed = {(method, path.replace("{sis}", "{sis_id}").replace("{comp}", "{competency}")
                .replace("{run}", "{run_id}").replace("{cls}", "{class_id}")
                .replace("{fw}", "{framework}").replace("{entry}", "{entry_id}")
-               .replace("{link}", "{link_id}").replace("{token}", "{token_id}"))
+               .replace("{link}", "{link_id}").replace("{token}", "{token_id}")
+                   .replace("{document}", "{document_id}"))
               for method, path in ROUTES}
     assert described == fuzzed
 

@@ -32,6 +32,7 @@ ADMIN, IT, REGISTRAR, LEADER, TEACHER, VIEWER = (
 EVERYONE = {ADMIN, IT, REGISTRAR, LEADER, TEACHER, VIEWER}
 RECORDS = {ADMIN, REGISTRAR, LEADER, TEACHER}
 OPERATIONS = {ADMIN, IT}
+TRANSCRIPTS = {ADMIN, REGISTRAR}
 INTAKE = "intake"  # provider credentials only: no person's role posts events
 D = "/api/v1/districts/{key}"
 EXPECT: dict[tuple[str, str], set[str] | str] = {
@@ -72,6 +73,13 @@ EXPECT: dict[tuple[str, str], set[str] | str] = {
     ("GET", f"{D}/tokens"): {ADMIN},
     ("POST", f"{D}/tokens"): {ADMIN},
     ("DELETE", f"{D}/tokens/{{token_id}}"): {ADMIN},
+    ("GET", f"{D}/transcripts"): TRANSCRIPTS,
+    ("POST", f"{D}/students/{{sis_id}}/transcripts"): TRANSCRIPTS,
+    ("GET", f"{D}/transcripts/{{document_id}}"): TRANSCRIPTS,
+    ("GET", f"{D}/transcripts/{{document_id}}/pdf"): TRANSCRIPTS,
+    ("POST", f"{D}/transcripts/{{document_id}}/review"): TRANSCRIPTS,
+    ("POST", f"{D}/transcripts/{{document_id}}/issue"): TRANSCRIPTS,
+    ("POST", f"{D}/transcripts/{{document_id}}/revoke"): TRANSCRIPTS,
     ("GET", f"{D}/me"): EVERYONE,
     ("GET", f"{D}/xapi/about"): EVERYONE,  # public, as the xAPI specification says
     ("POST", f"{D}/xapi/statements"): INTAKE,
@@ -84,6 +92,10 @@ BODIES: dict[str, Any] = {
     "override": {"level": "4", "reason": "Exhibition night"},
     "clear": {"reason": "entered in error"},
 }
+#: The transcript workflow's steps run in this order, each on the version the draft made.
+STEPS = {f"{D}/students/{{sis_id}}/transcripts": 1, f"{D}/transcripts/{{document_id}}": 2,
+         f"{D}/transcripts/{{document_id}}/pdf": 2, f"{D}/transcripts/{{document_id}}/review": 3,
+         f"{D}/transcripts/{{document_id}}/issue": 4, f"{D}/transcripts/{{document_id}}/revoke": 5}
 MY_CLASS = "cls-crms-ma06"
 
 
@@ -126,7 +138,8 @@ def cast(two: TwoDistricts) -> Cast:  # noqa: F811
     return Cast(tokens, {"sis_id": mine, "competency": record, "run_id": str(run),
                          "class_id": MY_CLASS, "framework": framework, "job": "nightly-sync",
                          "entry_id": "1", "link_id": "1",
-                         "email": "matrix@cedar-ridge.example", "token_id": "1"},
+                         "email": "matrix@cedar-ridge.example", "token_id": "1",
+                         "document_id": "1"},
                 "cls-jhms-ma06", other)
 
 
@@ -156,6 +169,8 @@ def _call(client: FlaskClient, method: str, template: str, values: dict[str, str
         body = {"email": values["email"], "name": "Matrix", "sign_in": "sso"}
     if path.endswith("/roles"):
         body = {"role": "viewer", "school": "org-crms"}
+    if path.endswith("/revoke"):
+        body = {"reason": "sent to the wrong college"}
     if path.endswith("/tokens") and method == "POST":
         body = {"name": "matrix", "scopes": ["read"]}
     if path.endswith("/identity/links") and method == "POST":
@@ -177,7 +192,8 @@ def test_each_role_may_do_what_the_table_says_and_gets_403_otherwise(
     values = {"key": "cedar-ridge", **cast.values}
     seen = {}
     # The override is set before it is cleared, so DELETE finds one where POST was allowed.
-    ordered = sorted(EXPECT, key=lambda op: (op[0] == "DELETE", op))
+    # The transcript steps go draft, read, review, issue, revoke.
+    ordered = sorted(EXPECT, key=lambda op: (op[0] == "DELETE", STEPS.get(op[1], 0), op))
     for method, template in ordered:
         allowed = EXPECT[(method, template)]
         response = _call(client, method, template, values, cast.tokens[role])
@@ -191,6 +207,9 @@ def test_each_role_may_do_what_the_table_says_and_gets_403_otherwise(
         if template.endswith("/tokens") and method == "POST" and response.is_json \
                 and "id" in response.json:
             values["token_id"] = str(response.json["id"])
+        if template.endswith("/transcripts") and method == "POST" and response.is_json \
+                and response.json.get("transcript"):
+            values["document_id"] = str(response.json["transcript"]["id"])
         if allowed == INTAKE:
             assert response.status_code == 401, (method, template, response.json)
         elif role in allowed:

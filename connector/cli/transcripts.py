@@ -1,0 +1,285 @@
+"""``connector transcripts``: working copies, and the official draft → issued workflow.
+
+``generate`` writes working copies (marked DRAFT) to a folder. ``draft``, ``review``,
+``issue``, ``reissue`` and ``revoke`` move a student's official transcript through its
+versions (:mod:`connector.sync.transcript_documents`); ``list`` and ``show`` read them.
+A step that does not apply to one student is reported and the others go on; the
+command then exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.cli.context import CliContext, pass_context
+from connector.cli.output import echo_json, table
+from connector.errors import DataError
+from connector.persistence import models as m
+from connector.sync import transcript_documents as docs
+from connector.sync.push_runs import cli_actor
+from connector.transcripts import workflow as wf
+from connector.transcripts.service import (
+    FORMATS,
+    build_for_students,
+    district_today,
+    write_transcripts,
+)
+
+
+@click.group("transcripts")
+def transcripts() -> None:
+    """Proficiency transcripts: working copies, and official versions drafted and issued."""
+
+
+@transcripts.command("generate")
+@click.option("--student", "students", multiple=True, help="SIS id (repeatable).")
+@click.option("--all", "everyone", is_flag=True, help="Every student in the district.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the transcripts (created if missing).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
+              default=FORMATS, show_default=True, help="pdf, html, or both (repeat).")
+@click.option("--processes", type=int, default=None, help="Render processes (default: cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
+@pass_context
+def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: bool, out: Path,
+                         formats: tuple[str, ...], processes: int | None, as_json: bool) -> None:
+    """Write working copies (PDF and HTML, marked DRAFT) with the explanatory letter.
+
+    An official transcript is one issued with `transcripts issue`.
+    """
+    if bool(students) == everyone:
+        raise click.UsageError("give --student SIS_ID (one or more) or --all")
+    with ctx.session() as session:
+        built = build_for_students(session, ctx.settings, None if everyone else list(students),
+                                   district_today(ctx.settings))
+    live = sys.stderr.isatty() and everyone
+    with click.progressbar(length=len(built), label="transcripts", file=sys.stderr,
+                           hidden=not live) as bar:
+        batch = write_transcripts(built, out, formats=formats, processes=processes,
+                                  progress=bar.update)
+    if as_json:
+        echo_json({"transcripts": batch.count, "out": str(out),
+                   "files": [str(f) for f in batch.files]})
+        return
+    click.echo(f"{batch.count} transcript(s), {len(batch.files)} file(s) in {out}")
+
+
+def _chosen(session: Session, students: tuple[str, ...], everyone: bool, school: str | None,
+            grade: str | None) -> list[str] | None:
+    """SIS ids named, or of a school and grade, or None for every student."""
+    if students and (everyone or school or grade):
+        raise click.UsageError("name students, or choose --all, --school or --grade: not both")
+    if students:
+        return list(dict.fromkeys(students))
+    if not (everyone or school or grade):
+        raise click.UsageError("name one or more students (SIS ids), or give --all, "
+                               "--school ORG or --grade GRADE")
+    if everyone and not (school or grade):
+        return None
+    query = select(m.Student.sourced_id).order_by(m.Student.sourced_id)
+    if school:
+        query = query.where(m.Student.school_sourced_id == school)
+    if grade:
+        query = query.where(m.Student.grade == grade)
+    return list(session.scalars(query))
+
+
+def _row(d: dict[str, Any]) -> tuple[Any, ...]:
+    when = d["closed_at"] or d["issued_at"] or d["reviewed_at"] or d["created_at"]
+    return (d["student"], d["version"], d["status"], when.strftime("%Y-%m-%d %H:%M") if when
+            else "", d["as_of"] or "", (d["pdf_sha256"] or "")[:12])
+
+
+_HEAD = ("student", "version", "status", "when (UTC)", "as of", "pdf sha256")
+
+
+def _each(ctx: CliContext, sis_ids: list[str], step: Callable[[Session, str], Any],
+          as_json: bool) -> None:
+    """Apply ``step`` to each student in its own savepoint; report, and exit 1 if any failed."""
+    done: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
+    with ctx.session() as session, session.begin():
+        for sis_id in sis_ids:
+            try:
+                with session.begin_nested():
+                    done.append(docs.describe(step(session, sis_id)))
+            except (wf.WorkflowError, DataError) as exc:
+                failed.append({"student": sis_id, "reason": exc.message})
+    if as_json:
+        echo_json({"done": done, "failed": failed})
+    else:
+        if done:
+            click.echo(table(_HEAD, [_row(d) for d in done]))
+        for f in failed:
+            click.echo(f"{f['student']}: {f['reason']}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+_students = click.argument("students", nargs=-1)
+_json = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+_actor = click.option("--actor", default=None, help="Who (default: the login name).")
+
+
+@transcripts.command("draft")
+@_students
+@click.option("--all", "everyone", is_flag=True, help="Every student (or of --school/--grade).")
+@click.option("--school", default=None, help="The students of one school (org sourcedId).")
+@click.option("--grade", default=None, help="The students of one grade.")
+@_actor
+@_json
+@pass_context
+def transcripts_draft(ctx: CliContext, students: tuple[str, ...], everyone: bool,
+                      school: str | None, grade: str | None, actor: str | None,
+                      as_json: bool) -> None:
+    """Draft official transcripts from the records now (safe to repeat).
+
+    A draft whose records changed is redrafted and must be reviewed again;
+    records unchanged since the issued version give no new draft.
+    """
+    with ctx.session() as session, session.begin():
+        chosen = _chosen(session, students, everyone, school, grade)
+        drafted = docs.draft(session, ctx.settings, chosen, by=actor or cli_actor())
+        rows = [{"student": d.student, "outcome": d.outcome, "note": d.note,
+                 **({"version": d.document.version, "status": d.document.status}
+                    if d.document else {})} for d in drafted]
+    if as_json:
+        echo_json({"drafts": rows})
+        return
+    click.echo(table(("student", "version", "status", "outcome", "note"),
+                     [(r["student"], r.get("version", ""), r.get("status", ""), r["outcome"],
+                       r["note"]) for r in rows]))
+    counts = {o: sum(1 for r in rows if r["outcome"] == o)
+              for o in ("drafted", "redrafted", "unchanged")}
+    click.echo(", ".join(f"{n} {o}" for o, n in counts.items()))
+
+
+def _open(session: Session, sis_id: str) -> Any:
+    found = docs.open_version(session, sis_id)
+    if found is None:
+        issued = docs.issued_version(session, sis_id)
+        if issued is not None:
+            raise DataError(f"version {issued.version} is issued and there is no newer draft; "
+                            f"to correct it, draft again and use `transcripts reissue`")
+        raise DataError(f"no draft: run `connector transcripts draft {sis_id}` first")
+    return found
+
+
+@transcripts.command("review")
+@_students
+@_actor
+@_json
+@pass_context
+def transcripts_review(ctx: CliContext, students: tuple[str, ...], actor: str | None,
+                       as_json: bool) -> None:
+    """Mark each student's draft reviewed: read, and ready to issue."""
+    if not students:
+        raise click.UsageError("name one or more students (SIS ids)")
+    by = actor or cli_actor()
+    _each(ctx, list(students), lambda s, sis: docs.review(s, _open(s, sis), by=by), as_json)
+
+
+@transcripts.command("issue")
+@_students
+@_actor
+@_json
+@pass_context
+def transcripts_issue(ctx: CliContext, students: tuple[str, ...], actor: str | None,
+                      as_json: bool) -> None:
+    """Issue each student's reviewed draft: its PDF and records are frozen and hashed."""
+    if not students:
+        raise click.UsageError("name one or more students (SIS ids)")
+    by = actor or cli_actor()
+    _each(ctx, list(students), lambda s, sis: docs.issue(s, ctx.settings, _open(s, sis), by=by),
+          as_json)
+
+
+@transcripts.command("reissue")
+@click.argument("student")
+@click.option("--reason", required=True, help="Why the issued version is replaced (audited).")
+@_actor
+@_json
+@pass_context
+def transcripts_reissue(ctx: CliContext, student: str, reason: str, actor: str | None,
+                        as_json: bool) -> None:
+    """Issue a reviewed draft over the issued version, which is superseded and kept."""
+    by = actor or cli_actor()
+
+    def step(session: Session, sis_id: str) -> Any:
+        docs.latest(session, sis_id, wf.ISSUED)  # "no issued transcript" says more than 409
+        return docs.issue(session, ctx.settings, _open(session, sis_id), by=by, reason=reason)
+    _each(ctx, [student], step, as_json)
+
+
+@transcripts.command("revoke")
+@click.argument("student")
+@click.option("--reason", required=True, help="Why (audited, and kept with the version).")
+@_actor
+@_json
+@pass_context
+def transcripts_revoke(ctx: CliContext, student: str, reason: str, actor: str | None,
+                       as_json: bool) -> None:
+    """Revoke the student's issued transcript: kept, marked revoked, its credential fails."""
+    by = actor or cli_actor()
+    _each(ctx, [student], lambda s, sis: docs.revoke(
+        s, docs.latest(s, sis, wf.ISSUED), by=by, reason=reason), as_json)
+
+
+@transcripts.command("list")
+@click.option("--student", default=None, help="One student's versions (SIS id).")
+@click.option("--status", type=click.Choice(wf.STATUSES), default=None,
+              help="Only versions of this status.")
+@click.option("--limit", type=int, default=200, show_default=True,
+              help="At most this many versions.")
+@_json
+@pass_context
+def transcripts_list(ctx: CliContext, student: str | None, status: str | None, limit: int,
+                     as_json: bool) -> None:
+    """Transcript versions, newest first."""
+    with ctx.session() as session:
+        found = [docs.describe(d) for d in docs.versions(session, student, status, limit)]
+    if as_json:
+        echo_json({"versions": found})
+        return
+    click.echo(table(_HEAD, [_row(d) for d in found]))
+    click.echo(f"{len(found)} version(s)")
+
+
+@transcripts.command("show")
+@click.argument("student")
+@click.option("--version", "number", type=int, default=None, help="Default: the newest.")
+@click.option("--pdf", "pdf_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the version's PDF here (as issued, or marked DRAFT).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the version as an HTML page here.")
+@_json
+@pass_context
+def transcripts_show(ctx: CliContext, student: str, number: int | None, pdf_out: Path | None,
+                     html_out: Path | None, as_json: bool) -> None:
+    """One version: its status, who did what and when, its hashes; optionally its files."""
+    with ctx.session() as session:
+        found = [d for d in docs.versions(session, student)
+                 if number is None or d.version == number]
+        if not found:
+            raise DataError(f"student {student!r} has no transcript version"
+                            f"{'' if number is None else f' {number}'}")
+        document = found[0]
+        shown = docs.describe(document)
+        shown["intact"] = docs.intact(document) if document.status in wf.FROZEN else None
+        if pdf_out is not None:
+            pdf_out.write_bytes(docs.pdf_of(document))
+        if html_out is not None:
+            html_out.write_text(docs.html_of(document), encoding="utf-8")
+    if as_json:
+        echo_json(shown)
+        return
+    for key, value in shown.items():
+        if value not in (None, ""):
+            click.echo(f"{key.replace('_', ' ')}: {value}")
