@@ -94,7 +94,7 @@ def documented(*, need: str | None = None,
     says which roles and token scopes have it. A ``read`` answers with an ETag and
     honours ``If-None-Match`` (:mod:`paging`). ``csv`` (a description and the JSON
     schema) describes a 200 that is JSON, or with ``format=csv`` a spreadsheet; ``binary``
-    (a description and a media type) a 200 that is a file, such as a PDF.
+    (a description and a media type) a 200 that is a file, such as a PDF or a credential.
     Everything else in ``doc`` (parameters, a request body) is copied into the operation.
     """
     if need is not None:
@@ -116,8 +116,10 @@ def documented(*, need: str | None = None,
             "application/json": {"schema": csv[1]},
             "text/csv": {"schema": {"type": "string"}}}}
     if binary is not None:
-        responses["200"] = {"description": binary[0], "content": {
-            binary[1]: {"schema": {"type": "string", "format": "binary"}}}}
+        # A JSON document of its own media type (a credential) is an object, not bytes.
+        shape = ({"type": "object"} if binary[1].endswith("json")
+                 else {"type": "string", "format": "binary"})
+        responses["200"] = {"description": binary[0], "content": {binary[1]: {"schema": shape}}}
     if read:
         responses["304"] = {"description": "Not modified: the If-None-Match ETag is current."}
         doc.setdefault("parameters", []).append({

@@ -8,6 +8,7 @@ the reason. An issued version's PDF is the frozen file, byte for byte.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, abort, jsonify, request
@@ -17,8 +18,10 @@ from marshmallow import Schema, fields, validate
 from connector.api.access import actor, change, district_session, student_reach
 from connector.api.bodies import load
 from connector.api.openapi import documented, json_request, query
+from connector.api.store import open_district, store
 from connector.domain import roles
-from connector.errors import DataError, NotFoundError
+from connector.errors import ConfigurationError, DataError, NotFoundError
+from connector.sync import credentials
 from connector.sync import transcript_documents as docs
 from connector.transcripts import workflow as wf
 
@@ -186,3 +189,52 @@ def revoke(key: str, document_id: int) -> Any:
     """Revoke the issued version, with the reason (audited); it stays readable."""
     return _step(key, document_id, lambda s, _settings, d, reason: docs.revoke(
         s, d, by=actor(), reason=reason))
+
+
+# --- published for verifiers: no credential needed -----------------------------------------
+
+
+def _published(body: dict[str, Any], media_type: str) -> Response:
+    response = Response(json.dumps(body, indent=2, ensure_ascii=False), mimetype=media_type)
+    # Public, and changes only when a transcript is issued or revoked: caches may keep it.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _credentials_of(key: str) -> Any:
+    settings = store().settings(key)
+    if settings.district.transcript.credential is None:
+        abort(404, description=f"district {key!r} issues no signed credentials")
+    return settings
+
+
+@blueprint.get(f"{PREFIX}/credentials/status")
+@documented(read=True, security=(), errors=(404, 503), binary=(
+    "The district's revocation list: a signed W3C BitstringStatusListCredential.",
+    "application/vc+ld+json"))
+def credential_status(key: str) -> Any:
+    """The revocation status list that every issued transcript credential points to.
+
+    Public, as the Bitstring Status List specification intends: it names no one, and a
+    verifier reading it does not say which credential it checks.
+    """
+    settings = _credentials_of(key)
+    session = open_district(key, 404, f"district {key!r} has issued nothing yet")
+    try:
+        body = credentials.status_list_credential(session, settings)
+    except ConfigurationError as exc:
+        abort(503, description=f"the signing key is not available on this server: {exc.message}")
+    return _published(body, "application/vc+ld+json")
+
+
+@blueprint.get(f"{PREFIX}/credentials/issuer")
+@documented(read=True, security=(), errors=(404, 503), binary=(
+    "The issuer's DID document: its public key as a Multikey.", "application/did+ld+json"))
+def credential_issuer(key: str) -> Any:
+    """The issuer document with the public key that verifies the district's credentials."""
+    settings = _credentials_of(key)
+    try:
+        body = credentials.issuer_document(settings)
+    except ConfigurationError as exc:
+        abort(503, description=f"the signing key is not available on this server: {exc.message}")
+    return _published(body, "application/did+ld+json")

@@ -9,6 +9,8 @@ command then exits 1.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -161,10 +163,17 @@ def transcripts_draft(ctx: CliContext, students: tuple[str, ...], everyone: bool
     click.echo(", ".join(f"{n} {o}" for o, n in counts.items()))
 
 
-def _open(session: Session, sis_id: str) -> Any:
+def _open(session: Session, sis_id: str, issued_is_done: bool = False) -> Any:
+    """The student's open draft; with ``issued_is_done``, the issued version when none is open.
+
+    Reviewing or issuing again what is already issued (the quick start run twice) is
+    then done already, not an error: re-running a step changes nothing.
+    """
     found = docs.open_version(session, sis_id)
     if found is None:
         issued = docs.issued_version(session, sis_id)
+        if issued is not None and issued_is_done:
+            return issued
         if issued is not None:
             raise DataError(f"version {issued.version} is issued and there is no newer draft; "
                             f"to correct it, draft again and use `transcripts reissue`")
@@ -183,7 +192,11 @@ def transcripts_review(ctx: CliContext, students: tuple[str, ...], actor: str | 
     if not students:
         raise click.UsageError("name one or more students (SIS ids)")
     by = actor or cli_actor()
-    _each(ctx, list(students), lambda s, sis: docs.review(s, _open(s, sis), by=by), as_json)
+
+    def step(session: Session, sis_id: str) -> Any:
+        found = _open(session, sis_id, issued_is_done=True)
+        return found if found.status == wf.ISSUED else docs.review(session, found, by=by)
+    _each(ctx, list(students), step, as_json)
 
 
 @transcripts.command("issue")
@@ -197,8 +210,8 @@ def transcripts_issue(ctx: CliContext, students: tuple[str, ...], actor: str | N
     if not students:
         raise click.UsageError("name one or more students (SIS ids)")
     by = actor or cli_actor()
-    _each(ctx, list(students), lambda s, sis: docs.issue(s, ctx.settings, _open(s, sis), by=by),
-          as_json)
+    _each(ctx, list(students), lambda s, sis: docs.issue(
+        s, ctx.settings, _open(s, sis, issued_is_done=True), by=by), as_json)
 
 
 @transcripts.command("reissue")
@@ -283,3 +296,156 @@ def transcripts_show(ctx: CliContext, student: str, number: int | None, pdf_out:
     for key, value in shown.items():
         if value not in (None, ""):
             click.echo(f"{key.replace('_', ' ')}: {value}")
+
+
+# --- signed credentials ---------------------------------------------------------------------
+
+
+def _write(out: Path | None, data: Any) -> None:
+    _write_bytes(out, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _write_bytes(out: Path | None, content: bytes) -> None:
+    if out is None:
+        click.echo(content.decode("utf-8"), nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename: a reader never sees half a file.
+    partial = out.with_name(out.name + ".part")
+    partial.write_bytes(content)
+    partial.replace(out)
+    click.echo(f"wrote {out}", err=True)
+
+
+@transcripts.command("keygen")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the key (default: the configured signing_key_file).")
+@pass_context
+def transcripts_keygen(ctx: CliContext, out: Path | None) -> None:
+    """Make the district's Ed25519 signing key (once; an existing key is never replaced)."""
+    from connector.sync import credentials
+    from connector.transcripts import signing
+
+    target = out or credentials.key_path(ctx.settings)
+    if target.exists():
+        key = signing.load_key(target)
+        click.echo(f"a signing key is already at {target}; kept (public key "
+                   f"{signing.multikey(key.public_key())})")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(signing.new_key())
+    key = signing.load_key(target)
+    click.echo(f"signing key written to {target} (readable by this user only); public key "
+               f"{signing.multikey(key.public_key())}. Publish it with "
+               "`connector transcripts issuer-document`.")
+
+
+@transcripts.command("export")
+@click.argument("student")
+@click.option("--format", "fmt", type=click.Choice(["clr", "badges", "pesc"]), default="clr",
+              show_default=True, help="clr: one CLR 2.0 ClrCredential; badges: an Open Badges "
+                                      "3.0 AchievementCredential per proficient competency; "
+                                      "pesc: PESC High School Transcript v1.5.0 XML.")
+@click.option("--destination", default="Admissions office", show_default=True,
+              help="pesc: the receiving organisation's name.")
+@click.option("--version", "number", type=int, default=None,
+              help="An issued version (default: the one issued now).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: standard output).")
+@pass_context
+def transcripts_export(ctx: CliContext, student: str, fmt: str, destination: str,
+                       number: int | None, out: Path | None) -> None:
+    """The student's issued transcript as a signed credential (JSON-LD) or PESC XML."""
+    from connector.sync import credentials
+
+    with ctx.session() as session:
+        if number is None:
+            document = docs.latest(session, student, wf.ISSUED)
+        else:
+            found = [d for d in docs.versions(session, student) if d.version == number]
+            if not found:
+                raise DataError(f"student {student!r} has no transcript version {number}")
+            document = found[0]
+        if fmt == "pesc":
+            xml = docs.export_pesc(ctx.settings, document, destination=destination)
+        else:
+            data: Any = (credentials.export_clr(ctx.settings, document) if fmt == "clr"
+                         else credentials.export_badges(ctx.settings, document))
+    if fmt == "pesc":
+        _write_bytes(out, xml)
+        return
+    _write(out, data)
+
+
+def _json_file(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{what} {path} is not a JSON file: {exc}") from None
+
+
+@transcripts.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--issuer-document", "issuer_docs", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An issuer's DID document holding its public key (repeatable).")
+@click.option("--status-list", "lists", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A status list credential, for credentials of other issuers (repeatable).")
+@_json
+@pass_context
+def transcripts_verify(ctx: CliContext, file: Path, issuer_docs: tuple[Path, ...],
+                       lists: tuple[Path, ...], as_json: bool) -> None:
+    """Check a credential: the CLR 2.0 schema, every signature and the revocation status.
+
+    Exits 0 when every check passes, 1 otherwise.
+    """
+    from connector.sync import credentials
+
+    try:
+        credential = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        credential = None
+        problem = f"not JSON ({exc})"
+    with ctx.session() as session:
+        if credential is None:
+            result = credentials.Verification()
+            result.add("credential", False, problem)
+        else:
+            result = credentials.verify(
+                credential, session=session, settings=ctx.settings,
+                issuer_documents=[_json_file(p, "issuer document") for p in issuer_docs],
+                status_lists=[_json_file(p, "status list") for p in lists])
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        for what, ok, detail in result.checks:
+            click.echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+        click.echo("valid" if result.valid else "NOT valid")
+    if not result.valid:
+        sys.exit(1)
+
+
+@transcripts.command("issuer-document")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: standard output).")
+@pass_context
+def transcripts_issuer_document(ctx: CliContext, out: Path | None) -> None:
+    """The issuer's DID document with its public key, to publish (did:web: /.well-known/did.json)."""
+    from connector.sync import credentials
+
+    _write(out, credentials.issuer_document(ctx.settings))
+
+
+@transcripts.command("status-list")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: standard output).")
+@pass_context
+def transcripts_status_list(ctx: CliContext, out: Path | None) -> None:
+    """The district's signed revocation status list (also served by `connector serve`)."""
+    from connector.sync import credentials
+
+    with ctx.session() as session:
+        _write(out, credentials.status_list_credential(session, ctx.settings))

@@ -118,6 +118,22 @@ class GpaRow:
 
 
 @dataclass(frozen=True)
+class CredentialSettings:
+    """Who signs the district's transcript credentials, with which key, published where.
+
+    ``signing_key_file`` is an environment reference whose value is the path of the
+    Ed25519 key (PEM); the key itself never sits in configuration.
+    """
+
+    issuer_id: str
+    public_url: str
+    signing_key_file: str
+    issuer_name: str = ""
+    issuer_url: str = ""
+    issuer_email: str = ""
+
+
+@dataclass(frozen=True)
 class TranscriptSettings:
     """What the explanatory letter says about the school, beyond the computed rules."""
 
@@ -128,6 +144,7 @@ class TranscriptSettings:
     signatory_title: str = ""
     contact: str = ""
     gpa_translation: tuple[GpaRow, ...] = ()
+    credential: CredentialSettings | None = None
 
 
 @dataclass(frozen=True)

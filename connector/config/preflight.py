@@ -94,6 +94,8 @@ def _whose(file: str, path: str, data: Any, used: Mapping[str, set[str]]) -> tup
         return f"{noun} {key!r} (which no job uses yet)", "warning"
     if path.startswith("district.api_"):
         return "the JSON API ('connector serve')", "warning"
+    if path.startswith("transcript.credential."):
+        return "signed transcript credentials (`transcripts export --format clr`)", "warning"
     if path.startswith("alerts."):
         return "alerting (failures would go unreported)", "error"
     return "the configuration", "error"

@@ -7,6 +7,7 @@ validation happens once, at the edge, and errors carry the key path.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -25,6 +26,7 @@ from marshmallow import (
 from connector.adapters.options import SecretRef
 from connector.config.cron import check_cron
 from connector.config.model import (
+    CredentialSettings,
     DestinationConfig,
     DistrictConfig,
     FrameworkSource,
@@ -225,6 +227,56 @@ class GpaRowSchema(Strict):
     gpa = fields.Float(required=True, validate=validate.Range(min=0, max=5))
 
 
+def check_issuer_id(value: str) -> None:
+    """An https URL or a did:web identifier: something a verifier can resolve to our key."""
+    if value.startswith("did:web:") and len(value) > len("did:web:") \
+            and " " not in value and "/" not in value:
+        return
+    if value.startswith("https://") and len(value) > len("https://") and " " not in value:
+        return
+    raise ValidationError(f"{value!r} is not an https URL or a did:web identifier "
+                          "(such as 'did:web:cedar-ridge.example')")
+
+
+def check_key_reference(value: str) -> None:
+    """The key's path comes from the environment, so each machine names its own key file."""
+    if not re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}", value.strip()):
+        raise ValidationError("the signing key file must be an environment reference such as "
+                              "${CEDAR_RIDGE_SIGNING_KEY_FILE} (or ${VAR:-default/path.pem})")
+
+
+def check_public_url(value: str) -> None:
+    """https, or http on this machine only (for trying it out): verifiers fetch from it."""
+    local = value.startswith(("http://127.0.0.1", "http://localhost"))
+    if (value.startswith("https://") or local) and " " not in value and not value.endswith("/"):
+        return
+    raise ValidationError(f"{value!r} must be an https URL without a trailing slash "
+                          "(http only for 127.0.0.1 or localhost)")
+
+
+class CredentialSchema(Strict):
+    #: The issuer's id in every credential: an https URL or `did:web:<host>`, whose document
+    #: (`connector transcripts issuer-document`) publishes the public key.
+    issuer_id = fields.String(required=True, validate=check_issuer_id)
+    #: Where this service answers on the web; the revocation status list is published under
+    #: it, at `/api/v1/districts/<key>/credentials/status`.
+    public_url = fields.String(required=True, validate=check_public_url)
+    #: An environment reference to the path of the Ed25519 signing key, a PEM file (make
+    #: one with `connector transcripts keygen`); `${VAR:-default}` gives a default path,
+    #: relative to the folder that holds `config/`.
+    signing_key_file = fields.String(required=True, validate=check_key_reference)
+    #: The issuer's name in credentials (default: the district's name).
+    issuer_name = fields.String(load_default="")
+    #: The issuer's homepage, shown by wallets and verifiers.
+    issuer_url = fields.String(load_default="")
+    #: An email for questions about a credential.
+    issuer_email = fields.String(load_default="")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> CredentialSettings:
+        return CredentialSettings(**data)
+
+
 class TranscriptSchema(Strict):
     #: The letter's "School profile" section; blank lines start new paragraphs. Empty: the
     #: section is left out (the same holds for the texts below).
@@ -241,6 +293,8 @@ class TranscriptSchema(Strict):
     contact = fields.String(load_default="")
     #: Rows of the letter's "Approximate GPA translation" table; empty leaves the table out.
     gpa_translation = fields.List(fields.Nested(GpaRowSchema), load_default=list)
+    #: Signed CLR 2.0 credentials of issued transcripts; left out, none are made.
+    credential = fields.Nested(CredentialSchema, load_default=None)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TranscriptSettings:

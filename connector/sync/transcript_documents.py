@@ -23,10 +23,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
-from connector.errors import NotFoundError
+from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.sync import audit
+from connector.transcripts import pesc
 from connector.transcripts import snapshot as snap
 from connector.transcripts import workflow as wf
 from connector.transcripts.html import render_html
@@ -212,6 +213,22 @@ def pdf_of(document: m.TranscriptDocument) -> bytes:
 def html_of(document: m.TranscriptDocument) -> str:
     return render_html(snap.from_snapshot(document.snapshot),
                        watermark=wf.watermark(document.status))
+
+
+def export_pesc(settings: Settings, document: m.TranscriptDocument, *,
+                destination: str = "Admissions office") -> bytes:
+    """An issued version as a PESC High School Transcript v1.5.0 document.
+
+    Made from the frozen snapshot and dated the moment of issue, so the same version
+    always gives the same file; a re-issue says so (``TransmissionType`` Reissue).
+    """
+    if document.status not in wf.FROZEN or document.issued_at is None:
+        raise DataError(f"version {document.version} of {document.student_sis_id} is "
+                        f"{document.status}: only an issued transcript is sent as PESC XML")
+    return pesc.high_school_transcript(
+        snap.from_snapshot(document.snapshot), created=document.issued_at,
+        document_id=f"{settings.district.key}-{document.id}-v{document.version}",
+        reissue=document.supersedes_id is not None, destination=destination)
 
 
 def intact(document: m.TranscriptDocument) -> bool:

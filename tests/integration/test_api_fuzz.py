@@ -19,9 +19,11 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from connector.config.loader import load_settings
 from connector.persistence.tenancy import tenant_session
-from connector.sync import api_tokens
+from connector.sync import api_tokens, credentials
 from connector.sync.district import find_district
+from connector.transcripts import signing
 from tests.conftest import SampleDistrict, api_client
 from tests.integration.test_event_intake import district  # noqa: F401  (the fixture)
 
@@ -75,6 +77,8 @@ ROUTES = [
     ("POST", "/api/v1/districts/{key}/transcripts/{document}/review"),
     ("POST", "/api/v1/districts/{key}/transcripts/{document}/issue"),
     ("POST", "/api/v1/districts/{key}/transcripts/{document}/revoke"),
+    ("GET", "/api/v1/districts/{key}/credentials/status"),
+    ("GET", "/api/v1/districts/{key}/credentials/issuer"),
 ]
 TOKENS = {"read": "read-t0ken", "write": "write-t0ken", "tutor": "tutor-t0ken",
           "quiz": "quiz-t0ken"}
@@ -132,6 +136,10 @@ def client(district: SampleDistrict, module_db_url: str,  # noqa: F811
     monkeypatch.setenv("CEDAR_RIDGE_API_WRITE_TOKEN", TOKENS["write"])
     monkeypatch.setenv("TUTOR_XAPI_TOKEN", TOKENS["tutor"])
     monkeypatch.setenv("QUIZ_CALIPER_TOKEN", TOKENS["quiz"])
+    key = credentials.key_path(load_settings(district.workspace / "config", "cedar-ridge"))
+    if not key.exists():  # the district signs credentials: its public documents answer
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_bytes(signing.new_key())
     with tenant_session(district.factory, find_district(district.factory, "cedar-ridge")) \
             as session, session.begin():  # a district admin's reach, for the admin routes
         TOKENS["admin"] = api_tokens.make_token(session, name="fuzz", scopes=["admin"],

@@ -22,9 +22,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connector.app import create_app
+from connector.config.loader import load_settings
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import accounts, api_tokens
+from connector.sync import accounts, api_tokens, credentials
+from connector.transcripts import signing
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
 ADMIN, IT, REGISTRAR, LEADER, TEACHER, VIEWER = (
@@ -80,6 +82,8 @@ EXPECT: dict[tuple[str, str], set[str] | str] = {
     ("POST", f"{D}/transcripts/{{document_id}}/review"): TRANSCRIPTS,
     ("POST", f"{D}/transcripts/{{document_id}}/issue"): TRANSCRIPTS,
     ("POST", f"{D}/transcripts/{{document_id}}/revoke"): TRANSCRIPTS,
+    ("GET", f"{D}/credentials/status"): EVERYONE,  # public: what verifiers read
+    ("GET", f"{D}/credentials/issuer"): EVERYONE,
     ("GET", f"{D}/me"): EVERYONE,
     ("GET", f"{D}/xapi/about"): EVERYONE,  # public, as the xAPI specification says
     ("POST", f"{D}/xapi/statements"): INTAKE,
@@ -110,6 +114,10 @@ class Cast:
 @pytest.fixture(scope="module")
 def cast(two: TwoDistricts) -> Cast:  # noqa: F811
     """One account per role in Cedar Ridge, each with its own admin-scope token."""
+    key = credentials.key_path(load_settings(two.config, "cedar-ridge"))
+    key.parent.mkdir(parents=True, exist_ok=True)
+    if not key.exists():
+        key.write_bytes(signing.new_key())  # the district signs credentials
     tokens = {}
     with tenant_session(two.factory, two.cedar) as session, session.begin():
         for role, school in ((ADMIN, ""), (IT, ""), (REGISTRAR, ""), (LEADER, "org-crms"),
@@ -226,8 +234,9 @@ def test_another_districts_data_is_404_for_every_role(client: FlaskClient, cast:
     # Pine Valley has a student S100001 and the same frameworks: nothing may show.
     values = {"key": "pine-valley", **cast.values, "sis_id": "S100001"}
     for method, template in EXPECT:
-        if EXPECT[(method, template)] == INTAKE or template.endswith("/xapi/about"):
-            continue  # provider credentials, not a person's: see test_event_intake
+        if EXPECT[(method, template)] == INTAKE or template.endswith("/xapi/about") \
+                or "/credentials/" in template:
+            continue  # provider credentials, or public: see test_event_intake, test_credentials
         response = _call(client, method, template, values, cast.tokens[role])
         assert response.status_code == 404, (method, template, response.status_code)
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from lxml import etree
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -24,9 +29,10 @@ from connector.cli.main import cli
 from connector.config.loader import load_settings
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import accounts, api_tokens, audit, overrides
+from connector.sync import accounts, api_tokens, audit, credentials, overrides
 from connector.sync import transcript_documents as docs
 from connector.sync.student_records import export_student, purge_student
+from connector.transcripts import status_list
 from connector.transcripts import workflow as wf
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
@@ -121,13 +127,13 @@ def test_a_transcript_is_drafted_reviewed_issued_reissued_and_revoked(
         assert docs.versions(session) == []  # another district sees none of it
 
 
-def _cli(two: TwoDistricts, *args: str) -> object:  # noqa: F811
+def _cli(two: TwoDistricts, *args: str) -> Any:  # noqa: F811
     return CliRunner().invoke(cli, ["--config-dir", str(two.config), "--database-url",
                                     two.db_url, "--district", "cedar-ridge", *args])
 
 
 def test_the_cli_drafts_a_cohort_and_issues_what_was_reviewed(two: TwoDistricts,  # noqa: F811
-                                                              tmp_path: object) -> None:
+                                                              tmp_path: Path) -> None:
     cohort = _students(two, "org-jhms")[:3]
     drafted = _cli(two, "transcripts", "draft", *cohort, "--json")
     assert drafted.exit_code == 0, drafted.output
@@ -143,14 +149,20 @@ def test_the_cli_drafts_a_cohort_and_issues_what_was_reviewed(two: TwoDistricts,
                                   "version 1 is a draft: review it before issuing it"}]
     listed = json.loads(_cli(two, "transcripts", "list", "--status", "issued", "--json").output)
     assert sorted(v["student"] for v in listed["versions"]) >= sorted(cohort[:2])
-    pdf = tmp_path / "issued.pdf"  # type: ignore[operator]
+    pdf = tmp_path / "issued.pdf"
     shown = _cli(two, "transcripts", "show", cohort[0], "--pdf", str(pdf), "--json")
     assert shown.exit_code == 0, shown.output
     facts = json.loads(shown.output)
     assert facts["status"] == "issued" and facts["intact"] is True
     assert hashlib.sha256(pdf.read_bytes()).hexdigest() == facts["pdf_sha256"]
-    again = _cli(two, "transcripts", "issue", cohort[0])
-    assert again.exit_code == 1 and "transcripts reissue" in again.output
+    # Issuing again what is issued changes nothing; re-issuing needs a new draft.
+    again = _cli(two, "transcripts", "issue", cohort[0], "--json")
+    assert again.exit_code == 0, again.output
+    [same] = json.loads(again.output)["done"]
+    assert (same["status"], same["version"], same["pdf_sha256"], same["issued_at"]) == (
+        "issued", 1, facts["pdf_sha256"], facts["issued_at"])
+    no_draft = _cli(two, "transcripts", "reissue", cohort[0], "--reason", "typo")
+    assert no_draft.exit_code == 1 and "transcripts reissue" in no_draft.output
     revoked = _cli(two, "transcripts", "revoke", cohort[1], "--reason", "duplicate request")
     assert revoked.exit_code == 0 and "revoked" in revoked.output
     no_reason = _cli(two, "transcripts", "reissue", cohort[0])
@@ -214,3 +226,108 @@ def test_a_records_request_lists_the_versions_and_a_purge_removes_them(
         report = purge_student(session, sis, actor="user:admin", reason="left the district")
         assert report.removed["transcripts"] == 1
         assert docs.versions(session, sis) == []
+
+
+def test_an_issued_transcript_exports_a_clr_credential_that_verifies_until_revoked(
+        two: TwoDistricts, client: FlaskClient, tmp_path: Path) -> None:  # noqa: F811
+    settings = load_settings(two.config, "cedar-ridge")
+    made = _cli(two, "transcripts", "keygen")
+    assert made.exit_code == 0 and "z6Mk" in made.output, made.output
+    key = credentials.key_path(settings)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    kept = _cli(two, "transcripts", "keygen")
+    assert "already" in kept.output and key.read_bytes() == key.read_bytes()
+    sis, unissued = _students(two, "org-jhms")[-2:]
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        [drafted] = docs.draft(session, settings, [sis], by="user:registrar", now=T0)
+        assert drafted.document is not None
+        docs.review(session, drafted.document, by="user:registrar")
+        docs.issue(session, settings, drafted.document, by="user:registrar", now=T0)
+        docs.draft(session, settings, [unissued], by="user:registrar", now=T0)
+
+    out = tmp_path / "transcript.clr.json"
+    exported = _cli(two, "transcripts", "export", sis, "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    credential = json.loads(out.read_text(encoding="utf-8"))
+    assert credential["issuer"]["id"] == "did:web:cedar-ridge.example"
+    assert credential["credentialSubject"]["identifier"][0]["identityHash"] == sis
+    assert len(credential["credentialSubject"]["verifiableCredential"]) >= 1
+    # The official schema as published refuses nothing but the three members a VC 2.0
+    # status entry must have and its draft predates (decision 0031).
+    pristine = json.loads((Path(credentials.__file__).parents[1] / "transcripts" / "contexts" /
+                           "clr_v2p0_clrcredential_schema_draft4.json").read_text())
+    refused = [e for e in jsonschema.Draft4Validator(pristine).iter_errors(credential)]
+    assert {tuple(e.path) for e in refused} == {("credentialStatus",)}
+    assert "statusListIndex" in refused[0].message
+    again = tmp_path / "again.json"
+    _cli(two, "transcripts", "export", sis, "--out", str(again))
+    assert again.read_bytes() == out.read_bytes()  # the same version: the same file
+
+    verified = _cli(two, "transcripts", "verify", str(out), "--json")
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output)["valid"] is True
+    tampered = tmp_path / "tampered.json"
+    text = out.read_text(encoding="utf-8")
+    tampered.write_text(text.replace(f'"identityHash": "{sis}"', f'"identityHash": "{sis}0"', 1),
+                        encoding="utf-8")
+    refused_file = _cli(two, "transcripts", "verify", str(tampered))
+    assert refused_file.exit_code == 1 and "does not match" in refused_file.output
+    assert "NOT valid" in refused_file.output
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(out.read_bytes()[:-40])
+    assert _cli(two, "transcripts", "verify", str(broken)).exit_code == 1
+
+    draft_only = _cli(two, "transcripts", "export", unissued)
+    assert draft_only.exit_code == 2 and "no issued transcript" in draft_only.output
+
+    # Published for verifiers, without signing in.
+    issuer_doc = client.get("/api/v1/districts/cedar-ridge/credentials/issuer")
+    assert issuer_doc.status_code == 200 and issuer_doc.mimetype == "application/did+ld+json"
+    assert issuer_doc.json == json.loads(_cli(two, "transcripts", "issuer-document").output)
+    revoked = _cli(two, "transcripts", "revoke", sis, "--reason", "issued to the wrong student")
+    assert revoked.exit_code == 0, revoked.output
+    listed = client.get("/api/v1/districts/cedar-ridge/credentials/status")
+    assert listed.status_code == 200 and listed.mimetype == "application/vc+ld+json"
+    index = int(credential["credentialStatus"]["statusListIndex"])
+    assert status_list.is_set(listed.json["credentialSubject"]["encodedList"], index)
+    # A verifier elsewhere, with only the published documents, reaches the same answer.
+    (tmp_path / "did.json").write_text(json.dumps(issuer_doc.json))
+    (tmp_path / "status.json").write_text(json.dumps(listed.json))
+    elsewhere = credentials.verify(credential, issuer_documents=[issuer_doc.json],
+                                   status_lists=[listed.json])
+    assert ("status", False, "revoked by the issuer") in elsewhere.checks
+    after = _cli(two, "transcripts", "verify", str(out))
+    assert after.exit_code == 1 and "revoked by the issuer" in after.output
+    # Another district's list (its config is a copy of this one's) holds none of it.
+    theirs = client.get("/api/v1/districts/pine-valley/credentials/status").json
+    assert theirs["id"].endswith("/districts/pine-valley/credentials/status")
+    assert not status_list.is_set(theirs["credentialSubject"]["encodedList"], index)
+
+
+def test_an_issued_transcript_exports_as_pesc_xml(two: TwoDistricts, tmp_path: Path) -> None:  # noqa: F811
+    settings = load_settings(two.config, "cedar-ridge")
+    sis = _students(two)[2]
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        [made] = docs.draft(session, settings, [sis], by="user:registrar", now=T0)
+        assert made.document is not None
+        refused = _cli(two, "transcripts", "export", sis, "--format", "pesc")
+        docs.review(session, made.document, by="user:registrar")
+        docs.issue(session, settings, made.document, by="user:registrar", now=T0)
+        student = session.scalars(select(m.Student).where(m.Student.sourced_id == sis)).one()
+    assert refused.exit_code == 2 and "no issued transcript" in refused.output
+    out = tmp_path / "transcript.xml"
+    done = _cli(two, "transcripts", "export", sis, "--format", "pesc", "--out", str(out),
+                "--destination", "State University")
+    assert done.exit_code == 0, done.output
+    root = etree.fromstring(out.read_bytes())
+    assert etree.QName(root).localname == "HighSchoolTranscript"
+    assert root.findtext("Student/Person/SchoolAssignedPersonID") == sis
+    assert root.findtext("Student/Person/Name/LastName") == student.family_name
+    assert root.findtext("TransmissionData/CreatedDateTime") == "2026-12-03T16:00:00Z"
+    assert root.findtext("TransmissionData/Destination/Organization/OrganizationName") == \
+        "State University"
+    assert root.findall(".//Proficiency")
+    again = tmp_path / "again.xml"
+    _cli(two, "transcripts", "export", sis, "--format", "pesc", "--out", str(again),
+         "--destination", "State University")
+    assert again.read_bytes() == out.read_bytes()

@@ -142,3 +142,44 @@ def test_the_scheduler_renders_a_queued_batch_once_and_a_bad_request_queues_noth
         assert bundle.namelist() == ["S100003.pdf"]
     again = transcript_batches.run_batch(two.factory, settings, two.cedar, batch_id)
     assert again["status"] == "succeeded" and again["done"] == 1  # rendered once, kept
+
+
+def test_a_registrar_drafts_reviews_issues_and_revokes_the_official_transcript(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    sis, given, family = cohort(two, "org-jhms", "07")[0]
+    page = sign_in(browser, site, "registrar@cedar-ridge.example",
+                   f"/districts/cedar-ridge/registrar/?q={sis}")
+    follow(page.get_by_role("link", name=f"The official transcript of {sis}"))
+    assert page.locator("h1").inner_text() == f"Official transcript of {given} {family}"
+    assert "No version is issued" in page.locator("main").inner_text()
+    follow(page.get_by_role("button", name="Draft from today's records"))
+    assert "Version 1 is drafted" in page.locator(".notice").inner_text()
+    assert page.locator("table.versions tbody tr .badge").inner_text() == "Draft"
+    draft = page.request.get(site + page.get_by_role("link", name="PDF of version 1")
+                             .get_attribute("href"))
+    assert "DRAFT" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(draft.body())).pages)
+    check_page(page, "registrar-official-draft")
+    follow(page.get_by_role("button", name="Mark version 1 reviewed"))
+    follow(page.get_by_role("button", name="Issue version 1"))
+    assert "Version 1 is issued" in page.locator(".notice").inner_text()
+    assert page.locator("table.versions tbody tr .badge").inner_text() == "Issued"
+    issued = page.request.get(site + page.get_by_role("link", name="PDF of version 1")
+                              .get_attribute("href"))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(issued.body())).pages)
+    assert "DRAFT" not in text and sis in text
+    with tenant_session(two.factory, two.cedar) as session:
+        stored = session.scalars(select(m.TranscriptDocument).where(
+            m.TranscriptDocument.student_sis_id == sis)).one()
+        assert bytes(stored.pdf or b"") == issued.body()  # the download is the frozen file
+    check_page(page, "registrar-official-issued")
+    # Revoking asks for a reason (the browser holds the form until one is given).
+    page.get_by_label("Reason to revoke").fill("issued to the wrong college")
+    follow(page.get_by_role("button", name="Revoke version 1"))
+    assert page.locator("table.versions tbody tr .badge").inner_text() == "Revoked"
+    assert "issued to the wrong college" in page.locator("table.versions").inner_text()
+    page.close()
+
+    viewer = sign_in(browser, site, "viewer@cedar-ridge.example", "/districts/cedar-ridge/")
+    answer = viewer.goto(f"{site}/districts/cedar-ridge/registrar/students/{sis}/")
+    assert answer is not None and answer.status == 403
+    viewer.close()

@@ -1,0 +1,168 @@
+"""An issued transcript as a PESC High School Transcript v1.5.0 XML document (pure, lxml).
+
+Transcript services and state systems exchange high school transcripts in this PESC
+format. Its root is in the message namespace; every element below it is unqualified,
+as PESC's schemas declare them (``elementFormDefault="unqualified"``), with the sector
+(AcademicRecord v1.9.0) and core (CoreMain v1.14.0) namespaces declared on the root
+for the types. Elements are written in the order the schemas' sequences give.
+
+PESC has no element for a competency. We write each content area as a ``Course`` and
+each competency as one of its ``Proficiency`` entries (the schema's requirement /
+attribute / proficiency structure): ``RAPCode`` the competency's code, ``RAPName`` its
+statement, ``RAPSubName`` the level reached, ``ConditionsMetCode`` Yes when proficient,
+``ConditionsMetDate`` the day it was reached. The explanatory letter's method sentences
+are ``NoteMessage``s, so a reader of the XML alone knows what a level means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from lxml import etree
+
+from connector.transcripts.model import Transcript, TranscriptSection
+from connector.transcripts.pdf import level_text
+
+HSTRN = "urn:org:pesc:message:HighSchoolTranscript:v1.5.0"
+ACREC = "urn:org:pesc:sector:AcademicRecord:v1.9.0"
+CORE = "urn:org:pesc:core:CoreMain:v1.14.0"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP = {"HSTrn": HSTRN, "AcRec": ACREC, "core": CORE, "xsi": XSI}
+#: PESC's StudentLevelCode for the grades a K-12 roster uses (OneRoster grade codes).
+LEVELS = {"KG": "Kindergarten", "K": "Kindergarten", "PK": "PreKindergarten",
+          **{f"{n:02d}": name for n, name in enumerate(
+              ("", "FirstGrade", "SecondGrade", "ThirdGrade", "FourthGrade", "FifthGrade",
+               "SixthGrade", "SeventhGrade", "EighthGrade", "NinthGrade", "TenthGrade",
+               "EleventhGrade", "TwelfthGrade")) if n}}
+#: Notes are written in pieces of at most 80 characters: PESC's core schema keeps a
+#: NoteMessage short, and no word of the letter is cut (decision 0032).
+NOTE_LENGTH = 80
+
+
+def student_level(grade: str) -> str:
+    """PESC's level for a roster grade (``"08"`` -> ``EighthGrade``); ``Ungraded`` otherwise.
+
+    >>> student_level("8"), student_level("KG"), student_level("adult")
+    ('EighthGrade', 'Kindergarten', 'Ungraded')
+    """
+    key = grade.strip().upper()
+    if key.isdigit():
+        key = f"{int(key):02d}"
+    return LEVELS.get(key, "Ungraded")
+
+
+def school_year(day: date) -> tuple[str, str]:
+    """The school year a day falls in, as PESC's ``SessionDesignator`` and a name.
+
+    A US school year starts in the summer: 2026-12-03 is in 2026-2027.
+
+    >>> school_year(date(2026, 12, 3)), school_year(date(2027, 3, 1))
+    (('2026-08', '2026-2027'), ('2026-08', '2026-2027'))
+    """
+    start = day.year if day.month >= 8 else day.year - 1
+    return f"{start}-08", f"{start}-{start + 1}"
+
+
+def _add(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
+    child = etree.SubElement(parent, tag)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def notes(text: str) -> list[str]:
+    """Text cut into NoteMessage-sized pieces at word boundaries.
+
+    >>> notes("one two three")
+    ['one two three']
+    """
+    pieces: list[str] = []
+    line = ""
+    for word in text.split():
+        word = word[:NOTE_LENGTH]
+        if line and len(line) + 1 + len(word) > NOTE_LENGTH:
+            pieces.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        pieces.append(line)
+    return pieces
+
+
+def _organization(parent: etree._Element, name: str, local_id: str = "",
+                  qualifier: str = "") -> None:
+    org = _add(parent, "Organization")
+    if local_id:
+        local = _add(org, "LocalOrganizationID")
+        _add(local, "LocalOrganizationIDCode", local_id)
+        _add(local, "LocalOrganizationIDQualifier", qualifier or "MutuallyDefined")
+    _add(org, "OrganizationName", name)
+
+
+def _course(parent: etree._Element, section: TranscriptSection, as_of: date) -> None:
+    course = _add(parent, "Course")
+    _add(course, "CourseCreditBasis", "Regular")
+    _add(course, "CourseTitle", section.title)
+    for group in section.groups:
+        for row in group.rows:
+            rap = _add(course, "Proficiency")
+            if row.code:
+                _add(rap, "RAPCode", row.code)
+            _add(rap, "RAPName", row.statement)
+            _add(rap, "RAPSubName", level_text(row))
+            _add(rap, "ConditionsMetCode", "Yes" if row.proficient else "No")
+            if row.proficient and row.achieved_on is not None:
+                _add(rap, "ConditionsMetDate", row.achieved_on.isoformat())
+    _add(course, "NoteMessage", f"Competencies as of {as_of.isoformat()}")
+
+
+def high_school_transcript(transcript: Transcript, *, document_id: str, created: datetime,
+                           reissue: bool = False, destination: str = "Admissions office",
+                           district_id: str = "") -> bytes:
+    """The PESC High School Transcript XML (UTF-8, with declaration) of an issued transcript."""
+    root = etree.Element(f"{{{HSTRN}}}HighSchoolTranscript", nsmap=NSMAP)
+    data = _add(root, "TransmissionData")
+    _add(data, "DocumentID", document_id)
+    _add(data, "CreatedDateTime", created.astimezone(UTC).replace(microsecond=0)
+         .strftime("%Y-%m-%dT%H:%M:%SZ"))
+    _add(data, "DocumentTypeCode", "StudentRequest")
+    _add(data, "TransmissionType", "Reissue" if reissue else "Original")
+    _organization(_add(data, "Source"), transcript.district_name, district_id)
+    _organization(_add(data, "Destination"), destination)
+    _add(data, "DocumentOfficialCode", "Official")
+    _add(data, "DocumentCompleteCode", "Complete")
+
+    student = _add(root, "Student")
+    person = _add(student, "Person")
+    _add(person, "SchoolAssignedPersonID", transcript.student.sis_id)
+    name = _add(person, "Name")
+    _add(name, "FirstName", transcript.student.given_name or "-")
+    _add(name, "LastName", transcript.student.family_name or "-")
+    record = _add(student, "AcademicRecord")
+    school = _add(record, "School")
+    _add(school, "OrganizationName", transcript.student.school_name or transcript.district_name)
+    _add(_add(record, "StudentLevel"), "StudentLevelCode",
+         student_level(transcript.student.grade))
+    session = _add(record, "AcademicSession")
+    detail = _add(session, "AcademicSessionDetail")
+    designator, year = school_year(transcript.issued_on)
+    _add(detail, "SessionDesignator", designator)
+    _add(detail, "SessionName", year)
+    _add(detail, "SessionType", "FullYear")
+    _add(detail, "SessionSchoolYear", year)
+    for section in (*transcript.academic, *transcript.habits):
+        _course(session, section, transcript.issued_on)
+
+    letter = transcript.letter
+    for text in _letter_notes(letter.scale_name, letter.method_sentences,
+                              [f"{lv.code} {lv.label}" + (" (proficient)" if lv.proficient
+                                                          else "") for lv in letter.levels]):
+        _add(root, "NoteMessage", text)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _letter_notes(scale: str, method: Sequence[str], levels: Sequence[str]) -> list[str]:
+    return [*notes(f"Proficiency scale: {scale}. Levels: {'; '.join(levels)}."),
+            *(piece for sentence in method for piece in notes(sentence))]
