@@ -118,6 +118,19 @@ class GpaRow:
 
 
 @dataclass(frozen=True)
+class SchoolProfile:
+    """What page 1 of a transcript says about a school that the roster does not."""
+
+    address: str = ""
+    ceeb: str = ""
+    phone: str = ""
+    registrar: str = ""
+    #: The letter's texts for this school, when they differ from the district's.
+    school_profile: str = ""
+    graduation_requirements: str = ""
+
+
+@dataclass(frozen=True)
 class CredentialSettings:
     """Who signs the district's transcript credentials, with which key, published where.
 
@@ -145,6 +158,8 @@ class TranscriptSettings:
     contact: str = ""
     gpa_translation: tuple[GpaRow, ...] = ()
     credential: CredentialSettings | None = None
+    schools: dict[str, SchoolProfile] = field(default_factory=dict)
+    performance_snapshot: bool = False
 
 
 @dataclass(frozen=True)

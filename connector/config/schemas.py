@@ -33,6 +33,7 @@ from connector.config.model import (
     GpaRow,
     JobConfig,
     MasterySettings,
+    SchoolProfile,
     SourceConfig,
     TranscriptSettings,
 )
@@ -277,6 +278,27 @@ class CredentialSchema(Strict):
         return CredentialSettings(**data)
 
 
+class SchoolProfileSchema(Strict):
+    #: The school's postal address, one line (page 1 of its transcripts).
+    address = fields.String(load_default="")
+    #: The school's CEEB (College Board) code, which admissions offices file it under.
+    ceeb = fields.String(load_default="", validate=validate.Regexp(
+        r"^(\d{6})?$", error="a CEEB code is six digits"))
+    #: The school's phone number.
+    phone = fields.String(load_default="")
+    #: The registrar's name (and title), whom a college contacts about a transcript.
+    registrar = fields.String(load_default="")
+    #: This school's "School profile" in the letter, in place of the district's (schools
+    #: differ: a high school's profile is not a middle school's). Empty: the district's.
+    school_profile = fields.String(load_default="")
+    #: This school's "Graduation requirements" in the letter. Empty: the district's.
+    graduation_requirements = fields.String(load_default="")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> SchoolProfile:
+        return SchoolProfile(**data)
+
+
 class TranscriptSchema(Strict):
     #: The letter's "School profile" section; blank lines start new paragraphs. Empty: the
     #: section is left out (the same holds for the texts below).
@@ -295,6 +317,13 @@ class TranscriptSchema(Strict):
     gpa_translation = fields.List(fields.Nested(GpaRowSchema), load_default=list)
     #: Signed CLR 2.0 credentials of issued transcripts; left out, none are made.
     credential = fields.Nested(CredentialSchema, load_default=None)
+    #: Per school (the roster's org sourcedId): address, CEEB code, phone and registrar,
+    #: printed on page 1 of its students' transcripts.
+    schools = fields.Dict(keys=fields.String(), values=fields.Nested(SchoolProfileSchema),
+                          load_default=dict)
+    #: Add a performance snapshot page after the detail: each domain's levels, with the
+    #: date the student reached each one.
+    performance_snapshot = fields.Boolean(load_default=False)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TranscriptSettings:

@@ -14,6 +14,7 @@ from connector.transcripts.model import (
     Letter,
     LevelMeaning,
     StudentInfo,
+    Summary,
     Transcript,
     TranscriptGroup,
     TranscriptRow,
@@ -51,6 +52,38 @@ class RecordFacts:
     highest_dok: int | None
     evidence_count: int
     explanation: str
+    overridden: bool = False
+
+
+def school_year_start(day: date) -> int:
+    """The calendar year a day's school year starts in: a US school year starts in August.
+
+    >>> school_year_start(date(2026, 12, 3)), school_year_start(date(2027, 6, 1))
+    (2026, 2026)
+    """
+    return day.year if day.month >= 8 else day.year - 1
+
+
+def school_year(day: date) -> str:
+    """``2026-2027`` for any day of that school year."""
+    start = school_year_start(day)
+    return f"{start}-{start + 1}"
+
+
+def expected_graduation(grade: str, day: date) -> str:
+    """The spring a student in ``grade`` graduates from grade 12, on pace ("" if unknown).
+
+    >>> expected_graduation("09", date(2026, 12, 3)), expected_graduation("KG", date(2026, 12, 3))
+    ('2030', '')
+    """
+    if not grade.strip().isdigit() or not 1 <= int(grade) <= 12:
+        return ""
+    return str(school_year_start(day) + 1 + 12 - int(grade))
+
+
+#: Webb's names, for a district whose DOK framework gives none.
+WEBB_DOK = ((1, "Recall and reproduction"), (2, "Skills and concepts"),
+            (3, "Strategic thinking and reasoning"), (4, "Extended thinking"))
 
 
 def build_letter(
@@ -65,6 +98,7 @@ def build_letter(
     signatory_name: str = "",
     signatory_title: str = "",
     contact: str = "",
+    dok_levels: Iterable[tuple[int, str]] = (),
 ) -> Letter:
     levels = tuple(
         LevelMeaning(lv.code, lv.label, lv.value, lv.description, scale.is_proficient(lv))
@@ -85,6 +119,7 @@ def build_letter(
         signatory_name=signatory_name,
         signatory_title=signatory_title,
         contact=contact,
+        dok_levels=tuple(sorted(dict(dok_levels).items())) or WEBB_DOK,
     )
 
 
@@ -108,20 +143,34 @@ def build_transcript(
     letter: Letter,
     issued_on: date,
     timezone: str = "UTC",
+    summary: Summary | None = None,
 ) -> Transcript:
     """Group records by content area and competency, in the framework's own order.
 
+    A competency whose parts are on the transcript is their heading, with its own
+    level beside it, and never a row as well: each competency appears once.
     Dates are shown in the district's time zone: evidence scored on a Tuesday
     evening in Denver was achieved on Tuesday, not on Wednesday in UTC.
     """
     zone = ZoneInfo(timezone)
-    sections: dict[tuple[str, str], dict[str, list[tuple[tuple[int, ...], TranscriptRow]]]] = (
-        defaultdict(lambda: defaultdict(list)))
-    group_order: dict[tuple[tuple[str, str], str], tuple[int, ...]] = {}
+    records = [r for r in records if r.competency_identifier in competencies]
+    recorded = {r.competency_identifier for r in records}
+    headings = {competencies[r.competency_identifier].parent_identifier
+                for r in records} & recorded
+    heading_level: dict[str, tuple[str, bool]] = {}
+    sections: dict[tuple[str, str], dict[tuple[str, str], list[
+        tuple[tuple[int, ...], TranscriptRow]]]] = defaultdict(lambda: defaultdict(list))
+    group_order: dict[tuple[tuple[str, str], tuple[str, str]], tuple[int, ...]] = {}
     section_order: dict[tuple[str, str], tuple[int, ...]] = {}
     for record in records:
-        comp = competencies.get(record.competency_identifier)
-        if comp is None or comp.framework_kind == FrameworkKind.REFERENCE.value:
+        comp = competencies[record.competency_identifier]
+        if comp.framework_kind == FrameworkKind.REFERENCE.value:
+            continue
+        if comp.identifier in headings:
+            scored = record.state == MasteryState.LEVEL.value
+            heading_level[comp.identifier] = (
+                f"{record.level_code} {record.level_label}" if scored and record.level_code
+                else record.level_label, record.overridden)
             continue
         chain = _ancestors(comp, competencies)
         root = chain[0]
@@ -130,7 +179,7 @@ def build_transcript(
             root.subjects[0] if root.subjects else comp.framework_title)
         section_key = (kind, title)
         parent = chain[-2] if len(chain) > 1 else None
-        group_title = parent.label if parent else ""
+        group_key = (parent.identifier if parent else "", parent.label if parent else "")
         path = tuple(c.sequence for c in chain)
         scored = record.state == MasteryState.LEVEL.value
         row = TranscriptRow(
@@ -148,9 +197,10 @@ def build_transcript(
             identifier=comp.identifier,
             uri=comp.uri,
             framework=comp.framework_title,
+            overridden=record.overridden,
         )
-        sections[section_key][group_title].append((path, row))
-        group_order.setdefault((section_key, group_title), path[:-1])
+        sections[section_key][group_key].append((path, row))
+        group_order.setdefault((section_key, group_key), path[:-1])
         section_order[section_key] = min(section_order.get(section_key, path), path)
 
     def make(kind: str) -> tuple[TranscriptSection, ...]:
@@ -160,8 +210,9 @@ def build_transcript(
             groups = sorted(sections[key].items(), key=lambda g: group_order[(key, g[0])])
             out.append(TranscriptSection(
                 title=key[1], kind=kind,
-                groups=tuple(TranscriptGroup(title, tuple(row for _, row in sorted(
-                    rows, key=lambda pr: pr[0]))) for title, rows in groups)))
+                groups=tuple(TranscriptGroup(
+                    group[1], tuple(row for _, row in sorted(rows, key=lambda pr: pr[0])),
+                    *heading_level.get(group[0], ("", False))) for group, rows in groups)))
         return tuple(out)
 
     return Transcript(
@@ -171,6 +222,7 @@ def build_transcript(
         academic=make("academic"),
         habits=make("habits"),
         letter=letter,
+        summary=summary,
     )
 
 

@@ -17,9 +17,11 @@ from connector.transcripts.model import Transcript
 from connector.transcripts.pdf import (
     ACADEMIC_HEADING,
     HABITS_HEADING,
+    OVERRIDE_MARK,
     date_text,
     dok_text,
     gpa_text,
+    heading_level_text,
     level_text,
     paragraphs,
     summary_text,
@@ -40,6 +42,7 @@ _ENV = Environment(
 )
 _ENV.filters.update(
     level_text=level_text,
+    heading_level_text=heading_level_text,
     date_text=date_text,
     dok_text=dok_text,
     gpa_text=gpa_text,
@@ -56,4 +59,5 @@ def render_html(transcript: Transcript, *, watermark: str | None = None) -> str:
     """
     template = _ENV.get_template(TEMPLATE_NAME)
     return template.render(t=transcript, summary=summary_text(transcript), watermark=watermark,
+                           mark=OVERRIDE_MARK,
                            academic_heading=ACADEMIC_HEADING, habits_heading=HABITS_HEADING)

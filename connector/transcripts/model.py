@@ -28,14 +28,22 @@ class TranscriptRow:
     identifier: str = ""
     uri: str = ""
     framework: str = ""
+    #: The level is a teacher's judgement (an override), not the computed one.
+    overridden: bool = False
 
 
 @dataclass(frozen=True)
 class TranscriptGroup:
-    """Rows under one competency heading (the learning targets of a competency)."""
+    """Rows under one competency heading (the learning targets of a competency).
+
+    ``level`` is the heading competency's own level (a roll-up of its parts), shown
+    once with the heading rather than as a row of its own.
+    """
 
     title: str
     rows: tuple[TranscriptRow, ...]
+    level: str = ""
+    overridden: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class Letter:
     signatory_name: str
     signatory_title: str
     contact: str
+    #: Each DOK level's name, from the district's imported DOK framework (or Webb's).
+    dok_levels: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,56 @@ class StudentInfo:
 
 
 @dataclass(frozen=True)
+class SchoolInfo:
+    """The school as a college needs it on page 1 (from ``transcript.schools``)."""
+
+    name: str
+    address: str = ""
+    ceeb: str = ""
+    phone: str = ""
+    registrar: str = ""
+
+
+@dataclass(frozen=True)
+class DomainLevel:
+    """The academic level reached in one domain, beside the student's grade level."""
+
+    domain: str
+    level: str
+    proficient: int
+    total: int
+    pace: str
+    #: Each level of the domain, lowest first, with the day it was reached (ISO) or None.
+    reached: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    """A course whose credit is earned by demonstrating its competencies."""
+
+    course: str
+    title: str
+    credits: float
+    earned: bool
+    earned_on: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What page 1 says beyond the records: who, where, when, levels, credit, graduation."""
+
+    school: SchoolInfo
+    school_year: str
+    birth_date: str | None = None
+    expected_graduation: str = ""
+    domains: tuple[DomainLevel, ...] = ()
+    credits: tuple[CreditRow, ...] = ()
+    graduation: str = ""
+    #: Add the performance snapshot page: domains by levels, with the date each was reached.
+    performance_snapshot: bool = False
+
+
+@dataclass(frozen=True)
 class Transcript:
     district_name: str
     student: StudentInfo
@@ -99,6 +159,20 @@ class Transcript:
     academic: tuple[TranscriptSection, ...]
     habits: tuple[TranscriptSection, ...]
     letter: Letter
+    summary: Summary | None = None
+
+    @property
+    def overridden_count(self) -> int:
+        """Levels on the transcript that are a teacher's judgement."""
+        return (sum(1 for s in (*self.academic, *self.habits) for g in s.groups
+                    for r in g.rows if r.overridden)
+                + sum(1 for s in (*self.academic, *self.habits) for g in s.groups
+                      if g.overridden))
+
+    def area_counts(self) -> list[tuple[str, int, int]]:
+        """(content area, competencies proficient, competencies) for page 1."""
+        return [(s.title, sum(1 for g in s.groups for r in g.rows if r.proficient), s.row_count)
+                for s in self.academic]
 
     @property
     def proficient_count(self) -> int:

@@ -46,7 +46,9 @@ from reportlab.platypus import (
 
 from connector.transcripts.model import (
     Letter,
+    Summary,
     Transcript,
+    TranscriptGroup,
     TranscriptRow,
     TranscriptSection,
 )
@@ -58,11 +60,25 @@ HABITS_HEADING = "Habits of Success"
 # --- display text shared with the HTML renderer ------------------------------------------
 
 
+#: Marks a level that is a teacher's judgement (an override), explained in the key.
+OVERRIDE_MARK = "†"
+
+
 def level_text(row: TranscriptRow) -> str:
-    """``"3 Proficient"``, or only the label for a state such as "Insufficient evidence"."""
-    if row.level_code is None or not row.level_code.strip():
-        return row.level_label
-    return f"{row.level_code} {row.level_label}"
+    """``"3 Proficient"``, or only the label for a state such as "Insufficient evidence".
+
+    A teacher's judgement carries :data:`OVERRIDE_MARK`, explained in the letter's key.
+    """
+    text = row.level_label if row.level_code is None or not row.level_code.strip() else (
+        f"{row.level_code} {row.level_label}")
+    return f"{text} {OVERRIDE_MARK}" if row.overridden else text
+
+
+def heading_level_text(group: TranscriptGroup) -> str:
+    """The heading competency's own level, marked like a row's."""
+    if not group.level:
+        return ""
+    return f"{group.level} {OVERRIDE_MARK}" if group.overridden else group.level
 
 
 def date_text(day: date | None) -> str:
@@ -246,6 +262,88 @@ def _header(t: Transcript) -> list[Flowable]:
     ]
 
 
+def _summary(t: Transcript, summary: Summary) -> list[Flowable]:
+    """Page 1: who, which school, which year; then the whole record at a glance."""
+    s, school = t.student, summary.school
+    widths = [1.15 * inch, _WIDTH / 2 - 1.15 * inch, 1.15 * inch, _WIDTH / 2 - 1.15 * inch]
+
+    def cell(text: str, column: int) -> str | Paragraph:
+        return _cell(text or NO_VALUE, widths[column], _INFO)
+
+    school_lines = [x for x in (school.address, f"CEEB {school.ceeb}" if school.ceeb else "",
+                                school.phone) if x]
+    info = [["Student", cell(s.full_name, 1), "School", cell(school.name or s.school_name, 3)],
+            ["Date of birth", cell(summary.birth_date or "", 1), "", cell(
+                "; ".join(school_lines), 3)],
+            ["SIS ID", cell(s.sis_id, 1), "Registrar", cell(school.registrar, 3)],
+            ["Grade", cell(s.grade, 1), "School year", cell(summary.school_year, 3)],
+            ["Expected\ngraduation", cell(summary.expected_graduation, 1), "As of",
+             date_text(t.issued_on)]]
+    out: list[Flowable] = [
+        Paragraph(_markup(t.district_name), _DISTRICT),
+        Paragraph("Proficiency Transcript", _H1),
+        Table(info, colWidths=widths, style=_INFO_STYLE, hAlign="LEFT"),
+        Spacer(1, 8), Paragraph(_markup(summary_text(t)), _BODY),
+        Paragraph("Competencies by content area", _H3)]
+    areas = [["Content area", "Proficient", "Competencies"]]
+    areas += [[_cell(title, 3.6 * inch), str(done), str(total)]
+              for title, done, total in t.area_counts()]
+    out.append(Table(areas, colWidths=[3.6 * inch, 1.0 * inch, 1.0 * inch],
+                     style=_grid_style(("ALIGN", (1, 0), (-1, -1), "RIGHT")), hAlign="LEFT"))
+    if summary.domains:
+        out.append(Paragraph("Academic level by domain (beside grade level)", _H3))
+        rows = [["Domain", "Academic level", "Targets proficient", "Pace"]]
+        rows += [[_cell(d.domain, 2.4 * inch), _cell(d.level, 1.2 * inch),
+                  f"{d.proficient} of {d.total}", _cell(d.pace, 2.0 * inch)]
+                 for d in summary.domains]
+        out.append(Table(rows, colWidths=[2.4 * inch, 1.2 * inch, 1.2 * inch, 2.0 * inch],
+                         style=_PLAIN_STYLE, hAlign="LEFT"))
+    if summary.credits:
+        out.append(Paragraph("Course credit earned by demonstrated competency", _H3))
+        rows = [["Course", "Title", "Credits", "Earned"]]
+        rows += [[_cell(c.course, 1.0 * inch), _cell(c.title, 3.2 * inch), f"{c.credits:g}",
+                  c.earned_on or "Yes" if c.earned else "Not yet"] for c in summary.credits]
+        out.append(Table(rows, colWidths=[1.0 * inch, 3.2 * inch, 0.8 * inch, 1.2 * inch],
+                         style=_PLAIN_STYLE, hAlign="LEFT"))
+    if summary.graduation:
+        out += [Spacer(1, 6),
+                Paragraph(f"<b>Graduation:</b> {_markup(summary.graduation)}.", _BODY)]
+    overridden = t.overridden_count
+    out.append(Paragraph(
+        f"{overridden} level{'s are' if overridden != 1 else ' is'} a teacher's judgement, "
+        f"marked {OVERRIDE_MARK} in the detail." if overridden else
+        "Every level is as calculated from the evidence; none is a teacher's override.",
+        _SMALL))
+    out.append(Paragraph("The detail by competency follows; the key and the explanatory "
+                         "letter are at the end.", _SMALL))
+    return out
+
+
+def snapshot_columns(summary: Summary) -> list[str]:
+    """The level names across every domain, each once, in the order the domains give them."""
+    return list(dict.fromkeys(name for d in summary.domains for name, _ in d.reached))
+
+
+def _performance_snapshot(summary: Summary) -> list[Flowable]:
+    """Domains by levels, with the day each level was reached (a Chugach-style snapshot)."""
+    columns = snapshot_columns(summary)
+    if not columns:
+        return []
+    first = 1.8 * inch
+    width = min(0.95 * inch, (_WIDTH - first) / len(columns))
+    rows: list[list[str | Paragraph]] = [["Domain", *(
+        _cell(f"Level {c}" if c.isdigit() else c, width) for c in columns)]]
+    for d in summary.domains:
+        reached = dict(d.reached)
+        rows.append([_cell(d.domain, first),
+                     *((reached[c] or "not yet") if c in reached else "" for c in columns)])
+    return [CondPageBreak(3 * inch), Paragraph("Performance snapshot", _H2),
+            Paragraph("The level reached in each domain, and the day the student reached it.",
+                      _SMALL),
+            Table(rows, colWidths=[first, *[width] * len(columns)], style=_PLAIN_STYLE,
+                  repeatRows=1, hAlign="LEFT", spaceAfter=6)]
+
+
 def _heading(text: str, style: ParagraphStyle, room: float) -> list[Flowable]:
     """A heading that moves to the next page unless ``room`` is left for a few rows after it.
 
@@ -267,8 +365,12 @@ def _section_table(section: TranscriptSection) -> Table:
     for group in section.groups:
         if group.title.strip() and group.rows:
             n = len(data)
-            data.append([_cell(group.title, _WIDTH, _GROUP), "", "", "", "", ""])
-            marks += [("SPAN", (0, n), (-1, n)), ("NOSPLIT", (0, n), (-1, n + 1)),
+            title_width = _ROW_WIDTHS[0] + _ROW_WIDTHS[1]
+            data.append([_cell(group.title, title_width, _GROUP), "",
+                         _cell(heading_level_text(group), _ROW_WIDTHS[2], _GROUP), "", "", ""])
+            # The heading keeps its first two rows with it: never alone at a page's foot.
+            marks += [("SPAN", (0, n), (1, n)), ("SPAN", (2, n), (-1, n)),
+                      ("NOSPLIT", (0, n), (-1, min(n + 2, n + len(group.rows)))),
                       ("BACKGROUND", (0, n), (-1, n), _GROUP_BG),
                       ("FONT", (0, n), (-1, n), _GROUP.fontName, _GROUP.fontSize, _GROUP.leading),
                       ("LINEABOVE", (0, n), (-1, n), 0.25, _MUTED)]
@@ -316,6 +418,20 @@ def _letter(letter: Letter) -> list[Flowable]:
         out.append(Paragraph("Some competencies show a state instead of a level:", _BODY))
         out += [Paragraph(f"<b>{_markup(label)}</b>: {_markup(meaning)}", _BODY)
                 for label, meaning in letter.state_labels]
+    if letter.dok_levels:
+        out.append(Paragraph("Depth of knowledge", _H2))
+        out.append(Paragraph(
+            "Each competency names the depth of knowledge (Webb's DOK, 1 to 4) at which it "
+            "must be shown. In the detail, <b>DOK shown (target)</b> gives the deepest level "
+            "at which the student's evidence showed it and, in brackets, the level the "
+            "competency asks for.", _BODY))
+        dok = [["DOK", "What it asks of the student"]]
+        dok += [[str(n), _cell(name, _WIDTH - 0.6 * inch)] for n, name in letter.dok_levels]
+        out.append(Table(dok, colWidths=[0.6 * inch, _WIDTH - 0.6 * inch], style=_PLAIN_STYLE,
+                         hAlign="LEFT", spaceAfter=6))
+    out.append(Paragraph(
+        f"<b>{OVERRIDE_MARK}</b> marks a level set by a teacher's judgement, with a recorded "
+        "reason, in place of the calculated one.", _BODY))
     out.append(Paragraph("How proficiency is determined", _H2))
     out += [Paragraph(_markup(sentence), _BODY) for sentence in letter.method_sentences]
     if letter.graduation_requirements:
@@ -388,7 +504,10 @@ def render_pdf(transcript: Transcript, *, watermark: str | None = None,
     and date always render to the same bytes.
     """
     student = transcript.student
-    story = _header(transcript)
+    if transcript.summary is not None:
+        story = [*_summary(transcript, transcript.summary), PageBreak()]
+    else:
+        story = _header(transcript)
     story.append(Paragraph(ACADEMIC_HEADING, _PART))
     story += _sections(transcript.academic, ACADEMIC_HEADING) or [
         Paragraph("No academic competencies have been reported yet.", _BODY)]
@@ -396,6 +515,8 @@ def render_pdf(transcript: Transcript, *, watermark: str | None = None,
         story += [CondPageBreak(2.2 * inch), Spacer(1, 12), Paragraph(HABITS_HEADING, _PART),
                   Paragraph("Reported separately from the academic competencies above.", _SMALL)]
         story += _sections(transcript.habits, HABITS_HEADING)
+    if transcript.summary is not None and transcript.summary.performance_snapshot:
+        story += _performance_snapshot(transcript.summary)
     story.append(PageBreak())
     story += _letter(transcript.letter)
 

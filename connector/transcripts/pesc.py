@@ -6,12 +6,14 @@ as PESC's schemas declare them (``elementFormDefault="unqualified"``), with the 
 (AcademicRecord v1.9.0) and core (CoreMain v1.14.0) namespaces declared on the root
 for the types. Elements are written in the order the schemas' sequences give.
 
-PESC has no element for a competency. We write each content area as a ``Course`` and
-each competency as one of its ``Proficiency`` entries (the schema's requirement /
-attribute / proficiency structure): ``RAPCode`` the competency's code, ``RAPName`` its
-statement, ``RAPSubName`` the level reached, ``ConditionsMetCode`` Yes when proficient,
-``ConditionsMetDate`` the day it was reached. The explanatory letter's method sentences
-are ``NoteMessage``s, so a reader of the XML alone knows what a level means.
+Courses whose credit is earned by competency (``reports credit``) are ``Course``s with
+their Carnegie units offered and earned. PESC has no element for a competency. We
+write each content area as a ``Course`` and each competency as one of its
+``Proficiency`` entries (the schema's requirement / attribute / proficiency
+structure): ``RAPCode`` the competency's code, ``RAPName`` its statement,
+``RAPSubName`` the level reached, ``ConditionsMetCode`` Yes when proficient,
+``ConditionsMetDate`` the day it was reached. The explanatory letter's method
+sentences are ``NoteMessage``s, so a reader of the XML alone knows what a level means.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, date, datetime
 
 from lxml import etree
 
+from connector.transcripts.build import school_year, school_year_start
 from connector.transcripts.model import Transcript, TranscriptSection
 from connector.transcripts.pdf import level_text
 
@@ -52,16 +55,13 @@ def student_level(grade: str) -> str:
     return LEVELS.get(key, "Ungraded")
 
 
-def school_year(day: date) -> tuple[str, str]:
+def session_of(day: date) -> tuple[str, str]:
     """The school year a day falls in, as PESC's ``SessionDesignator`` and a name.
 
-    A US school year starts in the summer: 2026-12-03 is in 2026-2027.
-
-    >>> school_year(date(2026, 12, 3)), school_year(date(2027, 3, 1))
-    (('2026-08', '2026-2027'), ('2026-08', '2026-2027'))
+    >>> session_of(date(2026, 12, 3))
+    ('2026-08', '2026-2027')
     """
-    start = day.year if day.month >= 8 else day.year - 1
-    return f"{start}-08", f"{start}-{start + 1}"
+    return f"{school_year_start(day)}-08", school_year(day)
 
 
 def _add(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
@@ -137,6 +137,9 @@ def high_school_transcript(transcript: Transcript, *, document_id: str, created:
     student = _add(root, "Student")
     person = _add(student, "Person")
     _add(person, "SchoolAssignedPersonID", transcript.student.sis_id)
+    summary = transcript.summary
+    if summary is not None and summary.birth_date:
+        _add(_add(person, "Birth"), "BirthDate", summary.birth_date)
     name = _add(person, "Name")
     _add(name, "FirstName", transcript.student.given_name or "-")
     _add(name, "LastName", transcript.student.family_name or "-")
@@ -147,11 +150,22 @@ def high_school_transcript(transcript: Transcript, *, document_id: str, created:
          student_level(transcript.student.grade))
     session = _add(record, "AcademicSession")
     detail = _add(session, "AcademicSessionDetail")
-    designator, year = school_year(transcript.issued_on)
+    designator, year = session_of(transcript.issued_on)
     _add(detail, "SessionDesignator", designator)
     _add(detail, "SessionName", year)
     _add(detail, "SessionType", "FullYear")
     _add(detail, "SessionSchoolYear", year)
+    for credit in summary.credits if summary is not None else ():
+        # Courses whose credit is earned by demonstrating their competencies.
+        course = _add(session, "Course")
+        _add(course, "CourseCreditBasis", "Regular")
+        _add(course, "CourseCreditUnits", "CarnegieUnits")
+        _add(course, "CourseCreditValue", f"{credit.credits:g}")
+        _add(course, "CourseCreditEarned", f"{credit.credits if credit.earned else 0:g}")
+        _add(course, "CourseNumber", credit.course)
+        _add(course, "CourseTitle", credit.title)
+        said = f"earned {credit.earned_on or ''}".strip() if credit.earned else "not yet earned"
+        _add(course, "NoteMessage", f"Credit by demonstrated competency: {said}")
     for section in (*transcript.academic, *transcript.habits):
         _course(session, section, transcript.issued_on)
 

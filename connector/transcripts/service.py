@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,19 @@ from connector.transcripts.build import (
     RecordFacts,
     build_letter,
     build_transcript,
+    expected_graduation,
+    school_year,
 )
 from connector.transcripts.html import render_html
-from connector.transcripts.model import Letter, StudentInfo, Transcript
+from connector.transcripts.model import (
+    CreditRow,
+    DomainLevel,
+    Letter,
+    SchoolInfo,
+    StudentInfo,
+    Summary,
+    Transcript,
+)
 from connector.transcripts.pdf import render_pdf
 from connector.transcripts.workflow import WATERMARK
 
@@ -125,7 +135,40 @@ def district_letter(session: Session, settings: Settings) -> Letter:
         signatory_name=t.signatory_name,
         signatory_title=t.signatory_title,
         contact=t.contact,
+        dok_levels=dok_names(session),
     )
+
+
+def dok_names(session: Session) -> list[tuple[int, str]]:
+    """Each DOK level's name as the district's imported DOK framework states it.
+
+    "Level 2: Skills and concepts" names DOK 2 "Skills and concepts". Empty when no
+    reference framework names them (the letter then uses Webb's names).
+    """
+    from connector.frameworks.dok import DEFAULT_DOK_PATTERNS, compile_patterns, dok_from_texts
+
+    patterns = compile_patterns(DEFAULT_DOK_PATTERNS)
+
+    found: dict[int, str] = {}
+    for code, statement in session.execute(
+            select(m.Competency.human_coding_scheme, m.Competency.full_statement)
+            .join(m.Framework, m.Framework.id == m.Competency.framework_id)
+            .where(m.Framework.kind == FrameworkKind.REFERENCE.value)):
+        level = dok_from_texts((code, statement), patterns, allow_level=True)
+        if level is not None and level not in found:
+            found[level] = re.sub(r"(?i)^\s*(level|dok)[-_ ]*\d\s*[:.\-–]\s*", "",
+                                  statement).strip() or statement
+    return sorted(found.items())
+
+
+def school_letter(letter: Letter, settings: Settings, school: str) -> Letter:
+    """The district's letter with the school's own profile and requirements, if it has them."""
+    own = settings.district.transcript.schools.get(school)
+    if own is None or not (own.school_profile.strip() or own.graduation_requirements.strip()):
+        return letter
+    return replace(letter, school_profile=own.school_profile.strip() or letter.school_profile,
+                   graduation_requirements=(own.graduation_requirements.strip()
+                                            or letter.graduation_requirements))
 
 
 def district_today(settings: Settings) -> date:
@@ -171,14 +214,65 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
                 level_code=r.level_code, level_label=r.level_label, proficient=r.proficient,
                 achieved_at=r.achieved_at, highest_dok=r.highest_dok,
                 evidence_count=r.evidence_count,
-                explanation=queries.explained(r, scale, labels)["explanation"]))
+                explanation=queries.explained(r, scale, labels)["explanation"],
+                overridden=r.override_id is not None))
     letter = district_letter(session, settings)
+    summaries = summaries_for(session, settings, students, schools, issued_on)
     return [build_transcript(
         district_name=settings.district.name,
         student=StudentInfo(s.sourced_id, s.given_name, s.family_name, s.grade,
                             schools.get(s.school_sourced_id, "")),
-        records=records.get(s.id, []), competencies=competencies, letter=letter,
-        issued_on=issued_on, timezone=settings.district.timezone) for s in students]
+        records=records.get(s.id, []), competencies=competencies,
+        letter=school_letter(letter, settings, s.school_sourced_id),
+        issued_on=issued_on, timezone=settings.district.timezone,
+        summary=summaries.get(s.sourced_id)) for s in students]
+
+
+def summaries_for(session: Session, settings: Settings, students: Sequence[m.Student],
+                  schools: dict[str, str], as_of: date) -> dict[str, Summary]:
+    """Page 1 of each student's transcript: school, year, levels per domain, credit."""
+    from connector.sync.progress import credit_report, progress
+
+    if not students:
+        return {}
+    ids = [s.sourced_id for s in students]
+    births = dict(session.execute(select(m.Student.sourced_id, m.StudentDemographics.birth_date)
+                                  .join(m.StudentDemographics,
+                                        m.StudentDemographics.student_id == m.Student.id)
+                                  .where(m.Student.sourced_id.in_(ids))).all())
+    paces = {p.sis_id: p for p in progress(session, settings, as_of, ids)}
+    credits: dict[str, list[CreditRow]] = defaultdict(list)
+    for row in credit_report(session, settings, ids):
+        credits[row["student"]].append(CreditRow(
+            row["course"], row["title"], float(row["credits"]), bool(row["earned"]),
+            row["earned_on"].isoformat() if row["earned_on"] else None))
+    configured = settings.district.transcript.schools
+    titles = {d.key: d.title for d in settings.district.progress.domains}
+    zone = ZoneInfo(settings.district.timezone)
+    out = {}
+    for s in students:
+        born = births.get(s.sourced_id)
+        info = configured.get(s.school_sourced_id)
+        school = SchoolInfo(schools.get(s.school_sourced_id, ""), *(
+            (info.address, info.ceeb, info.phone, info.registrar) if info else ()))
+        mine = credits.get(s.sourced_id, [])
+        earned = sum(c.credits for c in mine if c.earned)
+        total = sum(c.credits for c in mine)
+        paced = paces.get(s.sourced_id)
+        out[s.sourced_id] = Summary(
+            school=school, school_year=school_year(as_of),
+            birth_date=born.isoformat() if born else None,
+            expected_graduation=expected_graduation(s.grade, as_of),
+            domains=tuple(DomainLevel(
+                titles.get(d.domain) or d.domain, d.academic_level or "—", d.mastered, d.total,
+                d.label, tuple((name, when.astimezone(zone).date().isoformat() if when else None)
+                               for name, when in d.levels))
+                for d in (paced.domains if paced else [])),
+            performance_snapshot=settings.district.transcript.performance_snapshot,
+            credits=tuple(mine),
+            graduation=(f"{earned:g} of {total:g} course credits earned by demonstrated "
+                        f"competency" if mine else ""))
+    return out
 
 
 def safe_file_stem(sis_id: str) -> str:

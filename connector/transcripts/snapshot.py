@@ -16,9 +16,13 @@ from datetime import date
 from typing import Any
 
 from connector.transcripts.model import (
+    CreditRow,
+    DomainLevel,
     Letter,
     LevelMeaning,
+    SchoolInfo,
     StudentInfo,
+    Summary,
     Transcript,
     TranscriptGroup,
     TranscriptRow,
@@ -62,8 +66,20 @@ def from_snapshot(snapshot: dict[str, Any]) -> Transcript:
             "state_labels": tuple(tuple(pair) for pair in letter["state_labels"]),
             "method_sentences": tuple(letter["method_sentences"]),
             "gpa_translation": tuple(tuple(row) for row in letter["gpa_translation"]),
+            "dok_levels": tuple(tuple(pair) for pair in letter.get("dok_levels", ())),
         }),
+        summary=_summary(t.get("summary")),
     )
+
+
+def _summary(data: dict[str, Any] | None) -> Summary | None:
+    if data is None:
+        return None
+    return Summary(**{**data, "school": SchoolInfo(**data["school"]),
+                      "domains": tuple(DomainLevel(**{**d, "reached": tuple(
+                          tuple(pair) for pair in d.get("reached", ()))})
+                          for d in data["domains"]),
+                      "credits": tuple(CreditRow(**c) for c in data["credits"])})
 
 
 def _sections(items: list[dict[str, Any]]) -> tuple[TranscriptSection, ...]:
@@ -72,7 +88,8 @@ def _sections(items: list[dict[str, Any]]) -> tuple[TranscriptSection, ...]:
         groups=tuple(TranscriptGroup(g["title"], tuple(
             TranscriptRow(**{**r, "achieved_on": date.fromisoformat(r["achieved_on"])
                              if r["achieved_on"] else None})
-            for r in g["rows"])) for g in s["groups"])) for s in items)
+            for r in g["rows"]), g.get("level", ""), g.get("overridden", False))
+            for g in s["groups"])) for s in items)
 
 
 def canonical(data: Any) -> bytes:

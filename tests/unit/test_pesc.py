@@ -37,7 +37,7 @@ SEQUENCES = {
     "AcademicSessionDetail": ["SessionDesignator", "SessionDesignatorSuffix", "SessionName",
                               "SessionType", "SessionSchoolYear", "SessionBeginDate",
                               "SessionEndDate", "NoteMessage"],
-    "Course": ["CourseCreditBasis", "CourseCreditUnits", "CourseCreditValue",
+    "Course": ["CourseCreditBasis", "CourseCreditUnits", "CourseCreditLevel", "CourseCreditValue",
                "CourseCreditEarned", "CourseAcademicGrade", "CourseNumber", "CourseTitle",
                "Requirement", "Attribute", "Proficiency", "NoteMessage"],
     "Proficiency": ["RAPCode", "RAPName", "RAPSubName", "ConditionsMetCode",
@@ -137,3 +137,21 @@ def test_the_letter_travels_as_notes_and_a_reissue_says_so(transcript: Transcrip
     assert all(len(n) <= pesc.NOTE_LENGTH for n in notes)
     assert " ".join(notes).startswith("Proficiency scale: Four-point proficiency scale.")
     assert " ".join(transcript.letter.method_sentences[0].split()) in " ".join(notes)
+
+
+def test_birth_date_and_credit_by_competency_are_written_in_place() -> None:
+    from tests.unit.test_transcript_summary import _with_parent_and_override
+
+    xml = etree.fromstring(pesc.high_school_transcript(
+        _with_parent_and_override(), document_id="x", created=WHEN))
+    assert xml.findtext("Student/Person/Birth/BirthDate") == "2008-04-17"
+    courses = xml.findall("Student/AcademicRecord/AcademicSession/Course")
+    credit = {c.findtext("CourseNumber"): c for c in courses if c.findtext("CourseNumber")}
+    assert credit["MA-ALG2"].findtext("CourseCreditEarned") == "1"
+    assert credit["EN-11"].findtext("CourseCreditEarned") == "0"
+    assert credit["MA-ALG2"].findtext("CourseCreditUnits") == "CarnegieUnits"
+    for element in xml.iter():  # still in the schemas' order
+        order = SEQUENCES.get(etree.QName(element).localname)
+        if order:
+            positions = [order.index(etree.QName(c).localname) for c in element]
+            assert positions == sorted(positions)
