@@ -449,3 +449,31 @@ def transcripts_status_list(ctx: CliContext, out: Path | None) -> None:
 
     with ctx.session() as session:
         _write(out, credentials.status_list_credential(session, ctx.settings))
+
+
+@transcripts.command("deliver")
+@click.option("--target", "targets", multiple=True,
+              help="Only this delivery target (repeatable; default: every one).")
+@_json
+@pass_context
+def transcripts_deliver(ctx: CliContext, targets: tuple[str, ...], as_json: bool) -> None:
+    """Send issued transcripts (PDF, PESC XML) and revocation notices to the delivery targets.
+
+    Each file goes once: running it again sends only what is new. Exits 1 if a target
+    failed (what it did not take goes with the next run).
+    """
+    from connector.sync.transcript_delivery import deliver
+
+    with ctx.session() as session:
+        report = deliver(session, ctx.settings, only=targets)
+    if as_json:
+        echo_json({"sent": report.sent, "failed": report.failed})
+    else:
+        for key, names in report.sent.items():
+            click.echo(f"{key}: {len(names)} file(s) sent"
+                       + (f" ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+                          if names else ""))
+        for key, message in report.failed.items():
+            click.echo(f"{key}: FAILED: {message}", err=True)
+    if not report.ok:
+        sys.exit(1)

@@ -17,7 +17,7 @@ from connector.mastery.policy import MasteryPolicy
 from connector.mastery.progress import PaceRules
 from connector.mastery.rollup import RollupRule
 
-JobKind = Literal["sync", "transcripts"]
+JobKind = Literal["sync", "transcripts", "delivery"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,26 @@ class SchoolProfile:
 
 
 @dataclass(frozen=True)
+class DeliveryTarget:
+    """Where issued transcripts are handed over: a folder, or a transcript service's SFTP.
+
+    ``password`` is an environment reference; paths are relative to the configuration's
+    folder.
+    """
+
+    key: str
+    kind: str  # folder, sftp
+    folder: str
+    formats: tuple[str, ...] = ("pdf", "pesc")
+    host: str = ""
+    port: int = 22
+    username: str = ""
+    password: str | None = None
+    private_key_file: str = ""
+    known_hosts: str = ""
+
+
+@dataclass(frozen=True)
 class CredentialSettings:
     """Who signs the district's transcript credentials, with which key, published where.
 
@@ -160,6 +180,7 @@ class TranscriptSettings:
     credential: CredentialSettings | None = None
     schools: dict[str, SchoolProfile] = field(default_factory=dict)
     performance_snapshot: bool = False
+    delivery: tuple[DeliveryTarget, ...] = ()
 
 
 @dataclass(frozen=True)

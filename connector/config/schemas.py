@@ -27,6 +27,7 @@ from connector.adapters.options import SecretRef
 from connector.config.cron import check_cron
 from connector.config.model import (
     CredentialSettings,
+    DeliveryTarget,
     DestinationConfig,
     DistrictConfig,
     FrameworkSource,
@@ -299,6 +300,45 @@ class SchoolProfileSchema(Strict):
         return SchoolProfile(**data)
 
 
+class DeliverySchema(Strict):
+    #: The target's name, for `connector transcripts deliver --target`.
+    key = fields.String(required=True, validate=KEY)
+    #: folder: a local or mounted folder; sftp: a transcript service's SFTP server.
+    kind = fields.String(required=True, validate=validate.OneOf(["folder", "sftp"]))
+    #: The folder the files go to (on the SFTP server, for sftp).
+    folder = fields.String(required=True, validate=validate.Length(min=1))
+    #: What each issued version is delivered as: its PDF, its PESC XML, or both.
+    formats = fields.List(fields.String(validate=validate.OneOf(["pdf", "pesc"])),
+                          load_default=lambda: ["pdf", "pesc"], validate=validate.Length(min=1))
+    #: sftp: the server.
+    host = fields.String(load_default="")
+    #: sftp: its SSH port.
+    port = fields.Integer(load_default=22, validate=validate.Range(min=1, max=65535))
+    #: sftp: the account the service gave the district.
+    username = fields.String(load_default="")
+    #: sftp: the account's password (an environment reference), or use private_key_file.
+    password = SecretRef(load_default=None)
+    #: sftp: a private key file to sign in with instead of a password.
+    private_key_file = fields.String(load_default="")
+    #: sftp: an OpenSSH known_hosts file holding the server's host key (required).
+    known_hosts = fields.String(load_default="")
+
+    @validates_schema
+    def check_sftp(self, data: dict[str, Any], **_: Any) -> None:
+        if data["kind"] != "sftp":
+            return
+        for name in ("host", "username", "known_hosts"):
+            if not data.get(name):
+                raise ValidationError(f"an sftp delivery needs {name}", name)
+        if not (data.get("password") or data.get("private_key_file")):
+            raise ValidationError("give a password (environment reference) or private_key_file",
+                                  "password")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> DeliveryTarget:
+        return DeliveryTarget(**{**data, "formats": tuple(dict.fromkeys(data["formats"]))})
+
+
 class TranscriptSchema(Strict):
     #: The letter's "School profile" section; blank lines start new paragraphs. Empty: the
     #: section is left out (the same holds for the texts below).
@@ -324,11 +364,18 @@ class TranscriptSchema(Strict):
     #: Add a performance snapshot page after the detail: each domain's levels, with the
     #: date the student reached each one.
     performance_snapshot = fields.Boolean(load_default=False)
+    #: Where issued transcripts are handed over (`connector transcripts deliver`): each
+    #: issued version's PDF and PESC XML, and a notice when one is revoked.
+    delivery = fields.List(fields.Nested(DeliverySchema), load_default=list)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TranscriptSettings:
         rows = tuple(GpaRow(r["level"], r["gpa"]) for r in data.pop("gpa_translation"))
-        return TranscriptSettings(gpa_translation=rows, **data)
+        keys = [t.key for t in data["delivery"]]
+        if len(set(keys)) != len(keys):
+            raise ValidationError({"delivery": ["each delivery target needs its own key"]})
+        return TranscriptSettings(gpa_translation=rows, **{**data,
+                                                          "delivery": tuple(data["delivery"])})
 
 
 def check_timezone(value: str) -> None:
@@ -539,8 +586,10 @@ class DestinationSchema(Schema):
 class JobSchema(Strict):
     #: The job's key (connector sync run KEY).
     key = fields.String(required=True, validate=KEY)
-    #: sync (pull, map, compute, push) or transcripts.
-    kind = fields.String(load_default="sync", validate=validate.OneOf(["sync", "transcripts"]))
+    #: sync (pull, map, compute, push), transcripts (working copies to a folder) or
+    #: delivery (issued transcripts to `transcript.delivery`'s targets).
+    kind = fields.String(load_default="sync", validate=validate.OneOf(
+        ["sync", "transcripts", "delivery"]))
     #: A cron expression in the district's time zone; none: run by hand.
     schedule = fields.String(load_default=None)
     #: Framework keys to import first.

@@ -25,9 +25,31 @@ def transcripts_step(session: Session, settings: Settings, job: JobConfig,
     report.transcripts = {"students": batch.count, "files": len(batch.files), "out": str(out)}
 
 
+def delivery_step(session: Session, settings: Settings, job: JobConfig,
+                  report: RunReport) -> None:
+    """A delivery job: issued transcripts to the delivery targets, each file once.
+
+    Delivery records each file as it is sent, in its own transactions, so it works in a
+    session of its own beside the step's. A target that fails is this run's error (and
+    so an alert); what it missed goes with the next run.
+    """
+    from connector.persistence.db import make_session_factory
+    from connector.persistence.tenancy import session_district, tenant_session
+    from connector.sync.transcript_delivery import deliver
+
+    factory = make_session_factory(session.get_bind().engine)
+    targets = tuple(job.options.get("targets", ()))
+    with tenant_session(factory, session_district(session)) as own:
+        done = deliver(own, settings, only=targets)
+    report.notes.append("transcripts delivered: " + (", ".join(
+        f"{key} {len(names)} file(s)" for key, names in done.sent.items()) or "no target"))
+    for key, message in done.failed.items():
+        report.errors.append(f"delivery {key}: {message}")
+
+
 log = logging.getLogger(__name__)
 
-HOOKS: dict[str, JobHook] = {"transcripts": transcripts_step}
+HOOKS: dict[str, JobHook] = {"transcripts": transcripts_step, "delivery": delivery_step}
 
 
 def run(factory: sessionmaker[Session], settings: Settings, job_key: str, *,

@@ -923,6 +923,24 @@ class TranscriptDocument(TenantMixin, Base):
     status_index: Mapped[int | None] = mapped_column(Integer)
 
 
+class TranscriptDelivery(TenantMixin, Base):
+    """One file handed to a delivery target: an issued version's PDF or XML, or a revocation.
+
+    A transcript service may take files away once it has read them, so what was sent is
+    remembered here, never read back from the target: each file goes once.
+    """
+
+    __tablename__ = "transcript_delivery"
+    __table_args__ = (UniqueConstraint("district_id", "target", "file_name",
+                                       name="uq_transcript_delivery_file"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(300))
+    document_id: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ---- people who sign in --------------------------------------------------------------------
 
 

@@ -1,9 +1,10 @@
 """A real SSH/SFTP server on localhost for tests, serving one folder (paramiko's server side).
 
 It speaks the SSH protocol for real: the client checks its host key, authenticates
-by password or public key, and uses SFTP v3 (list, stat, read, rename, remove)
-against a temporary folder. ``host_key`` is the server's key, to be written to a
-known_hosts file, or not, by the test.
+by password or public key, and uses SFTP v3 (list, stat, read, write, rename, remove)
+against a temporary folder; a read-only account may only list, stat and read.
+``host_key`` is the server's key, to be written to a known_hosts file, or not, by
+the test.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class _Server(paramiko.ServerInterface):
 
 class _Handle(paramiko.SFTPHandle):
     def stat(self) -> Any:
-        return paramiko.SFTPAttributes.from_stat(os.fstat(self.readfile.fileno()))
+        opened = getattr(self, "readfile", None) or self.writefile
+        return paramiko.SFTPAttributes.from_stat(os.fstat(opened.fileno()))
 
 
 def _folder_sftp(root: Path, read_only: bool) -> type[paramiko.SFTPServerInterface]:
@@ -76,7 +78,13 @@ def _folder_sftp(root: Path, read_only: bool) -> type[paramiko.SFTPServerInterfa
 
         def open(self, path: str, flags: int, attr: Any) -> Any:
             if flags & (os.O_WRONLY | os.O_RDWR):
-                return SFTP_PERMISSION_DENIED
+                if read_only:
+                    return SFTP_PERMISSION_DENIED
+                # An upload, as a transcript service's drop folder takes one.
+                handle = _Handle(flags)
+                handle.writefile = open(self._path(path), "wb")  # noqa: SIM115 - SFTP closes it
+                handle.filename = path
+                return handle
             try:
                 handle = _Handle(flags)
                 handle.readfile = open(self._path(path), "rb")  # noqa: SIM115 - SFTP closes it

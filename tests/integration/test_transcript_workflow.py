@@ -12,6 +12,7 @@ import io
 import json
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,16 @@ from sqlalchemy import select
 from connector.app import create_app
 from connector.cli.main import cli
 from connector.config.loader import load_settings
+from connector.config.model import DeliveryTarget, JobConfig
+from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import accounts, api_tokens, audit, credentials, overrides
+from connector.sync import accounts, api_tokens, audit, credentials, overrides, transcript_delivery
 from connector.sync import transcript_documents as docs
 from connector.sync.student_records import export_student, purge_student
 from connector.transcripts import status_list
 from connector.transcripts import workflow as wf
+from tests.fakes.sftp_server import serve_sftp
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
 T0 = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
@@ -331,3 +335,78 @@ def test_an_issued_transcript_exports_as_pesc_xml(two: TwoDistricts, tmp_path: P
     _cli(two, "transcripts", "export", sis, "--format", "pesc", "--out", str(again),
          "--destination", "State University")
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_issued_transcripts_are_delivered_once_to_a_folder_and_over_sftp(
+        two: TwoDistricts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    base = load_settings(two.config, "cedar-ridge")
+    sis = _students(two)[3]
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        [made] = docs.draft(session, base, [sis], by="user:registrar", now=T0)
+        assert made.document is not None
+        docs.review(session, made.document, by="user:registrar")
+        docs.issue(session, base, made.document, by="user:registrar", now=T0)
+        pdf, xml = docs.pdf_of(made.document), docs.export_pesc(base, made.document)
+    (tmp_path / "remote" / "inbound").mkdir(parents=True)
+    monkeypatch.setenv("SERVICE_SFTP_PASSWORD", "s3cret-pass")
+    with serve_sftp(tmp_path / "remote") as service:
+        (tmp_path / "known_hosts").write_text(service.known_hosts_line())
+        settings = replace(base, district=replace(base.district, transcript=replace(
+            base.district.transcript, delivery=(
+                DeliveryTarget("registrar-share", "folder", str(tmp_path / "share")),
+                DeliveryTarget("service", "sftp", "inbound", formats=("pesc",),
+                               host="127.0.0.1", port=service.port, username=service.username,
+                               password="${SERVICE_SFTP_PASSWORD}",
+                               known_hosts=str(tmp_path / "known_hosts"))))))
+        with tenant_session(two.factory, two.cedar) as session:
+            first = transcript_delivery.deliver(session, settings)
+        assert first.ok, first.failed
+        stem = f"{sis}-v1"
+        assert {f"{stem}.pdf", f"{stem}.xml"} <= set(first.sent["registrar-share"])
+        assert f"{stem}.xml" in first.sent["service"] and f"{stem}.pdf" not in first.sent["service"]
+        assert (tmp_path / "share" / f"{stem}.pdf").read_bytes() == pdf
+        assert (tmp_path / "share" / f"{stem}.xml").read_bytes() == xml
+        assert (service.root / "inbound" / f"{stem}.xml").read_bytes() == xml
+        left = [p.name for p in (*(tmp_path / "share").iterdir(),
+                                 *(service.root / "inbound").iterdir())]
+        assert not [n for n in left if n.endswith(".part")]  # written, then renamed
+
+        # The service takes its files away; nothing is sent twice.
+        for taken in (service.root / "inbound").iterdir():
+            taken.unlink()
+        with tenant_session(two.factory, two.cedar) as session:
+            again = transcript_delivery.deliver(session, settings)
+        assert again.ok and again.sent == {"registrar-share": [], "service": []}
+
+        with tenant_session(two.factory, two.cedar) as session, session.begin():
+            docs.revoke(session, docs.latest(session, sis, wf.ISSUED), by="user:registrar",
+                        reason="sent to the wrong college")
+        with tenant_session(two.factory, two.cedar) as session:
+            revoked = transcript_delivery.deliver(session, settings)
+        assert revoked.sent == {"registrar-share": [f"{stem}.revoked.json"],
+                                "service": [f"{stem}.revoked.json"]}
+        notice = json.loads((service.root / "inbound" / f"{stem}.revoked.json").read_text())
+        assert (notice["student"], notice["version"], notice["reason"]) == (
+            sis, 1, "sent to the wrong college")
+    # The service is gone: it is reported, the folder still gets what is new.
+    with tenant_session(two.factory, two.cedar) as session, session.begin():
+        other = _students(two)[4]
+        [made] = docs.draft(session, base, [other], by="user:registrar", now=T0)
+        assert made.document is not None
+        docs.review(session, made.document, by="user:registrar")
+        docs.issue(session, base, made.document, by="user:registrar", now=T0)
+    with tenant_session(two.factory, two.cedar) as session:
+        down = transcript_delivery.deliver(session, settings)
+    assert not down.ok and "could not be reached" in down.failed["service"]
+    assert f"{other}-v1.pdf" in down.sent["registrar-share"]
+    with tenant_session(two.factory, two.cedar) as session:
+        waiting = transcript_delivery.outgoing(session, settings, settings.district.transcript
+                                               .delivery[1])
+    assert [f.name for f in waiting] == [f"{other}-v1.xml"]  # sent when the service is back
+
+    # Unattended: a delivery job, whose failed target is the run's error (and its alert).
+    job = JobConfig("deliver-transcripts", "delivery", None)
+    scheduled = replace(settings, jobs={**settings.jobs, job.key: job})
+    run = definitions.run(two.factory, scheduled, job.key)
+    assert any("delivery service:" in e and "could not be reached" in e for e in run.errors)
+    assert "transcripts delivered: registrar-share 0 file(s), service 0 file(s)" in run.notes

@@ -142,3 +142,22 @@ def test_the_performance_snapshot_dates_each_level_of_each_domain(transcript: Tr
     assert "Domain Level 9 Level 10 Level 11 Mathematics 2024-09-20 2025-04-02 not yet" in text
     without = replace(transcript, summary=replace(SUMMARY, performance_snapshot=False))
     assert "Performance snapshot" not in " ".join(_pages(render_pdf(without, created=WHEN)))
+
+
+def test_a_delivery_target_is_checked_when_the_configuration_loads(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+    share = {"key": "share", "kind": "folder", "folder": "out/delivered"}
+    _edit(workspace, "district.yaml", lambda d: d["transcript"].update(delivery=[share]))
+    [target] = load_settings(workspace / "config").district.transcript.delivery
+    assert (target.kind, target.formats) == ("folder", ("pdf", "pesc"))
+    for wrong, said in (([share, share], "its own key"),
+                        ([{"key": "svc", "kind": "sftp", "folder": "in"}], "needs host"),
+                        ([{"key": "svc", "kind": "sftp", "folder": "in", "host": "h",
+                           "username": "u", "known_hosts": "k"}], "password"),
+                        ([{"key": "svc", "kind": "sftp", "folder": "in", "host": "h",
+                           "username": "u", "known_hosts": "k", "password": "plain"}],
+                         "environment references"),
+                        ([{**share, "formats": ["docx"]}], "Must be one of")):
+        _edit(workspace, "district.yaml", lambda d, w=wrong: d["transcript"].update(delivery=w))
+        with pytest.raises(ConfigurationError, match=said):
+            load_settings(workspace / "config")
