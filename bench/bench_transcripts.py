@@ -178,7 +178,8 @@ def measure(count: int = 200, processes: int = 2) -> list[tuple[str, str]]:
         pooled = _timed(f"PDF, {processes} processes", count,
                         lambda: pool.map(_render_one, range(count), chunksize=chunk))
     html = _timed("HTML, 1 process", count, lambda: [render_html(transcript) for _ in range(count)])
-    return [
+    rows = _weasyprint(render_html(transcript))
+    return [*rows,
         ("Transcript size", f"{transcript.academic_count} academic + "
                             f"{sum(s.row_count for s in transcript.habits)} habit rows, "
                             f"{pages} PDF pages"),
@@ -186,6 +187,26 @@ def measure(count: int = 200, processes: int = 2) -> list[tuple[str, str]]:
         (f"PDF transcripts/s, {processes} processes", f"{pooled:.1f}"),
         ("HTML transcripts/s, 1 process", f"{html:.0f}"),
     ]
+
+
+def _weasyprint(page: str, count: int = 10) -> list[tuple[str, str]]:
+    """The same HTML through WeasyPrint, an engine that writes tagged PDF (PDF/UA).
+
+    Not a dependency of the product: installed only to compare (``pip install
+    weasyprint``, which needs the system's Pango).
+    """
+    try:
+        import weasyprint  # type: ignore[import-not-found]
+    except ImportError:
+        print("WeasyPrint not installed: pip install weasyprint to compare")
+        return []
+    weasyprint.HTML(string=page).write_pdf()
+    plain = _timed("WeasyPrint PDF, 1 process", count,
+                   lambda: [weasyprint.HTML(string=page).write_pdf() for _ in range(count)])
+    tagged = _timed("WeasyPrint PDF/UA-1, 1 process", count, lambda: [
+        weasyprint.HTML(string=page).write_pdf(pdf_variant="pdf/ua-1") for _ in range(count)])
+    return [(f"WeasyPrint {weasyprint.__version__} PDF of the same HTML, 1 process",
+             f"{plain:.1f}"), ("WeasyPrint tagged PDF/UA-1, 1 process", f"{tagged:.1f}")]
 
 
 def main() -> None:
