@@ -26,13 +26,9 @@ from connector.errors import DataError
 from connector.persistence import models as m
 from connector.sync import transcript_documents as docs
 from connector.sync.push_runs import cli_actor
+from connector.sync.transcript_summary import build_for_students
 from connector.transcripts import workflow as wf
-from connector.transcripts.service import (
-    FORMATS,
-    build_for_students,
-    district_today,
-    write_transcripts,
-)
+from connector.transcripts.service import FORMATS, district_today, write_transcripts
 
 
 @click.group("transcripts")

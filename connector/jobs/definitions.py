@@ -12,7 +12,8 @@ from connector.sync.alerts import Alerts
 from connector.sync.report import Progress, RunReport
 from connector.sync.runner import JobHook, run_job
 from connector.sync.stop import NEVER, StopToken
-from connector.transcripts.service import build_for_students, district_today, write_transcripts
+from connector.sync.transcript_summary import build_for_students
+from connector.transcripts.service import district_today, write_transcripts
 
 
 def transcripts_step(session: Session, settings: Settings, job: JobConfig,

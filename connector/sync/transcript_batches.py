@@ -26,7 +26,8 @@ from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
 from connector.sync import audit
-from connector.transcripts.service import FORMATS, build_for_students, district_today, write_transcripts
+from connector.sync.transcript_summary import build_for_students
+from connector.transcripts.service import FORMATS, district_today, write_transcripts
 
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"

@@ -27,12 +27,12 @@ from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
 from connector.persistence.models import utcnow
 from connector.sync import audit
+from connector.sync.transcript_summary import build_for_students
 from connector.transcripts import pesc
 from connector.transcripts import snapshot as snap
 from connector.transcripts import workflow as wf
 from connector.transcripts.html import render_html
 from connector.transcripts.pdf import render_pdf
-from connector.transcripts.service import build_for_students
 
 
 @dataclass(frozen=True)

@@ -34,15 +34,10 @@ from connector.transcripts.build import (
     RecordFacts,
     build_letter,
     build_transcript,
-    expected_graduation,
-    school_year,
 )
 from connector.transcripts.html import render_html
 from connector.transcripts.model import (
-    CreditRow,
-    DomainLevel,
     Letter,
-    SchoolInfo,
     StudentInfo,
     Summary,
     Transcript,
@@ -176,9 +171,20 @@ def district_today(settings: Settings) -> date:
     return datetime.now(ZoneInfo(settings.district.timezone)).date()
 
 
+#: Makes page 1 of each student's transcript (``connector.sync.transcript_summary``, which
+#: reads progress and credit from the layer above this one).
+SummaryMaker = Callable[[Session, Settings, Sequence[m.Student], dict[str, str], date],
+                        dict[str, Summary]]
+
+
 def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[str] | None,
-                       issued_on: date) -> list[Transcript]:
-    """Transcripts for these students (all students when ``sis_ids`` is None)."""
+                       issued_on: date, summaries: SummaryMaker | None = None
+                       ) -> list[Transcript]:
+    """Transcripts for these students (all students when ``sis_ids`` is None).
+
+    With ``summaries``, each starts with its one-page summary; callers use
+    :func:`connector.sync.transcript_summary.build_for_students`, which passes it.
+    """
     query = select(m.Student).order_by(m.Student.sourced_id)
     if sis_ids is not None:
         query = query.where(m.Student.sourced_id.in_(list(sis_ids)))
@@ -217,7 +223,7 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
                 explanation=queries.explained(r, scale, labels)["explanation"],
                 overridden=r.override_id is not None))
     letter = district_letter(session, settings)
-    summaries = summaries_for(session, settings, students, schools, issued_on)
+    made = summaries(session, settings, students, schools, issued_on) if summaries else {}
     return [build_transcript(
         district_name=settings.district.name,
         student=StudentInfo(s.sourced_id, s.given_name, s.family_name, s.grade,
@@ -225,54 +231,7 @@ def build_for_students(session: Session, settings: Settings, sis_ids: Sequence[s
         records=records.get(s.id, []), competencies=competencies,
         letter=school_letter(letter, settings, s.school_sourced_id),
         issued_on=issued_on, timezone=settings.district.timezone,
-        summary=summaries.get(s.sourced_id)) for s in students]
-
-
-def summaries_for(session: Session, settings: Settings, students: Sequence[m.Student],
-                  schools: dict[str, str], as_of: date) -> dict[str, Summary]:
-    """Page 1 of each student's transcript: school, year, levels per domain, credit."""
-    from connector.sync.progress import credit_report, progress
-
-    if not students:
-        return {}
-    ids = [s.sourced_id for s in students]
-    births = dict(session.execute(select(m.Student.sourced_id, m.StudentDemographics.birth_date)
-                                  .join(m.StudentDemographics,
-                                        m.StudentDemographics.student_id == m.Student.id)
-                                  .where(m.Student.sourced_id.in_(ids))).all())
-    paces = {p.sis_id: p for p in progress(session, settings, as_of, ids)}
-    credits: dict[str, list[CreditRow]] = defaultdict(list)
-    for row in credit_report(session, settings, ids):
-        credits[row["student"]].append(CreditRow(
-            row["course"], row["title"], float(row["credits"]), bool(row["earned"]),
-            row["earned_on"].isoformat() if row["earned_on"] else None))
-    configured = settings.district.transcript.schools
-    titles = {d.key: d.title for d in settings.district.progress.domains}
-    zone = ZoneInfo(settings.district.timezone)
-    out = {}
-    for s in students:
-        born = births.get(s.sourced_id)
-        info = configured.get(s.school_sourced_id)
-        school = SchoolInfo(schools.get(s.school_sourced_id, ""), *(
-            (info.address, info.ceeb, info.phone, info.registrar) if info else ()))
-        mine = credits.get(s.sourced_id, [])
-        earned = sum(c.credits for c in mine if c.earned)
-        total = sum(c.credits for c in mine)
-        paced = paces.get(s.sourced_id)
-        out[s.sourced_id] = Summary(
-            school=school, school_year=school_year(as_of),
-            birth_date=born.isoformat() if born else None,
-            expected_graduation=expected_graduation(s.grade, as_of),
-            domains=tuple(DomainLevel(
-                titles.get(d.domain) or d.domain, d.academic_level or "—", d.mastered, d.total,
-                d.label, tuple((name, when.astimezone(zone).date().isoformat() if when else None)
-                               for name, when in d.levels))
-                for d in (paced.domains if paced else [])),
-            performance_snapshot=settings.district.transcript.performance_snapshot,
-            credits=tuple(mine),
-            graduation=(f"{earned:g} of {total:g} course credits earned by demonstrated "
-                        f"competency" if mine else ""))
-    return out
+        summary=made.get(s.sourced_id)) for s in students]
 
 
 def safe_file_stem(sis_id: str) -> str:

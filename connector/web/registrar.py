@@ -25,10 +25,11 @@ from connector.errors import ConfigurationError, DataError, NotFoundError
 from connector.persistence import models as m
 from connector.sync import credentials, transcript_batches
 from connector.sync import transcript_documents as docs
+from connector.sync.transcript_summary import build_for_students
 from connector.transcripts import workflow as wf
 from connector.transcripts.html import render_html
 from connector.transcripts.pdf import render_pdf
-from connector.transcripts.service import build_for_students, district_today, safe_file_stem
+from connector.transcripts.service import district_today, safe_file_stem
 from connector.web.pages import Form, blueprint, page
 from connector.web.reports import students_within
 
