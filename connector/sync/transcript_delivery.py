@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -93,14 +93,13 @@ def outgoing(session: Session, settings: Settings, target: DeliveryTarget) -> li
     return [f for d in frozen for f in _files(settings, target, d) if f.name not in sent]
 
 
-class _Writer:
+class _Writer(Protocol):
     """Writes one file atomically into a target: under a hidden name, then renamed."""
 
-    def write(self, name: str, content: bytes) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def write(self, name: str, content: bytes) -> None: ...
 
 
-class _FolderWriter(_Writer):
+class _FolderWriter:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -111,7 +110,7 @@ class _FolderWriter(_Writer):
         os.replace(partial, self.folder / name)
 
 
-class _SftpWriter(_Writer):
+class _SftpWriter:
     def __init__(self, client: Any, folder: str) -> None:
         self.client, self.folder = client, folder.rstrip("/") or "."
 
