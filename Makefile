@@ -31,7 +31,7 @@ $(ASSETS) &: connector/web/assets.json
 
 demo: $(STAMP) $(ASSETS)
 	$(BIN)/connector db upgrade
-	$(BIN)/connector demo
+	$(BIN)/connector demo --overrides examples/sample-district/overrides.csv
 
 test: $(TEST_STAMP) $(ASSETS)
 	$(BIN)/ruff check connector tests bench fuzz

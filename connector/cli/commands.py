@@ -198,30 +198,49 @@ def sample() -> None:
 
 
 @sample.command("generate")
-@click.option("--students", default=150, show_default=True, help="How many students.")
+@click.option("--students", default=150, show_default=True,
+              help="How many middle school students.")
+@click.option("--high-school", "high_school", default=200, show_default=True,
+              help="How many students at Cedar Ridge High School (0: none).")
 @click.option("--seed", default=2026, show_default=True,
               help="Random seed: the same seed writes the same files.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the district's files to.")
-def sample_generate(students: int, seed: int, out: Path) -> None:
+def sample_generate(students: int, high_school: int, seed: int, out: Path) -> None:
     """Write the sample district's CASE, OneRoster and adaptive files at any size."""
-    counts = generate(out, students=students, seed=seed)
+    counts = generate(out, students=students, seed=seed, high_school_students=high_school)
     click.echo(table(("file set", "count"), sorted(counts.items())))
 
 
 @click.command("demo")
+@click.option("--overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A CSV of teachers' overrides to apply after the syncs "
+              "(the sample's: examples/sample-district/overrides.csv).")
 @pass_context
-def demo(ctx: CliContext) -> None:
-    """Run every job of the sample district once and print a summary (make demo)."""
+def demo(ctx: CliContext, overrides: Path | None) -> None:
+    """Run every job of the sample district once and print a summary (make demo).
+
+    Sync jobs run first; then the teachers' overrides of ``--overrides`` are applied, so
+    the transcripts that follow show them.
+    """
+    from connector.cli.mastery import apply_override_file
+
     upgrade(ctx.engine)
     settings = ctx.settings
     failed = False
     ordered = sorted(settings.jobs.values(), key=lambda j: j.kind != "sync")
+    applied = overrides is None
     for job in ordered:
+        if not applied and overrides is not None and job.kind != "sync":
+            click.echo("\n== teachers' overrides ==")
+            failed = bool(apply_override_file(ctx, overrides).rejected) or failed
+            applied = True
         click.echo(f"\n== job {job.key} ({job.kind}) ==")
         report = definitions.run(ctx.factory, settings, job.key)
         print_report(report, False)
         failed = failed or report.failed
+    if not applied and overrides is not None:
+        failed = bool(apply_override_file(ctx, overrides).rejected) or failed
     if failed:
         sys.exit(1)
     _demo_admin(ctx)

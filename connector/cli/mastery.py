@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +21,9 @@ from connector.persistence import queries
 from connector.sync.evidence_views import side_by_side
 from connector.sync.overrides import (
     OVERRIDE_STATES,
+    ImportResult,
     clear_override,
+    import_overrides,
     override_history,
     set_override,
 )
@@ -174,6 +178,32 @@ def mastery_override(ctx: CliContext, sis_id: str, competency: str, level: str |
     click.echo(f"{what} for {sis_id} on {competency}")
     if outcome.record:
         _print_record(outcome.record)
+
+
+@mastery.command("import-overrides")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def mastery_import_overrides(ctx: CliContext, file: Path) -> None:
+    """Apply a CSV of teachers' overrides (student, competency, level or state, reason, by).
+
+    Judgements brought over from another system; each is audited like one made by hand.
+    Importing the same file again changes nothing. Rows that cannot be applied are listed
+    with row, field and reason (exit 1); the rest are applied.
+    """
+    result = apply_override_file(ctx, file)
+    if result.rejected:
+        sys.exit(1)
+
+
+def apply_override_file(ctx: CliContext, file: Path) -> ImportResult:
+    """Import ``file`` and say what it did (``make demo`` uses this too)."""
+    with ctx.session() as session, session.begin():
+        result = import_overrides(session, ctx.settings, file)
+    click.echo(f"{file.name}: {result.set} override(s) set, {result.unchanged} already in place, "
+               f"{len(result.rejected)} set aside")
+    for problem in result.rejected:
+        click.echo(f"  {problem}", err=True)
+    return result
 
 
 @mastery.command("overrides")

@@ -91,6 +91,8 @@ class DomainConfig:
     title: str
     levels: tuple[tuple[str, tuple[str, ...]], ...]
     graduation_level: str | None = None
+    #: The roster grades ("06") measured in the domain; empty: every grade.
+    grades: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class SchoolProfile:
     #: The letter's texts for this school, when they differ from the district's.
     school_profile: str = ""
     graduation_requirements: str = ""
+    #: Credits a diploma needs per subject; empty: page 1 counts credits only.
+    graduation_credits: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,8 @@ class TranscriptSettings:
     schools: dict[str, SchoolProfile] = field(default_factory=dict)
     performance_snapshot: bool = False
     delivery: tuple[DeliveryTarget, ...] = ()
+    #: The SIS's transfer-credit file ("" for none).
+    transfer_credit: str = ""
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,9 @@ class DomainSchema(_Strict):
     #: Lowest first. A level is reached when its targets, and those of every level below,
     #: are proficient.
     levels = fields.List(fields.Nested(LevelSchema), required=True, validate=validate.Length(min=1))
+    #: The roster grades measured in this domain ("06", "09"), so that a high school's
+    #: domains are not a middle schooler's. Empty: every student.
+    grades = fields.List(fields.String(), load_default=list)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> DomainConfig:
@@ -155,6 +158,7 @@ class DomainSchema(_Strict):
                 f"{data['graduation_level']!r} is not one of the levels {names}"]})
         return DomainConfig(key=data["key"], title=data["title"],
                             graduation_level=data["graduation_level"],
+                            grades=tuple(g.strip() for g in data["grades"]),
                             levels=tuple((lv["level"], tuple(lv["competencies"]))
                                          for lv in data["levels"]))
 

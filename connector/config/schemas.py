@@ -294,6 +294,11 @@ class SchoolProfileSchema(Strict):
     school_profile = fields.String(load_default="")
     #: This school's "Graduation requirements" in the letter. Empty: the district's.
     graduation_requirements = fields.String(load_default="")
+    #: Credits a diploma needs per subject (the course's OneRoster subject, "Mathematics");
+    #: page 1 shows each against the student's credit and says whether they are met.
+    graduation_credits = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
+                                     values=fields.Float(validate=validate.Range(min=0)),
+                                     load_default=dict)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> SchoolProfile:
@@ -367,6 +372,10 @@ class TranscriptSchema(Strict):
     #: Where issued transcripts are handed over (`connector transcripts deliver`): each
     #: issued version's PDF and PESC XML, and a notice when one is revoked.
     delivery = fields.List(fields.Nested(DeliverySchema), load_default=list)
+    #: A CSV of credit students earned at schools they came from (the SIS's course
+    #: history): student, course, title, subject, credits, school, school_year. Listed as
+    #: transfer credit and counted toward graduation. Relative to the configuration.
+    transfer_credit = fields.String(load_default="")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TranscriptSettings:

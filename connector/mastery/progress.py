@@ -31,6 +31,17 @@ class Domain:
     title: str
     levels: tuple[tuple[str, frozenset[str]], ...]
     graduation_level: str | None = None
+    #: The grades the domain is for (a high school's domains are not a middle schooler's);
+    #: empty: every grade.
+    grades: frozenset[str] = frozenset()
+
+    def applies_to(self, grade: str) -> bool:
+        """Whether a student in ``grade`` is measured in this domain.
+
+        >>> Domain("hs", "HS", (("9", frozenset({"x"})),), grades=frozenset({"09"})).applies_to("07")
+        False
+        """
+        return not self.grades or grade.strip() in self.grades
 
     def __post_init__(self) -> None:
         names = [name for name, _ in self.levels]

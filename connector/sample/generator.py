@@ -19,7 +19,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.sample.catalog import DOK_LEVELS, ELA, HABITS, MATH
+from connector.sample import high_school
+from connector.sample import rows as row
+from connector.sample.catalog import DOK_LEVELS, ELA, HABITS, HIGH_SCHOOL, MATH
 
 NAMESPACE = uuid.UUID("6f1c6f0e-4b0b-5c55-9d1e-2b5b7c0d3a11")
 TERM_START, TERM_END = date(2025, 8, 25), date(2026, 1, 16)
@@ -33,11 +35,11 @@ FAMILY = ["Alvarez", "Begay", "Chen", "Dubois", "Eriksen", "Fontaine", "Garcia",
           "Iwasaki", "Johansson", "Kowalski", "Lopez", "Mbeki", "Nakamura", "O'Brien", "Patel",
           "Quispe", "Rahman", "Silva", "Tanaka", "Umarov", "Vargas", "Whitehorse", "Yazzie",
           "Zhang", "Nguyen", "Okafor", "Reyes", "Sato", "Novak"]
-RACES = ["americanIndianOrAlaskaNative", "asian", "blackOrAfricanAmerican",
-         "nativeHawaiianOrOtherPacificIslander", "white", "demographicRaceTwoOrMoreRaces"]
+RACES = row.RACES
 
 CATEGORIES = [("cat-classwork", "Classwork"), ("cat-performance", "Performance Tasks"),
-              ("cat-common", "Common Assessments"), ("cat-habits", "Habits of Success")]
+              ("cat-common", "Common Assessments"), ("cat-habits", "Habits of Success"),
+              ("cat-capstone", "Capstone Projects")]
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ ADAPTIVE_CROSSWALK = [
 HABIT_CROSSWALK = {"ma-h1": "CR.HOS.C.1", "ela-h1": "CR.HOS.P.2", "ela-h2": "CR.HOS.S.1"}
 
 
-def crosswalk_rows() -> list[tuple[str, ...]]:
+def crosswalk_rows(*, with_high_school: bool = False) -> list[tuple[str, ...]]:
     """The district's crosswalk: vendor skills, items only the crosswalk aligns, habits."""
     rows: list[tuple[str, ...]] = list(ADAPTIVE_CROSSWALK)
     for prefix, tree in (("ma", MATH), ("ela", ELA)):
@@ -125,6 +127,8 @@ def crosswalk_rows() -> list[tuple[str, ...]]:
                 rows.append(("sis-gradebook", f"li-*-{prefix}-{n + 1:02d}a", code, "", "", "1"))
     for suffix, code in HABIT_CROSSWALK.items():
         rows.append(("sis-gradebook", f"li-*-{suffix}", code, "", "teacher_task", "1"))
+    if with_high_school:
+        rows += high_school.crosswalk_rows()
     return rows
 
 
@@ -133,18 +137,33 @@ def case_id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "case:" + ":".join(parts)))
 
 
-def generate(out: Path, *, students: int = 150, seed: int = 2026) -> dict[str, int]:
-    """Write the whole sample under ``out``; returns counts of what was written."""
+def generate(out: Path, *, students: int = 150, seed: int = 2026,
+             high_school_students: int = 0) -> dict[str, int]:
+    """Write the whole sample under ``out``; returns counts of what was written.
+
+    ``students`` are the middle schools'; ``high_school_students`` adds Cedar Ridge High
+    School (``connector sample generate`` gives it 200). The middle schools' rows are the
+    same either way.
+    """
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     (out / "case").mkdir(exist_ok=True)
     codes = write_frameworks(out / "case")
-    counts = write_oneroster(out / "oneroster", rng, students, codes)
+    hs = (high_school.rows(random.Random(f"{seed}:high-school"), high_school_students, codes)
+          if high_school_students else None)
+    counts = write_oneroster(out / "oneroster", rng, students, codes, hs)
     counts["adaptive_rows"] = write_adaptive(out / "adaptive" / "practice-pal-skills.csv", rng,
                                              students)
     write_csv(out / "crosswalk.csv", ("source", "item", "competency", "dok", "evidence_type",
-                                      "weight"), crosswalk_rows())
+                                      "weight"), crosswalk_rows(with_high_school=hs is not None))
     counts["competencies"] = len(codes)
+    # Written with no high school too (header only): the configuration names them.
+    write_csv(out / "transfer-credit.csv", ("student", "course", "title", "subject",
+                                            "credits", "school", "school_year"),
+              hs.transfer_credit if hs else [])
+    write_csv(out / "overrides.csv", ("student", "competency", "level", "reason", "by"),
+              hs.overrides if hs else [])
+    counts["high_school_students"] = high_school_students
     return counts
 
 
@@ -252,6 +271,9 @@ def write_frameworks(folder: Path) -> dict[str, str]:
         "CFRubrics": []})
     codes.update({i["humanCodingScheme"]: i["identifier"] for i in items})
 
+    codes.update(_write_high_school(folder, types, dok_ids))
+
+    grades = ["06", "07", "08", *high_school.GRADES]
     hdoc = _doc(case_id("doc", "habits"), "Cedar Ridge Habits of Success", "1.0")
     hitems, hassocs = [], []
     for c_seq, (c_code, c_title, indicators) in enumerate(HABITS, 1):
@@ -270,25 +292,63 @@ def write_frameworks(folder: Path) -> dict[str, str]:
     return codes
 
 
+def _write_high_school(folder: Path, types: dict[str, dict[str, str]],
+                       dok_ids: dict[int, str]) -> dict[str, str]:
+    """The high school's package: content areas, their course competencies, learning targets."""
+    doc = _doc(case_id("doc", "high-school"), "Cedar Ridge High School Competencies, Grades 9-12",
+               "1.1", frameworkType="Competency Framework",
+               subject=[subject for _, _, subject, _ in HIGH_SCHOOL])
+    items, assocs = [], []
+    grades = high_school.GRADES
+    for a_seq, (a_code, a_title, subject, courses) in enumerate(HIGH_SCHOOL, 1):
+        area = _item(doc, a_code, a_title, "Competency", grades, subject=[subject],
+                     CFItemTypeURI=_link(types["Competency"]["identifier"], "Competency",
+                                         "CFItemTypes"))
+        items.append(area)
+        assocs.append(_assoc(doc, (area["identifier"], a_code), "isChildOf",
+                             (doc["identifier"], doc["title"]), a_seq, "CFDocuments"))
+        for c_seq, (_, course_title, grade, c_code, c_statement, targets) in enumerate(courses, 1):
+            comp = _item(doc, c_code, f"{course_title}: {c_statement}", "Measurement Topic",
+                         [grade], abbreviatedStatement=course_title)
+            items.append(comp)
+            assocs.append(_assoc(doc, (comp["identifier"], c_code), "isChildOf",
+                                 (area["identifier"], a_code), c_seq))
+            for l_seq, (l_code, statement, dok) in enumerate(targets, 1):
+                target = _item(doc, l_code, statement, "Learning Target", [grade])
+                items.append(target)
+                assocs.append(_assoc(doc, (target["identifier"], l_code), "isChildOf",
+                                     (comp["identifier"], c_code), l_seq))
+                assocs.append(_assoc(doc, (target["identifier"], l_code), "hasSkillLevel",
+                                     (dok_ids[dok], f"DOK-{dok}")))
+    _write_json(folder / "cedar-ridge-high-school.json", {
+        "CFDocument": doc, "CFItems": items, "CFAssociations": assocs,
+        "CFDefinitions": {"CFConcepts": [], "CFSubjects": [], "CFLicenses": [],
+                          "CFItemTypes": list(types.values()), "CFAssociationGroupings": []},
+        "CFRubrics": []})
+    return {i["humanCodingScheme"]: i["identifier"] for i in items}
+
+
 # ---- OneRoster -----------------------------------------------------------------------------
 
 
 def write_oneroster(folder: Path, rng: random.Random, students: int,
-                    codes: dict[str, str]) -> dict[str, int]:
+                    codes: dict[str, str], hs: high_school.Rows | None = None) -> dict[str, int]:
+    """The SIS export: the middle schools' rows, then the high school's when given."""
     folder.mkdir(parents=True, exist_ok=True)
+    hs = hs or high_school.Rows()
     year, term = "as-2025-26", "as-2025-26-s1"
     write_csv(folder / "orgs.csv", ("sourcedId", "status", "dateLastModified", "name", "type",
                                     "identifier", "parentSourcedId"),
               [("org-cr", "", "", "Cedar Ridge School District", "district", "CR-001", "")]
               + [(f"org-{key}", "", "", name, "school", f"CR-{key.upper()}", "org-cr")
-                 for key, name in SCHOOLS])
+                 for key, name in SCHOOLS] + list(hs.orgs))
     write_csv(folder / "academicSessions.csv",
               ("sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate",
                "parentSourcedId", "schoolYear"),
               [(year, "", "", "2025-2026", "schoolYear", YEAR_START.isoformat(),
                 YEAR_END.isoformat(), "", "2026"),
                (term, "", "", "2025-2026 Semester 1", "semester", TERM_START.isoformat(),
-                TERM_END.isoformat(), year, "2026")])
+                TERM_END.isoformat(), year, "2026"), *hs.sessions])
     courses, classes, teachers = [], [], []
     for key, _ in SCHOOLS:
         for grade in GRADES:
@@ -305,17 +365,17 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
                 teachers.append((teacher, key, subject, grade, cls))
     write_csv(folder / "courses.csv", ("sourcedId", "status", "dateLastModified",
                                        "schoolYearSourcedId", "title", "courseCode", "grades",
-                                       "orgSourcedId", "subjects", "subjectCodes"), courses)
+                                       "orgSourcedId", "subjects", "subjectCodes"), [*courses, *hs.courses])
     write_csv(folder / "classes.csv", ("sourcedId", "status", "dateLastModified", "title",
                                        "grades", "courseSourcedId", "classCode", "classType",
                                        "location", "schoolSourcedId", "termSourcedIds",
-                                       "subjects", "subjectCodes", "periods"), classes)
+                                       "subjects", "subjectCodes", "periods"), [*classes, *hs.classes])
 
     users, roles, demographics, enrollments = [], [], [], []
     roster: list[tuple[str, str, str, float, float]] = []  # id, school, grade, math, ela ability
     for n, (teacher, key, _, _, _) in enumerate(teachers):
         given, family = GIVEN[(n * 7) % len(GIVEN)], FAMILY[(n * 11 + 3) % len(FAMILY)]
-        users.append(_user(teacher, given, family, f"{teacher}@cedar-ridge.example", "",
+        users.append(row.user(teacher, given, family, f"{teacher}@cedar-ridge.example", "",
                            f"org-{key}"))
         roles.append((f"role-{teacher}", "", "", teacher, "primary", "teacher", "", "",
                       f"org-{key}", ""))
@@ -325,20 +385,16 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
         grade = GRADES[(n // 2) % 3]
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         guardian = f"g-{sid}"
-        users.append(_user(sid, given, family, f"{sid.lower()}@students.cedar-ridge.example",
+        users.append(row.user(sid, given, family, f"{sid.lower()}@students.cedar-ridge.example",
                            grade, f"org-{key}", agents=guardian))
         roles.append((f"role-{sid}", "", "", sid, "primary", "student", "", "", f"org-{key}", ""))
         # Each student's parent, linked both ways (agentSourcedIds), as SIS exports do.
-        users.append(_user(guardian, GIVEN[(n * 5 + 2) % len(GIVEN)], family,
+        users.append(row.user(guardian, GIVEN[(n * 5 + 2) % len(GIVEN)], family,
                            f"{guardian.lower()}@families.cedar-ridge.example", "", f"org-{key}",
                            agents=sid))
         roles.append((f"role-{guardian}", "", "", guardian, "primary", "guardian", "", "",
                       f"org-{key}", ""))
-        races = [rng.choice(RACES)]
-        demographics.append((sid, "", "", date(2020 - int(grade), 1 + n % 12, 1 + n % 28)
-                             .isoformat(), rng.choice(["female", "male"]),
-                             *("true" if r in races else "false" for r in RACES),
-                             rng.choice(["true", "false"]), "", "", "", ""))
+        demographics.append(row.demographic(rng, sid, n, grade))
         roster.append((sid, key, grade, rng.uniform(0.45, 1.0), rng.uniform(0.45, 1.0)))
     for teacher, key, _, _, cls in teachers:
         enrollments.append((f"enr-{cls}-{teacher}", "", "", cls, f"org-{key}", teacher, "teacher",
@@ -348,18 +404,19 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
             cls = f"cls-{key}-{subject}{grade}"
             enrollments.append((f"enr-{cls}-{sid}", "", "", cls, f"org-{key}", sid, "student",
                                 "false", TERM_START.isoformat(), TERM_END.isoformat()))
-    write_csv(folder / "users.csv", USER_HEADER, users)
+    write_csv(folder / "users.csv", row.USER_HEADER, [*users, *hs.users])
     write_csv(folder / "roles.csv", ("sourcedId", "status", "dateLastModified", "userSourcedId",
                                      "roleType", "role", "beginDate", "endDate", "orgSourcedId",
-                                     "userProfileSourcedId"), roles)
+                                     "userProfileSourcedId"), [*roles, *hs.roles])
     write_csv(folder / "demographics.csv", ("sourcedId", "status", "dateLastModified", "birthDate",
                                             "sex", *RACES, "hispanicOrLatinoEthnicity",
                                             "countryOfBirthCode", "stateOfBirthAbbreviation",
                                             "cityOfBirth", "publicSchoolResidenceStatus"),
-              demographics)
+              [*demographics, *hs.demographics])
     write_csv(folder / "enrollments.csv", ("sourcedId", "status", "dateLastModified",
                                            "classSourcedId", "schoolSourcedId", "userSourcedId",
-                                           "role", "primary", "beginDate", "endDate"), enrollments)
+                                           "role", "primary", "beginDate", "endDate"),
+              [*enrollments, *hs.enrollments])
     write_csv(folder / "categories.csv", ("sourcedId", "status", "dateLastModified", "title",
                                           "weight"), [(c, "", "", t, "") for c, t in CATEGORIES])
 
@@ -399,15 +456,15 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
                                          "description", "assignDate", "dueDate", "classSourcedId",
                                          "categorySourcedId", "academicSessionSourcedId",
                                          "resultValueMin", "resultValueMax", "schoolSourcedId"),
-              line_items)
+              [*line_items, *hs.line_items])
     write_csv(folder / "lineItemLearningObjectiveIds.csv",
               ("sourcedId", "status", "dateLastModified", "lineItemSourcedId", "source",
-               "learningObjectiveId"), lilo)
+               "learningObjectiveId"), [*lilo, *hs.lilo])
     write_csv(folder / "results.csv", ("sourcedId", "status", "dateLastModified",
                                        "lineItemSourcedId", "studentSourcedId", "scoreStatus",
                                        "score", "scoreDate", "comment", "textScore",
                                        "classSourcedId", "inProgress", "incomplete", "late",
-                                       "missing"), results)
+                                       "missing"), [*results, *hs.results])
     write_csv(folder / "resultLearningObjectiveIds.csv",
               ("sourcedId", "status", "dateLastModified", "resultSourcedId", "source",
                "learningObjectiveId", "score", "textScore"), rlo)
@@ -423,30 +480,15 @@ def write_oneroster(folder: Path, rng: random.Random, students: int,
         manifest.append((f"file.{name}", "bulk" if name in present else "absent"))
     manifest += [("source.systemName", "Cedar Ridge SIS (sample)"), ("source.systemCode", "CRSIS")]
     write_csv(folder / "manifest.csv", ("propertyName", "value"), manifest)
-    return {"students": students, "classes": len(classes), "line_items": len(line_items),
-            "results": len(results)}
-
-
-USER_HEADER = ("sourcedId", "status", "dateLastModified", "enabledUser", "username", "userIds",
-               "givenName", "familyName", "middleName", "identifier", "email", "sms", "phone",
-               "agentSourcedIds", "grades", "password", "userMasterIdentifier",
-               "preferredGivenName", "preferredMiddleName", "preferredFamilyName",
-               "primaryOrgSourcedId", "pronouns")
-
-
-def _user(sid: str, given: str, family: str, email: str, grade: str,
-          school: str, agents: str = "") -> tuple[str, ...]:
-    return (sid, "", "", "true", email.split("@")[0], f"{{SIS:{sid}}}", given, family, "", sid,
-            email, "", "", agents, grade, "", sid, "", "", "", school, "")
+    return {"students": students, "classes": len(classes) + len(hs.classes),
+            "line_items": len(line_items) + len(hs.line_items),
+            "results": len(results) + len(hs.results)}
 
 
 def _score(rng: random.Random, ability: float, spec: ItemSpec, when: date) -> float:
     """Scores rise a little over the term: students learn."""
-    growth = 0.12 * (when - TERM_START).days / (TERM_END - TERM_START).days
-    percent = min(1.0, max(0.0, ability + growth + rng.gauss(0, 0.12)))
-    if spec.max_score == 4:
-        return float(min(4, max(1, round(1 + percent * 3))))
-    return float(round(percent * spec.max_score))
+    return row.score(rng, ability, spec.max_score,
+                     (when - TERM_START).days / (TERM_END - TERM_START).days)
 
 
 # ---- adaptive -------------------------------------------------------------------------

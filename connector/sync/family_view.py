@@ -25,7 +25,8 @@ def family_view(session: Session, settings: Settings, sis_id: str, as_of: date) 
     """One student's progress as the family page shows it (NotFoundError: no such student)."""
     student = queries.find_student(session, sis_id)
     (row,) = progress.progress(session, settings, as_of, [sis_id])
-    resolved = progress.domains(session, settings, progress.targets(session))
+    resolved = [d for d in progress.domains(session, settings, progress.targets(session))
+                if d.applies_to(student.grade)]
     wanted = set().union(*(d.competencies for d in resolved)) if resolved else set()
     statuses: dict[str, TargetStatus] = {}
     since: dict[str, Any] = {}

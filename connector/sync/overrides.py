@@ -10,8 +10,10 @@ later recomputation keeps the override on top and the computed result beside it.
 
 from __future__ import annotations
 
+import csv
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -154,3 +156,83 @@ def _shown(session: Session, settings: Settings, sis_id: str,
            competency_id: int) -> dict[str, Any] | None:
     found = queries.student_mastery(session, sis_id, settings.district.scale, competency_id)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an override file did: set, already in place, and rows set aside (with why)."""
+
+    set: int
+    unchanged: int
+    rejected: tuple[str, ...]
+
+
+#: The columns of an override file; ``level`` or ``state``, one of them.
+IMPORT_COLUMNS = ("student", "competency", "level", "state", "reason", "by")
+
+
+def import_overrides(session: Session, settings: Settings, path: Path) -> ImportResult:
+    """Apply a file of teachers' overrides (judgements brought over from another system).
+
+    Each row is applied through :func:`set_override`, so it is audited and the record is
+    recomputed. A row whose override is already active, same level or state and reason,
+    is left alone: importing the same file again changes nothing. A row that cannot be
+    applied is set aside with its row number, field and reason; the others go in.
+    """
+    done = same = 0
+    rejected: list[str] = []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("student", "competency", "reason", "by")
+                   if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(f"{path.name}: column{'s' if len(missing) > 1 else ''} missing: "
+                            f"{', '.join(missing)}")
+        for n, row in enumerate(reader, start=2):
+            got = {k: (row.get(k) or "").strip() for k in IMPORT_COLUMNS}
+            blank = next((k for k in ("student", "competency", "reason", "by") if not got[k]),
+                         None)
+            if blank or not (got["level"] or got["state"]):
+                rejected.append(f"{path.name} row {n}, {blank or 'level'}: required")
+                continue
+            problem = _problem(session, settings, got)
+            if problem:
+                rejected.append(f"{path.name} row {n}, {problem}")
+                continue
+            if _already(session, settings, got):
+                same += 1
+                continue
+            with session.begin_nested():
+                set_override(session, settings, got["student"], got["competency"],
+                             level=got["level"] or None, state=got["state"] or None,
+                             reason=got["reason"], by=got["by"])
+            done += 1
+    return ImportResult(done, same, tuple(rejected))
+
+
+def _problem(session: Session, settings: Settings, row: dict[str, str]) -> str | None:
+    """``field: reason`` when a row cannot be applied, checked field by field."""
+    if row["level"] and row["state"]:
+        return "state: give a level or a state, not both"
+    checks = (("student", lambda: queries.find_student(session, row["student"])),
+              ("competency", lambda: queries.find_competency(session, row["competency"])),
+              ("level", lambda: row["level"] and _level_code(settings.district.scale,
+                                                             row["level"])))
+    for name, check in checks:
+        try:
+            check()
+        except (DataError, NotFoundError) as exc:
+            return f"{name}: {exc}"
+    if row["state"] and row["state"] not in OVERRIDE_STATES:
+        return f"state: must be one of {list(OVERRIDE_STATES)}: {row['state']!r}"
+    return None
+
+
+def _already(session: Session, settings: Settings, row: dict[str, str]) -> bool:
+    """Whether the row's override is the one active now (same level or state, same reason)."""
+    student = queries.find_student(session, row["student"])
+    competency = queries.find_competency(session, row["competency"])
+    code = _level_code(settings.district.scale, row["level"]) if row["level"] else None
+    return any((o.level_code == code if code else o.state == row["state"])
+               and o.reason == row["reason"]
+               for o in _active(session, student.id, competency.id))

@@ -85,7 +85,8 @@ def domains(session: Session, settings: Settings, found: Sequence[Target]) -> li
                     raise ConfigurationError(f"progress domain {d.key!r}, level {name!r}: no "
                                              f"academic competency matches {list(patterns)}")
                 levels.append((name, ids))
-            out.append(Domain(d.key, d.title, tuple(levels), d.graduation_level))
+            out.append(Domain(d.key, d.title, tuple(levels), d.graduation_level,
+                              frozenset(d.grades)))
         return out
     titles = dict(session.execute(select(m.Competency.identifier, m.Competency.full_statement)))
     codes = dict(session.execute(select(m.Competency.identifier, m.Competency.human_coding_scheme)))
@@ -152,7 +153,8 @@ def progress(session: Session, settings: Settings, as_of: date,
     for student in students:
         mine = since.get(student.id, {})
         placed = placements.get(student.id, {})
-        paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key)) for d in resolved]
+        paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key)) for d in resolved
+                 if d.applies_to(student.grade)]
         row = StudentProgress(student.sourced_id, f"{student.given_name} {student.family_name}",
                               student.grade, paces)
         row.reasons = exception_reasons(mine, paces, as_of, rules,
@@ -187,7 +189,9 @@ def credit_report(session: Session, settings: Settings,
     """Course credit by mastery: every required competency proficient -> earned, with the date.
 
     A course's required competencies are the ones configured for it, or else every
-    academic competency its classes' items are aligned to.
+    academic competency its classes' items are aligned to. A course not yet earned is in
+    progress when it belongs to the latest school year the roster has (the SIS's current
+    one: the roster, not the clock, says which year is under way).
     """
     configured = {c.course: c for c in settings.district.progress.courses}
     courses = list(session.scalars(select(m.Course).order_by(m.Course.sourced_id)))
@@ -210,17 +214,27 @@ def credit_report(session: Session, settings: Settings,
     since, _ = _since(session, list(leaf_ids.values()))
     students = {s.sourced_id: s for s in _students(session, sis_ids)}
     by_code = {t.code: t.identifier for t in leaf_ids.values() if t.code}
+    years = {sourced: (title, start) for sourced, title, start in session.execute(
+        select(m.AcademicSession.sourced_id, m.AcademicSession.title,
+               m.AcademicSession.start_date).where(m.AcademicSession.type == "schoolYear"))}
+    starts = [start for c in courses
+              if (start := years.get(c.school_year_sourced_id, ("", None))[1]) is not None]
+    latest = max(starts, default=None)
     rows = []
     for course in courses:
         setting = configured.get(course.sourced_id) or configured.get(course.course_code)
         required = ({by_code.get(c, c) for c in setting.competencies}
                     if setting and setting.competencies else assessed.get(course.sourced_id, set()))
+        title, start = years.get(course.school_year_sourced_id, ("", None))
+        current = start is not None and start == latest
         for sis_id in sorted(enrolled.get(course.sourced_id, set()) & set(students)):
             status = credit(required, since.get(students[sis_id].id, {}))
             rows.append({"student": sis_id, "course": course.course_code or course.sourced_id,
                          "title": course.title, "credits": setting.credits if setting else 1.0,
                          "earned": status.earned, "earned_on": status.earned_on,
-                         "required": len(required), "missing": len(status.missing)})
+                         "required": len(required), "missing": len(status.missing),
+                         "subject": course.subjects[0] if course.subjects else "",
+                         "school_year": title, "in_progress": current and not status.earned})
     return rows
 
 
@@ -258,7 +272,8 @@ def content_summary(session: Session, settings: Settings, as_of: date,
     rows = {p.sis_id: p for p in progress(session, settings, as_of, sis_ids)}
     out = []
     for student in _students(session, sis_ids):
-        for domain, pace in zip(resolved, rows[student.sourced_id].domains, strict=True):
+        mine = [d for d in resolved if d.applies_to(student.grade)]
+        for domain, pace in zip(mine, rows[student.sourced_id].domains, strict=True):
             counts: dict[str, int] = defaultdict(int)
             for identifier in domain.competencies:
                 counts[records.get((student.id, by_identifier[identifier]), "no_evidence")] += 1

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from connector.domain.framework import FrameworkKind
 from connector.domain.scale import MasteryState, ProficiencyScale
 from connector.transcripts.model import (
+    CreditRow,
     Letter,
     LevelMeaning,
+    Requirement,
     StudentInfo,
     Summary,
     Transcript,
@@ -79,6 +81,62 @@ def expected_graduation(grade: str, day: date) -> str:
     if not grade.strip().isdigit() or not 1 <= int(grade) <= 12:
         return ""
     return str(school_year_start(day) + 1 + 12 - int(grade))
+
+
+def graduation_progress(credits: Sequence[CreditRow], required: Mapping[str, float],
+                        final_year: bool = True) -> tuple[tuple[Requirement, ...], str]:
+    """Each subject's requirement against the credits, and the status page 1 states.
+
+    Transfer credit counts like credit earned here. In the final year a requirement that
+    earned and in-progress credit cannot meet is incomplete. Before it, courses are still
+    ahead, so the status says whether any credit from an earlier year is outstanding.
+    Without requirements the status is the count of credits earned.
+
+    >>> rows = [CreditRow("ALG1", "Algebra I", 1, True, "2023-05-02", "Mathematics"),
+    ...         CreditRow("GEOM", "Geometry", 1, False, None, "Mathematics", in_progress=True)]
+    >>> graduation_progress(rows, {"Mathematics": 2})[1]
+    'on track: 1 of 2 required credits earned, 1 in progress'
+    >>> graduation_progress(rows[:1], {"Mathematics": 2})[1]
+    'requirements incomplete: Mathematics needs 1 more credit'
+    >>> graduation_progress(rows[:1], {"Mathematics": 2}, final_year=False)[1]
+    'on track: 1 of 2 required credits earned'
+    >>> late = CreditRow("BIO", "Biology", 1, False, None, "Science", "2024-2025")
+    >>> graduation_progress([*rows, late], {"Mathematics": 2, "Science": 1}, False)[1]
+    'credit outstanding: Biology (2024-2025) not yet earned; 1 of 3 required credits earned, 1 in progress'
+    """
+    earned_total = sum(c.credits for c in credits if c.earned or c.transfer_from)
+    if not required:
+        total = sum(c.credits for c in credits)
+        return (), (f"{earned_total:g} of {total:g} course credits earned by demonstrated "
+                    f"competency" if credits else "")
+    rows = []
+    for subject, needed in required.items():
+        mine = [c for c in credits if c.subject == subject]
+        rows.append(Requirement(
+            subject, needed, sum(c.credits for c in mine if c.earned or c.transfer_from),
+            sum(c.credits for c in mine if c.in_progress and not (c.earned or c.transfer_from))))
+    needed_total = sum(r.required for r in rows)
+    counted = sum(min(r.earned, r.required) for r in rows)
+    if all(r.met for r in rows):
+        return tuple(rows), f"requirements met: {counted:g} of {needed_total:g} required credits"
+    under_way = sum(min(r.in_progress, r.required - r.earned) for r in rows if not r.met)
+    so_far = f"{counted:g} of {needed_total:g} required credits earned" + (
+        f", {under_way:g} in progress" if under_way else "")
+    if not final_year:
+        outstanding = [c for c in credits
+                       if not (c.earned or c.transfer_from or c.in_progress)]
+        if outstanding:
+            listed = ", ".join(f"{c.title} ({c.school_year})" if c.school_year else c.title
+                               for c in outstanding)
+            return tuple(rows), f"credit outstanding: {listed} not yet earned; {so_far}"
+        return tuple(rows), f"on track: {so_far}"
+    short = [r for r in rows if r.earned + r.in_progress < r.required]
+    if not short:
+        return tuple(rows), f"on track: {so_far}"
+    missing = "; ".join(
+        f"{r.subject} needs {r.required - r.earned - r.in_progress:g} more "
+        f"credit{'s' if r.required - r.earned - r.in_progress != 1 else ''}" for r in short)
+    return tuple(rows), f"requirements incomplete: {missing}"
 
 
 #: Webb's names, for a district whose DOK framework gives none.

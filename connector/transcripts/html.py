@@ -18,6 +18,7 @@ from connector.transcripts.pdf import (
     ACADEMIC_HEADING,
     HABITS_HEADING,
     OVERRIDE_MARK,
+    credit_note,
     date_text,
     dok_text,
     gpa_text,
@@ -60,4 +61,5 @@ def render_html(transcript: Transcript, *, watermark: str | None = None) -> str:
     template = _ENV.get_template(TEMPLATE_NAME)
     return template.render(t=transcript, summary=summary_text(transcript), watermark=watermark,
                            mark=OVERRIDE_MARK,
+                           credit_note=credit_note(transcript.summary) if transcript.summary else "",
                            academic_heading=ACADEMIC_HEADING, habits_heading=HABITS_HEADING)

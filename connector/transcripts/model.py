@@ -134,6 +134,37 @@ class CreditRow:
     credits: float
     earned: bool
     earned_on: str | None
+    #: The course's subject (OneRoster ``subjects``), which graduation requirements count by.
+    subject: str = ""
+    #: The school year the course was taken ("2024-2025").
+    school_year: str = ""
+    #: Not earned yet, and the course is under way this school year.
+    in_progress: bool = False
+    #: Credit accepted on transfer: the school that awarded it (not earned here).
+    transfer_from: str = ""
+
+    @property
+    def status(self) -> str:
+        """What the credit column says: when earned, transfer, in progress or not yet."""
+        if self.transfer_from:
+            return "Transfer credit"
+        if self.earned:
+            return f"Earned {self.earned_on}" if self.earned_on else "Earned"
+        return "In progress" if self.in_progress else "Not yet"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One subject's graduation requirement: credits required, earned, under way."""
+
+    subject: str
+    required: float
+    earned: float
+    in_progress: float
+
+    @property
+    def met(self) -> bool:
+        return self.earned >= self.required
 
 
 @dataclass(frozen=True)
@@ -147,8 +178,15 @@ class Summary:
     domains: tuple[DomainLevel, ...] = ()
     credits: tuple[CreditRow, ...] = ()
     graduation: str = ""
+    #: The school's graduation requirements by subject, when it has them.
+    requirements: tuple[Requirement, ...] = ()
     #: Add the performance snapshot page: domains by levels, with the date each was reached.
     performance_snapshot: bool = False
+
+    @property
+    def transfer_schools(self) -> list[str]:
+        """The schools whose credit was accepted on transfer, each once."""
+        return list(dict.fromkeys(c.transfer_from for c in self.credits if c.transfer_from))
 
 
 @dataclass(frozen=True)

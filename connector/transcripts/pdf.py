@@ -215,6 +215,10 @@ def _grid_style(*extra: tuple[Any, ...]) -> TableStyle:
 
 _ROW_STYLE = _grid_style(("ALIGN", (5, 0), (5, -1), "RIGHT"))
 _PLAIN_STYLE = _grid_style()
+#: Two tables next to each other: the outer table adds no padding of its own.
+_SIDE_BY_SIDE = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                            *((side, (0, 0), (-1, -1), 0) for side in (
+                                "LEFTPADDING", "RIGHTPADDING", "TOPPADDING", "BOTTOMPADDING"))])
 _INFO_STYLE = TableStyle([
     ("FONT", (0, 0), (-1, -1), "Helvetica", 9.5, 12),
     ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9.5, 12),
@@ -283,13 +287,30 @@ def _summary(t: Transcript, summary: Summary) -> list[Flowable]:
         Paragraph(_markup(t.district_name), _DISTRICT),
         Paragraph("Proficiency Transcript", _H1),
         Table(info, colWidths=widths, style=_INFO_STYLE, hAlign="LEFT"),
-        Spacer(1, 8), Paragraph(_markup(summary_text(t)), _BODY),
-        Paragraph("Competencies by content area", _H3)]
+        Spacer(1, 8), Paragraph(_markup(summary_text(t)), _BODY)]
+    right = _WIDTH - 3.6 * inch
+    w = [2.0 * inch, 0.75 * inch, 0.85 * inch] if summary.requirements else \
+        [3.6 * inch, 1.0 * inch, 1.0 * inch]
     areas = [["Content area", "Proficient", "Competencies"]]
-    areas += [[_cell(title, 3.6 * inch), str(done), str(total)]
+    areas += [[_cell(title, w[0]), str(done), str(total)]
               for title, done, total in t.area_counts()]
-    out.append(Table(areas, colWidths=[3.6 * inch, 1.0 * inch, 1.0 * inch],
-                     style=_grid_style(("ALIGN", (1, 0), (-1, -1), "RIGHT")), hAlign="LEFT"))
+    counts: list[Flowable] = [
+        Paragraph("Competencies by content area", _H3),
+        Table(areas, colWidths=w, style=_grid_style(("ALIGN", (1, 0), (-1, -1), "RIGHT")),
+              hAlign="LEFT")]
+    if summary.requirements:
+        # Side by side, so that a senior's twelve courses still leave page 1 one page.
+        w = [right - 2.0 * inch, 0.6 * inch, 0.55 * inch, 0.85 * inch]
+        rows: list[list[str | Paragraph]] = [["Subject", "Required", "Earned", "In progress"]]
+        rows += [[_cell(r.subject, w[0]), f"{r.required:g}", f"{r.earned:g}",
+                  f"{r.in_progress:g}"] for r in summary.requirements]
+        required = [Paragraph("Graduation requirements (credits)", _H3),
+                    Table(rows, colWidths=w, style=_grid_style(("ALIGN", (1, 0), (-1, -1),
+                                                               "RIGHT")), hAlign="LEFT")]
+        out.append(Table([[counts, required]], colWidths=[3.75 * inch, right - 0.15 * inch],
+                         style=_SIDE_BY_SIDE, hAlign="LEFT"))
+    else:
+        out += counts
     if summary.domains:
         out.append(Paragraph("Academic level by domain (beside grade level)", _H3))
         rows = [["Domain", "Academic level", "Targets proficient", "Pace"]]
@@ -299,12 +320,13 @@ def _summary(t: Transcript, summary: Summary) -> list[Flowable]:
         out.append(Table(rows, colWidths=[2.4 * inch, 1.2 * inch, 1.2 * inch, 2.0 * inch],
                          style=_PLAIN_STYLE, hAlign="LEFT"))
     if summary.credits:
-        out.append(Paragraph("Course credit earned by demonstrated competency", _H3))
-        rows = [["Course", "Title", "Credits", "Earned"]]
-        rows += [[_cell(c.course, 1.0 * inch), _cell(c.title, 3.2 * inch), f"{c.credits:g}",
-                  c.earned_on or "Yes" if c.earned else "Not yet"] for c in summary.credits]
-        out.append(Table(rows, colWidths=[1.0 * inch, 3.2 * inch, 0.8 * inch, 1.2 * inch],
-                         style=_PLAIN_STYLE, hAlign="LEFT"))
+        out.append(Paragraph("Course credit", _H3))
+        w = [0.9 * inch, 0.8 * inch, 2.35 * inch, 0.65 * inch, _WIDTH - 4.7 * inch]
+        rows = [["Year", "Course", "Title", "Credits", "Status"]]
+        rows += [[c.school_year or NO_VALUE, _cell(c.course, w[1]), _cell(c.title, w[2]),
+                  f"{c.credits:g}", _cell(c.status, w[4])] for c in summary.credits]
+        out.append(Table(rows, colWidths=w, style=_PLAIN_STYLE, hAlign="LEFT"))
+        out.append(Paragraph(_markup(credit_note(summary)), _SMALL))
     if summary.graduation:
         out += [Spacer(1, 6),
                 Paragraph(f"<b>Graduation:</b> {_markup(summary.graduation)}.", _BODY)]
@@ -317,6 +339,14 @@ def _summary(t: Transcript, summary: Summary) -> list[Flowable]:
     out.append(Paragraph("The detail by competency follows; the key and the explanatory "
                          "letter are at the end.", _SMALL))
     return out
+
+
+def credit_note(summary: Summary) -> str:
+    """How credit is earned here, and where transfer credit comes from."""
+    note = "Credit here is earned when every competency of the course is Proficient."
+    if summary.transfer_schools:
+        note += " Transfer credit accepted from " + "; ".join(summary.transfer_schools) + "."
+    return note
 
 
 def snapshot_columns(summary: Summary) -> list[str]:

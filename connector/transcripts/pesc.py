@@ -7,8 +7,10 @@ as PESC's schemas declare them (``elementFormDefault="unqualified"``), with the 
 for the types. Elements are written in the order the schemas' sequences give.
 
 Courses whose credit is earned by competency (``reports credit``) are ``Course``s with
-their Carnegie units offered and earned. PESC has no element for a competency. We
-write each content area as a ``Course`` and each competency as one of its
+their Carnegie units offered and earned, each in the ``AcademicSession`` of the school
+year it was taken; credit accepted on transfer is in a second ``AcademicRecord`` whose
+``School`` is the sending school, as PESC records each school attended. PESC has no
+element for a competency. We write each content area as a ``Course`` and each competency as one of its
 ``Proficiency`` entries (the schema's requirement / attribute / proficiency
 structure): ``RAPCode`` the competency's code, ``RAPName`` its statement,
 ``RAPSubName`` the level reached, ``ConditionsMetCode`` Yes when proficient,
@@ -24,7 +26,7 @@ from datetime import UTC, date, datetime
 from lxml import etree
 
 from connector.transcripts.build import school_year, school_year_start
-from connector.transcripts.model import Transcript, TranscriptSection
+from connector.transcripts.model import CreditRow, Transcript, TranscriptSection
 from connector.transcripts.pdf import level_text
 
 HSTRN = "urn:org:pesc:message:HighSchoolTranscript:v1.5.0"
@@ -118,6 +120,38 @@ def _course(parent: etree._Element, section: TranscriptSection, as_of: date) -> 
     _add(course, "NoteMessage", f"Competencies as of {as_of.isoformat()}")
 
 
+def _session(record: etree._Element, year: str) -> etree._Element:
+    """A school year ("2024-2025") as an ``AcademicSession`` of the record."""
+    session = _add(record, "AcademicSession")
+    detail = _add(session, "AcademicSessionDetail")
+    _add(detail, "SessionDesignator", f"{year[:4]}-08")
+    _add(detail, "SessionName", year)
+    _add(detail, "SessionType", "FullYear")
+    _add(detail, "SessionSchoolYear", year)
+    return session
+
+
+def _credit_course(parent: etree._Element, credit: CreditRow) -> None:
+    """A course whose credit is earned by competency (or was accepted on transfer)."""
+    course = _add(parent, "Course")
+    _add(course, "CourseCreditBasis", "Regular")
+    _add(course, "CourseCreditUnits", "CarnegieUnits")
+    _add(course, "CourseCreditValue", f"{credit.credits:g}")
+    counted = credit.earned or bool(credit.transfer_from)
+    _add(course, "CourseCreditEarned", f"{credit.credits if counted else 0:g}")
+    _add(course, "CourseNumber", credit.course)
+    _add(course, "CourseTitle", credit.title)
+    if credit.transfer_from:
+        said = f"transfer credit from {credit.transfer_from}"
+    elif credit.earned:
+        said = ("credit by demonstrated competency: earned "
+                f"{credit.earned_on or ''}").strip()
+    else:
+        said = ("credit by demonstrated competency: "
+                + ("in progress" if credit.in_progress else "not yet earned"))
+    _add(course, "NoteMessage", said[0].upper() + said[1:])
+
+
 def high_school_transcript(transcript: Transcript, *, document_id: str, created: datetime,
                            reissue: bool = False, destination: str = "Admissions office",
                            district_id: str = "") -> bytes:
@@ -143,31 +177,40 @@ def high_school_transcript(transcript: Transcript, *, document_id: str, created:
     name = _add(person, "Name")
     _add(name, "FirstName", transcript.student.given_name or "-")
     _add(name, "LastName", transcript.student.family_name or "-")
+    credits = list(summary.credits) if summary is not None else []
     record = _add(student, "AcademicRecord")
     school = _add(record, "School")
     _add(school, "OrganizationName", transcript.student.school_name or transcript.district_name)
     _add(_add(record, "StudentLevel"), "StudentLevelCode",
          student_level(transcript.student.grade))
-    session = _add(record, "AcademicSession")
-    detail = _add(session, "AcademicSessionDetail")
-    designator, year = session_of(transcript.issued_on)
-    _add(detail, "SessionDesignator", designator)
-    _add(detail, "SessionName", year)
-    _add(detail, "SessionType", "FullYear")
-    _add(detail, "SessionSchoolYear", year)
-    for credit in summary.credits if summary is not None else ():
-        # Courses whose credit is earned by demonstrating their competencies.
-        course = _add(session, "Course")
-        _add(course, "CourseCreditBasis", "Regular")
-        _add(course, "CourseCreditUnits", "CarnegieUnits")
-        _add(course, "CourseCreditValue", f"{credit.credits:g}")
-        _add(course, "CourseCreditEarned", f"{credit.credits if credit.earned else 0:g}")
-        _add(course, "CourseNumber", credit.course)
-        _add(course, "CourseTitle", credit.title)
-        said = f"earned {credit.earned_on or ''}".strip() if credit.earned else "not yet earned"
-        _add(course, "NoteMessage", f"Credit by demonstrated competency: {said}")
+    _designator, current = session_of(transcript.issued_on)
+    here = [c for c in credits if not c.transfer_from]
+    years = sorted({c.school_year for c in here if c.school_year} - {current})
+    for year in years:
+        # An earlier school year: the courses whose credit it gave, or is giving.
+        session = _session(record, year)
+        for credit in here:
+            if credit.school_year == year:
+                _credit_course(session, credit)
+    session = _session(record, current)
+    for credit in here:
+        if credit.school_year in ("", current):
+            _credit_course(session, credit)
     for section in (*transcript.academic, *transcript.habits):
         _course(session, section, transcript.issued_on)
+    for school_name in dict.fromkeys(c.transfer_from for c in credits if c.transfer_from):
+        # Credit accepted on transfer: the sending school's own academic record, as PESC
+        # gives each school a student attended.
+        other = _add(student, "AcademicRecord")
+        _add(_add(other, "School"), "OrganizationName", school_name)
+        mine = [c for c in credits if c.transfer_from == school_name]
+        for year in sorted({c.school_year for c in mine}):
+            session = _session(other, year) if year else other
+            for credit in mine:
+                if credit.school_year == year:
+                    _credit_course(session, credit)
+        _add(other, "NoteMessage", f"Transfer credit accepted by "
+                                   f"{transcript.student.school_name or transcript.district_name}")
 
     letter = transcript.letter
     for text in _letter_notes(letter.scale_name, letter.method_sentences,

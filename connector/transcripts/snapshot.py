@@ -20,6 +20,7 @@ from connector.transcripts.model import (
     DomainLevel,
     Letter,
     LevelMeaning,
+    Requirement,
     SchoolInfo,
     StudentInfo,
     Summary,
@@ -79,7 +80,9 @@ def _summary(data: dict[str, Any] | None) -> Summary | None:
                       "domains": tuple(DomainLevel(**{**d, "reached": tuple(
                           tuple(pair) for pair in d.get("reached", ()))})
                           for d in data["domains"]),
-                      "credits": tuple(CreditRow(**c) for c in data["credits"])})
+                      "credits": tuple(CreditRow(**c) for c in data["credits"]),
+                      "requirements": tuple(Requirement(**r)
+                                            for r in data.get("requirements", ()))})
 
 
 def _sections(items: list[dict[str, Any]]) -> tuple[TranscriptSection, ...]:

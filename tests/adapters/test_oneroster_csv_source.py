@@ -34,11 +34,14 @@ def kinds(envelopes: list[Envelope]) -> Counter[str]:
 def test_sample_bundle_directory_and_zip_read_the_same(tmp_path: Path) -> None:
     from_dir, rejected = read(SAMPLE)
     assert rejected == []
-    assert kinds(from_dir) == {"Org": 3, "AcademicSession": 2, "Course": 6, "ClassSection": 12,
-                               # people: 150 students, their 150 guardians, 12 teachers
-                               "Person": 312, "Demographics": 150, "Enrollment": 312,
-                               "Category": 4, "SourceItem": 276, "Score": 6900,
-                               "ScoreObjective": 1150}
+    assert kinds(from_dir) == {
+        # three schools and the district; four school years at the high school and a term
+        "Org": 4, "AcademicSession": 5,
+        # the middle schools' 6 courses, the high school's 12 once per school year taken
+        "Course": 36, "ClassSection": 42,
+        # people: 350 students, their 350 guardians, 24 teachers
+        "Person": 724, "Demographics": 350, "Enrollment": 1806,
+        "Category": 5, "SourceItem": 618, "Score": 18252, "ScoreObjective": 1150}
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in SAMPLE.iterdir():
@@ -54,7 +57,7 @@ def test_dependency_order_and_parsed_values() -> None:
     assert order.index("Score") > order.index("SourceItem") > order.index("Person")
     students = [e.record for e in envelopes
                 if isinstance(e.record, r.Person) and e.record.role == "student"]
-    assert len(students) == 150  # roles.csv (1.2) says who is a student
+    assert len(students) == 350  # roles.csv (1.2) says who is a student
     item = next(e.record for e in envelopes if isinstance(e.record, r.SourceItem)
                 and e.record.sourced_id == "li-cls-crms-ma06-ma-01b")
     assert item.result_value_max == 20
@@ -125,7 +128,7 @@ def test_missing_required_column_rejects_the_file_not_the_run(tmp_path: Path) ->
     envelopes, rejected = read(bundle)
     missing = [rj for rj in rejected if rj.file == "lineItems.csv"]
     assert len(missing) == 1 and missing[0].row == 1 and missing[0].field == "classSourcedId"
-    assert kinds(envelopes)["Person"] == 312  # the other files are still read
+    assert kinds(envelopes)["Person"] == 724  # the other files are still read
 
 
 def test_manifest_rules(tmp_path: Path) -> None:

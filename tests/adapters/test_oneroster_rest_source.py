@@ -84,7 +84,7 @@ def test_rest_pull_gives_the_same_records_as_the_csv_export(
     assert comparable(from_rest) == comparable(from_csv)
     # Every page was asked for at most the server's cap and followed to the end.
     pages = [c for c in fake.calls if c.path.endswith("/results")]
-    assert len(pages) == -(-6900 // 37)
+    assert len(pages) == -(-18252 // 37)
     assert all(c.status == 200 for c in fake.calls)
 
 
@@ -97,7 +97,7 @@ def test_vendor_shaped_learning_objective_sets_are_read_too(
     assert rejected == []
     items = [e.record for e in envelopes if isinstance(e.record, r.SourceItem)]
     objectives = [e.record for e in envelopes if isinstance(e.record, r.ScoreObjective)]
-    assert sum(len(i.learning_objectives) for i in items) == 198
+    assert sum(len(i.learning_objectives) for i in items) == 450
     assert len(objectives) == 1150 and all(o.score is not None for o in objectives)
 
 
@@ -152,7 +152,7 @@ def test_oneroster_11_paths_and_scopes(provider: tuple[FakeOneRoster, str]) -> N
     envelopes, rejected = read(source(url, version="1.1", collections=["classes", "lineItems"]))
     assert rejected == []
     assert {c.path.rsplit("/", 1)[0] for c in fake.calls} == {"/ims/oneroster/v1p1"}
-    assert sum(isinstance(e.record, r.ClassSection) for e in envelopes) == 12
+    assert sum(isinstance(e.record, r.ClassSection) for e in envelopes) == 42
 
 
 def test_bad_objects_are_rejected_one_by_one(provider: tuple[FakeOneRoster, str]) -> None:
@@ -164,7 +164,7 @@ def test_bad_objects_are_rejected_one_by_one(provider: tuple[FakeOneRoster, str]
     assert len(rejected) == 1
     assert rejected[0].field == "scoreStatus" and rejected[0].file == "results (OneRoster REST)"
     assert rejected[0].record_key == "res-li-cls-crms-ma06-ma-01a-S100001"
-    assert sum(isinstance(e.record, r.Score) for e in envelopes) == 6899
+    assert sum(isinstance(e.record, r.Score) for e in envelopes) == 18251
 
 
 def test_wrong_credentials_name_the_source_without_a_stack_trace(

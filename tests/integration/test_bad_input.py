@@ -112,8 +112,8 @@ def test_failed_batch_leaves_nothing_half_written(tmp_path: Path, factory: sessi
     assert district is not None
     with tenant_session(factory, district) as session:
         # earlier batches (the roster) stand; the failed batch's line items went with it
-        assert session.scalar(select(func.count()).select_from(m.Student)) == 150
-        assert session.scalar(select(func.count()).select_from(m.SourceItem)) < 276
+        assert session.scalar(select(func.count()).select_from(m.Student)) == 350
+        assert session.scalar(select(func.count()).select_from(m.SourceItem)) < 618
         run = session.get(m.SyncRun, report.run_id)
         assert run is not None and run.status == "failed" and "database went away" in run.message
 

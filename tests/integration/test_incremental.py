@@ -69,7 +69,7 @@ def test_one_changed_score_flows_through_to_one_delta_result(
     second = definitions.run(factory, settings, "nightly-sync")
 
     scores = second.sources["sis-gradebook"]["scores"]
-    assert (scores["inserted"], scores["updated"], scores["unchanged"]) == (0, 1, 6899)
+    assert (scores["inserted"], scores["updated"], scores["unchanged"]) == (0, 1, 18251)
     assert second.evidence["updated"] == 1 and second.evidence["inserted"] == 0
     after = _record(factory, "CR.MA.RP.1.a", student)
     assert after.score is not None and before.score is not None and after.score != before.score

@@ -29,7 +29,7 @@ from tests.fakes.server import serve
 SAMPLE = ROOT / "examples" / "sample-district"
 ED_FI = "uri://ed-fi.org/"
 DISTRICT_NS = "uri://cedar-ridge.example/CompetencyLevelDescriptor#"
-SCHOOLS = {"org-crms": 255901001, "org-jhms": 255901002}
+SCHOOLS = {"org-crms": 255901001, "org-jhms": 255901002, "org-crhs": 255901003}
 PERIOD = (ED_FI + "GradingPeriodDescriptor#End of Year", "2025-2026 End of Year")
 GRADE_LEVEL = ED_FI + "GradeLevelDescriptor#Seventh grade"
 LEVELS = {"1": ED_FI + "CompetencyLevelDescriptor#Below Basic",

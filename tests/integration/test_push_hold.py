@@ -31,7 +31,7 @@ from tests.fakes.oneroster_server import FakeOneRoster
 from tests.integration.test_push_oneroster_rest import gradebook, with_destination
 from tests.integration.test_run_lifecycle import bundles, edit, result_rows
 
-RESULTS = 3130
+RESULTS = 8973
 
 
 def relabel(data: dict[str, Any]) -> None:

@@ -44,4 +44,4 @@ def test_every_quick_start_command_runs_as_written(tmp_path: Path) -> None:
         assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         assert "Traceback" not in done.stderr, command
     assert (workspace / "rejections.csv").read_text().startswith("file,row,field,reason,record")
-    assert len(list((workspace / "out" / "transcripts").glob("*.pdf"))) == 150
+    assert len(list((workspace / "out" / "transcripts").glob("*.pdf"))) == 350

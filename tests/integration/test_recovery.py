@@ -95,4 +95,4 @@ def test_framework_key_set_on_a_later_unchanged_import(
     assert district is not None
     with tenant_session(factory, district) as session:
         keys = set(session.scalars(select(m.Framework.key)))
-    assert keys == {"dok", "math-ela", "habits"}
+    assert keys == {"dok", "math-ela", "high-school", "habits"}

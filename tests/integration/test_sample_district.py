@@ -34,8 +34,8 @@ from tests.conftest import ROOT, SampleDistrict, api_client
 # insufficient evidence: 89) plus the measurement topics, competencies and habits rolled up
 # from them (2,681 records). Engine 0.2.0 orders same-day scores by due date before their
 # keys, which moved five target records from the 0.1.0 figures.
-EXPECTED_DISTRIBUTION = {"1": 483, "2": 2602, "3": 1949, "4": 515, "insufficient_evidence": 104,
-                         "not_yet": 158}
+EXPECTED_DISTRIBUTION = {"1": 484, "2": 2733, "3": 6534, "4": 1641, "insufficient_evidence": 911,
+                         "not_yet": 1142}
 
 
 @pytest.fixture(scope="module")
@@ -73,20 +73,20 @@ def count(factory: sessionmaker[Session], model: type, *where: object) -> int:
 def test_first_run_counts(first_run: dict, factory: sessionmaker[Session]) -> None:
     assert first_run["status"] == "succeeded_with_rejections"
     assert first_run["errors"] == []
-    assert count(factory, m.Student) == 150
-    assert count(factory, m.RawScore, m.RawScore.source_system == "sis-gradebook") == 6900
+    assert count(factory, m.Student) == 350
+    assert count(factory, m.RawScore, m.RawScore.source_system == "sis-gradebook") == 18252
     assert count(factory, m.RawScore, m.RawScore.source_system == "practice-pal") == 978
     gradebook = first_run["sources"]["sis-gradebook"]
-    assert gradebook["scores"]["inserted"] == 6900
+    assert gradebook["scores"]["inserted"] == 18252
     assert gradebook["score_objectives"]["inserted"] == 1150
-    assert first_run["mapping"]["mapped_items"] == 279
+    assert first_run["mapping"]["mapped_items"] == 621
     assert first_run["mapping"]["unmapped_items"] == 12
     assert first_run["mastery"]["distribution"] == EXPECTED_DISTRIBUTION
     assert first_run["rejections"] == 2
-    assert [fw["items"] for fw in first_run["frameworks"]] == [4, 33, 8]
+    assert [fw["items"] for fw in first_run["frameworks"]] == [4, 33, 52, 8]
     # Results go to the SIS for the competencies each class assesses (the learning targets and
     # habit indicators), not for the rolled-up parents no class item aligns to.
-    assert first_run["push"][0]["written"] == 3130
+    assert first_run["push"][0]["written"] == 8973
 
 
 def test_rejections_name_file_row_field(first_run: dict, factory: sessionmaker[Session]) -> None:
@@ -157,7 +157,7 @@ def test_transcript_pdf_has_name_competency_and_method(
         first_run: dict, factory: sessionmaker[Session], settings: Settings,
         workspace: Path) -> None:
     report = definitions.run(factory, settings, "weekly-transcripts")
-    assert report.transcripts["students"] == 150
+    assert report.transcripts["students"] == 350
     pdf = workspace / "out" / "transcripts" / "S100001.pdf"
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
     district = find_district(factory, "cedar-ridge")

@@ -22,7 +22,7 @@ def test_redaction_masks_tokens_in_messages_and_args() -> None:
 
 
 def test_sample_is_deterministic_and_matches_the_shipped_examples(tmp_path: Path) -> None:
-    generate(tmp_path / "sample", students=150, seed=2026)
+    generate(tmp_path / "sample", students=150, seed=2026, high_school_students=200)
     shipped = ROOT / "examples" / "sample-district"
     produced = sorted(p.relative_to(tmp_path / "sample") for p in (tmp_path / "sample").rglob("*")
                       if p.is_file())

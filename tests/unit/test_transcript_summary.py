@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from connector.config.loader import load_settings
 from connector.domain.scale import MasteryState
 from connector.errors import ConfigurationError
-from connector.transcripts.build import RecordFacts, build_transcript
+from connector.transcripts.build import RecordFacts, build_transcript, graduation_progress
 from connector.transcripts.html import render_html
 from connector.transcripts.model import (
     CreditRow,
@@ -32,15 +32,21 @@ from tests.conftest import make_workspace
 from tests.unit.test_config import _edit
 from tests.unit.test_transcript_render import _comp, _level, make_transcript
 
+CREDITS = (
+    CreditRow("EN-10", "English 10", 1.0, False, None, "English Language Arts", "2023-2024",
+              transfer_from="Lakeview High School, Lakeview, OR"),
+    CreditRow("MA-ALG2", "Algebra II", 1.0, True, "2025-05-30", "Mathematics", "2024-2025"),
+    CreditRow("EN-11", "English 11", 1.0, False, None, "English Language Arts", "2024-2025",
+              in_progress=True))
+REQUIREMENTS, GRADUATION = graduation_progress(
+    CREDITS, {"English Language Arts": 2, "Mathematics": 1})
 SUMMARY = Summary(
     school=SchoolInfo("Lakeside Regional High School", "1 Lake Road, Lakeside, MN 55001",
                       "240123", "(555) 010-3000", "Ana Ruiz, Registrar"),
     school_year="2024-2025", birth_date="2008-04-17", expected_graduation="2026",
     domains=(DomainLevel("Mathematics", "10", 14, 20, "on pace",
                          (("9", "2024-09-20"), ("10", "2025-04-02"), ("11", None))),),
-    credits=(CreditRow("MA-ALG2", "Algebra II", 1.0, True, "2025-05-30"),
-             CreditRow("EN-11", "English 11", 1.0, False, None)),
-    graduation="1 of 2 course credits earned by demonstrated competency",
+    credits=CREDITS, requirements=REQUIREMENTS, graduation=GRADUATION,
     performance_snapshot=True)
 WHEN = datetime(2025, 6, 2, 15, tzinfo=UTC)
 
@@ -94,8 +100,13 @@ def test_page_one_is_the_summary_and_the_detail_starts_after_it(transcript: Tran
                  "CEEB 240123", "Registrar Ana Ruiz, Registrar", "School year 2024-2025",
                  "As of 2025-06-02", "Competencies by content area", "Mathematics 1 2",
                  "Academic level by domain", "Mathematics 10 14 of 20 on pace",
-                 "MA-ALG2 Algebra II 1 2025-05-30", "EN-11 English 11 1 Not yet",
-                 "Graduation: 1 of 2 course credits earned",
+                 "Course credit", "2023-2024 EN-10 English 10 1 Transfer credit",
+                 "2024-2025 MA-ALG2 Algebra II 1 Earned 2025-05-30",
+                 "2024-2025 EN-11 English 11 1 In progress",
+                 "Transfer credit accepted from Lakeview High School, Lakeview, OR.",
+                 "Graduation requirements (credits)", "English Language Arts 2 1 1",
+                 "Mathematics 1 1 0",
+                 "Graduation: on track: 2 of 3 required credits earned, 1 in progress.",
                  f"1 level is a teacher's judgement, marked {OVERRIDE_MARK}"):
         assert fact in first, fact
     assert "I can compare two fractions" not in first
