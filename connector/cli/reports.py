@@ -24,7 +24,8 @@ def reports() -> None:
     """Progress reports for teachers, principals and registrars."""
 
 
-def _as_of(ctx: CliContext, given: str | None) -> date:
+def as_of_day(ctx: CliContext, given: str | None) -> date:
+    """The ``--as-of`` day given, or today in the district (reports and transcripts)."""
     if not given:
         return district_today(ctx.settings)
     try:
@@ -43,7 +44,7 @@ AS_OF = click.option("--as-of", "as_of", default=None,
 @pass_context
 def reports_exceptions(ctx: CliContext, as_of: str | None, as_json: bool) -> None:
     """Students who are stalled, slowing, or need support in several domains."""
-    day = _as_of(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     with ctx.session() as session:
         rows = [p for p in progress(session, ctx.settings, day) if p.reasons]
     if as_json:
@@ -62,7 +63,7 @@ def reports_exceptions(ctx: CliContext, as_of: str | None, as_json: bool) -> Non
 def reports_pace(ctx: CliContext, as_of: str | None, students: tuple[str, ...],
                  as_json: bool) -> None:
     """Academic level and pace per domain (3 on pace, 2 can catch up, 1 needs support)."""
-    day = _as_of(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     with ctx.session() as session:
         rows = progress(session, ctx.settings, day, list(students) or None)
     if as_json:
@@ -92,7 +93,7 @@ def _level(pace: DomainPace) -> str:
 @pass_context
 def reports_snapshot(ctx: CliContext, sis_id: str, as_of: str | None, as_json: bool) -> None:
     """A student's performance snapshot: the date each level was reached, per domain."""
-    day = _as_of(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     with ctx.session() as session:
         (row,) = progress(session, ctx.settings, day, [sis_id])
     if as_json:
@@ -119,7 +120,7 @@ def _cell(levels: tuple[tuple[str, object], ...], name: str) -> str:
 def reports_summary(ctx: CliContext, as_of: str | None, students: tuple[str, ...],
                     as_json: bool) -> None:
     """Content-area summary: targets at each level or state per domain, and graduation status."""
-    day = _as_of(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     with ctx.session() as session:
         rows = content_summary(session, ctx.settings, day, list(students) or None)
     if as_json:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,16 @@ from sqlalchemy.orm import Session
 
 from connector.cli.context import CliContext, pass_context
 from connector.cli.output import echo_json, table
+from connector.cli.reports import as_of_day
 from connector.errors import DataError
 from connector.persistence import models as m
 from connector.sync import transcript_documents as docs
 from connector.sync.push_runs import cli_actor
 from connector.sync.transcript_summary import build_for_students
 from connector.transcripts import workflow as wf
-from connector.transcripts.service import FORMATS, district_today, write_transcripts
+from connector.transcripts.batch_progress import BatchProgress
+from connector.transcripts.build import expected_graduation
+from connector.transcripts.service import FORMATS, write_transcripts
 
 
 @click.group("transcripts")
@@ -39,34 +43,66 @@ def transcripts() -> None:
 @transcripts.command("generate")
 @click.option("--student", "students", multiple=True, help="SIS id (repeatable).")
 @click.option("--all", "everyone", is_flag=True, help="Every student in the district.")
+@click.option("--cohort", type=int, default=None,
+              help="The class graduating in this spring (2027: this year's grade 12).")
+@click.option("--school", default=None, help="Students of this school (org sourcedId).")
+@click.option("--grade", default=None, help="Students in this grade (OneRoster code, 09).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the transcripts (created if missing).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
               default=FORMATS, show_default=True, help="pdf, html, or both (repeat).")
+@click.option("--as-of", "as_of", default=None,
+              help="Date the transcripts are as of (YYYY-MM-DD); default today in the district.")
+@click.option("--resume", is_flag=True,
+              help="Skip the students an interrupted batch into --out already wrote.")
 @click.option("--processes", type=int, default=None, help="Render processes (default: cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 @pass_context
-def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: bool, out: Path,
-                         formats: tuple[str, ...], processes: int | None, as_json: bool) -> None:
+def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: bool,
+                         cohort: int | None, school: str | None, grade: str | None, out: Path,
+                         formats: tuple[str, ...], as_of: str | None, resume: bool,
+                         processes: int | None, as_json: bool) -> None:
     """Write working copies (PDF and HTML, marked DRAFT) with the explanatory letter.
 
-    An official transcript is one issued with `transcripts issue`.
+    Choose students by SIS id, --all, --cohort, --school or --grade (the last three
+    combine). Rendering runs over every core; --resume continues a batch that was
+    stopped. An official transcript is one issued with `transcripts issue`.
     """
-    if bool(students) == everyone:
-        raise click.UsageError("give --student SIS_ID (one or more) or --all")
-    with ctx.session() as session:
-        built = build_for_students(session, ctx.settings, None if everyone else list(students),
-                                   district_today(ctx.settings))
-    live = sys.stderr.isatty() and everyone
-    with click.progressbar(length=len(built), label="transcripts", file=sys.stderr,
-                           hidden=not live) as bar:
-        batch = write_transcripts(built, out, formats=formats, processes=processes,
-                                  progress=bar.update)
+    day = as_of_day(ctx, as_of)
+    progress = BatchProgress(out, day, formats, resume=resume)
+    try:
+        with ctx.session() as session:
+            chosen = _chosen(session, students, everyone or cohort is not None, school, grade)
+            if chosen is None:
+                chosen = list(session.scalars(select(m.Student.sourced_id)
+                                              .order_by(m.Student.sourced_id)))
+            if cohort is not None:
+                chosen = _of_cohort(session, chosen, cohort, day)
+            todo = [sis_id for sis_id in chosen if sis_id not in progress.done]
+            built = build_for_students(session, ctx.settings, todo, day) if todo else []
+        live = sys.stderr.isatty() and len(built) > 1
+        with click.progressbar(length=len(built), label="transcripts", file=sys.stderr,
+                               hidden=not live) as bar:
+            batch = write_transcripts(built, out, formats=formats, processes=processes,
+                                      progress=bar.update,
+                                      written=lambda t: progress.mark(t.student.sis_id))
+    finally:
+        progress.close()
+    skipped = len(chosen) - len(todo)
+    if progress.started_over:
+        click.echo("the folder held a batch for another day or format: started over", err=True)
     if as_json:
-        echo_json({"transcripts": batch.count, "out": str(out),
+        echo_json({"transcripts": batch.count, "already_written": skipped, "out": str(out),
                    "files": [str(f) for f in batch.files]})
         return
-    click.echo(f"{batch.count} transcript(s), {len(batch.files)} file(s) in {out}")
+    click.echo(f"{batch.count} transcript(s), {len(batch.files)} file(s) in {out}"
+               + (f"; {skipped} already written by the interrupted batch" if skipped else ""))
+
+
+def _of_cohort(session: Session, sis_ids: list[str], cohort: int, day: date) -> list[str]:
+    """The students among ``sis_ids`` expected to graduate in the spring of ``cohort``."""
+    grades = dict(session.execute(select(m.Student.sourced_id, m.Student.grade)).all())
+    return [s for s in sis_ids if expected_graduation(grades.get(s) or "", day) == str(cohort)]
 
 
 def _chosen(session: Session, students: tuple[str, ...], everyone: bool, school: str | None,

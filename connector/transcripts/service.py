@@ -29,6 +29,7 @@ from connector.mastery.policy import policy_from_definition
 from connector.mastery.rollup import rule_from_definition
 from connector.persistence import models as m
 from connector.persistence import queries
+from connector.transcripts.batch_progress import write_atomically
 from connector.transcripts.build import (
     CompetencyFacts,
     RecordFacts,
@@ -259,10 +260,13 @@ def _render(args: tuple[Transcript, tuple[str, ...], str | None]) -> dict[str, b
 def write_transcripts(transcripts: Sequence[Transcript], out: Path, *,
                       formats: Sequence[str] = FORMATS, processes: int | None = None,
                       progress: Callable[[int], None] | None = None,
-                      watermark: str | None = WATERMARK) -> TranscriptBatch:
+                      watermark: str | None = WATERMARK,
+                      written: Callable[[Transcript], None] | None = None) -> TranscriptBatch:
     """Render and write; large batches use one process per core (rendering is CPU-bound).
 
-    ``progress`` is told of each transcript written, for a progress bar. Files
+    ``progress`` is told of each transcript written, for a progress bar, and ``written``
+    of each transcript once all its files are in place (to resume a batch). Each file is
+    written under a temporary name and renamed, so none is ever half written. Files
     rendered here are working copies, marked ``DRAFT`` on every page: only issuing
     (:mod:`connector.sync.transcript_documents`) makes an official transcript.
     """
@@ -281,9 +285,11 @@ def write_transcripts(transcripts: Sequence[Transcript], out: Path, *,
         for transcript, files in zip(transcripts, rendered, strict=True):
             for fmt, content in files.items():
                 path = out / f"{safe_file_stem(transcript.student.sis_id)}.{fmt}"
-                path.write_bytes(content)
+                write_atomically(path, content)
                 batch.files.append(str(path))
             batch.count += 1
+            if written is not None:
+                written(transcript)
             if progress is not None:
                 progress(1)
     return batch

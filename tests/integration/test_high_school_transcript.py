@@ -132,3 +132,39 @@ def test_seniors_are_mostly_on_track_and_a_few_have_requirements_incomplete(
         for r in t.summary.requirements:
             assert r.earned + r.in_progress >= r.required or \
                 t.summary.graduation.startswith("requirements incomplete")
+
+
+def test_the_graduating_class_in_one_batch_which_resumes_where_it_stopped(
+        sample_district: SampleDistrict, module_db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "class-of-2027"
+    args = ["transcripts", "generate", "--cohort", "2027", "--as-of", AS_OF.isoformat(),
+            "--format", "pdf", "--out", str(out)]
+    first = _cli(sample_district, module_db_url, *args)
+    assert first.exit_code == 0, first.output
+    assert "50 transcript(s), 50 file(s)" in first.output
+    seniors = sorted(p.stem for p in out.glob("*.pdf"))
+    assert seniors == [f"S{200001 + n}" for n in range(200) if n % 4 == 3]
+    for name in (seniors[0], TRANSFER):
+        pages = _pages((out / f"{name}.pdf").read_bytes())
+        assert "Expected graduation 2027" in pages[0]
+        assert "The detail by competency follows" in pages[0]  # page 1 is all summary
+
+    # Stopped after 20 students: the progress file lists them; a resumed batch does the rest.
+    progress = out / ".transcripts-progress"
+    key, *done = progress.read_text().splitlines()
+    assert key == "as-of 2026-12-04 formats pdf" and sorted(done) == seniors
+    progress.write_text("\n".join([key, *seniors[:20]]) + "\n")
+    for name in seniors[20:]:
+        (out / f"{name}.pdf").unlink()
+    resumed = _cli(sample_district, module_db_url, *args, "--resume", "--processes", "1")
+    assert resumed.exit_code == 0, resumed.output
+    assert "30 transcript(s), 30 file(s)" in resumed.output
+    assert "20 already written by the interrupted batch" in resumed.output
+    assert sorted(p.stem for p in out.glob("*.pdf")) == seniors
+    assert not list(out.glob(".*.partial"))
+
+    # Another day is another batch: --resume starts it over.
+    later = _cli(sample_district, module_db_url, *args[:5], "2026-12-05", *args[6:], "--resume",
+                 "--grade", "12", "--school", "org-crhs", "--processes", "1")
+    assert later.exit_code == 0, later.output
+    assert "50 transcript(s)" in later.output and "started over" in later.output
