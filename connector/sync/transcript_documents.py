@@ -149,6 +149,44 @@ def review(session: Session, document: m.TranscriptDocument, *, by: str,
     return document
 
 
+@dataclass(frozen=True)
+class Stepped:
+    """One student's outcome in a step taken for many: the version, or why not."""
+
+    student: str
+    document: m.TranscriptDocument | None
+    problem: str = ""
+
+
+def step_many(session: Session, settings: Settings, sis_ids: Sequence[str], step: str, *,
+              by: str, now: datetime | None = None) -> list[Stepped]:
+    """Review or issue each student's open version, each in a savepoint of its own.
+
+    The registrar's desk marks a cohort reviewed, then issues it. A student with no open
+    version, or whose version may not take the step (issuing a draft nobody reviewed, a
+    re-issue without a reason), is reported with the reason and the others go on. A step
+    already taken (reviewed twice, issued twice) is done already, not an error.
+    """
+    if step not in ("review", "issue"):
+        raise DataError(f"no step {step!r} for many students: review or issue")
+    out: list[Stepped] = []
+    for sis_id in dict.fromkeys(sis_ids):
+        found = open_version(session, sis_id)
+        if found is None:
+            issued = issued_version(session, sis_id)
+            out.append(Stepped(sis_id, issued) if issued is not None else
+                       Stepped(sis_id, None, "no draft: draft it first"))
+            continue
+        try:
+            with session.begin_nested():
+                done = (review(session, found, by=by, now=now) if step == "review"
+                        else issue(session, settings, found, by=by, now=now))
+            out.append(Stepped(sis_id, done))
+        except (wf.WorkflowError, DataError) as exc:
+            out.append(Stepped(sis_id, None, exc.message))
+    return out
+
+
 def issue(session: Session, settings: Settings, document: m.TranscriptDocument, *, by: str,
           reason: str = "", now: datetime | None = None) -> m.TranscriptDocument:
     """Issue a reviewed version: freeze its PDF and snapshot, hash both, number its status.

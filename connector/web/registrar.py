@@ -117,13 +117,7 @@ def batch_request(key: str) -> Any:
     """Queue the chosen students' transcripts (or every match) for the scheduler to render."""
     _, session = district_session(key)  # checks the form's CSRF token too
     given = _filters()
-    chosen = (_cohort(session, **given) if request.form.get("every") == "yes"
-              else request.form.getlist("student"))
-    if not reach_of(session, roles.TRANSCRIPTS_READ).everything:
-        outside = set(chosen) - set(_cohort(session, "", "", ""))
-        if outside:
-            abort(403, description=f"{len(outside)} of the chosen students are not in the "
-                                   f"schools {actor()} may issue transcripts for")
+    chosen = _chosen_within_reach(session, given)
     try:
         with change(session):
             batch_id = transcript_batches.request_batch(session, chosen, by=actor())
@@ -134,6 +128,51 @@ def batch_request(key: str) -> Any:
     flash(f"Batch {batch_id} of {len(set(chosen))} transcripts is queued: the scheduler "
           "renders it.")
     return redirect(url_for("web.batch", key=key, batch_id=batch_id), 303)
+
+
+def _chosen_within_reach(session: Any, given: dict[str, str]) -> list[str]:
+    """The students the form chose (or every match), refusing any outside the reach."""
+    chosen = (_cohort(session, **given) if request.form.get("every") == "yes"
+              else request.form.getlist("student"))
+    if not reach_of(session, roles.TRANSCRIPTS_READ).everything:
+        outside = set(chosen) - set(_cohort(session, "", "", ""))
+        if outside:
+            abort(403, description=f"{len(outside)} of the chosen students are not in the "
+                                   f"schools {actor()} may issue transcripts for")
+    return chosen
+
+
+@blueprint.post("/districts/<key>/registrar/official")
+@needs(roles.TRANSCRIPTS_WRITE)
+def official_many(key: str) -> Any:
+    """Draft, review or issue the official transcripts of the chosen students (audited)."""
+    settings, session = district_session(key)
+    given = _filters()
+    step = request.form.get("step", "")
+    if step not in ("draft", "review", "issue"):
+        abort(400, description=f"no step {step!r}: draft, review or issue")
+    chosen = _chosen_within_reach(session, given)
+    kept: dict[str, Any] = {k: v for k, v in given.items() if v}
+    if not chosen:
+        flash("Nothing was done: choose one or more students.")
+        return redirect(url_for("web.registrar", key=key, **kept), 303)
+    with change(session):
+        if step == "draft":
+            drafted = docs.draft(session, settings, chosen, by=actor())
+            counts = {o: sum(1 for d in drafted if d.outcome == o)
+                      for o in ("drafted", "redrafted", "unchanged")}
+            flash(f"{counts['drafted']} drafted, {counts['redrafted']} drafted again (the "
+                  f"records changed), {counts['unchanged']} unchanged: read each, then mark "
+                  "them reviewed.")
+        else:
+            stepped = docs.step_many(session, settings, chosen, step, by=actor())
+            failed = [s for s in stepped if s.problem]
+            word = "reviewed" if step == "review" else "issued"
+            flash(f"{len(stepped) - len(failed)} {word}" + (
+                f"; {len(failed)} not done: " + "; ".join(
+                    f"{s.student}: {s.problem}" for s in failed[:10])
+                + (" …" if len(failed) > 10 else "") if failed else "") + ".")
+    return redirect(url_for("web.registrar", key=key, **kept), 303)
 
 
 @blueprint.get("/districts/<key>/registrar/batches/<int:batch_id>")

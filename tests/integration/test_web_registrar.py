@@ -183,3 +183,42 @@ def test_a_registrar_drafts_reviews_issues_and_revokes_the_official_transcript(
     answer = viewer.goto(f"{site}/districts/cedar-ridge/registrar/students/{sis}/")
     assert answer is not None and answer.status == 403
     viewer.close()
+
+
+def test_a_registrar_drafts_reviews_and_issues_a_cohort_at_once(
+        browser: Any, site: str, two: TwoDistricts) -> None:  # noqa: F811
+    students = cohort(two, "org-crms", "08")
+    assert len(students) >= 3
+    (a, ga, fa), (b, gb, fb), (c, gc, fc) = students[:3]
+    page = sign_in(browser, site, "registrar@cedar-ridge.example",
+                   "/districts/cedar-ridge/registrar/?school=org-crms&grade=08")
+
+    def choose(*who: tuple[str, str, str]) -> None:
+        for sis, given, family in who:
+            page.get_by_label(f"Choose {given} {family} ({sis})").check()
+
+    choose((a, ga, fa), (b, gb, fb))
+    follow(page.get_by_role("button", name="Draft", exact=True))
+    assert "2 drafted, 0 drafted again" in page.locator(".notice").inner_text()
+    assert "school=org-crms" in page.url  # back to the same cohort
+    choose((a, ga, fa), (b, gb, fb), (c, gc, fc))
+    follow(page.get_by_role("button", name="Issue", exact=True))  # nobody reviewed them yet
+    notice = page.locator(".notice").inner_text()
+    assert notice.startswith("0 issued; 3 not done") and f"{c}: no draft" in notice
+    choose((a, ga, fa), (b, gb, fb))
+    follow(page.get_by_role("button", name="Mark reviewed"))
+    assert "2 reviewed" in page.locator(".notice").inner_text()
+    choose((a, ga, fa), (b, gb, fb))
+    follow(page.get_by_role("button", name="Issue", exact=True))
+    assert page.locator(".notice").inner_text() == "2 issued."
+    check_page(page, "registrar-cohort-issued")
+    page.close()
+    with tenant_session(two.factory, two.cedar) as session:
+        statuses = dict(session.execute(select(
+            m.TranscriptDocument.student_sis_id, m.TranscriptDocument.status).where(
+            m.TranscriptDocument.student_sis_id.in_([a, b, c]))).all())
+        actions = list(session.scalars(select(m.AuditEvent.action).where(
+            m.AuditEvent.subject.in_([a, b]), m.AuditEvent.action.like("transcripts.%"))))
+    assert statuses == {a: "issued", b: "issued"}
+    assert sorted(actions) == sorted(["transcripts.draft", "transcripts.review",
+                                      "transcripts.issue"] * 2)
