@@ -201,6 +201,17 @@ def _assoc(doc: dict[str, Any], origin: tuple[str, str], kind: str, dest: tuple[
     return assoc
 
 
+def _top_competency(doc: dict[str, Any], types: dict[str, Any], code: str, title: str,
+                    grades: list[str], subject: str, seq: int
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A framework's top-level competency and its ``isChildOf`` link to the document."""
+    item = _item(doc, code, title, "Competency", grades, subject=[subject],
+                 CFItemTypeURI=_link(types["Competency"]["identifier"], "Competency",
+                                     "CFItemTypes"))
+    return item, _assoc(doc, (item["identifier"], code), "isChildOf",
+                        (doc["identifier"], doc["title"]), seq, "CFDocuments")
+
+
 def _item(doc: dict[str, Any], code: str, statement: str, item_type: str, levels: Sequence[str],
           **extra: Any) -> dict[str, Any]:
     identifier = case_id("item", code)
@@ -241,12 +252,9 @@ def write_frameworks(folder: Path) -> dict[str, str]:
     grades = ["06", "07", "08"]
     for subject, tree in (("Mathematics", MATH), ("English Language Arts", ELA)):
         for c_seq, (c_code, c_title, topics) in enumerate(tree, 1):
-            comp = _item(doc, c_code, c_title, "Competency", grades, subject=[subject],
-                         CFItemTypeURI=_link(types["Competency"]["identifier"], "Competency",
-                                             "CFItemTypes"))
+            comp, link = _top_competency(doc, types, c_code, c_title, grades, subject, c_seq)
             items.append(comp)
-            assocs.append(_assoc(doc, (comp["identifier"], c_code), "isChildOf",
-                                 (doc["identifier"], doc["title"]), c_seq, "CFDocuments"))
+            assocs.append(link)
             for t_seq, (t_code, t_title, targets) in enumerate(topics, 1):
                 topic = _item(doc, t_code, t_title, "Measurement Topic", grades,
                               abbreviatedStatement=t_title)
@@ -301,12 +309,9 @@ def _write_high_school(folder: Path, types: dict[str, dict[str, str]],
     items, assocs = [], []
     grades = high_school.GRADES
     for a_seq, (a_code, a_title, subject, courses) in enumerate(HIGH_SCHOOL, 1):
-        area = _item(doc, a_code, a_title, "Competency", grades, subject=[subject],
-                     CFItemTypeURI=_link(types["Competency"]["identifier"], "Competency",
-                                         "CFItemTypes"))
+        area, link = _top_competency(doc, types, a_code, a_title, grades, subject, a_seq)
         items.append(area)
-        assocs.append(_assoc(doc, (area["identifier"], a_code), "isChildOf",
-                             (doc["identifier"], doc["title"]), a_seq, "CFDocuments"))
+        assocs.append(link)
         for c_seq, (_, course_title, grade, c_code, c_statement, targets) in enumerate(courses, 1):
             comp = _item(doc, c_code, f"{course_title}: {c_statement}", "Measurement Topic",
                          [grade], abbreviatedStatement=course_title)
