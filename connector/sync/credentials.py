@@ -54,6 +54,16 @@ def key_path(settings: Settings) -> Path:
     return settings.resolve_path(expand_references(credential_settings(settings).signing_key_file))
 
 
+def can_sign(settings: Settings) -> bool:
+    """Whether credentials are configured and the key is in place (pages offer them then)."""
+    if settings.district.transcript.credential is None:
+        return False
+    try:
+        return key_path(settings).is_file()
+    except ConfigurationError:  # the environment reference is not set
+        return False
+
+
 def signing_key(settings: Settings) -> Ed25519PrivateKey:
     return signing.load_key(key_path(settings))
 

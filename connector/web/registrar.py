@@ -220,7 +220,7 @@ def official(key: str, sis_id: str) -> Any:
     return page("web/official.html", key, student=student, versions=versions,
                 issued=issued, words=STATUS_WORDS, form=Form(), zone=settings.district.timezone,
                 may_write=principal().allows(roles.TRANSCRIPTS_WRITE),
-                signs=settings.district.transcript.credential is not None)
+                signs=credentials.can_sign(settings))
 
 
 def _back(key: str, sis_id: str) -> Any:

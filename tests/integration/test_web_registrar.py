@@ -25,7 +25,7 @@ from connector.errors import DataError
 from connector.jobs.scheduler import Scheduler
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import transcript_batches
+from connector.sync import credentials, transcript_batches
 from connector.sync.stop import StopToken
 from tests.browser import check_page, follow, sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
@@ -171,6 +171,10 @@ def test_a_registrar_drafts_reviews_issues_and_revokes_the_official_transcript(
         stored = session.scalars(select(m.TranscriptDocument).where(
             m.TranscriptDocument.student_sis_id == sis)).one()
         assert bytes(stored.pdf or b"") == issued.body()  # the download is the frozen file
+    # A signed credential is offered only once the district's signing key is in place.
+    key = credentials.key_path(load_settings(two.config, "cedar-ridge"))
+    credential = page.get_by_role("link", name="Signed credential of version 1")
+    assert credential.count() == (1 if key.is_file() else 0)
     check_page(page, "registrar-official-issued")
     # Revoking asks for a reason (the browser holds the form until one is given).
     page.get_by_label("Reason to revoke").fill("issued to the wrong college")
