@@ -206,10 +206,12 @@ def credit_report(session: Session, settings: Settings,
         if cid in leaf_ids:
             assessed[course_id].add(leaf_ids[cid].identifier)
     enrolled: dict[str, set[str]] = defaultdict(set)
-    for course_id, user in session.execute(
-            select(m.ClassSection.course_sourced_id, m.Enrollment.user_sourced_id)
-            .join(m.Enrollment, m.Enrollment.class_sourced_id == m.ClassSection.sourced_id)
-            .where(m.Enrollment.role == "student")):
+    query = (select(m.ClassSection.course_sourced_id, m.Enrollment.user_sourced_id)
+             .join(m.Enrollment, m.Enrollment.class_sourced_id == m.ClassSection.sourced_id)
+             .where(m.Enrollment.role == "student"))
+    if sis_ids is not None:  # one student's transcript reads that student's enrollments
+        query = query.where(m.Enrollment.user_sourced_id.in_(list(sis_ids)))
+    for course_id, user in session.execute(query):
         enrolled[course_id].add(user)
     since, _ = _since(session, list(leaf_ids.values()))
     students = {s.sourced_id: s for s in _students(session, sis_ids)}
