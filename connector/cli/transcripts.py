@@ -69,16 +69,17 @@ def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: b
     stopped. An official transcript is one issued with `transcripts issue`.
     """
     day = as_of_day(ctx, as_of)
-    progress = BatchProgress(out, day, formats, resume=resume)
+    with ctx.session() as session:
+        chosen = _chosen(session, students, everyone or cohort is not None, school, grade)
+        if chosen is None:
+            chosen = list(session.scalars(select(m.Student.sourced_id)
+                                          .order_by(m.Student.sourced_id)))
+        if cohort is not None:
+            chosen = _of_cohort(session, chosen, cohort, day)
+    progress = BatchProgress(out, day, formats, resume=resume)  # after the usage checks
     try:
+        todo = [sis_id for sis_id in chosen if sis_id not in progress.done]
         with ctx.session() as session:
-            chosen = _chosen(session, students, everyone or cohort is not None, school, grade)
-            if chosen is None:
-                chosen = list(session.scalars(select(m.Student.sourced_id)
-                                              .order_by(m.Student.sourced_id)))
-            if cohort is not None:
-                chosen = _of_cohort(session, chosen, cohort, day)
-            todo = [sis_id for sis_id in chosen if sis_id not in progress.done]
             built = build_for_students(session, ctx.settings, todo, day) if todo else []
         live = sys.stderr.isatty() and len(built) > 1
         with click.progressbar(length=len(built), label="transcripts", file=sys.stderr,
@@ -86,6 +87,7 @@ def transcripts_generate(ctx: CliContext, students: tuple[str, ...], everyone: b
             batch = write_transcripts(built, out, formats=formats, processes=processes,
                                       progress=bar.update,
                                       written=lambda t: progress.mark(t.student.sis_id))
+        progress.finish()
     finally:
         progress.close()
     skipped = len(chosen) - len(todo)

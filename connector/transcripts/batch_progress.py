@@ -4,8 +4,9 @@ A registrar printing a graduating class of 600 should not start again from the f
 student because the laptop went to sleep at the 400th. The batch keeps a small file in
 its output folder: a first line naming what the batch is (the as-of day and the formats,
 since transcripts for another day are other transcripts), then one SIS id per line,
-appended once that student's files are in place. A resumed batch skips those students;
-a batch for another day or other formats starts over. Each file is written under a
+appended once that student's files are in place; the file is removed when the batch
+completes. A resumed batch skips those students; a batch for another day or other formats
+starts over. Each file is written under a
 temporary name and renamed, so a killed batch never leaves half a PDF behind.
 """
 
@@ -45,6 +46,11 @@ class BatchProgress:
         self._handle.write(sis_id + "\n")
         self._handle.flush()
         self.done.add(sis_id)
+
+    def finish(self) -> None:
+        """The batch is complete: nothing is left to resume, so the folder holds only files."""
+        self.close()
+        self.path.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._handle is not None:

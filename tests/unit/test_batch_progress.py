@@ -20,7 +20,10 @@ def test_a_resumed_batch_knows_who_is_done_and_a_fresh_one_forgets(tmp_path: Pat
     again = BatchProgress(tmp_path, DAY, ["html", "pdf"], resume=True)
     assert again.done == {"S1", "S2"} and not again.started_over
     again.close()
-    assert BatchProgress(tmp_path, DAY, ["pdf", "html"], resume=False).done == set()
+    fresh = BatchProgress(tmp_path, DAY, ["pdf", "html"], resume=False)
+    assert fresh.done == set()
+    fresh.finish()  # complete: nothing left to resume
+    assert not (tmp_path / PROGRESS_FILE).exists()
 
 
 def test_resuming_another_days_or_formats_batch_starts_over(tmp_path: Path) -> None:
