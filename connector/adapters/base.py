@@ -211,6 +211,43 @@ class OutboundResult:
 
 
 @dataclass(frozen=True)
+class OutboundCredit:
+    """One course line of an issued transcript: credit earned by demonstrated competency."""
+
+    course_code: str
+    title: str
+    credits: float
+    earned: bool
+    #: The district's local day the credit was earned (ISO), when earned here.
+    earned_on: str | None
+    subject: str
+    #: The school year the course was taken, as the transcript shows it ("2024-2025").
+    school_year: str
+    in_progress: bool = False
+    #: Credit accepted on transfer: the school that awarded it.
+    transfer_from: str = ""
+
+
+@dataclass(frozen=True)
+class OutboundTranscript:
+    """A student's issued transcript, as frozen when it was issued (plain data).
+
+    The SIS gets what the registrar issued, not what the records say tonight: the
+    credits come from the version's snapshot, so a later sync never changes a
+    transcript the SIS holds until the registrar re-issues it.
+    """
+
+    student_sourced_id: str
+    #: The student's school in the roster (OneRoster org sourcedId).
+    school_sourced_id: str
+    version: int
+    issued_on: str
+    snapshot_sha256: str
+    credits: Sequence[OutboundCredit]
+    expected_graduation: str = ""
+
+
+@dataclass(frozen=True)
 class PushPlan:
     """The results that changed since the last push, and whether this is the first push."""
 
@@ -218,6 +255,8 @@ class PushPlan:
     results: Sequence[OutboundResult]
     first_push: bool
     source_system_name: str = "mastery-connector"
+    #: Issued transcripts, for destinations that take them (``wants_transcripts``).
+    transcripts: Sequence[OutboundTranscript] = ()
 
 
 @dataclass(frozen=True)

@@ -113,4 +113,5 @@ RESOURCE_ORDER = {
     "assessmentLineItems": 2, "assessmentResults": 3,
     "competencyObjectives": 1, "studentCompetencyObjectives": 3, "grades": 3,
     "gradebookEntries": 2, "studentGradebookEntries": 3,
+    "studentAcademicRecords": 1, "courseTranscripts": 2,
 }

@@ -22,6 +22,7 @@ from connector.persistence.tenancy import tenant_session
 from connector.sync.push import plan_results
 from connector.sync.push_diff import LedgerEntry, PushDiff, diff
 from connector.sync.push_hold import PlanSize
+from connector.sync.transcript_documents import outbound
 from connector.sync.util import adapter_context
 
 
@@ -57,9 +58,11 @@ def push_context(settings: Settings) -> PushContext:
 
 
 def wanted(session: Session, settings: Settings, adapter: RecordDestination) -> list[RemoteRecord]:
-    results = plan_results(session, settings, settings.district.key)
+    results = plan_results(session, settings, settings.district.key) if (
+        adapter.wants_results) else []
     plan = PushPlan(destination=adapter.key, results=results, first_push=False,
-                    source_system_name=f"mastery-connector ({settings.district.name})")
+                    source_system_name=f"mastery-connector ({settings.district.name})",
+                    transcripts=outbound(session) if adapter.wants_transcripts else ())
     return adapter.desired(plan, push_context(settings))
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connector.adapters.base import OutboundCredit, OutboundTranscript
 from connector.config.model import Settings
 from connector.errors import DataError, NotFoundError
 from connector.persistence import models as m
@@ -74,6 +75,35 @@ def issued_version(session: Session, sis_id: str) -> m.TranscriptDocument | None
     return session.scalars(select(m.TranscriptDocument).where(
         m.TranscriptDocument.student_sis_id == sis_id,
         m.TranscriptDocument.status == wf.ISSUED)).first()
+
+
+def outbound(session: Session) -> list[OutboundTranscript]:
+    """Every student's issued version as a SIS destination receives it, by student.
+
+    Only ``issued`` counts: a superseded version gave way to its re-issue, and a
+    revoked one is withdrawn, so a destination removes what it holds of it.
+    """
+    doc = m.TranscriptDocument  # the snapshot, not the PDF: a cohort's PDFs are megabytes
+    documents = session.execute(
+        select(doc.student_sis_id, doc.version, doc.snapshot, doc.snapshot_sha256,
+               m.Student.school_sourced_id)
+        .outerjoin(m.Student, m.Student.sourced_id == doc.student_sis_id)
+        .where(doc.status == wf.ISSUED).order_by(doc.student_sis_id)).all()
+    out = []
+    for sis_id, version, snapshot, digest, school in documents:
+        transcript = snapshot["transcript"]
+        summary = transcript.get("summary") or {}
+        out.append(OutboundTranscript(
+            student_sourced_id=sis_id, school_sourced_id=school or "", version=version,
+            issued_on=str(transcript.get("issued_on") or ""), snapshot_sha256=digest,
+            credits=tuple(OutboundCredit(
+                course_code=c["course"], title=c["title"], credits=float(c["credits"]),
+                earned=bool(c["earned"]), earned_on=c.get("earned_on"),
+                subject=c.get("subject", ""), school_year=c.get("school_year", ""),
+                in_progress=bool(c.get("in_progress")),
+                transfer_from=c.get("transfer_from", "")) for c in summary.get("credits", ())),
+            expected_graduation=str(summary.get("expected_graduation") or "")))
+    return out
 
 
 def latest(session: Session, sis_id: str, status: str | None = None) -> m.TranscriptDocument:

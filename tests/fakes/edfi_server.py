@@ -1,4 +1,4 @@
-"""A fake Ed-Fi ODS/API 7.x (Data Standard 5.x) for competency results and grades.
+"""A fake Ed-Fi ODS/API 7.x (Data Standard 5.x) for competency results, grades, transcripts.
 
 Behaviour follows /work/notes/edfi-research.md (Ed-Fi docs: authentication,
 REST conventions, error response knowledge base; the DS 5 resource schemas):
@@ -16,6 +16,10 @@ REST conventions, error response knowledge base; the DS 5 resource schemas):
   authorises on students) and key unification of ``schoolId``;
 - ``GET/PUT/DELETE /{resource}/{id}``; DELETE of a referenced item is 409
   dependent-item-exists;
+- ``studentAcademicRecords`` need their student, education organization and school
+  year; ``courseTranscripts`` their course and academic record (409 otherwise);
+  credits are DECIMAL(9,3); a record that course lines refer to cannot be deleted
+  (409 dependent-item-exists, as the ODS's foreign keys do not cascade);
 - items come back with ``id``, ``_etag``, ``_lastModifiedDate`` and a ``link``
   in each reference, as the ODS serves them.
 """
@@ -108,7 +112,55 @@ def _student_entry_key(b: Mapping[str, Any]) -> dict[str, Any]:
             "studentUniqueId": _get(b, "studentReference.studentUniqueId")}
 
 
+def _record_key(b: Mapping[str, Any]) -> dict[str, Any]:
+    return {"studentUniqueId": _get(b, "studentReference.studentUniqueId"),
+            "educationOrganizationId": _get(b, "educationOrganizationReference.educationOrganizationId"),
+            "schoolYear": _get(b, "schoolYearTypeReference.schoolYear"),
+            "termDescriptor": b.get("termDescriptor")}
+
+
+def _course_transcript_key(b: Mapping[str, Any]) -> dict[str, Any]:
+    """As the ODS names the query: the record's edorg plain, the course's with its role."""
+    record = b.get("studentAcademicRecordReference") or {}
+    return {"courseAttemptResultDescriptor": b.get("courseAttemptResultDescriptor"),
+            "courseCode": _get(b, "courseReference.courseCode"),
+            "courseEducationOrganizationId": _get(b, "courseReference.educationOrganizationId"),
+            "educationOrganizationId": record.get("educationOrganizationId"),
+            "schoolYear": record.get("schoolYear"),
+            "studentUniqueId": record.get("studentUniqueId"),
+            "termDescriptor": record.get("termDescriptor")}
+
+
+#: Credits are DECIMAL(9,3) in the ODS: a value beyond that is refused.
+CREDIT_FIELDS = ("earnedCredits", "attemptedCredits", "cumulativeEarnedCredits",
+                 "cumulativeAttemptedCredits", "sessionEarnedCredits", "sessionAttemptedCredits")
+
 SPECS = {
+    "studentAcademicRecords": Spec(
+        ("studentReference.studentUniqueId",
+         "educationOrganizationReference.educationOrganizationId",
+         "schoolYearTypeReference.schoolYear", "termDescriptor"),
+        _record_key,
+        {"termDescriptor": "TermDescriptor",
+         "cumulativeEarnedCreditTypeDescriptor": "CreditTypeDescriptor",
+         "cumulativeAttemptedCreditTypeDescriptor": "CreditTypeDescriptor",
+         "sessionEarnedCreditTypeDescriptor": "CreditTypeDescriptor",
+         "sessionAttemptedCreditTypeDescriptor": "CreditTypeDescriptor"}),
+    "courseTranscripts": Spec(
+        ("courseAttemptResultDescriptor", "courseReference.courseCode",
+         "courseReference.educationOrganizationId",
+         "studentAcademicRecordReference.educationOrganizationId",
+         "studentAcademicRecordReference.schoolYear",
+         "studentAcademicRecordReference.studentUniqueId",
+         "studentAcademicRecordReference.termDescriptor"),
+        _course_transcript_key,
+        {"courseAttemptResultDescriptor": "CourseAttemptResultDescriptor",
+         "studentAcademicRecordReference.termDescriptor": "TermDescriptor",
+         "earnedCreditTypeDescriptor": "CreditTypeDescriptor",
+         "attemptedCreditTypeDescriptor": "CreditTypeDescriptor",
+         "methodCreditEarnedDescriptor": "MethodCreditEarnedDescriptor"},
+        {"courseTitle": 60, "alternativeCourseTitle": 60, "finalLetterGradeEarned": 20,
+         "externalEducationOrganizationNameOfInstitution": 75}),
     "gradebookEntries": Spec(
         ("gradebookEntryIdentifier", "namespace", "dateAssigned", "sourceSectionIdentifier",
          "title"),
@@ -168,6 +220,9 @@ class FakeEdFi:
     grading_periods: set[tuple[str, str, int, int]] = field(default_factory=set)
     section_associations: set[tuple[Any, ...]] = field(default_factory=set)
     learning_standards: set[str] = field(default_factory=set)
+    #: (courseCode, educationOrganizationId) of the courses the ODS holds.
+    courses: set[tuple[str, int]] = field(default_factory=set)
+    school_years: set[int] = field(default_factory=set)
     store: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {name: {} for name in SPECS})
     faults: Faults = field(default_factory=Faults)
@@ -215,6 +270,19 @@ class FakeEdFi:
             if isinstance(letter, str) and len(letter) > 20:
                 errors.setdefault(f"$.learningStandardGrades[{index}].letterGradeEarned", []
                                   ).append("LetterGradeEarned must be at most 20 characters.")
+        for name in CREDIT_FIELDS:
+            value = body.get(name)
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(
+                    value, bool) or abs(value) >= 1_000_000 or round(value, 3) != value):
+                errors.setdefault(f"$.{name}", []).append(
+                    f"{name} must be a decimal with at most 6 digits before and 3 after the "
+                    f"point.")
+        for index, entry in enumerate(body.get("academicSubjects") or []):
+            value = entry.get("academicSubjectDescriptor")
+            if value not in self.descriptors.get("AcademicSubjectDescriptor", set()):
+                errors.setdefault(f"$.academicSubjects[{index}].academicSubjectDescriptor", []
+                                  ).append(f"AcademicSubjectDescriptor value '{value}' does not "
+                                           f"exist.")
         for path, kind in spec.descriptors.items():
             value = _get(body, path)
             if value and value not in self.descriptors.get(kind, set()):
@@ -257,6 +325,8 @@ class FakeEdFi:
                     self.keys["gradebookEntries"]):
                 return unresolved("GradebookEntry")
             return None
+        if resource in ("studentAcademicRecords", "courseTranscripts"):
+            return self._transcript_references(resource, body, unresolved)
         if resource == "competencyObjectives":
             org = _get(body, "educationOrganizationReference.educationOrganizationId")
             if org not in self.education_organizations:
@@ -296,6 +366,36 @@ class FakeEdFi:
             if _get(entry, "learningStandardReference.learningStandardId") not in (
                     self.learning_standards):
                 return unresolved("LearningStandard")
+        return None
+
+    def _transcript_references(self, resource: str, body: Mapping[str, Any],
+                               unresolved: Callable[[str], Response]) -> Response | None:
+        """A record needs its student, school and year; a course line its course and record."""
+        record = (body if resource == "studentAcademicRecords"
+                  else {"studentReference": {"studentUniqueId": _get(
+                            body, "studentAcademicRecordReference.studentUniqueId")}})
+        if _get(record, "studentReference.studentUniqueId") not in self.students:
+            return self._fail(403, "urn:ed-fi:api:security:authorization",
+                              "Authorization Denied",
+                              "Access to the requested data could not be authorized.",
+                              errors=["The 'Student' referenced is not accessible to the caller."])
+        if resource == "studentAcademicRecords":
+            if _get(body, "educationOrganizationReference.educationOrganizationId") not in (
+                    self.education_organizations):
+                return unresolved("EducationOrganization")
+            if _get(body, "schoolYearTypeReference.schoolYear") not in self.school_years:
+                return unresolved("SchoolYearType")
+            return None
+        course = body["courseReference"]
+        if (course["courseCode"], course["educationOrganizationId"]) not in self.courses:
+            return unresolved("Course")
+        reference = body["studentAcademicRecordReference"]
+        wanted = {"studentUniqueId": reference["studentUniqueId"],
+                  "educationOrganizationId": reference["educationOrganizationId"],
+                  "schoolYear": reference["schoolYear"],
+                  "termDescriptor": reference["termDescriptor"]}
+        if _index(wanted) not in self.keys["studentAcademicRecords"]:
+            return unresolved("StudentAcademicRecord")
         return None
 
     def _fail(self, status: int, kind: str, title: str, detail: str, **extra: Any) -> Response:
@@ -457,6 +557,16 @@ class FakeEdFi:
                                 "Dependent Item Exists",
                                 "The requested action cannot be performed because this item is "
                                 "referenced by an existing 'StudentCompetencyObjective' item.")
+                if resource == "studentAcademicRecords":
+                    key = SPECS[resource].key(obj)
+                    for line in self.store["courseTranscripts"].values():
+                        ref = line["studentAcademicRecordReference"]
+                        if all(ref[name] == key[name] for name in key):
+                            return self._fail(
+                                409, "urn:ed-fi:api:conflict:dependent-item-exists",
+                                "Dependent Item Exists",
+                                "The requested action cannot be performed because this item is "
+                                "referenced by an existing 'CourseTranscript' item.")
                 del self.store[resource][item_id]
                 self.keys[resource].pop(_index(SPECS[resource].key(obj)), None)
             return Response(status=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
 from connector.adapters.course_pass import CoursePass, CourseState
 from connector.adapters.options import HttpOptions, HttpSettings, typed_options
@@ -54,6 +54,23 @@ def test_nested_settings_get_their_defaults_too() -> None:
     assert loaded.grades == {"enabled": True, "learning_standard_id": "identifier",
                              "grade_type": "uri://ed-fi.org/GradeTypeDescriptor#Grading Period"}
     assert loaded.gradebook["enabled"] is False
+
+
+def test_edfi_transcripts_options_default_to_ed_fis_descriptors_and_check_their_shape() -> None:
+    schema = destination_class("edfi").options_schema()
+    base = {"base_url": "https://ods.example", "client_id": "${A}", "client_secret": "${B}",
+            "education_organization_id": 255901, "school_year": 2026, "schools": {},
+            "grading_period": {"descriptor": "uri://ed-fi.org/GradingPeriodDescriptor#Q1",
+                               "name": "Q1"},
+            "objective_grade_level": "uri://ed-fi.org/GradeLevelDescriptor#Ninth grade",
+            "competency_levels": {}}
+    loaded = schema.load({**base, "transcripts": {"enabled": True}})
+    assert loaded["transcripts"]["term_descriptor"] == "uri://ed-fi.org/TermDescriptor#Year Round"
+    assert loaded["transcripts"]["not_earned_result"].endswith("#Incomplete")
+    with pytest.raises(ValidationError, match="descriptors are URIs"):
+        schema.load({**base, "transcripts": {"enabled": True, "earned_result": "Pass"}})
+    with pytest.raises(ValidationError, match="would push nothing"):
+        schema.load({**base, "competencies": False})
 
 
 def test_course_state_round_trips_and_reads_cursors_stored_before_it_had_one_name() -> None:

@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.adapters.base import OutboundLineItem, OutboundResult
+from connector.adapters.base import (
+    OutboundCredit,
+    OutboundLineItem,
+    OutboundResult,
+    OutboundTranscript,
+)
 from connector.adapters.destinations.edfi import bodies as edfi
 from connector.adapters.destinations.oneroster_rest import bodies as oneroster
 from connector.adapters.destinations.records import PushContext, RemoteRecord, matches
@@ -222,3 +227,97 @@ def test_flatten_turns_references_roles_and_lists_into_csv_columns() -> None:
     assert row == {"sourcedId": "u1", "enabledUser": "true", "grades": "06,07",
                    "role": "student", "orgSourcedIds": "o1", "termSourcedIds": "t1,t2",
                    "courseSourcedId": "c1", "score": "4"}
+
+
+def transcript_mapping(**options: object) -> edfi.EdFiMapping:
+    ed_fi = "uri://ed-fi.org/"
+    transcripts = edfi.TranscriptMapping(
+        record_organization="school", course_organization="district",
+        term_descriptor=ed_fi + "TermDescriptor#Year Round",
+        results={"earned": ed_fi + "CourseAttemptResultDescriptor#Pass",
+                 "not_earned": ed_fi + "CourseAttemptResultDescriptor#Incomplete"},
+        credit_type=ed_fi + "CreditTypeDescriptor#Carnegie unit", method_earned=None,
+        method_transfer=ed_fi + "MethodCreditEarnedDescriptor#Transfer credit")
+    return edfi.EdFiMapping(
+        education_organization_id=255901, school_year=2026, schools={"org-hs": 255901003},
+        grading_period_descriptor="", grading_period_name="", objective_grade_level="",
+        competency_levels={}, grades=False, grade_type="", learning_standard_id="identifier",
+        competencies=False, transcripts=dataclasses.replace(transcripts, **options))
+
+
+def senior(*credits: OutboundCredit, school: str = "org-hs") -> OutboundTranscript:
+    return OutboundTranscript("S9", school, 1, "2026-05-01", "ab" * 32, credits)
+
+
+def credit(course: str, year: str, *, earned: bool = True, in_progress: bool = False,
+           transfer: str = "", credits: float = 1.0) -> OutboundCredit:
+    return OutboundCredit(course, course.title(), credits, earned,
+                          "2025-05-01" if earned else None, "Mathematics", year,
+                          in_progress=in_progress, transfer_from=transfer)
+
+
+def test_edfi_transcripts_give_a_record_per_year_and_a_line_per_completed_course() -> None:
+    skipped: list[tuple[str, str]] = []
+    records = edfi.transcript_records([senior(
+        credit("ALG1", "2022-2023", transfer="Lakeview High School"),
+        credit("GEOM", "2024-2025"), credit("BIO", "2024-2025", earned=False),
+        credit("ALG2", "2025-2026", credits=0.5),
+        credit("PREC", "2025-2026", earned=False, in_progress=True))],
+        transcript_mapping(), skipped)
+    assert skipped == []
+    by_year = {r.body["schoolYearTypeReference"]["schoolYear"]: r.body for r in records
+               if r.resource == "studentAcademicRecords"}
+    assert sorted(by_year) == [2023, 2025, 2026]
+    assert [(by_year[y]["sessionEarnedCredits"], by_year[y]["cumulativeEarnedCredits"],
+             by_year[y]["cumulativeAttemptedCredits"]) for y in (2023, 2025, 2026)] == [
+        (1.0, 1.0, 1.0), (1.0, 2.0, 3.0), (0.5, 2.5, 3.5)]
+    lines = {r.body["courseReference"]["courseCode"]: r.body for r in records
+             if r.resource == "courseTranscripts"}
+    # A course still under way this year is not a completed attempt: not sent.
+    assert sorted(lines) == ["ALG1", "ALG2", "BIO", "GEOM"]
+    assert lines["BIO"]["courseAttemptResultDescriptor"].endswith("#Incomplete")
+    assert lines["BIO"]["earnedCredits"] == 0 and lines["BIO"]["attemptedCredits"] == 1
+    assert lines["ALG1"]["externalEducationOrganizationNameOfInstitution"] == (
+        "Lakeview High School")
+    assert lines["ALG1"]["methodCreditEarnedDescriptor"].endswith("#Transfer credit")
+    assert "methodCreditEarnedDescriptor" not in lines["GEOM"]
+    assert lines["GEOM"]["studentAcademicRecordReference"] == {
+        "educationOrganizationId": 255901003, "schoolYear": 2025, "studentUniqueId": "S9",
+        "termDescriptor": "uri://ed-fi.org/TermDescriptor#Year Round"}
+    assert lines["GEOM"]["courseReference"]["educationOrganizationId"] == 255901
+    # Each year's record comes before its lines; records are parents in the push order.
+    assert {r.order for r in records if r.resource == "studentAcademicRecords"} == {1}
+    assert {r.order for r in records if r.resource == "courseTranscripts"} == {2}
+
+
+def test_edfi_transcripts_list_what_the_configuration_cannot_express() -> None:
+    skipped: list[tuple[str, str]] = []
+    records = edfi.transcript_records(
+        [senior(credit("ALG1", "2024-2025"), school="org-elsewhere"),
+         senior(credit("ALG1", "last year"), credit("GEOM", "2024-2025"),
+                credit("GEOM", "2024-2025"))],
+        transcript_mapping(), skipped)
+    assert [why.split(":")[0].split(" (")[0] for _k, why in skipped] == [
+        "no Ed-Fi schoolId configured for org 'org-elsewhere'",
+        "the school year 'last year' is not a year like 2024-2025, so Ed-Fi's schoolYear "
+        "cannot be named",
+        "GEOM appears twice in 2025; the first line is sent"]
+    assert [r.resource for r in records] == ["studentAcademicRecords", "courseTranscripts"]
+    # A district's own records (not a school's) when configured so.
+    district = edfi.transcript_records([senior(credit("ALG1", "2024-2025"), school="org-x")],
+                                       transcript_mapping(record_organization="district"), [])
+    assert district[0].body["educationOrganizationReference"] == {
+        "educationOrganizationId": 255901}
+
+
+def test_edfi_transcript_that_earns_a_course_replaces_its_incomplete_line() -> None:
+    """The result is part of Ed-Fi's key: earning the credit is a new line, the old one goes."""
+    before = edfi.transcript_records([senior(credit("BIO", "2024-2025", earned=False))],
+                                     transcript_mapping(), [])
+    after = edfi.transcript_records([senior(credit("BIO", "2024-2025"))],
+                                    transcript_mapping(), [])
+    ledger = {r.key: LedgerEntry(r.key, r.resource, r.remote_id, r.digest) for r in before}
+    plan = diff(after, ledger)
+    assert [(c.action, c.resource) for c in plan.changes] == [
+        ("update", "studentAcademicRecords"), ("create", "courseTranscripts"),
+        ("delete", "courseTranscripts")]

@@ -98,6 +98,16 @@ class RecordDestination(DestinationAdapter):
     def desired(self, plan: PushPlan, context: PushContext) -> list[RemoteRecord]:
         """Every record the destination should hold, built from the district's results."""
 
+    @property
+    def wants_results(self) -> bool:
+        """Whether :meth:`desired` reads the district's results (a plan without them is cheap)."""
+        return True
+
+    @property
+    def wants_transcripts(self) -> bool:
+        """Whether :meth:`desired` reads issued transcripts (``PushPlan.transcripts``)."""
+        return False
+
     #: How messages name the API, where its records live under ``base_url``, the scopes to ask
     #: for, and the client that speaks it.
     system: ClassVar[str]

@@ -10,7 +10,11 @@
   assesses;
 - ``gradebookEntries`` and ``studentGradebookEntries`` (when configured): per
   section a gradebook entry for each competency it assesses, aligned to the
-  learning standard, and per student the level as a CompetencyLevelDescriptor.
+  learning standard, and per student the level as a CompetencyLevelDescriptor;
+- ``studentAcademicRecords`` and ``courseTranscripts`` (when configured): each
+  issued transcript as the SIS keeps one, a record per school year with the
+  credits earned that year and in all, and a line per course with the credit
+  earned by demonstrating its competencies (:func:`transcript_records`).
 
 Ed-Fi addresses records by server ids but identifies them by natural key, so a
 record's ``remote_id`` here is its natural key as the query that finds it
@@ -26,11 +30,32 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.adapters.base import OutboundResult
+from connector.adapters.base import OutboundCredit, OutboundResult, OutboundTranscript
 from connector.adapters.destinations.records import RemoteRecord
 
 ORDER = {"competencyObjectives": 1, "studentCompetencyObjectives": 3, "grades": 3,
-         "gradebookEntries": 2, "studentGradebookEntries": 3}
+         "gradebookEntries": 2, "studentGradebookEntries": 3,
+         "studentAcademicRecords": 1, "courseTranscripts": 2}
+
+
+@dataclass(frozen=True)
+class TranscriptMapping:
+    """How issued transcripts become Ed-Fi academic records (destination option transcripts)."""
+
+    #: The education organization of a student's academic records: "school" (the student's
+    #: school's schoolId) or "district" (the LEA's educationOrganizationId).
+    record_organization: str
+    #: The education organization that defines the courses: "district" or "school".
+    course_organization: str
+    term_descriptor: str
+    #: CourseAttemptResultDescriptor per outcome: "earned" (and transfer) and "not_earned".
+    results: Mapping[str, str]
+    credit_type: str | None
+    #: MethodCreditEarnedDescriptor for credit earned here by competency, and on transfer.
+    method_earned: str | None
+    method_transfer: str | None
+    #: AcademicSubjectDescriptor per course subject; a subject not named is not sent.
+    subjects: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,10 @@ class EdFiMapping:
     letter_grades: Mapping[str, str] = field(default_factory=dict)
     #: The section association's sessionName; None: the SIS term's title.
     session_name: str | None = None
+    #: Competency levels (and grades, gradebook) pushed; off for a transcripts-only ODS.
+    competencies: bool = True
+    #: Issued transcripts pushed as academic records; None when they are not.
+    transcripts: TranscriptMapping | None = None
 
 
 #: Ed-Fi's letterGradeEarned is a string of at most 20 characters.
@@ -267,3 +296,133 @@ def _grade(items: list[tuple[OutboundResult, str]], mapping: EdFiMapping,
         "gradeTypeDescriptor": mapping.grade_type,
         "learningStandardGrades": standards,
     }, f"grade for student {first.student_sourced_id} in section {section_id}")
+
+
+#: Ed-Fi's limits on a course line: courseTitle and the name of the sending institution.
+COURSE_TITLE_LENGTH = 60
+INSTITUTION_LENGTH = 75
+
+
+def school_year(label: str) -> int | None:
+    """Ed-Fi's SchoolYear is the year a school year ends: "2024-2025" is 2025.
+
+    >>> school_year("2024-2025"), school_year("2025"), school_year("")
+    (2025, 2025, None)
+    """
+    tail = label.strip().rsplit("-", 1)[-1].strip()
+    return int(tail) if tail.isdigit() and len(tail) == 4 else None
+
+
+def transcript_records(transcripts: Iterable[OutboundTranscript], mapping: EdFiMapping,
+                       skipped: list[tuple[str, str]]) -> list[RemoteRecord]:
+    """Each issued transcript as Ed-Fi academic records: a record per year, a line per course.
+
+    A course under way this year is not a completed attempt and is not sent until a
+    re-issue shows it earned. A course whose credit is not earned by the end of a past
+    year is sent with the district's "not earned" result (Incomplete by default): a
+    competency-based district does not fail a student on a course still being worked
+    on. Credit accepted on transfer names the sending school. What the configuration
+    cannot express (an unmapped school, a school year not named) goes to ``skipped``.
+    """
+    options = mapping.transcripts
+    if options is None:
+        return []
+    out: list[RemoteRecord] = []
+    for transcript in transcripts:
+        student = transcript.student_sourced_id
+        if options.record_organization == "school":
+            organization = mapping.schools.get(transcript.school_sourced_id)
+            if organization is None:
+                skipped.append((f"transcript {student}",
+                                f"no Ed-Fi schoolId configured for org "
+                                f"{transcript.school_sourced_id!r} (destination option schools)"))
+                continue
+        else:
+            organization = mapping.education_organization_id
+        course_organization = (organization if options.course_organization == "school"
+                               else mapping.education_organization_id)
+        by_year: dict[int, list[OutboundCredit]] = defaultdict(list)
+        for credit in transcript.credits:
+            if credit.in_progress and not credit.earned:
+                continue
+            year = school_year(credit.school_year)
+            if year is None:
+                skipped.append((f"transcript {student} {credit.course_code}",
+                                f"the school year {credit.school_year!r} is not a year like "
+                                f"2024-2025, so Ed-Fi's schoolYear cannot be named"))
+                continue
+            by_year[year].append(credit)
+        cumulative_earned = cumulative_attempted = 0.0
+        for year in sorted(by_year):
+            record_key = {"educationOrganizationId": organization, "schoolYear": year,
+                          "studentUniqueId": student, "termDescriptor": options.term_descriptor}
+            lines: list[RemoteRecord] = []
+            seen: set[str] = set()
+            earned = attempted = 0.0
+            for credit in by_year[year]:
+                passed = credit.earned or bool(credit.transfer_from)
+                result = options.results["earned" if passed else "not_earned"]
+                query = {"courseAttemptResultDescriptor": result,
+                         "courseCode": credit.course_code,
+                         "courseEducationOrganizationId": course_organization, **record_key}
+                remote = natural_key("courseTranscripts", query)
+                if remote in seen:
+                    skipped.append((f"transcript {student} {credit.course_code}",
+                                    f"{credit.course_code} appears twice in {year}; "
+                                    f"the first line is sent"))
+                    continue
+                seen.add(remote)
+                earned += credit.credits if passed else 0.0
+                attempted += credit.credits
+                lines.append(_record("courseTranscripts", query,
+                                     _course_line(credit, passed, result, course_organization,
+                                                  record_key, options),
+                                     f"course {credit.course_code} ({credit.school_year}) "
+                                     f"for student {student}"))
+            cumulative_earned += earned
+            cumulative_attempted += attempted
+            body: dict[str, Any] = {
+                "studentReference": {"studentUniqueId": student},
+                "educationOrganizationReference": {"educationOrganizationId": organization},
+                "schoolYearTypeReference": {"schoolYear": year},
+                "termDescriptor": options.term_descriptor,
+                "sessionEarnedCredits": round(earned, 3),
+                "sessionAttemptedCredits": round(attempted, 3),
+                "cumulativeEarnedCredits": round(cumulative_earned, 3),
+                "cumulativeAttemptedCredits": round(cumulative_attempted, 3),
+            }
+            if options.credit_type:
+                for name in ("session", "cumulative"):
+                    body[f"{name}EarnedCreditTypeDescriptor"] = options.credit_type
+                    body[f"{name}AttemptedCreditTypeDescriptor"] = options.credit_type
+            out.append(_record("studentAcademicRecords", record_key, body,
+                               f"academic record {year} for student {student}"))
+            out.extend(lines)
+    return out
+
+
+def _course_line(credit: OutboundCredit, passed: bool, result: str, course_organization: int,
+                 record_key: Mapping[str, Any], options: TranscriptMapping) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "courseAttemptResultDescriptor": result,
+        "courseReference": {"courseCode": credit.course_code,
+                            "educationOrganizationId": course_organization},
+        "studentAcademicRecordReference": dict(record_key),
+        "courseTitle": credit.title[:COURSE_TITLE_LENGTH],
+        "attemptedCredits": round(credit.credits, 3),
+        "earnedCredits": round(credit.credits if passed else 0.0, 3),
+    }
+    if options.credit_type:
+        body["attemptedCreditTypeDescriptor"] = options.credit_type
+        body["earnedCreditTypeDescriptor"] = options.credit_type
+    method = options.method_transfer if credit.transfer_from else (
+        options.method_earned if passed else None)
+    if method:
+        body["methodCreditEarnedDescriptor"] = method
+    if credit.transfer_from:
+        body["externalEducationOrganizationNameOfInstitution"] = (
+            credit.transfer_from[:INSTITUTION_LENGTH])
+    subject = options.subjects.get(credit.subject)
+    if subject:
+        body["academicSubjects"] = [{"academicSubjectDescriptor": subject}]
+    return body

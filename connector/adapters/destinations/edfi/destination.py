@@ -52,6 +52,55 @@ class GradebookOptions(Schema):
                               validate=validate.Length(min=5, max=255))
 
 
+ED_FI = "uri://ed-fi.org/"
+
+
+def _descriptor(value: str | None, where: str) -> None:
+    if value is not None and (not str(value).startswith("uri://") or "#" not in str(value)):
+        raise ValidationError(f"{where}: descriptors are URIs like "
+                              f"uri://ed-fi.org/TermDescriptor#Year Round, not {value!r}", where)
+
+
+class TranscriptsOptions(Schema):
+    #: Also push each student's issued transcript: a StudentAcademicRecord per school year and
+    #: a CourseTranscript per course, with the credit earned by competency.
+    enabled = fields.Boolean(load_default=False)
+    #: Whose academic records they are: the student's school (its schoolId from `schools`)
+    #: or the district (`education_organization_id`).
+    record_organization = fields.String(load_default="school",
+                                        validate=validate.OneOf(["school", "district"]))
+    #: Who defines the courses in the ODS (their courseCode is the transcript's course code).
+    course_organization = fields.String(load_default="district",
+                                        validate=validate.OneOf(["district", "school"]))
+    #: The TermDescriptor of the records: one per school year.
+    term_descriptor = fields.String(load_default=ED_FI + "TermDescriptor#Year Round")
+    #: CourseAttemptResultDescriptor of a course whose credit was earned (or transferred).
+    earned_result = fields.String(load_default=ED_FI + "CourseAttemptResultDescriptor#Pass")
+    #: CourseAttemptResultDescriptor of a course from a past year whose credit is not earned
+    #: yet (sent with no credit earned; a course under way this year is not sent).
+    not_earned_result = fields.String(
+        load_default=ED_FI + "CourseAttemptResultDescriptor#Incomplete")
+    #: CreditTypeDescriptor of every credit value; null sends none.
+    credit_type = fields.String(load_default=ED_FI + "CreditTypeDescriptor#Carnegie unit",
+                                allow_none=True)
+    #: MethodCreditEarnedDescriptor of credit earned here by demonstrated competency (Ed-Fi's
+    #: defaults have no competency method: a district may add its own); null sends none.
+    method_earned = fields.String(load_default=None, allow_none=True)
+    #: MethodCreditEarnedDescriptor of credit accepted on transfer.
+    method_transfer = fields.String(
+        load_default=ED_FI + "MethodCreditEarnedDescriptor#Transfer credit", allow_none=True)
+    #: AcademicSubjectDescriptor per course subject (OneRoster ``subjects``).
+    subjects = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        for name in ("term_descriptor", "earned_result", "not_earned_result", "credit_type",
+                     "method_earned", "method_transfer"):
+            _descriptor(data.get(name), name)
+        for subject, uri in (data.get("subjects") or {}).items():
+            _descriptor(uri, f"subjects.{subject}")
+
+
 class EdFiOptions(PushOptions):
     #: The district's (LEA's) educationOrganizationId, which owns the competency objectives.
     education_organization_id = fields.Integer(required=True)
@@ -77,9 +126,19 @@ class EdFiOptions(PushOptions):
                                 load_default=dict)
     #: The section association's sessionName: the SIS term's title unless this names it.
     session_name = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
+    #: Push competency levels (StudentCompetencyObjective, and grades and gradebook entries
+    #: when enabled). Off for an ODS that takes transcripts only.
+    competencies = fields.Boolean(load_default=True)
+    #: Issued transcripts as academic records, off unless enabled.
+    transcripts = fields.Nested(TranscriptsOptions,
+                                load_default=lambda: TranscriptsOptions().load({}))
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
+        transcripts = data.get("transcripts") or {}
+        if not data.get("competencies", True) and not transcripts.get("enabled"):
+            raise ValidationError("this destination would push nothing: enable transcripts "
+                                  "or keep competencies on", "competencies")
         period = data.get("grading_period") or {}
         if not period.get("descriptor") or not period.get("name"):
             raise ValidationError("grading_period needs 'descriptor' (a URI) and 'name' "
@@ -108,10 +167,12 @@ class EdFiSettings(PushSettings):
     gradebook: Mapping[str, Any]
     letter_grades: Mapping[str, str]
     session_name: str | None
+    competencies: bool
+    transcripts: Mapping[str, Any]
 
 
 class EdFiDestination(RecordDestination):
-    """Pushes competency levels (StudentCompetencyObjective) and per-standard grades."""
+    """Pushes competency levels (StudentCompetencyObjective), per-standard grades and transcripts."""
 
     kind = "edfi"
     options_schema = EdFiOptions
@@ -139,7 +200,17 @@ class EdFiDestination(RecordDestination):
                                  if s.gradebook["enabled"] else None),
             letter_grades={str(k): str(v) for k, v in s.letter_grades.items()},
             session_name=s.session_name or None,
+            competencies=bool(s.competencies),
+            transcripts=_transcript_mapping(s.transcripts),
         )
+
+    @property
+    def wants_results(self) -> bool:
+        return bool(self.settings.competencies)
+
+    @property
+    def wants_transcripts(self) -> bool:
+        return bool(self.settings.transcripts["enabled"])
 
     @classmethod
     def scale_problems(cls, options: Mapping[str, Any], scale: ProficiencyScale
@@ -163,7 +234,24 @@ class EdFiDestination(RecordDestination):
 
     def desired(self, plan: PushPlan, context: PushContext) -> list[RemoteRecord]:
         self.skipped = []
-        return bodies.records(plan.results, self.mapping(), self.skipped)
+        mapping = self.mapping()
+        out = bodies.records(plan.results, mapping, self.skipped) if mapping.competencies else []
+        return out + bodies.transcript_records(plan.transcripts, mapping, self.skipped)
+
+
+def _transcript_mapping(options: Mapping[str, Any]) -> bodies.TranscriptMapping | None:
+    if not options["enabled"]:
+        return None
+    return bodies.TranscriptMapping(
+        record_organization=str(options["record_organization"]),
+        course_organization=str(options["course_organization"]),
+        term_descriptor=str(options["term_descriptor"]),
+        results={"earned": str(options["earned_result"]),
+                 "not_earned": str(options["not_earned_result"])},
+        credit_type=options["credit_type"] or None,
+        method_earned=options["method_earned"] or None,
+        method_transfer=options["method_transfer"] or None,
+        subjects={str(k): str(v) for k, v in options["subjects"].items()})
 
 
 class EdFiRecords(HttpRecordClient):
