@@ -49,7 +49,13 @@ coverage: $(TEST_STAMP) $(ASSETS)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --cov=connector --cov-report=term:skip-covered \
 		--cov-report=xml:var/coverage.xml
 
-bench: $(TEST_STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(TEST_STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run_all.py
 
 sample: $(STAMP)
