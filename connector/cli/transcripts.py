@@ -148,6 +148,19 @@ def _each(ctx: CliContext, sis_ids: list[str], step: Callable[[Session, str], An
                     done.append(docs.describe(step(session, sis_id)))
             except (wf.WorkflowError, DataError) as exc:
                 failed.append({"student": sis_id, "reason": exc.message})
+    _report(done, failed, as_json)
+
+
+def _step_many(ctx: CliContext, sis_ids: list[str], step: str, by: str, as_json: bool) -> None:
+    """Review or issue many students as the registrar's desk does (``docs.step_many``)."""
+    with ctx.session() as session, session.begin():
+        stepped = docs.step_many(session, ctx.settings, sis_ids, step, by=by)
+        done = [docs.describe(s.document) for s in stepped if s.document is not None]
+        failed = [{"student": s.student, "reason": s.problem} for s in stepped if s.problem]
+    _report(done, failed, as_json)
+
+
+def _report(done: list[dict[str, Any]], failed: list[dict[str, str]], as_json: bool) -> None:
     if as_json:
         echo_json({"done": done, "failed": failed})
     else:
@@ -197,17 +210,11 @@ def transcripts_draft(ctx: CliContext, students: tuple[str, ...], everyone: bool
     click.echo(", ".join(f"{n} {o}" for o, n in counts.items()))
 
 
-def _open(session: Session, sis_id: str, issued_is_done: bool = False) -> Any:
-    """The student's open draft; with ``issued_is_done``, the issued version when none is open.
-
-    Reviewing or issuing again what is already issued (the quick start run twice) is
-    then done already, not an error: re-running a step changes nothing.
-    """
+def _open(session: Session, sis_id: str) -> Any:
+    """The student's open draft, for a re-issue (review and issue go through ``step_many``)."""
     found = docs.open_version(session, sis_id)
     if found is None:
         issued = docs.issued_version(session, sis_id)
-        if issued is not None and issued_is_done:
-            return issued
         if issued is not None:
             raise DataError(f"version {issued.version} is issued and there is no newer draft; "
                             f"to correct it, draft again and use `transcripts reissue`")
@@ -225,12 +232,7 @@ def transcripts_review(ctx: CliContext, students: tuple[str, ...], actor: str | 
     """Mark each student's draft reviewed: read, and ready to issue."""
     if not students:
         raise click.UsageError("name one or more students (SIS ids)")
-    by = actor or cli_actor()
-
-    def step(session: Session, sis_id: str) -> Any:
-        found = _open(session, sis_id, issued_is_done=True)
-        return found if found.status == wf.ISSUED else docs.review(session, found, by=by)
-    _each(ctx, list(students), step, as_json)
+    _step_many(ctx, list(students), "review", actor or cli_actor(), as_json)
 
 
 @transcripts.command("issue")
@@ -243,9 +245,7 @@ def transcripts_issue(ctx: CliContext, students: tuple[str, ...], actor: str | N
     """Issue each student's reviewed draft: its PDF and records are frozen and hashed."""
     if not students:
         raise click.UsageError("name one or more students (SIS ids)")
-    by = actor or cli_actor()
-    _each(ctx, list(students), lambda s, sis: docs.issue(
-        s, ctx.settings, _open(s, sis, issued_is_done=True), by=by), as_json)
+    _step_many(ctx, list(students), "issue", actor or cli_actor(), as_json)
 
 
 @transcripts.command("reissue")
