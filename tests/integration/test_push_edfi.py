@@ -92,13 +92,17 @@ def sample_district(small_district: SampleDistrict) -> SampleDistrict:
     return small_district
 
 
-@pytest.fixture
-def ods(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEdFi, str]]:
+def serving(fake: FakeEdFi, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEdFi, str]]:
+    """The fake ODS on a local port, with the credentials the destination names in the env."""
     monkeypatch.setenv("EDFI_KEY", "connector-key")
     monkeypatch.setenv("EDFI_SECRET", "connector-secret")
-    fake = seeded_ods()
     with serve(fake.app) as url:
         yield fake, url
+
+
+@pytest.fixture
+def ods(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEdFi, str]]:
+    yield from serving(seeded_ods(), monkeypatch)
 
 
 def with_edfi(settings: Settings, key: str, url: str, **options: Any) -> Settings:

@@ -24,8 +24,7 @@ from connector.sync import transcript_documents as docs
 from connector.sync.district import ensure_district
 from tests.conftest import SampleDistrict, _store
 from tests.fakes.edfi_server import FakeEdFi
-from tests.fakes.server import serve
-from tests.integration.test_push_edfi import ED_FI, _csv, seeded_ods, with_edfi
+from tests.integration.test_push_edfi import ED_FI, _csv, seeded_ods, serving, with_edfi
 
 #: A senior, a senior who transferred in (his first three years are another school's credit),
 #: and a senior with a teacher's override.
@@ -75,11 +74,7 @@ def transcript_ods() -> FakeEdFi:
 
 @pytest.fixture
 def ods(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeEdFi, str]]:
-    monkeypatch.setenv("EDFI_KEY", "connector-key")
-    monkeypatch.setenv("EDFI_SECRET", "connector-secret")
-    fake = transcript_ods()
-    with serve(fake.app) as url:
-        yield fake, url
+    yield from serving(transcript_ods(), monkeypatch)
 
 
 def transcripts_only(district: SampleDistrict, key: str, url: str, **options: Any) -> Any:
