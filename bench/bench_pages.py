@@ -121,6 +121,9 @@ def measure(students: int, seed: int, store: str, repeat: int, rebuild: bool) ->
         app = create_app({"CONNECTOR_CONFIG_DIR": str(workspace / "config"),
                           "CONNECTOR_DATABASE_URL": url})
         client = _signed_in(app)
+        from connector.serving import settle
+
+        settle()  # as a gunicorn worker does once the app is loaded
         for name, paths in _pages(url, targets).items():
             for path in paths[:2]:
                 answer = client.get(path, base_url="https://localhost")

@@ -20,11 +20,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class PairFacts:
-    """One student on one competency: the groups, the record, and each provider's use."""
+class PairFacts(NamedTuple):
+    """One student on one competency: the groups, the record, and each provider's use.
+
+    A tuple, not a dataclass: a district's report makes one per record in reach.
+    """
 
     student: int
     competency: int

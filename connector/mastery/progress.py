@@ -13,8 +13,10 @@ past date is reproducible.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property, lru_cache
+from typing import Any
 
 from connector.errors import MasteryError
 from connector.mastery.placement import Placement, placed_level
@@ -51,8 +53,13 @@ class Domain:
             raise MasteryError(f"domain {self.key!r}: graduation level {self.graduation_level!r} "
                                f"is not one of its levels {names}")
 
-    @property
+    @cached_property
+    def level_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.levels)
+
+    @cached_property
     def competencies(self) -> frozenset[str]:
+        """Every level's competencies; kept once made, since pace asks for it per record."""
         return frozenset().union(*(ids for _, ids in self.levels)) if self.levels else frozenset()
 
 
@@ -109,6 +116,7 @@ def report_day(text: str) -> date:
     return day
 
 
+@lru_cache(maxsize=64)
 def end_of(day: date) -> datetime:
     """The last instant of ``day`` in UTC (reports count what happened on the as-of day)."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(
@@ -145,12 +153,18 @@ def level_dates(domain: Domain, since: Mapping[str, datetime | None],
     reached: datetime | None = None
     blocked = False
     for name, ids in domain.levels:
-        dates = [since.get(cid) for cid in ids]
-        if blocked or any(d is None or d > moment for d in dates):
+        latest: datetime | None = None
+        for cid in () if blocked else ids:
+            when = since.get(cid)
+            if when is None or when > moment:
+                blocked = True
+                break
+            if latest is None or when > latest:
+                latest = when
+        if blocked or latest is None:
             blocked = True
             out.append((name, None))
             continue
-        latest = max(d for d in dates if d is not None)
         reached = latest if reached is None else max(reached, latest)
         out.append((name, reached))
     return tuple(out)
@@ -174,30 +188,46 @@ class DomainPace:
     level_basis: str = "none"
     placement: Placement | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dict, as :func:`dataclasses.asdict` gives them, without its deep copy.
+
+        A district's progress report turns thousands of these into dicts; the values are
+        immutable, so a shallow copy is the same answer at a fraction of the time.
+        """
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.placement is not None:
+            out["placement"] = asdict(self.placement)
+        return out
+
 
 def domain_pace(domain: Domain, since: Mapping[str, datetime | None], as_of: date,
-                rules: PaceRules, placement: Placement | None = None) -> DomainPace:
+                rules: PaceRules, placement: Placement | None = None, *,
+                snapshot: bool = True) -> DomainPace:
     """Pace in one domain: targets mastered this school year against the expected rate.
 
     A placement taken by ``as_of`` raises the academic level to the level below the
     one placed at, and work starts at the placed level; mastered counts and pace
-    are unchanged, because a placement shows no competency.
+    are unchanged, because a placement shows no competency. ``snapshot=False``
+    leaves out the date each level was reached (``levels``), which reports over
+    thousands of students do not show.
     """
     moment = end_of(as_of)
-    done = proficient_by({k: v for k, v in since.items() if k in domain.competencies}, moment)
-    names = [name for name, _ in domain.levels]
+    within = domain.competencies
+    done = {k for k, when in since.items() if when is not None and when <= moment and k in within}
+    names = domain.level_names
     if placement is not None and placement.placed_on > as_of:
         placement = None
     mastered_level = academic_level(domain, done)
     level, basis = placed_level(names, mastered_level, placement)
     floor = names.index(level) + 1 if level is not None else 0
     working = next((n for n, ids in domain.levels[floor:] if not ids <= done), None)
-    start = datetime.combine(rules.year_start(as_of), time.min, tzinfo=UTC)
+    first_day = rules.year_start(as_of)
+    start = datetime.combine(first_day, time.min, tzinfo=UTC)
     this_year = sum(1 for cid in done if (when := since.get(cid)) is not None and when >= start)
     per_level = len(domain.competencies) / max(len(domain.levels), 1)
-    elapsed = (as_of - rules.year_start(as_of)).days + 1
+    elapsed = (as_of - first_day).days + 1
     expected = per_level * rules.expected_levels_per_year * min(1.0, elapsed / rules.school_year_days)
-    snapshot = level_dates(domain, since, moment)
+    levels = level_dates(domain, since, moment) if snapshot else ()
     graduation = None
     if domain.graduation_level is not None:
         # Graduation is shown by mastery alone: a placement shows no competency.
@@ -205,17 +235,17 @@ def domain_pace(domain: Domain, since: Mapping[str, datetime | None], as_of: dat
                       and names.index(mastered_level) >= names.index(domain.graduation_level))
     if len(done) == len(domain.competencies) and domain.competencies:
         return DomainPace(domain.key, level, None, len(done), len(domain.competencies), this_year,
-                          round(expected, 2), None, 3, "complete", graduation, snapshot,
+                          round(expected, 2), None, 3, "complete", graduation, levels,
                           basis, placement)
     if elapsed < rules.minimum_days or expected <= 0:
         return DomainPace(domain.key, level, working, len(done), len(domain.competencies),
                           this_year, round(expected, 2), None, None, "too early to tell",
-                          graduation, snapshot, basis, placement)
+                          graduation, levels, basis, placement)
     ratio = this_year / expected
     code = 3 if ratio >= rules.on_pace else 2 if ratio >= rules.can_catch_up else 1
     return DomainPace(domain.key, level, working, len(done), len(domain.competencies), this_year,
                       round(expected, 2), round(ratio, 2), code, PACE_LABELS[code], graduation,
-                      snapshot, basis, placement)
+                      levels, basis, placement)
 
 
 def exception_reasons(since: Mapping[str, datetime | None], paces: Sequence[DomainPace],

@@ -26,7 +26,8 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -278,6 +279,46 @@ def existing(session: Session, district_id: int, students: Sequence[int],
                 statement, {"district": district_id, "students": ids[start:start + 5000]}):
             found[(s, c)] = (rid, digest)
     return found
+
+
+def driver_rows(session: Session, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a raw SELECT from the driver's cursor, in the session's transaction.
+
+    The ORM builds an object per row and a type conversion per value; over a district's
+    records that is most of a report's time. ``sql`` marks parameters with ``?``, turned
+    into the driver's own marks, and must name the district itself: raw SQL does not
+    pass through the tenancy guard.
+    """
+    session.flush()  # the driver sees only what the session has written
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    if session.get_bind().dialect.name != "sqlite":
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def utc_moments() -> Callable[[Any], datetime | None]:
+    """A reader of the driver's timestamps as aware UTC datetimes, each distinct value once.
+
+    SQLite hands back the stored text (UTC, no offset), PostgreSQL an aware datetime.
+    A district's records share few distinct moments (a class is assessed on the same
+    days), so each is converted once.
+    """
+    seen: dict[Any, datetime | None] = {None: None}
+
+    def moment(value: Any) -> datetime | None:
+        if value in seen:
+            return seen[value]
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        seen[value] = utc
+        return utc
+    return moment
 
 
 RECORD_COLUMNS = (*RECORD_KEYS, *RECORD_FIELDS, *RECORD_BOOKKEEPING)

@@ -484,6 +484,10 @@ class Evidence(TenantMixin, Base):
         Index("ix_evidence_student_competency", "student_id", "competency_id"),
         # Evidence of given scores (sync, retention), within the tenancy guard's district.
         Index("ix_evidence_district_score", "district_id", "raw_score_id"),
+        # Reports count evidence per item, type and DOK (DOK exposure, content impact)
+        # from this index alone, never reading the district's evidence row by row.
+        Index("ix_evidence_district_item", "district_id", "source_item_id", "missing",
+              "evidence_type", "dok"),
         # Partial: the few pairs with missing work, found without reading every row.
         Index("ix_evidence_missing", "student_id", "competency_id",
               sqlite_where=text("missing"), postgresql_where=text("missing")),
@@ -522,6 +526,11 @@ class MasteryRecord(TenantMixin, Base):
     __tablename__ = "mastery_record"
     __table_args__ = (
         UniqueConstraint("student_id", "competency_id", name="uq_mastery_record_pair"),
+        # Progress, equity, content impact and the letter read these columns of every record in
+        # reach; held in the index, they are read without the wide explanation rows.
+        Index("ix_mastery_record_district_progress", "district_id", "student_id",
+              "competency_id", "proficient_since", "first_evidence_at", "proficient",
+              "policy_version"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))

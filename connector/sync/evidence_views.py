@@ -24,6 +24,7 @@ from connector.domain.scale import ProficiencyScale
 from connector.mastery.policy import MasteryPolicy
 from connector.persistence import models as m
 from connector.persistence import queries
+from connector.sync.util import chunks
 
 #: Vendor-scored evidence is shown on the adaptive side even where a policy counts it fully.
 MACHINE_SCORED = frozenset({EvidenceType.ADAPTIVE_PRACTICE.value, EvidenceType.DIAGNOSTIC.value})
@@ -124,16 +125,33 @@ def dok_exposure(session: Session, settings: Settings, by: str = "school") -> li
     Evidence counts toward the class of its item where the item belongs to one (a
     gradebook assignment); vendor and event evidence counts toward each class the
     student is enrolled in that teaches the same competency.
+
+    Gradebook evidence is counted per item in the store, through the index that
+    leads with the item and holds type and DOK, so the district's evidence is never
+    read row by row; only evidence of items without a class (a small share) is read
+    per student and competency, to find the classes it counts in.
     """
-    counted = session.execute(
-        select(m.Evidence.student_id, m.Evidence.competency_id, m.Evidence.evidence_type,
-               m.Evidence.dok, m.SourceItem.source_system, m.SourceItem.class_sourced_id,
-               func.count())
-        .join(m.SourceItem, m.SourceItem.id == m.Evidence.source_item_id)
-        .where(m.Evidence.missing.is_(False))
-        .group_by(m.Evidence.student_id, m.Evidence.competency_id, m.Evidence.evidence_type,
-                  m.Evidence.dok, m.SourceItem.source_system,
-                  m.SourceItem.class_sourced_id)).all()
+    items = {item_id: (source, cls) for item_id, source, cls in session.execute(
+        select(m.SourceItem.id, m.SourceItem.source_system, m.SourceItem.class_sourced_id))}
+    e = m.Evidence
+    counted: list[tuple[int | None, int | None, str, int | None, str, str, int]] = []
+    for item_id, etype, dok, count in session.execute(
+            select(e.source_item_id, e.evidence_type, e.dok, func.count())
+            .where(e.missing.is_(False), e.source_item_id.is_not(None))
+            .group_by(e.source_item_id, e.evidence_type, e.dok)):
+        source, cls = items.get(item_id or 0, ("", ""))
+        if cls:
+            counted.append((None, None, etype, dok, source, cls, count))
+    classless = sorted(item_id for item_id, (_, cls) in items.items() if not cls)
+    for chunk in chunks(classless):
+        for student_id, competency_id, item_id, etype, dok, count in session.execute(
+                select(e.student_id, e.competency_id, e.source_item_id, e.evidence_type, e.dok,
+                       func.count())
+                .where(e.missing.is_(False), e.source_item_id.in_(list(chunk)))
+                .group_by(e.student_id, e.competency_id, e.source_item_id, e.evidence_type,
+                          e.dok)):
+            counted.append((student_id, competency_id, etype, dok, items[item_id or 0][0], "",
+                            count))
     teaches = set(session.execute(
         select(m.SourceItem.class_sourced_id, m.Alignment.competency_id)
         .join(m.Alignment, m.Alignment.source_item_id == m.SourceItem.id)
@@ -142,17 +160,17 @@ def dok_exposure(session: Session, settings: Settings, by: str = "school") -> li
                for c in session.scalars(select(m.ClassSection))}
     schools = dict(session.execute(select(m.Organisation.sourced_id, m.Organisation.name)).all())
     student_classes: dict[int, list[str]] = defaultdict(list)
-    for student_id, class_id in session.execute(
+    for pupil, class_id in session.execute(
             select(m.Student.id, m.Enrollment.class_sourced_id)
             .join(m.Enrollment, m.Enrollment.user_sourced_id == m.Student.sourced_id)
             .where(m.Enrollment.role == "student")):
-        student_classes[student_id].append(class_id)
+        student_classes[pupil].append(class_id)
     adaptive = adaptive_types(settings.district.mastery.default)
     totals: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(DOK_KEYS, 0))
-    for student_id, competency_id, etype, dok, source, item_class, count in counted:
+    for who, target, etype, dok, source, item_class, count in counted:
         homes = [item_class] if item_class else [
-            c for c in student_classes.get(student_id, ()) if (c, competency_id) in teaches]
+            c for c in student_classes.get(who or 0, ()) if (c, target) in teaches]
         units = _units(homes, classes, by)
         kind = "adaptive" if etype in adaptive else "teacher"
         for unit in units:

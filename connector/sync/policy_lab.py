@@ -175,17 +175,9 @@ def _held(session: Session, leaves: set[int], overridden: Any,
           level_codes: list[str]) -> Records:
     """The learning targets' records held now, as columns (overridden pairs left out)."""
     # The driver's rows, not the ORM's: a large district holds a million records.
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
-    cursor = raw.cursor()
-    try:
-        cursor.execute("SELECT student_id, competency_id, state, level_code, proficient"
-                       f" FROM mastery_record WHERE district_id = {mark}",
-                       (session_district(session),))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = bulk_io.driver_rows(session, "SELECT student_id, competency_id, state, level_code,"
+                               " proficient FROM mastery_record WHERE district_id = ?",
+                               session_district(session))
     if not rows:
         return Records(*(np.zeros(0, dtype=k) for k in (np.int64, np.int16, np.int16, bool)))
     student, competency, state, level, proficient = zip(*rows, strict=True)

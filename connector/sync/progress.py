@@ -13,11 +13,11 @@ import fnmatch
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.config.model import Settings
@@ -32,7 +32,9 @@ from connector.mastery.progress import (
     domain_pace,
     exception_reasons,
 )
+from connector.persistence import bulk_io
 from connector.persistence import models as m
+from connector.persistence.tenancy import session_district
 from connector.sync.util import chunks
 
 
@@ -57,7 +59,7 @@ class StudentProgress:
 
     def as_dict(self) -> dict[str, Any]:
         return {"student": self.sis_id, "name": self.name, "grade": self.grade,
-                "domains": [asdict(d) for d in self.domains], "exceptions": self.reasons}
+                "domains": [d.as_dict() for d in self.domains], "exceptions": self.reasons}
 
 
 def targets(session: Session) -> list[Target]:
@@ -105,55 +107,100 @@ def _matches(target: Target, pattern: str) -> bool:
     return pattern in (target.code, target.identifier)
 
 
-def _students(session: Session, sis_ids: Sequence[str] | None) -> list[m.Student]:
-    query = select(m.Student).order_by(m.Student.sourced_id)
-    if sis_ids:
-        query = query.where(m.Student.sourced_id.in_(list(sis_ids)))
-    found = list(session.scalars(query))
-    missing = sorted(set(sis_ids or ()) - {s.sourced_id for s in found})
+class Pupil(NamedTuple):
+    """The columns of a student that progress needs (not the ORM object: reports read thousands)."""
+
+    id: int
+    sourced_id: str
+    given_name: str
+    family_name: str
+    grade: str
+
+
+def _students(session: Session, sis_ids: Sequence[str] | None) -> list[Pupil]:
+    """The students asked for, by SIS id (NotFoundError naming any unknown), or every one.
+
+    A list as long as the district's is read as the district and filtered here, rather
+    than sent as thousands of bound values.
+    """
+    s = m.Student
+    query = select(s.id, s.sourced_id, s.given_name, s.family_name, s.grade).order_by(s.sourced_id)
+    wanted = set(sis_ids or ())
+    narrow = bool(wanted) and len(wanted) < (session.scalar(select(func.count(s.id))) or 0)
+    if narrow:
+        query = query.where(s.sourced_id.in_(sorted(wanted)))
+    found = [Pupil(*row) for row in session.execute(query)
+             if not wanted or row[1] in wanted]
+    missing = sorted(wanted - {p.sourced_id for p in found})
     if missing:
         raise NotFoundError(f"no student with SIS id {', '.join(missing)}")
     return found
+
+
+#: What progress reads of each record: both are answered from the index
+#: ``ix_mastery_record_district_progress`` alone (``tests/integration/test_query_plans.py``).
+SINCE_SQL = ("SELECT student_id, competency_id, proficient_since FROM mastery_record"
+             " WHERE district_id = ? AND proficient_since IS NOT NULL{only}")
+FIRST_EVIDENCE_SQL = ("SELECT student_id, MIN(first_evidence_at) FROM mastery_record"
+                      " WHERE district_id = ? AND first_evidence_at IS NOT NULL"
+                      " AND competency_id IN ({targets}){only} GROUP BY student_id")
 
 
 def _since(session: Session, wanted: Sequence[Target], student_ids: Sequence[int] | None = None
            ) -> tuple[dict[int, dict[str, datetime | None]], dict[int, datetime | None]]:
     """Per student: proficient-since by competency identifier, and the first evidence date.
 
-    ``student_ids`` narrows the read to those students: one student's progress reads
-    that student's records, not the district's.
+    Only proficient records carry a date, so only they are read for the first map (a
+    competency absent from it reads as not proficient, as a None date would). The first
+    evidence date is one aggregate per student. ``student_ids`` narrows both reads to
+    those students: one student's progress reads that student's records, not the district's.
     """
     by_id = {t.id: t.identifier for t in wanted}
     since: dict[int, dict[str, datetime | None]] = defaultdict(dict)
     first: dict[int, datetime | None] = {}
-    query = select(m.MasteryRecord.student_id, m.MasteryRecord.competency_id,
-                   m.MasteryRecord.proficient_since, m.MasteryRecord.first_evidence_at)
-    queries = [query] if student_ids is None else [
-        query.where(m.MasteryRecord.student_id.in_(list(chunk))) for chunk in chunks(student_ids)]
-    for chosen in queries:
-        for sid, cid, prof, start in session.execute(chosen):
+    if not by_id:
+        return since, first
+    # The driver's rows (bulk_io.driver_rows): a district's report reads every
+    # proficient record, and the ORM's per-row work was most of the report's time.
+    district = session_district(session)
+    moment = bulk_io.utc_moments()
+    targets_in = ",".join(str(int(i)) for i in sorted(by_id))
+    narrowing = [""] if student_ids is None else [
+        " AND student_id IN (" + ",".join(str(int(s)) for s in chunk) + ")"
+        for chunk in chunks(student_ids)]
+    for only in narrowing:
+        for sid, cid, prof in bulk_io.driver_rows(session, SINCE_SQL.format(only=only),
+                                                  district):
             if cid in by_id:
-                since[sid][by_id[cid]] = prof
-                earliest = first.get(sid)
-                if start is not None and (earliest is None or start < earliest):
-                    first[sid] = start
+                since[sid][by_id[cid]] = moment(prof)
+        for sid, start in bulk_io.driver_rows(
+                session, FIRST_EVIDENCE_SQL.format(targets=targets_in, only=only), district):
+            first[sid] = moment(start)
     return since, first
 
 
 def progress(session: Session, settings: Settings, as_of: date,
-             sis_ids: Sequence[str] | None = None) -> list[StudentProgress]:
-    """Academic level and pace per domain, and the exception reasons, for each student."""
+             sis_ids: Sequence[str] | None = None, *, snapshot: bool = True
+             ) -> list[StudentProgress]:
+    """Academic level and pace per domain, and the exception reasons, for each student.
+
+    ``snapshot=False`` leaves out when each level was reached: a report over a school or
+    district does not show it, and it was a third of such a report's time.
+    """
     found = targets(session)
     resolved = domains(session, settings, found)
     rules = settings.district.progress.pace
     students = _students(session, sis_ids)
-    since, first = _since(session, found, [s.id for s in students] if sis_ids else None)
+    # The whole district asked for by id is read as the whole district: one pass, not chunks.
+    everyone = not sis_ids or len(students) == session.scalar(select(func.count(m.Student.id)))
+    since, first = _since(session, found, None if everyone else [p.id for p in students])
     placements = _placements(session, settings, [s.id for s in students], as_of)
     out = []
     for student in students:
         mine = since.get(student.id, {})
         placed = placements.get(student.id, {})
-        paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key)) for d in resolved
+        paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key), snapshot=snapshot)
+                 for d in resolved
                  if d.applies_to(student.grade)]
         row = StudentProgress(student.sourced_id, f"{student.given_name} {student.family_name}",
                               student.grade, paces)
@@ -213,8 +260,9 @@ def credit_report(session: Session, settings: Settings,
         query = query.where(m.Enrollment.user_sourced_id.in_(list(sis_ids)))
     for course_id, user in session.execute(query):
         enrolled[course_id].add(user)
-    since, _ = _since(session, list(leaf_ids.values()))
     students = {s.sourced_id: s for s in _students(session, sis_ids)}
+    since, _ = _since(session, list(leaf_ids.values()),
+                      None if sis_ids is None else [s.id for s in students.values()])
     by_code = {t.code: t.identifier for t in leaf_ids.values() if t.code}
     years = {sourced: (title, start) for sourced, title, start in session.execute(
         select(m.AcademicSession.sourced_id, m.AcademicSession.title,

@@ -176,7 +176,7 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
                                 rebuild_all=scale_changed, dok_changed=dok_changed,
                                 report=report))
         _refresh_statistics(factory, sum(report.mastery.get(k, 0) for k in (
-            "inserted", "updated", "removed")) if report.mastery else 0)
+            "inserted", "updated", "removed")) if report.mastery else 0, vacuum=True)
         if "mastery" in failed_steps and job.destinations:
             # What a destination would get is last run's records beside this run's half:
             # nothing goes out until a run's mastery step has committed.
@@ -406,7 +406,13 @@ _ANALYZED = ("student", "source_item", "alignment", "raw_score", "raw_score_obje
 SQLITE_ANALYSIS_LIMIT = 2000
 
 
-def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> None:
+#: Tables the reports read through index-only scans once PostgreSQL knows their pages are
+#: all visible (VACUUM sets that; a bulk load leaves it unset until autovacuum comes by).
+_VACUUMED = ("evidence", "mastery_record")
+
+
+def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int, *,
+                        vacuum: bool = False) -> None:
     """Planner statistics after a large load, on both stores.
 
     Right after a first load the planner still believes these tables are empty
@@ -419,6 +425,12 @@ def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> No
     written with plans made for it. SQLite, which never gathers statistics by
     itself, walked the district index for a student's evidence (25 ms of a 30 ms
     read) until it had some; it samples a bounded number of rows per index.
+
+    ``vacuum`` (after the mastery step): PostgreSQL also vacuums evidence and records,
+    so their visibility map is set. Until then the planner prices an index-only scan
+    with a heap visit per row and reads the whole table instead: a district's progress
+    report read 65 MB of records for 10 MB of index (56 ms against 15 ms at 3,000
+    students). VACUUM cannot run in a transaction, so it runs on its own connection.
     """
     engine = factory.kw.get("bind")
     if engine is None or changed_rows < 1000:
@@ -429,8 +441,12 @@ def _refresh_statistics(factory: sessionmaker[Session], changed_rows: int) -> No
         elif engine.dialect.name != "postgresql":
             return
         for table in _ANALYZED:
-            connection.exec_driver_sql(f"ANALYZE {table}")
+            if not (vacuum and engine.dialect.name == "postgresql" and table in _VACUUMED):
+                connection.exec_driver_sql(f"ANALYZE {table}")
         connection.commit()
+    if vacuum and engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(_VACUUMED)}")
 
 
 def _save_cursor(factory: sessionmaker[Session], district_id: int, key: str,

@@ -64,13 +64,18 @@ def method_sentences(session: Session, settings: Settings) -> list[str]:
     rules are described here. Before any record exists, the configured policy is.
     """
     scale = settings.district.scale
-    used = session.execute(
-        select(m.Framework.key, m.Framework.title, m.Framework.kind,
-               m.MasteryRecord.policy_version, func.count())
-        .join(m.Competency, m.Competency.framework_id == m.Framework.id)
-        .join(m.MasteryRecord, m.MasteryRecord.competency_id == m.Competency.id)
-        .group_by(m.Framework.key, m.Framework.title, m.Framework.kind,
-                  m.MasteryRecord.policy_version)).all()
+    # Counted per competency first, from the index that holds the policy version (never
+    # the wide record rows), then summed per framework here.
+    frameworks = {cid: (key, title, kind) for cid, key, title, kind in session.execute(
+        select(m.Competency.id, m.Framework.key, m.Framework.title, m.Framework.kind)
+        .join(m.Framework, m.Framework.id == m.Competency.framework_id))}
+    tally: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for cid, version, count in session.execute(
+            select(m.MasteryRecord.competency_id, m.MasteryRecord.policy_version, func.count())
+            .group_by(m.MasteryRecord.competency_id, m.MasteryRecord.policy_version)):
+        if cid in frameworks:
+            tally[(*frameworks[cid], version)] += count
+    used = [(*group, count) for group, count in sorted(tally.items())]
     definitions = {v.version: v.definition for v in session.scalars(select(m.MasteryPolicyVersion))}
     if not used or any(row[3] not in definitions for row in used):
         return _configured_sentences(session, settings)

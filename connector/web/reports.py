@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from typing import Any
 
-from flask import abort, request
+from flask import Response, abort, request, url_for
 
 from connector.api.access import district_session, needs, principal, reach_of, rows_within_reach
 from connector.domain import roles
@@ -13,7 +16,7 @@ from connector.persistence import queries
 from connector.sync import content_impact, evidence_views, progress
 from connector.transcripts.service import district_today
 from connector.web.charts import stacked_bars
-from connector.web.pages import blueprint, page
+from connector.web.pages import blueprint, page, student_url
 
 #: The DOK columns, in the order the chart stacks them.
 DOK_SERIES = (("1", "DOK 1"), ("2", "DOK 2"), ("3", "DOK 3"), ("4", "DOK 4"),
@@ -68,8 +71,10 @@ def dok(key: str) -> Any:
 PACE_ORDER = ("complete", "on pace", "can catch up", "needs support")
 
 
-def pace_distribution(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, dict[str, int]]]:
+def pace_distribution(rows: Iterable[Any]) -> tuple[list[str], dict[str, dict[str, int]]]:
     """Per domain, how many students sit at each pace label (students with work there).
+
+    ``rows`` are :class:`~connector.sync.progress.StudentProgress` rows or their dicts.
 
     >>> pace_distribution([{"domains": [{"domain": "ma", "label": "on pace", "total": 3}]},
     ...                    {"domains": [{"domain": "ma", "label": "needs support", "total": 3}]}])
@@ -77,13 +82,19 @@ def pace_distribution(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
     """
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
-        for d in row["domains"]:
-            if d["total"]:
-                shelf = counts.setdefault(d["domain"], {})
-                shelf[d["label"]] = shelf.get(d["label"], 0) + 1
+        for d in row["domains"] if isinstance(row, dict) else row.domains:
+            domain, label, total = ((d["domain"], d["label"], d["total"]) if isinstance(d, dict)
+                                    else (d.domain, d.label, d.total))
+            if total:
+                shelf = counts.setdefault(domain, {})
+                shelf[label] = shelf.get(label, 0) + 1
     seen = {label for shelf in counts.values() for label in shelf}
     labels = [x for x in PACE_ORDER if x in seen] + sorted(seen - set(PACE_ORDER))
     return labels, counts
+
+
+#: Students listed under "Needs attention"; the download lists every one.
+ATTENTION_LISTED = 100
 
 
 @blueprint.get("/districts/<key>/reports/progress")
@@ -92,7 +103,8 @@ def pace(key: str) -> Any:
     """Pace per domain for a school, class or teacher, and the students needing attention.
 
     Viewers see the distribution only; people who may read records also see which
-    students are stalled, slowing or behind in several domains, and why.
+    students are stalled, slowing or behind in several domains, and why: the first
+    hundred on the page (a district's list runs to thousands), all of them in the CSV.
     """
     settings, session = district_session(key)
     reach = reach_of(session, roles.REPORTS_READ)
@@ -102,7 +114,14 @@ def pace(key: str) -> Any:
                                  ("school", "class", "teacher"))
     ids = students_within(session, reach, school=school, class_id=class_id, teacher=teacher)
     as_of = as_of_asked(settings)
-    rows = [r.as_dict() for r in progress.progress(session, settings, as_of, ids)] if ids else []
+    rows = progress.progress(session, settings, as_of, ids, snapshot=False) if ids else []
+    may_read = principal().allows(roles.RECORDS_READ)
+    flagged = [r for r in rows if r.reasons] if may_read else []
+    if request.args.get("format") == "csv":
+        if not may_read:
+            abort(403, description="the list of students needing attention needs the right "
+                                   "to read records")
+        return _attention_csv(flagged, as_of)
     labels, counts = pace_distribution(rows)
     min_group = settings.district.reports.min_group
     shown = len(rows) >= min_group
@@ -111,17 +130,34 @@ def pace(key: str) -> Any:
     chart = stacked_bars(title, domains, [
         (label, [counts[d].get(label, 0) / max(sum(counts[d].values()), 1) for d in domains])
         for label in labels]) if shown and domains else ""
-    may_read = principal().allows(roles.RECORDS_READ)
     teachers = sorted({(tid, name) for c in offered
                        for tid, name in zip(c["teacher_ids"], c["teachers"], strict=True)},
                       key=lambda t: t[1])
-    return page("web/progress.html", key, rows=rows, counts=counts, labels=labels,
+    chosen = {"school": school, "class": class_id, "teacher": teacher}
+    asked: dict[str, Any] = {k: v for k, v in {**chosen, "as_of": request.args.get("as_of", "")}
+                             .items() if v}
+    csv_url = url_for("web.pace", key=key, format="csv", **asked)
+    return page("web/progress.html", key, total=len(rows), counts=counts, labels=labels,
                 domains=domains, chart=chart, title=title, shown=shown, min_group=min_group,
-                as_of=as_of, may_read=may_read,
-                exceptions=[r for r in rows if r["exceptions"]] if may_read else [],
-                schools=school_choices(offered),
-                classes=offered, teachers=teachers,
-                chosen={"school": school, "class": class_id, "teacher": teacher})
+                as_of=as_of, may_read=may_read, student_url=student_url(key),
+                flagged=len(flagged), listed=ATTENTION_LISTED, csv_url=csv_url,
+                exceptions=[{"student": r.sis_id, "name": r.name, "grade": r.grade,
+                             "why": "; ".join(r.reasons)} for r in flagged[:ATTENTION_LISTED]],
+                schools=school_choices(offered), classes=offered, teachers=teachers,
+                chosen=chosen)
+
+
+def _attention_csv(flagged: list[Any], as_of: Any) -> Response:
+    """Every student needing attention, with the reasons, for the filter asked."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "name", "grade", "as_of", "reasons"])
+    for row in flagged:
+        writer.writerow([row.sis_id, row.name, row.grade, as_of.isoformat(),
+                         "; ".join(row.reasons)])
+    return Response(buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="needs-attention.csv"',
+        "Cache-Control": "no-store"})
 
 
 @blueprint.get("/districts/<key>/reports/content")

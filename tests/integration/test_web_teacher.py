@@ -26,7 +26,7 @@ from connector.persistence.tenancy import tenant_session
 from connector.sync import content_impact, evidence_views, progress
 from connector.transcripts.service import district_today
 from connector.web.classes import cell_code
-from connector.web.reports import pace_distribution
+from connector.web.reports import ATTENTION_LISTED, pace_distribution
 from tests.browser import check_page, follow, sign_in, site_for
 from tests.integration.test_tenancy import TwoDistricts, two  # noqa: F401  (fixture)
 
@@ -231,6 +231,18 @@ def test_progress_shows_pace_per_domain_and_who_needs_attention_by_teacher(
     flagged = [r for r in rows if r["exceptions"]]
     assert page.locator("table.exceptions caption").inner_text() == \
         f"{len(flagged)} of {len(school)} students stalled, slowing or behind"
+    listed = page.locator("table.exceptions tbody th small").all_inner_texts()
+    assert listed == sorted(r["student"] for r in flagged)[:ATTENTION_LISTED]
+    assert (f"The first {ATTENTION_LISTED} of {len(flagged)} are listed"
+            in page.locator("main").inner_text()) == (len(flagged) > ATTENTION_LISTED)
+    # The download lists every one, with the reasons the page gives.
+    download = page.get_by_role("link", name="Download every student needing attention (CSV)")
+    answer = page.request.get(site + (download.get_attribute("href") or ""))
+    assert answer.status == 200 and answer.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(answer.text())))
+    assert lines[0] == ["student", "name", "grade", "as_of", "reasons"]
+    assert {(row[0], row[4]) for row in lines[1:]} == {
+        (r["student"], "; ".join(r["exceptions"])) for r in flagged}
     check_page(page, "leader-progress")
 
     # One teacher's students: too few to count, so nothing is drawn or counted.
