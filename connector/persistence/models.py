@@ -486,8 +486,8 @@ class Evidence(TenantMixin, Base):
         Index("ix_evidence_district_score", "district_id", "raw_score_id"),
         # Reports count evidence per item, type and DOK (DOK exposure, content impact)
         # from this index alone, never reading the district's evidence row by row.
-        Index("ix_evidence_district_item", "district_id", "source_item_id", "missing",
-              "evidence_type", "dok"),
+        Index("ix_evidence_district_item", "district_id", "source_item_id", "evidence_type",
+              "dok", "missing"),
         # Partial: the few pairs with missing work, found without reading every row.
         Index("ix_evidence_missing", "student_id", "competency_id",
               sqlite_where=text("missing"), postgresql_where=text("missing")),

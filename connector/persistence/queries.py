@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -338,15 +339,37 @@ def class_subject(session: Session, class_sourced_id: str) -> set[str]:
     aligned to. A mathematics class's grid then shows mathematics, adaptive practice on it included,
     and not the English records its students also have.
     """
-    roots = {root or identifier for identifier, root in session.execute(
-        select(m.Competency.identifier, m.Competency.root_identifier)
-        .join(m.Alignment, m.Alignment.competency_id == m.Competency.id)
-        .join(m.SourceItem, m.SourceItem.id == m.Alignment.source_item_id)
-        .where(m.SourceItem.class_sourced_id == class_sourced_id).distinct())}
-    if not roots:
-        return set()
-    return set(session.scalars(select(m.Competency.identifier).where(
-        m.Competency.root_identifier.in_(roots) | m.Competency.identifier.in_(roots))))
+    return class_subjects(session, [class_sourced_id]).get(class_sourced_id, set())
+
+
+def class_subjects(session: Session, class_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
+    """:func:`class_subject` for many classes, in two queries rather than two per class.
+
+    ``class_ids`` None: every class with aligned items.
+    """
+    aligned = (select(m.SourceItem.class_sourced_id, m.Competency.identifier,
+                      m.Competency.root_identifier)
+               .join(m.Alignment, m.Alignment.competency_id == m.Competency.id)
+               .join(m.SourceItem, m.SourceItem.id == m.Alignment.source_item_id).distinct())
+    aligned = aligned.where(m.SourceItem.class_sourced_id != "") if class_ids is None else \
+        aligned.where(m.SourceItem.class_sourced_id.in_(sorted(set(class_ids))))
+    roots: dict[str, set[str]] = defaultdict(set)
+    for class_id, identifier, root in session.execute(aligned):
+        roots[class_id].add(root or identifier)
+    wanted = set().union(*roots.values()) if roots else set()
+    if not wanted:
+        return {}
+    under: dict[str, set[str]] = defaultdict(set)
+    for identifier, root in session.execute(
+            select(m.Competency.identifier, m.Competency.root_identifier).where(
+                m.Competency.root_identifier.in_(sorted(wanted))
+                | m.Competency.identifier.in_(sorted(wanted)))):
+        if root in wanted:
+            under[root].add(identifier)
+        if identifier in wanted:
+            under[identifier].add(identifier)
+    return {class_id: set().union(*(under[r] for r in found))
+            for class_id, found in roots.items()}
 
 
 def frameworks(session: Session) -> list[dict[str, Any]]:

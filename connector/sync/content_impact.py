@@ -69,16 +69,14 @@ def content_impact(session: Session, settings: Settings, by: str,
         student_ids = dict(session.execute(select(m.Student.sourced_id, m.Student.id)).all())
         sections = dict(session.execute(select(m.ClassSection.sourced_id,
                                                m.ClassSection.school_sourced_id)).all())
-        subjects: dict[str, set[int]] = {}
+        subjects = {class_id: {ids[x] for x in found if x in ids}
+                    for class_id, found in queries.class_subjects(session).items()}
         for class_id, sis in session.execute(select(
                 m.Enrollment.class_sourced_id, m.Enrollment.user_sourced_id).where(
                 m.Enrollment.role == "student")):
             if sis not in student_ids or not within(class_id, sections.get(class_id, "")):
                 continue
-            if class_id not in subjects:
-                subjects[class_id] = {ids[x] for x in queries.class_subject(session, class_id)
-                                      if x in ids}
-            groups[student_ids[sis]].append((class_id, subjects[class_id]))
+            groups[student_ids[sis]].append((class_id, subjects.get(class_id, set())))
     pairs = []
     record = m.MasteryRecord
     for student, competency, proficient, since in session.execute(select(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from connector.config.model import Settings
 from connector.domain.framework import FrameworkKind
 from connector.errors import ConfigurationError, NotFoundError
+from connector.mastery import pace_batch
 from connector.mastery.placement import Diagnostic, Placement, place
 from connector.mastery.progress import (
     Domain,
@@ -195,18 +196,29 @@ def progress(session: Session, settings: Settings, as_of: date,
     everyone = not sis_ids or len(students) == session.scalar(select(func.count(m.Student.id)))
     since, first = _since(session, found, None if everyone else [p.id for p in students])
     placements = _placements(session, settings, [s.id for s in students], as_of)
+    # Reports (no snapshot) take the batch path for the students without a placement.
+    batched = [] if snapshot else [p for p in students if p.id not in placements]
+    computed: dict[int, tuple[list[DomainPace], list[str]]] = {}
+    if batched:
+        identifiers = [t.identifier for t in found]
+        matrix = pace_batch.since_matrix([since.get(p.id, {}) for p in batched], identifiers)
+        computed = dict(zip([p.id for p in batched], pace_batch.batch_paces(
+            resolved, identifiers, matrix, [p.grade for p in batched],
+            [first.get(p.id) is not None for p in batched], as_of, rules), strict=True))
     out = []
     for student in students:
-        mine = since.get(student.id, {})
-        placed = placements.get(student.id, {})
-        paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key), snapshot=snapshot)
-                 for d in resolved
-                 if d.applies_to(student.grade)]
-        row = StudentProgress(student.sourced_id, f"{student.given_name} {student.family_name}",
-                              student.grade, paces)
-        row.reasons = exception_reasons(mine, paces, as_of, rules,
+        if student.id in computed:
+            paces, reasons = computed[student.id]
+        else:
+            mine = since.get(student.id, {})
+            placed = placements.get(student.id, {})
+            paces = [domain_pace(d, mine, as_of, rules, placed.get(d.key), snapshot=snapshot)
+                     for d in resolved if d.applies_to(student.grade)]
+            reasons = exception_reasons(mine, paces, as_of, rules,
                                         has_evidence=first.get(student.id) is not None)
-        out.append(row)
+        out.append(StudentProgress(student.sourced_id,
+                                   f"{student.given_name} {student.family_name}",
+                                   student.grade, paces, reasons))
     return out
 
 

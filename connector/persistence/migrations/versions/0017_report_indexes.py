@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.create_index('ix_evidence_district_item',
-                              ['district_id', 'source_item_id', 'missing', 'evidence_type', 'dok'],
+                              ['district_id', 'source_item_id', 'evidence_type', 'dok', 'missing'],
                               unique=False)
     with op.batch_alter_table('mastery_record', schema=None) as batch_op:
         batch_op.create_index('ix_mastery_record_district_progress',
