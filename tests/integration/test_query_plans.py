@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.orm import Session
 
 from connector.config.loader import load_settings
@@ -172,3 +172,20 @@ def test_after_a_sync_the_records_are_read_from_their_index_alone(
     for name, (visible, total) in pages.items():
         assert total > 0 and visible >= 0.9 * total, (name, visible, total)
     assert "Index Only Scan using ix_mastery_record_district_progress" in plan, plan
+
+
+@pytest.mark.parametrize("table", ["raw_score", "raw_score_objective", "evidence",
+                                   "mastery_record"])
+def test_tables_a_sync_fills_have_no_index_on_the_district_alone(engine: Engine,
+                                                                 table: str) -> None:
+    """Indexes led by the district serve its predicate and cascade (migration 0018).
+
+    A district-only index matches every row of a one-district store, and the planners
+    picked it for lookups by other keys.
+    """
+    found = inspect(engine).get_indexes(table)
+    found += [{"column_names": u["column_names"]}
+              for u in inspect(engine).get_unique_constraints(table)]
+    assert all(i["column_names"] != ["district_id"] for i in found), found
+    assert any(i["column_names"][0] == "district_id" and len(i["column_names"]) > 1
+               for i in found), found
