@@ -106,6 +106,9 @@ def _pages(url: str, targets: Any) -> dict[str, list[str]]:
         "registrar desk, one school": [f"{base}/registrar/?school={school}"],
         "transcript preview": [f"{base}/registrar/students/{s}/transcript.html"
                                for s in targets.students[:40]],
+        "registrar, one student": [f"{base}/registrar/students/{s}/"
+                                   for s in targets.students[:40]],
+        "policy lab (the form, nothing compared)": [f"{base}/policy-lab"],
     }
 
 
