@@ -141,20 +141,23 @@ def _students(session: Session, sis_ids: Sequence[str] | None) -> list[Pupil]:
 #: What progress reads of each record: both are answered from the index
 #: ``ix_mastery_record_district_progress`` alone (``tests/integration/test_query_plans.py``).
 SINCE_SQL = ("SELECT student_id, competency_id, proficient_since FROM mastery_record"
-             " WHERE district_id = ? AND proficient_since IS NOT NULL{only}")
+             " WHERE district_id = ? AND proficient_since IS NOT NULL"
+             " AND competency_id IN ({targets}){only}")
 FIRST_EVIDENCE_SQL = ("SELECT student_id, MIN(first_evidence_at) FROM mastery_record"
                       " WHERE district_id = ? AND first_evidence_at IS NOT NULL"
                       " AND competency_id IN ({targets}){only} GROUP BY student_id")
 
 
-def _since(session: Session, wanted: Sequence[Target], student_ids: Sequence[int] | None = None
+def _since(session: Session, wanted: Sequence[Target], student_ids: Sequence[int] | None = None,
+           *, first_evidence: bool = True
            ) -> tuple[dict[int, dict[str, datetime | None]], dict[int, datetime | None]]:
     """Per student: proficient-since by competency identifier, and the first evidence date.
 
-    Only proficient records carry a date, so only they are read for the first map (a
-    competency absent from it reads as not proficient, as a None date would). The first
-    evidence date is one aggregate per student. ``student_ids`` narrows both reads to
-    those students: one student's progress reads that student's records, not the district's.
+    Only the learning targets' proficient records carry what is read for the first map
+    (a competency absent from it reads as not proficient, as a None date would). The
+    first evidence date is one aggregate per student, read only when ``first_evidence``.
+    ``student_ids`` narrows both reads to those students: one student's progress reads
+    that student's records, not the district's.
     """
     by_id = {t.id: t.identifier for t in wanted}
     since: dict[int, dict[str, datetime | None]] = defaultdict(dict)
@@ -170,23 +173,24 @@ def _since(session: Session, wanted: Sequence[Target], student_ids: Sequence[int
         " AND student_id IN (" + ",".join(str(int(s)) for s in chunk) + ")"
         for chunk in chunks(student_ids)]
     for only in narrowing:
-        for sid, cid, prof in bulk_io.driver_rows(session, SINCE_SQL.format(only=only),
-                                                  district):
-            if cid in by_id:
-                since[sid][by_id[cid]] = moment(prof)
-        for sid, start in bulk_io.driver_rows(
-                session, FIRST_EVIDENCE_SQL.format(targets=targets_in, only=only), district):
-            first[sid] = moment(start)
+        for sid, cid, prof in bulk_io.driver_rows(
+                session, SINCE_SQL.format(targets=targets_in, only=only), district):
+            since[sid][by_id[cid]] = moment(prof)
+        if first_evidence:
+            for sid, start in bulk_io.driver_rows(
+                    session, FIRST_EVIDENCE_SQL.format(targets=targets_in, only=only), district):
+                first[sid] = moment(start)
     return since, first
 
 
 def progress(session: Session, settings: Settings, as_of: date,
-             sis_ids: Sequence[str] | None = None, *, snapshot: bool = True
-             ) -> list[StudentProgress]:
+             sis_ids: Sequence[str] | None = None, *, snapshot: bool = True,
+             exceptions: bool = True) -> list[StudentProgress]:
     """Academic level and pace per domain, and the exception reasons, for each student.
 
     ``snapshot=False`` leaves out when each level was reached: a report over a school or
     district does not show it, and it was a third of such a report's time.
+    ``exceptions=False`` leaves the reasons empty, for reports that show none (equity).
     """
     found = targets(session)
     resolved = domains(session, settings, found)
@@ -194,7 +198,8 @@ def progress(session: Session, settings: Settings, as_of: date,
     students = _students(session, sis_ids)
     # The whole district asked for by id is read as the whole district: one pass, not chunks.
     everyone = not sis_ids or len(students) == session.scalar(select(func.count(m.Student.id)))
-    since, first = _since(session, found, None if everyone else [p.id for p in students])
+    since, first = _since(session, found, None if everyone else [p.id for p in students],
+                          first_evidence=exceptions)
     placements = _placements(session, settings, [s.id for s in students], as_of)
     # Reports (no snapshot) take the batch path for the students without a placement.
     batched = [] if snapshot else [p for p in students if p.id not in placements]
@@ -218,7 +223,7 @@ def progress(session: Session, settings: Settings, as_of: date,
                                         has_evidence=first.get(student.id) is not None)
         out.append(StudentProgress(student.sourced_id,
                                    f"{student.given_name} {student.family_name}",
-                                   student.grade, paces, reasons))
+                                   student.grade, paces, reasons if exceptions else []))
     return out
 
 

@@ -36,7 +36,8 @@ def facts(session: Any, settings: Any, as_of: Any, ids: list[str]) -> list[Stude
                m.StudentDemographics.hispanic_or_latino)
         .join(m.StudentDemographics, m.StudentDemographics.student_id == m.Student.id))}
     out = []
-    for row in progress.progress(session, settings, as_of, ids, snapshot=False):
+    for row in progress.progress(session, settings, as_of, ids, snapshot=False,
+                                 exceptions=False):
         sex, races, hispanic = demo.get(row.sis_id, (None, [], None))
         counted = [d for d in row.domains if d.total]
         out.append(StudentFacts(

@@ -120,7 +120,7 @@ def test_reports_read_evidence_and_records_from_indexes_that_hold_what_they_coun
         assert len(sent) >= 3, sent  # per item; classless items' pairs; the providers' uses
         district_id = session_district(session)
         targets = ",".join(str(t.id) for t in progress.targets(session))
-        raw = [(progress.SINCE_SQL.format(only=""), (district_id,)),
+        raw = [(progress.SINCE_SQL.format(targets=targets, only=""), (district_id,)),
                (progress.FIRST_EVIDENCE_SQL.format(targets=targets, only=""), (district_id,))]
         if session.get_bind().dialect.name != "sqlite":
             raw = [(sql.replace("?", "%s"), params) for sql, params in raw]
@@ -157,7 +157,10 @@ def test_after_a_sync_the_records_are_read_from_their_index_alone(
     """
     factory = synced_district.factory
     district = find_district(factory, "cedar-ridge")
-    since = progress.SINCE_SQL.format(only="").replace("?", str(district))
+    assert district is not None
+    with tenant_session(factory, district) as session:
+        targets = ",".join(str(t.id) for t in progress.targets(session))
+    since = progress.SINCE_SQL.format(targets=targets, only="").replace("?", str(district))
     with factory() as session:
         if session.get_bind().dialect.name == "sqlite":
             plan = "\n".join(str(row[-1]) for row in session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from connector.cli.main import cli
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
+from connector.sync import progress
 from connector.sync.district import find_district
 from tests.conftest import SampleDistrict, api_client
 
@@ -149,3 +151,26 @@ def test_content_summary_counts_every_target_once(sample_district: SampleDistric
         assert row["graduation_met"] in (True, False)
     text = run(sample_district, module_db_url, "summary", "--student", "S100001")
     assert "S100001" in text.output and "math" in text.output
+
+
+@pytest.mark.parametrize("as_of", [date(2025, 10, 1), date(2025, 12, 19), date(2026, 6, 1)])
+def test_a_report_over_the_district_says_what_each_student_page_says(
+        sample_district: SampleDistrict, as_of: date) -> None:
+    """The reports' path (batch pace, no snapshot, one read of the district) and the
+    student page's (scalar pace, one student at a time) agree on the store's own records.
+
+    Equity asks for no exception reasons and gets none; its paces are the same.
+    """
+    district = find_district(sample_district.factory, "cedar-ridge")
+    assert district is not None
+    settings = sample_district.settings
+    with tenant_session(sample_district.factory, district) as session:
+        report = progress.progress(session, settings, as_of, snapshot=False)
+        quiet = progress.progress(session, settings, as_of, snapshot=False, exceptions=False)
+        assert len(report) >= 100
+        for row in report[::7]:
+            (page,) = progress.progress(session, settings, as_of, [row.sis_id])
+            assert row.reasons == page.reasons, row.sis_id
+            assert row.domains == [dataclasses.replace(d, levels=()) for d in page.domains]
+    assert [r.domains for r in quiet] == [r.domains for r in report]
+    assert all(r.reasons == [] for r in quiet) and any(r.reasons for r in report)
