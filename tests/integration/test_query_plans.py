@@ -192,3 +192,26 @@ def test_tables_a_sync_fills_have_no_index_on_the_district_alone(engine: Engine,
     assert all(i["column_names"] != ["district_id"] for i in found), found
     assert any(i["column_names"][0] == "district_id" and len(i["column_names"]) > 1
                for i in found), found
+
+
+def test_a_refused_vacuum_is_said_and_does_not_fail_the_run(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Statistics are an optimisation: a refused VACUUM is logged and the run goes on.
+
+    Here PostgreSQL refuses a table that is not there; in a district it would be a role
+    that does not own the tables. SQLite gathers its statistics and never vacuums.
+    """
+    from connector.persistence.db import make_session_factory
+    from connector.sync import runner
+
+    monkeypatch.setattr(runner, "_VACUUMED", ("no_such_table",))
+    with caplog.at_level("WARNING", logger="connector.sync.runner"):
+        runner._refresh_statistics(make_session_factory(engine), 5000, vacuum=True)
+    refused = [r for r in caplog.records if "VACUUM" in r.getMessage()]
+    if engine.dialect.name == "postgresql":
+        assert len(refused) == 1 and "UndefinedTable" in refused[0].getMessage()
+    else:
+        assert refused == []
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar() == 1
