@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
@@ -200,7 +200,12 @@ def _recompute_rollups(session: Session, settings: Settings, tree: rollups.Hiera
 
 
 class _Writer:
-    """Writes one chunk's records: inserts in one executemany, updates only what changed."""
+    """Writes one chunk's records where their input digest changed, in two executemanys.
+
+    Inserts go in one, updates by primary key in the other. It reads each stored
+    record's id and digest, never the whole record: a record's explanation is most of
+    its bytes, and loading and decoding them was most of the roll-up step's time.
+    """
 
     def __init__(self, session: Session, students: Iterable[int], result: ComputeResult) -> None:
         ids = list(students)
@@ -211,14 +216,19 @@ class _Writer:
             select(m.MasteryOverride).where(m.MasteryOverride.student_id.in_(ids),
                                             m.MasteryOverride.cleared_at.is_(None))
             .order_by(m.MasteryOverride.id))}
-        self.existing = {(r.student_id, r.competency_id): r for r in session.scalars(
-            select(m.MasteryRecord).where(m.MasteryRecord.student_id.in_(ids)))}
+        r = m.MasteryRecord
+        self.existing: dict[Pair, tuple[int, str]] = {
+            (student, competency): (record_id, digest)
+            for record_id, student, competency, digest in session.execute(
+                select(r.id, r.student_id, r.competency_id, r.input_hash)
+                .where(r.student_id.in_(ids)))}
         self.new_rows: list[dict[str, Any]] = []
+        self.changed_rows: list[dict[str, Any]] = []
 
     def remove(self, pair: Pair) -> None:
         current = self.existing.get(pair)
         if current is not None:
-            self.session.execute(delete(m.MasteryRecord).where(m.MasteryRecord.id == current.id))
+            self.session.execute(delete(m.MasteryRecord).where(m.MasteryRecord.id == current[0]))
             self.result.removed += 1
             self.result.changed_pairs.add(pair)
 
@@ -231,10 +241,9 @@ class _Writer:
                                   "district_id": self.district_id, "input_hash": digest,
                                   "computed_at": self.now})
             self.result.inserted += 1
-        elif current.input_hash != digest:
-            for name, value in values.items():
-                setattr(current, name, value)
-            current.input_hash, current.computed_at = digest, self.now
+        elif current[1] != digest:
+            self.changed_rows.append({**values, "id": current[0], "input_hash": digest,
+                                      "computed_at": self.now})
             self.result.updated += 1
         else:
             self.result.unchanged += 1
@@ -242,9 +251,14 @@ class _Writer:
         self.result.changed_pairs.add(pair)
 
     def flush(self) -> None:
+        self.session.flush()
         if self.new_rows:  # a plain executemany: no ORM objects, no ids to read back
             self.session.execute(insert(m.MasteryRecord), self.new_rows)
-        self.session.flush()
+        if self.changed_rows:
+            # ORM bulk UPDATE by primary key: one executemany per set of columns. Records
+            # this session loaded before are expired, so nothing reads the old values.
+            self.session.execute(update(m.MasteryRecord), self.changed_rows)
+            self.session.expire_all()
 
 
 def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, set[int]]
