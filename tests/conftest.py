@@ -115,6 +115,23 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """The run's RabbitMQ broker (celery workers): fails in CI, skips elsewhere, when down."""
+    import kombu
+
+    url = os.environ.get("CONNECTOR_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    try:
+        with kombu.Connection(url, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # kombu raises the transport's own errors
+        message = f"RabbitMQ at {url.split('@')[-1]} is unreachable: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " -- CI requires it", pytrace=False)
+        pytest.skip(message)
+    return url
+
+
 def _migrate(url: str) -> None:
     engine = make_engine(url)
     upgrade(engine)

@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("connector.cli.runs", "runs", "Past runs: status, reasons, stages, rejections."),
     "scheduler": ("connector.cli.scheduler", "scheduler",
                   "Run the district's jobs on their schedules until stopped."),
+    "worker": ("connector.cli.scheduler", "worker",
+               "Run jobs handed over by the schedulers (celery backend) until stopped."),
     "exceptions": ("connector.cli.commands", "exceptions",
                    "Students a source could not match to the SIS roster, from each job's "
                    "latest run."),

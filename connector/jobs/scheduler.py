@@ -32,6 +32,7 @@ from connector.config.cron import missed_run, next_run, utc_now
 from connector.config.model import JobConfig, Settings
 from connector.errors import BusyError, ConnectorError
 from connector.jobs import definitions
+from connector.jobs.dispatch import Send, mark_sent, unsent_runs
 from connector.persistence import models as m
 from connector.persistence.locks import NamedLock
 from connector.persistence.tenancy import tenant_session
@@ -39,7 +40,7 @@ from connector.sync import transcript_batches
 from connector.sync.district import ensure_district
 from connector.sync.report import INTERRUPTED, QUEUED, RunReport
 from connector.sync.run_lock import close_dead_runs
-from connector.sync.run_requests import queued_runs, refuse
+from connector.sync.run_requests import queued_runs, refuse, request_run
 from connector.sync.stop import StopToken
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ class Scheduler:
                  out: Callable[[str], None], clock: Clock = utc_now, sleep: Sleep | None = None,
                  run: RunJob | None = None, housekeeping: Housekeeping | None = None,
                  standby_poll: float = 15.0, tick: float = 60.0,
-                 run_queued: RunQueued | None = None, queue_poll: float | None = 5.0) -> None:
+                 run_queued: RunQueued | None = None, queue_poll: float | None = 5.0,
+                 send: Send | None = None) -> None:
         self.factory = factory
         self.settings = settings
         self.stop = stop
@@ -110,6 +112,8 @@ class Scheduler:
             factory, settings, job, stop=token))
         self.run_queued: RunQueued = run_queued or (lambda job, run_id, token: definitions.run(
             factory, settings, job, stop=token, run_id=run_id))
+        #: Where runs go with the celery backend; None: this process runs them (inline).
+        self.send = send
         #: How often to look for runs people asked for; None: never (tests of the schedule).
         self.queue_poll = queue_poll
         self.housekeeping = housekeeping
@@ -191,7 +195,11 @@ class Scheduler:
         """
         if self.queue_poll is None:
             return
-        for run_id, key in queued_runs(self.factory, self.district_id):
+        if self.send is not None:
+            for run_id, key in unsent_runs(self.factory, self.district_id):
+                self._send(key, run_id)
+        for run_id, key in (() if self.send is not None else
+                            queued_runs(self.factory, self.district_id)):
             self.out(f"{key}: starting run {run_id}, asked for through the API")
             try:
                 report = self.run_queued(key, run_id, self.stop)
@@ -220,8 +228,35 @@ class Scheduler:
         else:
             self.out(f"{entry.job.key}: next run {local(entry.due, self.zone)}")
 
+    def _send(self, key: str, run_id: int) -> bool:
+        """Hand a queued run to the workers; False when the broker refused it.
+
+        Send, then mark: a lost mark sends it twice, and the second delivery finds the
+        run ended or running and does nothing.
+        """
+        assert self.send is not None
+        try:
+            self.send(self.settings.district.key, key, run_id)
+        except Exception as exc:  # the broker is down: the run stays queued, sent next look
+            log.warning("run %s could not be sent to the workers: %s", run_id,
+                        type(exc).__name__)
+            self.out(f"{key}: run {run_id} could not be sent to the workers "
+                     f"({type(exc).__name__}); it stays queued and is sent at the next look")
+            return False
+        mark_sent(self.factory, self.district_id, run_id)
+        self.out(f"{key}: run {run_id} sent to the workers")
+        return True
+
     def _run(self, entry: Entry) -> None:
         key = entry.job.key
+        if self.send is not None:
+            with tenant_session(self.factory, self.district_id) as session, session.begin():
+                run_id, made = request_run(session, self.settings, key, by="scheduler")
+            if not made:
+                self.out(f"{key}: run {run_id} is still queued; not queued again")
+            for queued, job in unsent_runs(self.factory, self.district_id):
+                self._send(job, queued)
+            return
         self.out(f"{key}: starting")
         try:
             report = self.run_job(key, self.stop)

@@ -107,12 +107,15 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
         previous = session.scalars(select(m.SyncRun.fingerprints).where(
             m.SyncRun.status.in_((SUCCEEDED, WITH_REJECTIONS))).order_by(
             m.SyncRun.id.desc())).first() or {}
-        last_status = session.scalars(select(m.SyncRun.status).order_by(
-            m.SyncRun.id.desc())).first()
+        last_status = session.scalars(select(m.SyncRun.status).where(
+            m.SyncRun.status != QUEUED).order_by(m.SyncRun.id.desc())).first()
         run = _start_row(session, job.key, queued)
         run.config_version, run.fingerprints = settings.version, fingerprints
         session.flush()
         report = RunReport(run.id, job.key, settings.district.key, settings.version, run.started_at)
+        if (run.counts or {}).get("resumed"):
+            report.notes.append("resumed: the worker running it before was lost or stopped "
+                                "mid-run; what it had not committed was done again")
     log.info("run %s started: job=%s district=%s", report.run_id, job.key, settings.district.key)
     # Rebuild what a configuration change can affect: all evidence when how scores become
     # evidence changed, every record when the scale changed (policy changes are caught per
@@ -207,15 +210,28 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
 
 
 def _start_row(session: Session, job: str, queued: int | None) -> m.SyncRun:
-    """The run's row: the queued one it was asked as, or a new one."""
+    """The run's row: the queued one it was asked as, the interrupted one it resumes, or new.
+
+    An interrupted run is resumed only when a worker is handed it again: the broker
+    redelivers a run whose worker was lost (killed, or shut down mid-run), and the run
+    then finishes as itself, so the id the person holds ends with a final status. It
+    keeps its start time; it rebuilds what it touched because its last status was not
+    clean.
+    """
     if queued is None:
         run = m.SyncRun(job=job)
         session.add(run)
         return run
     found = session.get(m.SyncRun, queued)
-    if found is None or found.job != job or found.status != QUEUED:
-        raise ConfigurationError(f"run {queued} is not a queued run of job {job!r}")
-    found.status, found.started_at = "running", utcnow()
+    if found is None or found.job != job or found.status not in (QUEUED, INTERRUPTED):
+        raise ConfigurationError(f"run {queued} is not a queued or interrupted run of job "
+                                 f"{job!r}")
+    if found.status == QUEUED:
+        found.started_at = utcnow()
+    else:
+        found.finished_at = None
+        found.counts = {**(found.counts or {}), "resumed": True}
+    found.status = "running"
     return found
 
 
