@@ -71,8 +71,23 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest migration (idempotent)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the latest migration (idempotent).
+
+    One process at a time: the api, scheduler and workers of a deployment start
+    together, and two Alembic upgrades at once on an empty PostgreSQL database
+    would both try to create the same tables.
+    """
+    import time
+
+    from connector.persistence.locks import NamedLock
+
+    lock = NamedLock(engine, "schema-upgrade")
+    while not lock.try_acquire():
+        time.sleep(0.5)
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    finally:
+        lock.release()
 
 
 def is_current(engine: Engine) -> bool:
