@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": ("connector.cli.scheduler", "scheduler",
                   "Run the district's jobs on their schedules until stopped."),
     "worker": ("connector.cli.scheduler", "worker",
-               "Run jobs handed over by the schedulers (celery backend) until stopped."),
+               "Run the jobs the schedulers send (celery backend) until stopped."),
     "exceptions": ("connector.cli.commands", "exceptions",
                    "Students a source could not match to the SIS roster, from each job's "
                    "latest run."),

@@ -65,7 +65,13 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
     district_id = session_district(session)
     scale = settings.district.scale
     competency_ids = {c.id: c.identifier for c in session.scalars(select(m.Competency))}
-    for chunk in chunks(sorted(score_ids)):
+    # A district's first load has no evidence to compare with. Each chunk holds other
+    # scores than the ones before it, so what this call inserts is never looked up
+    # again: the lookup of existing evidence can only find nothing, and on PostgreSQL,
+    # whose statistics still say the table is empty, it scanned the growing table once
+    # per chunk (27 s of a 1,000-student first sync against 12 s).
+    first_load = session.scalar(select(m.Evidence.id).limit(1)) is None
+    for chunk in chunks(sorted(set(score_ids))):
         scores = session.execute(
             select(m.RawScore, m.SourceItem).join(
                 m.SourceItem, m.SourceItem.id == m.RawScore.source_item_id).where(
@@ -80,8 +86,9 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
                 m.RawScoreObjective.raw_score_id.in_(chunk))):
             objectives[obj.raw_score_id][obj.learning_objective_id.lower()] = (
                 obj.score, obj.text_score)
-        existing = {(e.raw_score_id, e.competency_id): e for e in session.scalars(
-            select(m.Evidence).where(m.Evidence.raw_score_id.in_(chunk)))}
+        existing = {} if first_load else {
+            (e.raw_score_id, e.competency_id): e for e in session.scalars(
+                select(m.Evidence).where(m.Evidence.raw_score_id.in_(chunk)))}
         wanted: dict[tuple[int, int], dict[str, Any]] = {}
         for raw, item in scores:
             source = settings.sources.get(raw.source_system)
