@@ -50,6 +50,8 @@ def _one(url: str, workspace: Path) -> tuple[float, float, int]:
     engine.dispose()
     assert not first.errors and second.changes == 0, (first.errors, second.changes)
     scores = sum(s.get("scores", {}).get("read", 0) for s in first.sources.values())
+    print("  first sync's stages (s):", ", ".join(
+        f"{name} {took:.1f}" for name, took in first.timings.items() if took >= 0.5))
     return middle - started, ended - middle, scores
 
 
