@@ -223,3 +223,35 @@ def handed_over(tmp_path: Path, rabbitmq_url: str, queue: str, stores: Any, samp
             factory, district_id, again)).status in DONE and run, workers, "other")
         assert rerun.counts["changes"] == 0, rerun.message
         assert snapshot(factory, district_id) == expected
+
+
+def test_the_scheduler_on_the_celery_backend_sends_a_run_a_worker_does(
+        tmp_path: Path, rabbitmq_url: str, queue: str, stores: Any, small_sample: Path) -> None:
+    """`connector scheduler --backend celery` and `connector worker`, as the README runs them."""
+    url, factory = stores()
+    workspace = make_workspace(tmp_path / "district", small_sample)
+    settings = load_settings(workspace / "config")
+    district_id = ensure_district(factory, settings.district)
+    with tenant_session(factory, district_id) as session, session.begin():
+        run_id, _ = request_run(session, settings, JOB, by="user:it.lead@cedar-ridge.example")
+    with ExitStack() as stack:
+        workers = Workers(stack, workspace, url, rabbitmq_url, queue)
+        log = (workers.logs / "scheduler.log").open("wb")
+        stack.callback(log.close)
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli.main", "scheduler", "--backend", "celery"],
+            cwd=ROOT, env=workers.env, stdout=log, stderr=subprocess.STDOUT)
+        stack.callback(Workers._end, scheduler)
+        wait_for("the scheduler to send the run", lambda: "sent to the workers" in
+                 status_of(factory, district_id, run_id).message, workers, "scheduler")
+        assert status_of(factory, district_id, run_id).status == "queued"  # it ran nothing
+        workers.start("worker")
+        done = wait_for("the worker to do the run", lambda: (run := status_of(
+            factory, district_id, run_id)).status in DONE and run, workers, "worker",
+            "scheduler")
+        assert done.status.startswith("succeeded"), done.message
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=60) == 0, workers.log("scheduler")
+    assert f"run {run_id} sent to the workers" in workers.log("scheduler")
+    with tenant_session(factory, district_id) as session:
+        assert session.scalar(select(func.count()).select_from(m.SyncRun)) == 1
