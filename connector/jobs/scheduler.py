@@ -196,9 +196,8 @@ class Scheduler:
         if self.queue_poll is None:
             return
         if self.send is not None:
-            for run_id, key in unsent_runs(self.factory, self.district_id):
-                self._send(key, run_id)
-        for run_id, key in (() if self.send is not None else
+            self._send_unsent()
+        for run_id, key in ([] if self.send is not None else
                             queued_runs(self.factory, self.district_id)):
             self.out(f"{key}: starting run {run_id}, asked for through the API")
             try:
@@ -228,24 +227,26 @@ class Scheduler:
         else:
             self.out(f"{entry.job.key}: next run {local(entry.due, self.zone)}")
 
-    def _send(self, key: str, run_id: int) -> bool:
-        """Hand a queued run to the workers; False when the broker refused it.
+    def _send_unsent(self) -> None:
+        """Hand every queued run not yet sent to the workers, oldest first.
 
         Send, then mark: a lost mark sends it twice, and the second delivery finds the
-        run ended or running and does nothing.
+        run ended or running and does nothing. A run the broker refused stays unsent
+        for the next look.
         """
         assert self.send is not None
-        try:
-            self.send(self.settings.district.key, key, run_id)
-        except Exception as exc:  # the broker is down: the run stays queued, sent next look
-            log.warning("run %s could not be sent to the workers: %s", run_id,
-                        type(exc).__name__)
-            self.out(f"{key}: run {run_id} could not be sent to the workers "
-                     f"({type(exc).__name__}); it stays queued and is sent at the next look")
-            return False
-        mark_sent(self.factory, self.district_id, run_id)
-        self.out(f"{key}: run {run_id} sent to the workers")
-        return True
+        for run_id, key in unsent_runs(self.factory, self.district_id):
+            try:
+                self.send(self.settings.district.key, key, run_id)
+            except Exception as exc:  # the broker is down
+                log.warning("run %s could not be sent to the workers: %s", run_id,
+                            type(exc).__name__)
+                self.out(f"{key}: run {run_id} could not be sent to the workers "
+                         f"({type(exc).__name__}); it stays queued and is sent at the next "
+                         f"look")
+                continue
+            mark_sent(self.factory, self.district_id, run_id)
+            self.out(f"{key}: run {run_id} sent to the workers")
 
     def _run(self, entry: Entry) -> None:
         key = entry.job.key
@@ -254,8 +255,7 @@ class Scheduler:
                 run_id, made = request_run(session, self.settings, key, by="scheduler")
             if not made:
                 self.out(f"{key}: run {run_id} is still queued; not queued again")
-            for queued, job in unsent_runs(self.factory, self.district_id):
-                self._send(job, queued)
+            self._send_unsent()
             return
         self.out(f"{key}: starting")
         try:

@@ -8,6 +8,7 @@ try the product with nothing else installed.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
+
+from connector.persistence.locks import NamedLock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_SQLITE_NAME = "connector.sqlite3"
@@ -77,10 +80,6 @@ def upgrade(engine: Engine) -> None:
     together, and two Alembic upgrades at once on an empty PostgreSQL database
     would both try to create the same tables.
     """
-    import time
-
-    from connector.persistence.locks import NamedLock
-
     lock = NamedLock(engine, "schema-upgrade")
     while not lock.try_acquire():
         time.sleep(0.5)

@@ -69,7 +69,7 @@ def build_evidence(session: Session, settings: Settings, score_ids: Iterable[int
     # scores than the ones before it, so what this call inserts is never looked up
     # again: the lookup of existing evidence can only find nothing, and on PostgreSQL,
     # whose statistics still say the table is empty, it scanned the growing table once
-    # per chunk (27 s of a 1,000-student first sync against 12 s).
+    # per chunk (the step took 15.1 s of a 1,000-student first sync; 8.7 s without it).
     first_load = session.scalar(select(m.Evidence.id).limit(1)) is None
     for chunk in chunks(sorted(set(score_ids))):
         scores = session.execute(

@@ -109,11 +109,11 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
             m.SyncRun.id.desc())).first() or {}
         last_status = session.scalars(select(m.SyncRun.status).where(
             m.SyncRun.status != QUEUED).order_by(m.SyncRun.id.desc())).first()
-        run = _start_row(session, job.key, queued)
+        run, resumed = _start_row(session, job.key, queued)
         run.config_version, run.fingerprints = settings.version, fingerprints
         session.flush()
         report = RunReport(run.id, job.key, settings.district.key, settings.version, run.started_at)
-        if (run.counts or {}).get("resumed"):
+        if resumed:
             report.notes.append("resumed: the worker running it before was lost or stopped "
                                 "mid-run; what it had not committed was done again")
     log.info("run %s started: job=%s district=%s", report.run_id, job.key, settings.district.key)
@@ -209,8 +209,8 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
     return report
 
 
-def _start_row(session: Session, job: str, queued: int | None) -> m.SyncRun:
-    """The run's row: the queued one it was asked as, the interrupted one it resumes, or new.
+def _start_row(session: Session, job: str, queued: int | None) -> tuple[m.SyncRun, bool]:
+    """The run's row and whether it resumes: the queued row, the interrupted one, or new.
 
     An interrupted run is resumed only when a worker is handed it again: the broker
     redelivers a run whose worker was lost (killed, or shut down mid-run), and the run
@@ -221,18 +221,18 @@ def _start_row(session: Session, job: str, queued: int | None) -> m.SyncRun:
     if queued is None:
         run = m.SyncRun(job=job)
         session.add(run)
-        return run
+        return run, False
     found = session.get(m.SyncRun, queued)
     if found is None or found.job != job or found.status not in (QUEUED, INTERRUPTED):
         raise ConfigurationError(f"run {queued} is not a queued or interrupted run of job "
                                  f"{job!r}")
-    if found.status == QUEUED:
-        found.started_at = utcnow()
-    else:
+    resumed = found.status == INTERRUPTED
+    if resumed:
         found.finished_at = None
-        found.counts = {**(found.counts or {}), "resumed": True}
+    else:
+        found.started_at = utcnow()
     found.status = "running"
-    return found
+    return found, resumed
 
 
 def _mark_stage(factory: sessionmaker[Session], district_id: int, report: RunReport,
