@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from connector import ENGINE_VERSION
@@ -33,6 +33,7 @@ from connector.mastery.record import (
 )
 from connector.mastery.rollup import roll_up
 from connector.persistence import models as m
+from connector.persistence.bulk_insert import insert_rows
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import session_district
 from connector.sync import batch_compute, rollups
@@ -238,8 +239,7 @@ class _Writer:
         current = self.existing.get(pair)
         if current is None:
             self.new_rows.append({**values, "student_id": pair[0], "competency_id": pair[1],
-                                  "district_id": self.district_id, "input_hash": digest,
-                                  "computed_at": self.now})
+                                  "input_hash": digest, "computed_at": self.now})
             self.result.inserted += 1
         elif current[1] != digest:
             self.changed_rows.append({**values, "id": current[0], "input_hash": digest,
@@ -252,8 +252,7 @@ class _Writer:
 
     def flush(self) -> None:
         self.session.flush()
-        if self.new_rows:  # a plain executemany: no ORM objects, no ids to read back
-            self.session.execute(insert(m.MasteryRecord), self.new_rows)
+        insert_rows(self.session, m.MasteryRecord, self.new_rows)  # COPY on PostgreSQL
         if self.changed_rows:
             # ORM bulk UPDATE by primary key: one executemany per set of columns. Records
             # this session loaded before are expired, so nothing reads the old values.

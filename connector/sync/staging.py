@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import String, delete, select, update
 from sqlalchemy.orm import Session
 
 from connector.adapters.base import Envelope
@@ -20,6 +20,7 @@ from connector.domain import records as r
 from connector.domain.hashing import content_hash
 from connector.errors import Rejection
 from connector.persistence import models as m
+from connector.persistence.bulk_insert import insert_rows
 from connector.sync import identity_links
 from connector.sync.util import chunks
 
@@ -99,8 +100,12 @@ def _upsert(
     stream: str,
     rows: Sequence[tuple[Envelope, dict[str, Any]]],
     result: StageResult,
-) -> list[tuple[Any, bool]]:
-    """Insert or update rows keyed by (source_system, sourced_id); returns (object, changed).
+) -> list[tuple[int, dict[str, Any], bool]]:
+    """Insert or update rows keyed by (source_system, sourced_id); returns (id, row, changed).
+
+    Set-based: one lookup of the stored ids and hashes per chunk of keys, one bulk
+    insert of the new rows (COPY on PostgreSQL), one executemany of the changed ones.
+    A key given twice in a batch is stored once, with its last row.
 
     A row with text longer than its column holds is rejected here, naming the field,
     on both stores: PostgreSQL would refuse it and SQLite would keep it whole.
@@ -110,33 +115,52 @@ def _upsert(
     by_source: dict[str, list[str]] = defaultdict(list)
     for _, row in rows:
         by_source[row["source_system"]].append(row["sourced_id"])
-    existing: dict[tuple[str, str], Any] = {}
+    stored: dict[tuple[str, str], tuple[int, str]] = {}
     for source, ids in by_source.items():
-        for chunk in chunks(ids):
-            for obj in session.scalars(select(model).where(
-                    model.source_system == source, model.sourced_id.in_(chunk))):
-                existing[(source, obj.sourced_id)] = obj
-    out: list[tuple[Any, bool]] = []
+        for chunk in chunks(sorted(set(ids))):
+            for row_id, sourced_id, digest in session.execute(
+                    select(model.id, model.sourced_id, model.content_hash).where(
+                        model.source_system == source, model.sourced_id.in_(chunk))):
+                stored[(source, sourced_id)] = (row_id, digest)
+    new: dict[tuple[str, str], dict[str, Any]] = {}
+    changed: dict[int, dict[str, Any]] = {}
+    keyed: list[tuple[tuple[str, str], dict[str, Any], bool]] = []
     for _, row in rows:
         row["content_hash"] = content_hash(
             {k: v for k, v in row.items() if k not in HASHED_WHEN_SET or v})
-        current = existing.get((row["source_system"], row["sourced_id"]))
-        if current is None:
-            current = model(**row)
-            session.add(current)
-            existing[(row["source_system"], row["sourced_id"])] = current
+        key = (row["source_system"], row["sourced_id"])
+        current = stored.get(key)
+        pending = new.get(key)
+        if pending is not None:  # the same key earlier in this batch
+            if pending["content_hash"] != row["content_hash"]:
+                pending.update(row)
+                counts.updated += 1
+                keyed.append((key, pending, True))
+            else:
+                counts.unchanged += 1
+                keyed.append((key, pending, False))
+        elif current is None:
+            new[key] = row
             counts.inserted += 1
-            out.append((current, True))
-        elif current.content_hash != row["content_hash"]:
-            for name, value in row.items():
-                setattr(current, name, value)
+            keyed.append((key, row, True))
+        elif current[1] != row["content_hash"]:
+            if current[0] in changed:
+                changed[current[0]].update(row)
+            else:
+                changed[current[0]] = row
+            stored[key] = (current[0], row["content_hash"])
             counts.updated += 1
-            out.append((current, True))
+            keyed.append((key, row, True))
         else:
             counts.unchanged += 1
-            out.append((current, False))
-    session.flush()
-    return out
+            keyed.append((key, row, False))
+    inserted = dict(zip(new, insert_rows(session, model, list(new.values()), ids=True),
+                        strict=True))
+    if changed:
+        # ORM bulk UPDATE by primary key: one executemany, under the tenancy guard.
+        session.execute(update(model), [{**row, "id": row_id} for row_id, row in changed.items()])
+    return [(inserted[key] if key in inserted else stored[key][0], row, flag)
+            for key, row, flag in keyed]
 
 
 def _column_limits(model: type[Any]) -> dict[str, int]:
@@ -255,11 +279,10 @@ def _agents(session: Session, people: Sequence[r.Person]) -> None:
                      if agent not in wanted[(source, person)]]
             for part in chunks(stale):
                 session.execute(delete(table).where(table.id.in_(part)))
-            session.add_all(table(source_system=source, person_sourced_id=person,
-                                  agent_sourced_id=agent)
-                            for person in chunk
-                            for agent in sorted(wanted[(source, person)] - held[person].keys()))
-    session.flush()
+            insert_rows(session, table, [
+                {"source_system": source, "person_sourced_id": person, "agent_sourced_id": agent}
+                for person in chunk
+                for agent in sorted(wanted[(source, person)] - held[person].keys())])
 
 
 def _demographics(session: Session, items: list[Envelope], result: StageResult) -> None:
@@ -331,7 +354,7 @@ def _items(session: Session, items: list[Envelope], result: StageResult) -> None
         "learning_objectives": [[lo.source, lo.identifier]
                                 for lo in rec.learning_objectives],
     }) for e, rec in typed if not rec.deleted], result)
-    result.changed_items.update(obj.id for obj, changed in staged if changed)
+    result.changed_items.update(row_id for row_id, _, changed in staged if changed)
 
 
 def _delete_items(session: Session, gone: list[r.SourceItem], result: StageResult) -> None:
@@ -401,9 +424,9 @@ def _scores(session: Session, items: list[Envelope], result: StageResult) -> Non
             "submitted_at": rec.submitted_at,
             "comment": rec.comment, "late": rec.late,
         }))
-    for obj, changed in _upsert(session, m.RawScore, "scores", rows, result):
+    for row_id, _, changed in _upsert(session, m.RawScore, "scores", rows, result):
         if changed:
-            result.changed_scores.add(obj.id)
+            result.changed_scores.add(row_id)
 
 
 def _delete_score(session: Session, rec: r.Score, result: StageResult) -> None:
@@ -438,9 +461,10 @@ def _score_objectives(session: Session, items: list[Envelope], result: StageResu
             "learning_objective_id": rec.learning_objective.identifier,
             "score": rec.score, "text_score": rec.text_score,
         }))
-    for obj, changed in _upsert(session, m.RawScoreObjective, "score_objectives", rows, result):
+    for _, row, changed in _upsert(session, m.RawScoreObjective, "score_objectives", rows,
+                                   result):
         if changed:
-            result.changed_scores.add(obj.raw_score_id)
+            result.changed_scores.add(row["raw_score_id"])
 
 
 _HANDLERS: tuple[tuple[type, Callable[[Session, list[Envelope], StageResult], None]], ...] = (
