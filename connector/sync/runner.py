@@ -46,7 +46,7 @@ from connector.sync.report import (
     RunReport,
 )
 from connector.sync.run_lock import one_run_of
-from connector.sync.staging import STREAMS, StageResult, stage_batch
+from connector.sync.staging import STREAMS, FirstLoad, StageResult, stage_batch
 from connector.sync.stop import NEVER, RunInterrupted, StopToken
 from connector.sync.util import adapter_context
 
@@ -308,6 +308,7 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         if full or reread is not None:  # a new identity link asks for what was refused
             adapter.read_in_full()
     local = StageResult()
+    first_load = FirstLoad()
     batch: list[Envelope] = []
     pending: list[Rejection] = []
 
@@ -331,7 +332,7 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         staged = StageResult()
         try:
             with tenant_session(factory, district_id) as session, session.begin():
-                stage_batch(session, batch, staged)
+                stage_batch(session, batch, staged, first_load)
                 keep(session, staged)
         except REFUSED:  # one record the store will not take must not stop the others
             staged = _stage_each(factory, district_id, batch, keep)

@@ -75,15 +75,48 @@ STREAMS: dict[type, str] = {
 }
 
 
-def stage_batch(session: Session, batch: Sequence[Envelope], result: StageResult) -> None:
-    """Stage one batch, in dependency order of record types."""
+@dataclass
+class FirstLoad:
+    """Which tables held none of a source's rows when the source's read began.
+
+    There, looking up the stored rows of a batch's keys can only find rows this read
+    inserted itself, and a source names each record once per read, so the lookup is
+    skipped (it was the largest part of a first load's staging on PostgreSQL). A
+    source that does repeat a key fails its batch on the natural key; the runner then
+    stages that batch record by record without this, and each record is looked up.
+    """
+
+    empty: dict[tuple[type[Any], str], bool] = field(default_factory=dict)
+
+    def holds_none(self, session: Session, model: type[Any], source: str) -> bool:
+        known = self.empty.get((model, source))
+        if known is None:  # asked before this read wrote any row of ``model``
+            known = session.scalar(select(model.id).where(
+                model.source_system == source).limit(1)) is None
+            self.empty[(model, source)] = known
+        return known
+
+
+_FIRST_LOAD = "staging.first_load"
+
+
+def stage_batch(session: Session, batch: Sequence[Envelope], result: StageResult,
+                first_load: FirstLoad | None = None) -> None:
+    """Stage one batch, in dependency order of record types.
+
+    ``first_load`` is kept by the caller for the whole of one source's read.
+    """
     groups: dict[type, list[Envelope]] = defaultdict(list)
     for envelope in batch:
         groups[type(envelope.record)].append(envelope)
-    for kind, handler in _HANDLERS:
-        if groups.get(kind):
-            result.counts[STREAMS[kind]].read += len(groups[kind])
-            handler(session, groups[kind], result)
+    session.info[_FIRST_LOAD] = first_load
+    try:
+        for kind, handler in _HANDLERS:
+            if groups.get(kind):
+                result.counts[STREAMS[kind]].read += len(groups[kind])
+                handler(session, groups[kind], result)
+    finally:
+        session.info.pop(_FIRST_LOAD, None)
 
 
 # ---- generic upsert ---------------------------------------------------------------
@@ -116,7 +149,10 @@ def _upsert(
     for _, row in rows:
         by_source[row["source_system"]].append(row["sourced_id"])
     stored: dict[tuple[str, str], tuple[int, str]] = {}
+    first_load: FirstLoad | None = session.info.get(_FIRST_LOAD)
     for source, ids in by_source.items():
+        if first_load is not None and first_load.holds_none(session, model, source):
+            continue
         for chunk in chunks(sorted(set(ids))):
             for row_id, sourced_id, digest in session.execute(
                     select(model.id, model.sourced_id, model.content_hash).where(

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import event
+import pytest
+from marshmallow import Schema
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.adapters.base import Envelope, SourceAdapter
 from connector.config.model import Settings
+from connector.domain import records as r
+from connector.errors import Rejection
 from connector.jobs import definitions
+from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import evidence
+from connector.sync import evidence, runner
 from connector.sync.district import ensure_district
+from connector.sync.report import RunReport
+from connector.sync.staging import StageResult
 
 
 def evidence_lookups(factory: sessionmaker[Session], settings: Settings) -> tuple[int, int]:
@@ -64,3 +74,81 @@ def test_the_first_load_does_not_look_for_evidence_it_cannot_have(
         event.remove(engine, "before_cursor_execute", watch)
     assert seen
     assert (again.inserted, again.updated, again.deleted, again.unchanged) == (0, 0, 0, built)
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSettings:
+    """The options of a source that takes none."""
+
+
+class Repeating(SourceAdapter):
+    """Ten people, read in batches of three, one of them named again later with a new name.
+
+    An API source can meet a record twice in one read (a page that shifts while it is
+    paged), which the first load's skipped lookup must survive.
+    """
+
+    kind = "repeating"
+    options_schema = Schema
+    settings_type = NoSettings
+
+    def read(self) -> Iterator[Envelope | Rejection]:
+        for n in range(10):
+            yield Envelope(r.Person(self.key, f"P{n}", "student", f"Student{n}", "Test"),
+                           "people", n + 2)
+            if n == 6:
+                yield Envelope(r.Person(self.key, "P1", "student", "Renamed", "Test"), "people", 99)
+
+    def check(self) -> str:
+        return "ok"
+
+
+def read_people(factory: sessionmaker[Session], settings: Settings,
+                monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, int], list[str]]:
+    """One read of the repeating source, in batches of 3: its user counts and the lookups."""
+    real = runner.source_class
+    monkeypatch.setattr(runner, "source_class",
+                        lambda kind: Repeating if kind == "repeating" else real(kind))
+    people = dataclasses.replace(settings.sources["sis-gradebook"], key="people",
+                                 kind="repeating", options={})
+    settings = dataclasses.replace(settings, sources={"people": people})
+    district = ensure_district(factory, settings.district)
+    with tenant_session(factory, district) as session, session.begin():
+        run = m.SyncRun(job="test")
+        session.add(run)
+        session.flush()
+    report = RunReport(run.id, "test", "cedar-ridge", "v", run.started_at)
+    engine = factory.kw["bind"]
+    lookups: list[str] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM student" in statement and "sourced_id IN" in statement:
+            lookups.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        runner._read_source(factory, district, settings, "people", StageResult(), report, 3)
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert report.errors == []
+    return report.sources["people"]["users"], lookups
+
+
+def test_a_first_load_stages_without_lookups_and_survives_a_repeated_key(
+        settings: Settings, factory: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    counts, lookups = read_people(factory, settings, monkeypatch)
+    # The repeat fails its batch on the natural key, and that batch is staged record by
+    # record, with lookups: the person is stored once, with the later name.
+    assert (counts["read"], counts["inserted"], counts["updated"], counts["rejected"]) == (
+        11, 10, 1, 0)
+    assert len(lookups) == 3  # the three people of the refused batch, one at a time
+    district = ensure_district(factory, settings.district)
+    with tenant_session(factory, district) as session:
+        stored = dict(session.execute(select(m.Student.sourced_id, m.Student.given_name)).all())
+    assert len(stored) == 10 and stored["P1"] == "Renamed"
+
+    # The next read finds a stored roster: every batch looks its keys up.
+    counts, lookups = read_people(factory, settings, monkeypatch)
+    assert (counts["inserted"], counts["rejected"]) == (0, 0)
+    assert len(lookups) == 4
