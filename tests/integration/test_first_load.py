@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +17,9 @@ from connector.errors import Rejection
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import evidence, runner
+from connector.sync import evidence
 from connector.sync.district import ensure_district
-from connector.sync.report import RunReport
-from connector.sync.staging import StageResult
+from tests.fakes.one_source import NoSettings, read_once
 
 
 def evidence_lookups(factory: sessionmaker[Session], settings: Settings) -> tuple[int, int]:
@@ -76,11 +74,6 @@ def test_the_first_load_does_not_look_for_evidence_it_cannot_have(
     assert (again.inserted, again.updated, again.deleted, again.unchanged) == (0, 0, 0, built)
 
 
-@dataclasses.dataclass(frozen=True)
-class NoSettings:
-    """The options of a source that takes none."""
-
-
 class Repeating(SourceAdapter):
     """Ten people, read in batches of three, one of them named again later with a new name.
 
@@ -106,18 +99,6 @@ class Repeating(SourceAdapter):
 def read_people(factory: sessionmaker[Session], settings: Settings,
                 monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, int], list[str]]:
     """One read of the repeating source, in batches of 3: its user counts and the lookups."""
-    real = runner.source_class
-    monkeypatch.setattr(runner, "source_class",
-                        lambda kind: Repeating if kind == "repeating" else real(kind))
-    people = dataclasses.replace(settings.sources["sis-gradebook"], key="people",
-                                 kind="repeating", options={})
-    settings = dataclasses.replace(settings, sources={"people": people})
-    district = ensure_district(factory, settings.district)
-    with tenant_session(factory, district) as session, session.begin():
-        run = m.SyncRun(job="test")
-        session.add(run)
-        session.flush()
-    report = RunReport(run.id, "test", "cedar-ridge", "v", run.started_at)
     engine = factory.kw["bind"]
     lookups: list[str] = []
 
@@ -127,7 +108,7 @@ def read_people(factory: sessionmaker[Session], settings: Settings,
 
     event.listen(engine, "before_cursor_execute", watch)
     try:
-        runner._read_source(factory, district, settings, "people", StageResult(), report, 3)
+        report, _ = read_once(factory, settings, monkeypatch, Repeating, 3)
     finally:
         event.remove(engine, "before_cursor_execute", watch)
     assert report.errors == []

@@ -9,7 +9,6 @@ the store still refuses is rejected on its own while its batch and the cursor go
 from __future__ import annotations
 
 import csv
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,9 @@ from connector.errors import Rejection
 from connector.jobs import definitions
 from connector.persistence import models as m
 from connector.persistence.tenancy import tenant_session
-from connector.sync import runner
-from connector.sync.district import ensure_district, find_district
-from connector.sync.report import RunReport
-from connector.sync.staging import StageResult
+from connector.sync.district import find_district
 from tests.conftest import SMALL_STUDENTS, make_workspace, own_examples
+from tests.fakes.one_source import NoSettings, read_once
 
 
 def workspace_with_own_export(tmp_path: Path, sample: Path) -> Path:
@@ -122,11 +119,6 @@ def test_digits_other_than_0_to_9_are_not_numbers(tmp_path: Path, factory: sessi
     assert "digits 0-9" in bad.reason and bad.record_key in ("", changed[0])
 
 
-@dataclasses.dataclass(frozen=True)
-class NoSettings:
-    """The options of a source that takes none."""
-
-
 class Poisoned(SourceAdapter):
     """Yields a roster whose third person carries a NUL past every boundary check."""
 
@@ -147,21 +139,10 @@ def test_a_record_the_store_refuses_is_rejected_alone_and_the_batch_goes_on(
         tmp_path: Path, factory: sessionmaker[Session], db_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(make_workspace(tmp_path) / "config")
-    district = ensure_district(factory, settings.district)
-    real = runner.source_class
-    monkeypatch.setattr(runner, "source_class",
-                        lambda kind: Poisoned if kind == "poisoned" else real(kind))
-    people = dataclasses.replace(settings.sources["sis-gradebook"], key="people",
-                                 kind="poisoned", options={})
-    settings = dataclasses.replace(settings, sources={"people": people})
-    with tenant_session(factory, district) as session, session.begin():
-        run = m.SyncRun(job="test")
-        session.add(run)
-        session.flush()
-        run_id = run.id
-    report = RunReport(run_id, "test", "cedar-ridge", "v", run.started_at)
-    staged = StageResult()
-    runner._read_source(factory, district, settings, "people", staged, report, 1000)
+    report, staged = read_once(factory, settings, monkeypatch, Poisoned, 1000)
+    run_id = report.run_id
+    district = find_district(factory, "cedar-ridge")
+    assert district is not None
     assert report.errors == []  # never a failed source
     with tenant_session(factory, district) as session:
         names = sorted(session.scalars(select(m.Student.given_name)))
