@@ -90,8 +90,7 @@ def _copy(connection: Connection, table: Any, given: list[str], rows: Sequence[R
                                else (district_id, *processed))
     except psycopg.errors.IntegrityError as exc:
         raise sqlalchemy_exc.IntegrityError(statement, None, exc) from exc
-    except (psycopg.errors.DataError, psycopg.errors.ProgrammingError) as exc:
-        # A NUL in text is a DataError on a plain insert; COPY may report it either way.
+    except psycopg.errors.DataError as exc:  # a NUL in text, a number out of range
         raise sqlalchemy_exc.DataError(statement, None, exc) from exc
     return new_ids
 

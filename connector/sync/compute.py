@@ -35,7 +35,6 @@ from connector.mastery.rollup import roll_up
 from connector.persistence import models as m
 from connector.persistence.bulk_insert import insert_rows
 from connector.persistence.models import utcnow
-from connector.persistence.tenancy import session_district
 from connector.sync import batch_compute, rollups
 from connector.sync.util import chunks
 
@@ -211,7 +210,6 @@ class _Writer:
     def __init__(self, session: Session, students: Iterable[int], result: ComputeResult) -> None:
         ids = list(students)
         self.session, self.result = session, result
-        self.district_id = session_district(session)
         self.now = utcnow()
         self.overrides = {(o.student_id, o.competency_id): o for o in session.scalars(
             select(m.MasteryOverride).where(m.MasteryOverride.student_id.in_(ids),

@@ -165,31 +165,28 @@ def _upsert(
         row["content_hash"] = content_hash(
             {k: v for k, v in row.items() if k not in HASHED_WHEN_SET or v})
         key = (row["source_system"], row["sourced_id"])
+        earlier = new.get(key)  # the same key earlier in this batch
         current = stored.get(key)
-        pending = new.get(key)
-        if pending is not None:  # the same key earlier in this batch
-            if pending["content_hash"] != row["content_hash"]:
-                pending.update(row)
-                counts.updated += 1
-                keyed.append((key, pending, True))
-            else:
-                counts.unchanged += 1
-                keyed.append((key, pending, False))
-        elif current is None:
+        if earlier is not None:
+            digest = earlier["content_hash"]
+        elif current is not None:
+            digest = current[1]
+        else:
             new[key] = row
             counts.inserted += 1
             keyed.append((key, row, True))
-        elif current[1] != row["content_hash"]:
-            if current[0] in changed:
-                changed[current[0]].update(row)
-            else:
-                changed[current[0]] = row
-            stored[key] = (current[0], row["content_hash"])
-            counts.updated += 1
-            keyed.append((key, row, True))
-        else:
+            continue
+        if digest == row["content_hash"]:
             counts.unchanged += 1
             keyed.append((key, row, False))
+            continue
+        if earlier is not None:
+            new[key] = row  # still one insert, with the later row
+        elif current is not None:
+            changed[current[0]] = row
+            stored[key] = (current[0], row["content_hash"])
+        counts.updated += 1
+        keyed.append((key, row, True))
     inserted = dict(zip(new, insert_rows(session, model, list(new.values()), ids=True),
                         strict=True))
     if changed:
