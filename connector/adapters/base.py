@@ -146,6 +146,16 @@ class SourceAdapter(Adapter, ABC):
         """A cheap description of the input (paths, sizes) for the run report."""
         return ""
 
+    def input_digest(self) -> str | None:
+        """A digest of everything a read would see, for a source that reads whole files.
+
+        When it equals the last complete read's and nothing staging matches the
+        records against has changed, the runner does not read the source again
+        (see :mod:`connector.sync.unchanged_input`). None, the default, for a source
+        that asks an API: its cursor already says what is new.
+        """
+        return None
+
     def resume_from(self, cursor: Mapping[str, Any]) -> None:
         """Where the last complete read ended; incremental sources start from there."""
         return None

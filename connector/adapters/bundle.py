@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
-from connector.adapters.csvfiles import Opener
+from connector.adapters.csvfiles import Opener, files_digest
 from connector.errors import FatalSourceError
 
 
@@ -57,6 +57,10 @@ class Bundle:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+
+    def digest(self) -> str:
+        """Every file's name and bytes, hashed: equal only when the bundle is the same."""
+        return files_digest((name, self.opener(name)) for name in sorted(self._members))
 
     def describe(self) -> str:
         size = self.path.stat().st_size if self.path.is_file() else sum(

@@ -10,10 +10,11 @@ reads a whole file into memory.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import IO
@@ -28,6 +29,22 @@ Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 #: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def files_digest(files: Iterable[tuple[str, Opener]]) -> str:
+    """SHA-256 over each file's name and bytes, in the order given.
+
+    Lets a file source say "the same files as last time" for the price of reading
+    them once, without parsing a row (hashing runs at several hundred MB/s).
+    """
+    digest = hashlib.sha256()
+    for name, opener in files:
+        digest.update(name.encode("utf-8") + b"\0")
+        with opener() as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def safe_cell(value: str) -> str:

@@ -30,5 +30,18 @@ def content_hash(value: Any) -> str:
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
-    body = json.dumps(value, sort_keys=True, default=_default, separators=(",", ":"))
+    return text_hash(canonical_json(value))
+
+
+def canonical_json(value: Any) -> str:
+    """The text :func:`content_hash` hashes: sorted keys, no spaces.
+
+    A caller hashing many values that share a large part can serialise that part once
+    and join the texts, and get the same hash (the push does, per line item).
+    """
+    return json.dumps(value, sort_keys=True, default=_default, separators=(",", ":"))
+
+
+def text_hash(body: str) -> str:
+    """SHA-256 of canonical JSON text, as :func:`content_hash` gives it."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from connector.domain.evidence import EvidenceType
@@ -123,9 +124,12 @@ class MasteryPolicy:
             **({"missing_work": self.missing_work} if self.missing_work != "ignore" else {}),
         }
 
-    @property
+    @cached_property
     def version(self) -> str:
-        """A short content hash: records name the policy they were computed under."""
+        """A short content hash: records name the policy they were computed under.
+
+        Worked out once per policy: the scalar path asks it for every pair.
+        """
         body = json.dumps(self.as_dict(), sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:12]
 

@@ -134,3 +134,16 @@ def input_digest(words: Sequence[int], context: int) -> str:
     for position, word in enumerate(words, start=1):
         acc ^= mix64(word ^ ((position * GOLDEN) & MASK))
     return f"{mix64(acc ^ context):016x}"
+
+
+def rollup_digest(children: Sequence[tuple[int, str, str]], *parts: object) -> str:
+    """A rolled-up parent's input digest: its children's own digests, and the rule.
+
+    ``children`` are (competency id, code, the child record's input digest) of the
+    children that have records. A child's digest stands for everything the child says
+    (equal digests, equal records), and its id and code for where it sits in the
+    parent's explanation. ``parts`` is the rest (engine and rule versions, the scale,
+    the count of children, direct evidence, the override).
+    """
+    return input_digest([evidence_word((digest or "").ljust(16, "0")) for _, _, digest in children],
+                        context_word(*parts, *(f"{cid}:{code}" for cid, code, _ in children)))

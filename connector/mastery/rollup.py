@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from connector.domain.evidence import Decision, DecisionCode, MasteryResult
@@ -74,8 +75,9 @@ class RollupRule:
     def method(self) -> str:
         return f"rollup_{self.rule}"
 
-    @property
+    @cached_property
     def version(self) -> str:
+        """A short content hash, kept once worked out: a roll-up asks it for every parent."""
         body = json.dumps(self.as_dict(), sort_keys=True)
         return "r" + hashlib.sha256(body.encode()).hexdigest()[:11]
 
@@ -112,6 +114,8 @@ class ChildResult:
     achieved_at: datetime | None = None
     proficient_since: datetime | None = None
     first_evidence_at: datetime | None = None
+    #: The child record's input digest: what it was computed from, so also what it says.
+    input_hash: str = ""
 
     def matches(self, names: frozenset[str] | Mapping[str, float]) -> bool:
         return self.identifier in names or (bool(self.code) and self.code in names)

@@ -403,6 +403,9 @@ class SourceSystem(TenantMixin, Base):
     #: Set when an identity link asks for the records this source sent before and staging
     #: refused: the next read is a full one, and clears it when it gets to the end.
     reread_asked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: A file source's last complete read: its files' digest, what staging matched the
+    #: rows against, the run and what it counted (:mod:`connector.sync.unchanged_input`).
+    last_read: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class SourceItem(Sourced, Base):

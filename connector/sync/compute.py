@@ -10,7 +10,7 @@ recomputation; the engine's result is kept beside it as the suggestion.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from connector.mastery.record import (
     input_digest,
     override_decision,
     result_rows,
+    rollup_digest,
 )
 from connector.mastery.rollup import roll_up
 from connector.persistence import models as m
@@ -137,34 +138,32 @@ def _recompute_from_evidence(session: Session, settings: Settings, pairs: set[Pa
         result.unchanged += counts.unchanged
         result.changed_pairs |= counts.changed
         pairs = pairs - handled  # pairs left without evidence are removed below
-    by_student: dict[int, set[int]] = defaultdict(set)
-    for student_id, competency_id in pairs:
-        by_student[student_id].add(competency_id)
-    for student_chunk in chunks(sorted(by_student), 200):
-        evidence, ids, words = _read_evidence(session, student_chunk, by_student)
-        writer = _Writer(session, student_chunk, result)
-        for student_id in student_chunk:
-            for competency_id in sorted(by_student[student_id]):
-                pair = (student_id, competency_id)
-                pieces = evidence.get(pair, [])
-                policy = policies.get(competency_id)
-                override = writer.overrides.get(pair)
-                if policy is None or not (pieces or override) or (
-                        override is None and policy.missing_work == "ignore"
-                        and all(p.missing for p in pieces)):
-                    # Missing work alone is no evidence: no record, unless a teacher is asked
-                    # to look (``flag``) or it counts (``lowest_level``).
-                    writer.remove(pair)
-                    continue
-                outcome = compute_mastery(pieces, scale=scale, policy=policy,
-                                          target_dok=target.get(competency_id),
-                                          engine_version=ENGINE_VERSION)
-                digest = input_digest(
-                    [words[pair][k] for k in outcome.evidence_keys],
-                    context_word(ENGINE_VERSION, policy.version, target.get(competency_id),
-                                 scale_hash, override.id if override else ""))
-                writer.write(pair, record_values(outcome, ids.get(pair, {}), scale, override),
-                             digest)
+    for chunk in pair_chunks(pairs):
+        students = sorted({s for s, _ in chunk})
+        competencies = {c for _, c in chunk}
+        evidence, ids, words = _read_evidence(session, chunk)
+        writer = _Writer(session, students, result, competencies)
+        for pair in chunk:
+            student_id, competency_id = pair
+            pieces = evidence.get(pair, [])
+            policy = policies.get(competency_id)
+            override = writer.overrides.get(pair)
+            if policy is None or not (pieces or override) or (
+                    override is None and policy.missing_work == "ignore"
+                    and all(p.missing for p in pieces)):
+                # Missing work alone is no evidence: no record, unless a teacher is asked
+                # to look (``flag``) or it counts (``lowest_level``).
+                writer.remove(pair)
+                continue
+            outcome = compute_mastery(pieces, scale=scale, policy=policy,
+                                      target_dok=target.get(competency_id),
+                                      engine_version=ENGINE_VERSION)
+            digest = input_digest(
+                [words[pair][k] for k in outcome.evidence_keys],
+                context_word(ENGINE_VERSION, policy.version, target.get(competency_id),
+                             scale_hash, override.id if override else ""))
+            writer.write(pair, record_values(outcome, ids.get(pair, {}), scale, override),
+                         digest)
         writer.flush()
 
 
@@ -174,28 +173,36 @@ def _recompute_rollups(session: Session, settings: Settings, tree: rollups.Hiera
     if not pairs:
         return
     scale = settings.district.scale
+    scale_hash = content_hash(scale)
     record_policy_versions(session, [(r.version, r.as_dict()) for r in tree.rules.values()])
     for depth in sorted({tree.depth[c] for _, c in pairs}, reverse=True):
         level = sorted(p for p in pairs if tree.depth[p[1]] == depth)
         for chunk in chunks(level, 2000):
             students = sorted({s for s, _ in chunk})
-            children = rollups.children_results(session, tree, students)
+            parents = {c for _, c in chunk}
+            children = rollups.children_results(
+                session, tree, students, {c for p in parents for c in tree.children[p]})
             direct = rollups.direct_evidence(session, chunk)
-            writer = _Writer(session, students, result)
+            writer = _Writer(session, students, result, parents)
             for pair in chunk:
                 student_id, parent_id = pair
-                found = [children[(student_id, c)] for c in tree.children[parent_id]
+                found = [(c, children[(student_id, c)]) for c in tree.children[parent_id]
                          if (student_id, c) in children]
                 override = writer.overrides.get(pair)
                 if not found and override is None:
                     writer.remove(pair)
                     continue
-                outcome = roll_up(found, tree.rules[parent_id], scale=scale,
-                                  engine_version=ENGINE_VERSION,
-                                  total_children=len(tree.children[parent_id]),
+                rule, total = tree.rules[parent_id], len(tree.children[parent_id])
+                digest = rollup_digest(
+                    [(c, child.code or child.identifier, child.input_hash) for c, child in found],
+                    ENGINE_VERSION, rule.version, scale_hash, total, direct.get(pair, 0),
+                    override.id if override else "")
+                if writer.unchanged(pair, digest):  # the children and the rule are as they were
+                    continue
+                outcome = roll_up([child for _, child in found], rule, scale=scale,
+                                  engine_version=ENGINE_VERSION, total_children=total,
                                   direct_evidence=direct.get(pair, 0))
-                values = record_values(outcome, {}, scale, override)
-                writer.write(pair, values, content_hash(values))
+                writer.write(pair, record_values(outcome, {}, scale, override), digest)
             writer.flush()
 
 
@@ -207,8 +214,11 @@ class _Writer:
     its bytes, and loading and decoding them was most of the roll-up step's time.
     """
 
-    def __init__(self, session: Session, students: Iterable[int], result: ComputeResult) -> None:
+    def __init__(self, session: Session, students: Iterable[int], result: ComputeResult,
+                 competencies: Iterable[int] | None = None) -> None:
         ids = list(students)
+        only = [] if competencies is None else [
+            m.MasteryRecord.competency_id.in_(sorted(set(competencies)))]
         self.session, self.result = session, result
         self.now = utcnow()
         self.overrides = {(o.student_id, o.competency_id): o for o in session.scalars(
@@ -220,7 +230,7 @@ class _Writer:
             (student, competency): (record_id, digest)
             for record_id, student, competency, digest in session.execute(
                 select(r.id, r.student_id, r.competency_id, r.input_hash)
-                .where(r.student_id.in_(ids)))}
+                .where(r.student_id.in_(ids), *only))}
         self.new_rows: list[dict[str, Any]] = []
         self.changed_rows: list[dict[str, Any]] = []
 
@@ -230,6 +240,15 @@ class _Writer:
             self.session.execute(delete(m.MasteryRecord).where(m.MasteryRecord.id == current[0]))
             self.result.removed += 1
             self.result.changed_pairs.add(pair)
+
+    def unchanged(self, pair: Pair, digest: str) -> bool:
+        """The stored record has this digest: counted as computed and unchanged."""
+        current = self.existing.get(pair)
+        if current is None or current[1] != digest:
+            return False
+        self.result.computed += 1
+        self.result.unchanged += 1
+        return True
 
     def write(self, pair: Pair, values: dict[str, Any], digest: str) -> None:
         """Insert or update ``values`` unless the stored record has the same ``digest``."""
@@ -258,14 +277,26 @@ class _Writer:
             self.session.expire_all()
 
 
-def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, set[int]]
+def pair_chunks(pairs: Iterable[Pair], size: int = 1000) -> Iterable[Sequence[Pair]]:
+    """Pairs in chunks of one or two competencies' students, for :func:`_read_evidence`.
+
+    Sorted by competency, a chunk's students and competencies select almost exactly
+    its pairs through the (student, competency) index.
+    """
+    return chunks(sorted(pairs, key=lambda p: (p[1], p[0])), size)
+
+
+def _read_evidence(session: Session, pairs: Collection[Pair]
                    ) -> tuple[dict[Pair, list[EvidencePiece]], dict[Pair, dict[str, int]],
                               dict[Pair, dict[str, int]]]:
-    """The evidence of these students on the competencies asked for, as engine input.
+    """The evidence of these pairs, as engine input (see :func:`pair_chunks`).
 
     Also returns, per pair and by the piece's key, each piece's evidence id and its
-    64-bit word for the input digest.
+    64-bit word for the input digest. Only the pairs' students and competencies are
+    read: reading each student's whole evidence for a few pairs of theirs was most of
+    the mastery step at 25,000 students.
     """
+    wanted = set(pairs)
     evidence: dict[Pair, list[EvidencePiece]] = defaultdict(list)
     ids: dict[Pair, dict[str, int]] = defaultdict(dict)
     words: dict[Pair, dict[str, int]] = defaultdict(dict)
@@ -275,10 +306,11 @@ def _read_evidence(session: Session, students: Iterable[int], wanted: dict[int, 
                e.evidence_type, e.weight, e.source_item_id, e.attempt, e.submitted_at, e.due_at,
                e.missing, e.content_hash, m.RawScore.source_system, m.RawScore.sourced_id)
         .join(m.RawScore, m.RawScore.id == e.raw_score_id)
-        .where(e.student_id.in_(list(students))))
+        .where(e.student_id.in_(sorted({s for s, _ in wanted})),
+               e.competency_id.in_(sorted({c for _, c in wanted}))))
     for (eid, sid, cid, value, observed, dok, etype, weight, item, attempt, submitted, due,
          missing, digest, source, sourced_id) in rows:
-        if cid not in wanted[sid]:
+        if (sid, cid) not in wanted:
             continue
         key = f"{source}:{sourced_id}"
         evidence[(sid, cid)].append(EvidencePiece(

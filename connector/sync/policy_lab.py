@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -242,25 +241,21 @@ def _by_engine(session: Session, pairs: set[int], policies: Mapping[int, Any],
                target: Mapping[int, int | None], scale: Any, level_codes: list[str]
                ) -> Records:
     """The scalar engine's result for the pairs the batch path leaves (as a recompute does)."""
-    by_student: dict[int, set[int]] = defaultdict(set)
-    for code in pairs:
-        by_student[code // SHIFT].add(code % SHIFT)
     found: dict[Pair, Shown] = {}
-    for student_chunk in chunks(sorted(by_student), 200):
-        evidence, _, _ = compute._read_evidence(session, student_chunk, by_student)
-        for student_id in student_chunk:
-            for competency_id in by_student[student_id]:
-                pieces = evidence.get((student_id, competency_id), [])
-                policy = policies[competency_id]
-                if not pieces or (policy.missing_work == "ignore"
-                                  and all(p.missing for p in pieces)):
-                    continue  # no record, as a recompute would leave none
-                result = compute_mastery(pieces, scale=scale, policy=policy,
-                                         target_dok=target.get(competency_id),
-                                         engine_version=ENGINE_VERSION)
-                found[(student_id, competency_id)] = (
-                    str(getattr(result.state, "value", result.state)), result.level_code,
-                    bool(result.proficient))
+    for chunk in compute.pair_chunks((code // SHIFT, code % SHIFT) for code in pairs):
+        evidence, _, _ = compute._read_evidence(session, chunk)
+        for student_id, competency_id in chunk:
+            pieces = evidence.get((student_id, competency_id), [])
+            policy = policies[competency_id]
+            if not pieces or (policy.missing_work == "ignore"
+                              and all(p.missing for p in pieces)):
+                continue  # no record, as a recompute would leave none
+            result = compute_mastery(pieces, scale=scale, policy=policy,
+                                     target_dok=target.get(competency_id),
+                                     engine_version=ENGINE_VERSION)
+            found[(student_id, competency_id)] = (
+                str(getattr(result.state, "value", result.state)), result.level_code,
+                bool(result.proficient))
     return Records.of(found, level_codes)
 
 def lab_report(result: LabResult, settings: Settings, *, crossings: int | None = None

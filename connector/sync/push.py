@@ -31,7 +31,7 @@ from connector.adapters.base import (
 from connector.adapters.registry import destination_class
 from connector.config.model import DestinationConfig, Settings
 from connector.domain.framework import FrameworkKind
-from connector.domain.hashing import content_hash
+from connector.domain.hashing import canonical_json, text_hash
 from connector.domain.scale import MasteryState
 from connector.persistence import models as m
 from connector.persistence.bulk_insert import insert_rows
@@ -71,6 +71,18 @@ class FilePlan:
 def _stable_id(*parts: str) -> str:
     """Deterministic sourcedIds: the same record gets the same id on every push."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "mastery-connector:" + ":".join(parts)))
+
+
+def payload_hash(line_json: str, score: float | None, text: str, state: str, day: str) -> str:
+    """``content_hash`` of a result's payload, with its line item serialised once per class.
+
+    The payload is ``{"line_item", "score", "text", "state", "date"}``; its line item
+    is the same for every student of a class and was most of the hashing. The text is
+    the one ``content_hash`` would hash, so the ledger's hashes stay valid.
+    """
+    return text_hash('{"date":' + canonical_json(day) + ',"line_item":' + line_json
+                     + ',"score":' + canonical_json(score) + ',"state":' + canonical_json(state)
+                     + ',"text":' + canonical_json(text) + "}")
 
 
 def plan_results(session: Session, settings: Settings, district_key: str) -> list[OutboundResult]:
@@ -134,6 +146,7 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                 term_title=term.title if term else "",
                 term_school_year=(term.school_year or "") if term else "",
             )
+            line_json = canonical_json(line_item.__dict__)
             for user in sorted(set(roster.get(class_id, []))):
                 record = records.get((students.get(user, -1), competency_id))
                 if record is None:
@@ -145,13 +158,8 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                 score_date = (record.achieved_at or record.computed_at).astimezone(zone)
                 # Hash exactly what the destination receives: a finer score that leaves the
                 # level unchanged is not a change for the SIS.
-                payload = {
-                    "line_item": line_item.__dict__,
-                    "score": level_value,
-                    "text": record.level_label,
-                    "state": record.state,
-                    "date": score_date.date().isoformat(),
-                }
+                digest = payload_hash(line_json, level_value, record.level_label,
+                                      record.state, score_date.date().isoformat())
                 out.append(OutboundResult(
                     record_key=f"{class_id}|{comp.identifier}|{user}",
                     sourced_id=_stable_id(district_key, "result", class_id, comp.identifier, user),
@@ -162,7 +170,7 @@ def plan_results(session: Session, settings: Settings, district_key: str) -> lis
                     score_status=_score_status(record.state),
                     score_date=score_date,
                     comment="",
-                    payload_hash=content_hash(payload),
+                    payload_hash=digest,
                     level_code=record.level_code or "",
                     state=record.state,
                     enrollment_begin=joined.get((class_id, user)) or (

@@ -77,9 +77,13 @@ def parents_to_compute(tree: Hierarchy, pairs: Iterable[Pair]) -> set[Pair]:
     return out
 
 
-def children_results(session: Session, tree: Hierarchy, student_ids: Iterable[int]
-                     ) -> dict[Pair, ChildResult]:
-    """Current records of these students as roll-up inputs, keyed by (student, competency)."""
+def children_results(session: Session, tree: Hierarchy, student_ids: Iterable[int],
+                     competencies: Iterable[int] | None = None) -> dict[Pair, ChildResult]:
+    """Current records of these students as roll-up inputs, keyed by (student, competency).
+
+    ``competencies``: only the records of these (the children of the parents asked for),
+    not all of a student's.
+    """
     codes = dict(session.execute(select(m.Competency.id, m.Competency.human_coding_scheme)).all())
     identifiers = dict(session.execute(select(m.Competency.id, m.Competency.identifier)).all())
     out: dict[Pair, ChildResult] = {}
@@ -87,16 +91,17 @@ def children_results(session: Session, tree: Hierarchy, student_ids: Iterable[in
     r = m.MasteryRecord
     # The columns a roll-up reads, not whole records: their explanations are most of a
     # record's bytes, and decoding them was most of the roll-up step's time.
+    only = [] if competencies is None else [r.competency_id.in_(sorted(set(competencies)))]
     for start in range(0, len(ids), 500):
-        for student, competency, state, level, proficient, achieved, since, first in \
+        for student, competency, state, level, proficient, achieved, since, first, digest in \
                 session.execute(select(r.student_id, r.competency_id, r.state, r.level_code,
                                        r.proficient, r.achieved_at, r.proficient_since,
-                                       r.first_evidence_at)
-                                .where(r.student_id.in_(ids[start:start + 500]))):
+                                       r.first_evidence_at, r.input_hash)
+                                .where(r.student_id.in_(ids[start:start + 500]), *only)):
             out[(student, competency)] = ChildResult(
                 identifier=identifiers[competency], code=codes.get(competency) or "",
                 state=state, level_code=level, proficient=proficient, achieved_at=achieved,
-                proficient_since=since, first_evidence_at=first)
+                proficient_since=since, first_evidence_at=first, input_hash=digest)
     return out
 
 
@@ -106,11 +111,13 @@ def direct_evidence(session: Session, pairs: Iterable[Pair]) -> dict[Pair, int]:
     if not wanted:
         return {}
     students = sorted({s for s, _ in wanted})
+    parents = sorted({c for _, c in wanted})  # evidence on a parent itself is rare
     counts: dict[Pair, int] = {}
     for start in range(0, len(students), 500):
         for s, c, n in session.execute(
                 select(m.Evidence.student_id, m.Evidence.competency_id, func.count())
                 .where(m.Evidence.student_id.in_(students[start:start + 500]),
+                       m.Evidence.competency_id.in_(parents),
                        m.Evidence.missing.is_(False))
                 .group_by(m.Evidence.student_id, m.Evidence.competency_id)):
             if (s, c) in wanted:

@@ -29,7 +29,7 @@ from connector.persistence import models as m
 from connector.persistence.locks import Waiter
 from connector.persistence.models import utcnow
 from connector.persistence.tenancy import tenant_session
-from connector.sync import compute, evidence, identity_links, safe_push
+from connector.sync import compute, evidence, identity_links, safe_push, unchanged_input
 from connector.sync.align import AlignResult, align_items
 from connector.sync.district import ensure_district
 from connector.sync.framework_import import fetch_package, import_framework
@@ -165,7 +165,7 @@ def _run(factory: sessionmaker[Session], district_id: int, settings: Settings, j
             started = time.perf_counter()
             try:
                 _read_source(factory, district_id, settings, key, staged, report, batch_size,
-                             full=full, stop=stop, progress=progress)
+                             full=full, stop=stop, progress=progress, may_skip=not unclean)
             finally:
                 report.timings[f"source {key}"] = round(time.perf_counter() - started, 3)
         report.rejections += len(staged.rejections)
@@ -289,7 +289,12 @@ def _import_framework(session: Session, settings: Settings, key: str,
 def _read_source(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str,
                  staged: StageResult, report: RunReport, batch_size: int, *,
                  full: bool = False, stop: StopToken = NEVER,
-                 progress: Progress = _no_progress) -> None:
+                 progress: Progress = _no_progress, may_skip: bool = False) -> None:
+    """Read one source into staging, batch by batch; a failure is the report's, not raised.
+
+    ``may_skip``: a file source whose files and context are those of its last complete
+    read is not read again (:mod:`connector.sync.unchanged_input`).
+    """
     config = settings.sources[key]
     with tenant_session(factory, district_id) as session, session.begin():
         links = identity_links.user_links(session, key)
@@ -342,6 +347,12 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         progress(f"source {key}", sum(c.read for c in local.counts.values()))
 
     try:
+        digest = adapter.input_digest()
+        if digest is not None and may_skip and not full and reread is None and _skipped(
+                factory, district_id, settings, key, digest, local, report):
+            return
+        with tenant_session(factory, district_id) as session, session.begin():
+            unchanged_input.forget(session, key)
         for item in adapter.read():
             if stop.requested:  # keep what was read, then stop: nothing is lost, and the
                 commit()        # cursor has not moved past anything uncommitted
@@ -360,6 +371,10 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
                 commit()
         commit()
         _save_cursor(factory, district_id, key, adapter.cursor(), reread=reread)
+        if digest is not None:
+            with tenant_session(factory, district_id) as session, session.begin():
+                unchanged_input.remember(session, settings, key, digest, report.run_id, {
+                    stream: c.__dict__ for stream, c in local.counts.items()})
     except ConnectorError as exc:
         report.errors.append(f"source {key}: {exc}")
         log.warning("run %s: source %s failed: %s", report.run_id, key, type(exc).__name__)
@@ -373,6 +388,27 @@ def _read_source(factory: sessionmaker[Session], district_id: int, settings: Set
         staged.changed_scores |= local.changed_scores
         staged.changed_items |= local.changed_items
         staged.deleted_pairs |= local.deleted_pairs
+
+
+def _skipped(factory: sessionmaker[Session], district_id: int, settings: Settings, key: str,
+             digest: str, local: StageResult, report: RunReport) -> bool:
+    """Whether the last read stands for this one; if so its counts and rejections are this run's."""
+    with tenant_session(factory, district_id) as session, session.begin():
+        last = unchanged_input.repeat(session, settings, key, digest, report.run_id)
+    if last is None:
+        return False
+    for stream, counts in unchanged_input.unchanged_counts(last["streams"]).items():
+        for name, value in counts.items():
+            setattr(local.counts[stream], name, value)
+    report.rejections += last["rejections"]
+    report.notes.append(
+        f"source {key}: the same files as run {last['run']} read, and nothing they are "
+        f"matched against changed, so they were not read again"
+        + (f"; the {last['rejections']} rows refused then are refused again in this run"
+           if last["rejections"] else ""))
+    log.info("run %s: source %s unchanged since run %s, not read", report.run_id, key,
+             last["run"])
+    return True
 
 
 #: What a database raises for a record it will not store (a NUL in PostgreSQL text, a value

@@ -20,6 +20,8 @@ from connector.adapters.destinations.edfi import bodies as edfi
 from connector.adapters.destinations.oneroster_rest import bodies as oneroster
 from connector.adapters.destinations.records import PushContext, RemoteRecord, matches
 from connector.adapters.oneroster.flatten import flatten, objective_ids, objective_results
+from connector.domain.hashing import canonical_json, content_hash
+from connector.sync.push import payload_hash
 from connector.sync.push_diff import LedgerEntry, diff
 from tests.fakes.oneroster_server import SCHEMAS
 
@@ -321,3 +323,17 @@ def test_edfi_transcript_that_earns_a_course_replaces_its_incomplete_line() -> N
     assert [(c.action, c.resource) for c in plan.changes] == [
         ("update", "studentAcademicRecords"), ("create", "courseTranscripts"),
         ("delete", "courseTranscripts")]
+
+
+@given(score=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+       text=st.text(max_size=30), state=st.sampled_from(["level", "not_yet", "exempt"]),
+       title=st.text(max_size=30), day=st.dates().map(date.isoformat))
+def test_a_results_payload_hash_is_the_content_hash_of_its_payload(
+        score: float | None, text: str, state: str, title: str, day: str) -> None:
+    """The push serialises a line item once per class; the ledger's hashes must not move."""
+    line = OutboundLineItem("li-1", title, "All of it", "cls-1", "org-1", "term-1", "comp-1",
+                            1.0, 4.0, MOMENT, MOMENT, competency_code="MA.6.1")
+    payload = {"line_item": line.__dict__, "score": score, "text": text, "state": state,
+               "date": day}
+    assert payload_hash(canonical_json(line.__dict__), score, text, state, day) == \
+        content_hash(payload)

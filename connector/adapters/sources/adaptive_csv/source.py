@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from connector.adapters.base import Envelope, SourceAdapter
+from connector.adapters.csvfiles import files_digest
 from connector.adapters.options import PathOption
 from connector.adapters.vendor_profiles.export import read_export
 from connector.adapters.vendor_profiles.profile import ScoreMeaning, VendorProfile
@@ -94,6 +95,12 @@ class AdaptiveCsvSource(SourceAdapter):
     def fingerprint(self) -> str:
         path = self.context.resolve_path(self.settings.path)
         return f"{path.name} ({path.stat().st_size} bytes)" if path.exists() else path.name
+
+    def input_digest(self) -> str | None:
+        path = self.context.resolve_path(self.settings.path)
+        if not path.is_file():
+            return None  # the read says it is missing
+        return files_digest([(path.name, lambda: open(path, "rb"))])
 
     def check(self) -> str:
         """The export is there and can be read."""

@@ -77,6 +77,13 @@ class OneRosterCsvSource(SourceAdapter):
         finally:
             bundle.close()
 
+    def input_digest(self) -> str | None:
+        bundle = Bundle(self.context.resolve_path(self.settings.path))
+        try:
+            return bundle.digest()
+        finally:
+            bundle.close()
+
     def check(self) -> str:
         """The bundle opens (a folder, or a zip that is not cut short) and has a manifest."""
         bundle = Bundle(self.context.resolve_path(self.settings.path))
