@@ -91,6 +91,7 @@ def remember(session: Session, settings: Settings, key: str, digest: str, run_id
         m.SyncRejection.run_id == run_id, m.SyncRejection.source == key)) or 0
     _system(session, key).last_read = {
         "digest": digest, "context": context(session, settings, key), "run": run_id,
+        "read_by": run_id,
         "rejections": rejections, "streams": {k: dict(v) for k, v in streams.items()}}
 
 
@@ -98,7 +99,8 @@ def repeat(session: Session, settings: Settings, key: str, digest: str, run_id: 
            ) -> dict[str, Any] | None:
     """The last read stands for this one: its rejections copied into this run.
 
-    Returns what the last read found (``run``, ``rejections``, ``streams``), or None
+    Returns what the last read found (``run``: the run that read the files;
+    ``rejections``, ``streams``), or None
     when the source must be read: other files, another context, or the last read's
     rejections no longer all there (retention removed them).
     """
@@ -119,7 +121,8 @@ def repeat(session: Session, settings: Settings, key: str, digest: str, run_id: 
         select(literal(run_id, type_=r.run_id.type), *columns).where(r.run_id == last["run"], r.source == key)
         .order_by(r.id)))
     system.last_read = {**last, "run": run_id}  # the newest run holds them from now on
-    return {"run": last["run"], "rejections": held, "streams": last.get("streams") or {}}
+    return {"run": last.get("read_by", last["run"]), "rejections": held,
+            "streams": last.get("streams") or {}}
 
 
 def unchanged_counts(streams: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:

@@ -70,6 +70,8 @@ def test_a_rerun_skips_both_sources_and_repeats_their_rejections(
     third = _run(synced_district)
     assert _skipped(third) == {"sis-gradebook", "practice-pal"}
     assert third.rejections == first["rejections"]
+    # It names the run that read the files, not the one that last repeated them.
+    assert any(f"the same files as run {first['run_id']} read" in n for n in third.notes)
 
 
 def test_a_changed_file_is_read_and_its_neighbour_is_not(
