@@ -46,7 +46,7 @@ from connector.sync.report import (
     RunReport,
 )
 from connector.sync.run_lock import one_run_of
-from connector.sync.staging import STREAMS, FirstLoad, StageResult, stage_batch
+from connector.sync.staging import STREAMS, FirstLoad, StageResult, StreamCounts, stage_batch
 from connector.sync.stop import NEVER, RunInterrupted, StopToken
 from connector.sync.util import adapter_context
 
@@ -398,8 +398,7 @@ def _skipped(factory: sessionmaker[Session], district_id: int, settings: Setting
     if last is None:
         return False
     for stream, counts in unchanged_input.unchanged_counts(last["streams"]).items():
-        for name, value in counts.items():
-            setattr(local.counts[stream], name, value)
+        local.counts[stream] = StreamCounts(**counts)
     report.rejections += last["rejections"]
     report.notes.append(
         f"source {key}: the same files as run {last['run']} read, and nothing they are "

@@ -43,9 +43,14 @@ from connector.config.model import Settings
 from connector.domain.hashing import content_hash
 from connector.persistence import models as m
 
-#: Every kind of row a source stages, each keyed by (source system, sourced id).
-_STAGED = (m.Organisation, m.AcademicSession, m.Student, m.Staff, m.Course, m.ClassSection,
-           m.Enrollment, m.Category, m.SourceItem, m.RawScore, m.RawScoreObjective)
+
+@cache
+def _staged() -> tuple[Any, ...]:
+    """Every kind of row a source stages: the models keyed by (source system, sourced id)."""
+    return tuple(sorted((mapper.class_ for mapper in m.Base.registry.mappers
+                         if issubclass(mapper.class_, m.Sourced)), key=lambda c: c.__name__))
+
+
 #: The code a staged row depends on: the adapters, the records they build, staging.
 _CODE = ("adapters", "domain", "sync/staging.py", "sync/identity_links.py")
 
@@ -72,7 +77,7 @@ def context(session: Session, settings: Settings, key: str) -> str:
                             .order_by(m.IdentityLink.id)).all()
     held = [list(session.execute(select(func.count(), func.max(model.id))
                                  .where(model.source_system == key)).one())
-            for model in _STAGED]
+            for model in _staged()]
     return content_hash([settings.version, code_digest(), [list(r) for r in students],
                          [list(r) for r in links], held])
 
